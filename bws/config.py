@@ -1,0 +1,446 @@
+"""One typed configuration for every BWS-Twisted process.
+
+Keys keep the reference's names (``config.js`` of bitcore-wallet-service, see
+spec/services.md §9) so an operator who knows BWS finds them where expected:
+``basePath``, ``port``, ``storageOpts.mongoDb.uri``, ``lockOpts.lockerServer``,
+``messageBrokerOpts.messageBrokerServer``, ``blockchainExplorerOpts``,
+``emailOpts``, ``pushNotificationsOpts``, ``fiatRateServiceOpts``. Keys that the
+reference does not have (Redis mode, node RPC URLs, webhooks) are additions.
+
+Sources, later ones win:
+
+1. built-in defaults (the dataclasses below);
+2. a JSON file: ``--config PATH``, else ``$BWS_CONFIG``, else ``./config.json``
+   when it exists;
+3. environment variables: the shortcuts in ``ENV_SHORTCUTS`` (``BWS_PORT``,
+   ``BWS_MONGODB_URI``, ...) and the generic form ``BWS__a__b=value`` which sets
+   key path ``a.b`` (value parsed as JSON when it parses, else kept as text).
+
+Every value is type-checked and range-checked when loaded; a bad one raises
+:class:`ConfigError` whose message starts with the dotted key, e.g.
+``port: must be an integer in 1..65535, got 'abc'``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+__all__ = ["Config", "ConfigError", "load_config", "config_from_dict"]
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the dotted key."""
+
+
+# ---------------------------------------------------------------------------
+# Sections
+
+
+@dataclass
+class MongoDbOpts:
+    #: ``mongodb://host:port/dbname``. Empty means: use the embedded SecantusDB
+    #: server that ``python -m bws.embedded_db`` (and start.sh) runs on loopback.
+    uri: str = ""
+
+
+@dataclass
+class EmbeddedDbOpts:
+    host: str = "127.0.0.1"
+    port: int = 27017
+    #: WiredTiger directory of the embedded server.
+    dataPath: str = "./data/db"
+    dbName: str = "bws"
+
+
+@dataclass
+class StorageOpts:
+    mongoDb: MongoDbOpts = field(default_factory=MongoDbOpts)
+    embedded: EmbeddedDbOpts = field(default_factory=EmbeddedDbOpts)
+
+
+@dataclass
+class LockerServerOpts:
+    host: str = "127.0.0.1"
+    port: int = 3231
+
+
+@dataclass
+class LockOpts:
+    #: ``locker`` (TCP lock server, the reference default), ``redis`` (scale-out)
+    #: or ``local`` (in-process; only valid with a single bws process).
+    mode: str = "locker"
+    lockerServer: LockerServerOpts = field(default_factory=LockerServerOpts)
+    #: Seconds a request waits for a wallet lock before WALLET_BUSY (spec/api.md §6.17).
+    waitTime: float = 10.0
+    #: Seconds after which a held lock is force-released.
+    maxHoldTime: float = 300.0
+    #: Shared secret presented to a locker bound to a non-loopback address.
+    secret: str = ""
+
+
+@dataclass
+class MessageBrokerServerOpts:
+    url: str = "ws://127.0.0.1:3380"
+
+
+@dataclass
+class MessageBrokerOpts:
+    #: ``websocket`` (our broker process), ``redis`` (pub/sub) or ``local``.
+    mode: str = "websocket"
+    messageBrokerServer: MessageBrokerServerOpts = field(default_factory=MessageBrokerServerOpts)
+    secret: str = ""
+
+
+@dataclass
+class RedisOpts:
+    url: str = "redis://127.0.0.1:6379/0"
+
+
+@dataclass
+class ServerBindOpts:
+    """Where a server process (locker, broker) listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: Required when ``host`` is not a loopback address.
+    secret: str = ""
+
+
+@dataclass
+class ExplorerOpts:
+    """One chain backend, ``blockchainExplorerOpts.<coin>.<network>``."""
+
+    #: ``bitcoind`` (Bitcoin Core JSON-RPC), ``web3`` (EVM JSON-RPC), ``erc20``.
+    provider: str = "bitcoind"
+    #: JSON-RPC URL, credentials included (``http://user:pass@127.0.0.1:8332``).
+    url: str = ""
+    #: ``host:port`` of the node's Bitcoin P2P port (BTC monitor).
+    p2p: str = ""
+    #: Network magic as hex (BTC P2P); empty = the network's standard magic.
+    magic: str = ""
+    #: ``tcp://host:port`` of the node's ZMQ publisher, when it has one.
+    zmq: str = ""
+    #: EVM chain id expected from the node.
+    chainId: int = 0
+    #: ERC20 contract address (coin ``try``).
+    tokenAddress: str = ""
+    #: Seconds between polls (EVM monitors).
+    pollInterval: float = 5.0
+    #: Blocks behind the tip before an EVM block is processed.
+    confirmations: int = 0
+
+
+@dataclass
+class EmailOpts:
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 25
+    username: str = ""
+    password: str = ""
+    startTls: bool = False
+    ignoreTLS: bool = True
+    subjectPrefix: str = "[Wallet Service]"
+    #: ``from`` in the reference (a Python keyword); the JSON key is ``from``.
+    from_: str = "wallet-service@bitcore.io"
+    templatePath: str = "./templates"
+    defaultLanguage: str = "en"
+    defaultUnit: str = "btc"
+    #: coin -> network -> URL template with ``{{txid}}``.
+    publicTxUrlTemplate: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class FcmOpts:
+    serviceAccountFile: str = ""
+    projectId: str = ""
+    #: Base of the FCM HTTP v1 API (tests point it at a local fake).
+    endpointBase: str = "https://fcm.googleapis.com/v1/projects"
+
+
+@dataclass
+class ApnsOpts:
+    keyFile: str = ""
+    keyId: str = ""
+    teamId: str = ""
+    topic: str = ""
+    baseUrl: str = "https://api.push.apple.com"
+
+
+@dataclass
+class PushNotificationsOpts:
+    enabled: bool = False
+    templatePath: str = "./templates"
+    defaultLanguage: str = "en"
+    defaultUnit: str = "btc"
+    subjectPrefix: str = ""
+    fcm: FcmOpts = field(default_factory=FcmOpts)
+    apns: ApnsOpts = field(default_factory=ApnsOpts)
+
+
+@dataclass
+class FiatProviderOpts:
+    url: str = ""
+    enabled: bool = True
+
+
+def _default_fiat_providers() -> dict[str, FiatProviderOpts]:
+    return {
+        "BitPay": FiatProviderOpts(url="https://bitpay.com/api/rates/"),
+        "Bitstamp": FiatProviderOpts(url="https://www.bitstamp.net/api/ticker/"),
+        "CoinGecko": FiatProviderOpts(url="https://api.coingecko.com/api/v3/simple/price"),
+    }
+
+
+@dataclass
+class FiatRateServiceOpts:
+    defaultProvider: str = "BitPay"
+    #: Minutes between fetch rounds (the reference ignored this key; we honour it).
+    fetchInterval: float = 60.0
+    providers: dict[str, FiatProviderOpts] = field(default_factory=_default_fiat_providers)
+    coins: list[str] = field(default_factory=lambda: ["btc", "eth", "try"])
+
+
+@dataclass
+class Config:
+    basePath: str = "/bws/api"
+    host: str = "127.0.0.1"
+    port: int = 3232
+    disableLogs: bool = False
+    storageOpts: StorageOpts = field(default_factory=StorageOpts)
+    lockOpts: LockOpts = field(default_factory=LockOpts)
+    messageBrokerOpts: MessageBrokerOpts = field(default_factory=MessageBrokerOpts)
+    redis: RedisOpts = field(default_factory=RedisOpts)
+    locker: ServerBindOpts = field(default_factory=lambda: ServerBindOpts(port=3231))
+    messageBroker: ServerBindOpts = field(default_factory=lambda: ServerBindOpts(port=3380))
+    #: coin -> network -> backend. Empty until the operator (or start.sh --dev) fills it.
+    blockchainExplorerOpts: dict[str, dict[str, ExplorerOpts]] = field(default_factory=dict)
+    emailOpts: EmailOpts = field(default_factory=EmailOpts)
+    pushNotificationsOpts: PushNotificationsOpts = field(default_factory=PushNotificationsOpts)
+    fiatRateServiceOpts: FiatRateServiceOpts = field(default_factory=FiatRateServiceOpts)
+
+    def validate(self) -> None:
+        """Cross-field checks; raises ConfigError naming the key."""
+        if not self.basePath.startswith("/"):
+            raise ConfigError(f"basePath: must start with '/', got {self.basePath!r}")
+        uri = self.storageOpts.mongoDb.uri
+        if uri and not uri.startswith(("mongodb://", "mongodb+srv://")):
+            raise ConfigError(f"storageOpts.mongoDb.uri: must be a mongodb:// URI, got {uri!r}")
+        if self.lockOpts.mode not in ("locker", "redis", "local"):
+            raise ConfigError(f"lockOpts.mode: must be one of locker, redis, local, got {self.lockOpts.mode!r}")
+        if self.messageBrokerOpts.mode not in ("websocket", "redis", "local"):
+            raise ConfigError(
+                f"messageBrokerOpts.mode: must be one of websocket, redis, local, got {self.messageBrokerOpts.mode!r}"
+            )
+        for name in ("locker", "messageBroker"):
+            bind: ServerBindOpts = getattr(self, name)
+            if not _is_loopback(bind.host) and not bind.secret:
+                raise ConfigError(
+                    f"{name}.secret: required when {name}.host is not a loopback address ({bind.host!r})"
+                )
+        for coin, networks in self.blockchainExplorerOpts.items():
+            for network, opts in networks.items():
+                key = f"blockchainExplorerOpts.{coin}.{network}"
+                if network not in ("livenet", "testnet"):
+                    raise ConfigError(f"{key}: network must be livenet or testnet")
+                if opts.provider not in ("bitcoind", "web3", "erc20"):
+                    raise ConfigError(f"{key}.provider: must be bitcoind, web3 or erc20, got {opts.provider!r}")
+                if not opts.url:
+                    raise ConfigError(f"{key}.url: required")
+        if self.fiatRateServiceOpts.fetchInterval <= 0:
+            raise ConfigError("fiatRateServiceOpts.fetchInterval: must be > 0 minutes")
+        if self.fiatRateServiceOpts.defaultProvider not in self.fiatRateServiceOpts.providers:
+            raise ConfigError(
+                "fiatRateServiceOpts.defaultProvider: must name one of fiatRateServiceOpts.providers"
+            )
+        if self.lockOpts.waitTime <= 0 or self.lockOpts.maxHoldTime <= 0:
+            raise ConfigError("lockOpts.waitTime/maxHoldTime: must be > 0 seconds")
+
+    @property
+    def mongo_uri(self) -> str:
+        """The URI every process connects to: the configured one, else the embedded server's."""
+        if self.storageOpts.mongoDb.uri:
+            return self.storageOpts.mongoDb.uri
+        e = self.storageOpts.embedded
+        return f"mongodb://{e.host}:{e.port}/{e.dbName}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_jsonable(self)
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+# ---------------------------------------------------------------------------
+# Loading and type checking
+
+#: Environment shortcuts -> dotted key path.
+ENV_SHORTCUTS = {
+    "BWS_PORT": "port",
+    "BWS_HOST": "host",
+    "BWS_MONGODB_URI": "storageOpts.mongoDb.uri",
+    "BWS_REDIS_URL": "redis.url",
+    "BWS_LOCK_MODE": "lockOpts.mode",
+    "BWS_BROKER_MODE": "messageBrokerOpts.mode",
+    "BWS_LOCKER_PORT": "lockOpts.lockerServer.port",
+    "BWS_BROKER_URL": "messageBrokerOpts.messageBrokerServer.url",
+}
+
+#: JSON keys that are Python keywords get a trailing underscore on the dataclass.
+_RENAMED = {"from": "from_"}
+
+
+def _json_key(py_name: str) -> str:
+    for k, v in _RENAMED.items():
+        if v == py_name:
+            return k
+    return py_name
+
+
+def _describe(value: Any) -> str:
+    return repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+
+
+def _coerce(tp: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(args[0], value, path)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: must be an object, got {_describe(value)}")
+        return _build(tp, value, path)
+    if origin is dict:
+        _, vt = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: must be an object, got {_describe(value)}")
+        return {str(k): _coerce(vt, v, f"{path}.{k}") for k, v in value.items()}
+    if origin is list:
+        (it,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: must be a list, got {_describe(value)}")
+        return [_coerce(it, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{path}: must be true or false, got {_describe(value)}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if path.endswith("port") or path.endswith(".port"):
+                if not 0 <= value <= 65535:
+                    raise ConfigError(f"{path}: must be an integer in 1..65535, got {value!r}")
+            return value
+        raise ConfigError(f"{path}: must be an integer, got {_describe(value)}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{path}: must be a number, got {_describe(value)}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{path}: must be a string, got {_describe(value)}")
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], path: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {_json_key(f.name): f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        full = f"{path}.{key}" if path else key
+        if key not in names:
+            raise ConfigError(f"{full}: unknown key (known: {', '.join(sorted(names))})")
+        kwargs[names[key]] = _coerce(hints[names[key]], value, full)
+    try:
+        return cls(**kwargs)
+    except TypeError as e:  # pragma: no cover - dataclass signature mismatch
+        raise ConfigError(f"{path or '<root>'}: {e}") from None
+
+
+def _to_jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {_json_key(f.name): _to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: _to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_jsonable(v) for v in obj]
+    return obj
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{dotted}: cannot set inside a non-object value")
+    node[parts[-1]] = value
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _env_overrides(environ: typing.Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, dotted in ENV_SHORTCUTS.items():
+        if name in environ and environ[name] != "":
+            value = environ[name]
+            # Ports arrive as text; anything else stays text unless it is JSON.
+            parsed = _parse_env_value(value) if dotted.endswith("port") else value
+            _set_path(tree, dotted, parsed)
+    for name, raw in environ.items():
+        if name.startswith("BWS__"):
+            dotted = ".".join(name[len("BWS__"):].split("__"))
+            _set_path(tree, dotted, _parse_env_value(raw))
+    return tree
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Build and validate a Config from a plain dict (JSON key names)."""
+    cfg = _build(Config, data)
+    cfg.validate()
+    return cfg
+
+
+def load_config(path: Optional[str] = None, environ: Optional[typing.Mapping[str, str]] = None) -> Config:
+    """Load defaults + JSON file + environment; raises ConfigError on any bad value.
+
+    path: explicit file; else ``$BWS_CONFIG``; else ``./config.json`` if present.
+    """
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("BWS_CONFIG") or ("config.json" if os.path.exists("config.json") else None)
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path!r} does not exist") from None
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"config file {path!r} is not valid JSON: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path!r}: top level must be an object")
+    data = _deep_merge(data, _env_overrides(environ))
+    return config_from_dict(data)

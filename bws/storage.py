@@ -1,0 +1,652 @@
+"""The only module that talks to MongoDB.
+
+Collections, keys and indexes follow the reference (spec/services.md §7.2);
+collections we added are marked *added*. Every method is ``async def`` (drive
+it from Twisted code with ``await``) and takes and returns plain dicts with the
+reference wire field names; the model layer (bws/model) converts them.
+MongoDB's ``_id`` never leaves this module.
+
+The same code runs against real MongoDB in production and against the embedded
+SecantusDB server (``python -m bws.embedded_db``) by default and in tests.
+
+Writes that must not be half-done (a wallet and its copayer lookups, addresses
+and the wallet index that produced them) run in one multi-document
+transaction; MongoDB needs a replica set for that, so on a standalone server
+they fall back to ordered single writes (logged once at start).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any, Awaitable, Callable, Iterable, Optional
+
+import pymongo
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+from bws.aio import as_deferred
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+#: collection -> indexes (spec/services.md §7.2). ``unique`` where the key must not repeat.
+INDEXES: dict[str, list[IndexModel]] = {
+    "wallets": [IndexModel([("id", ASCENDING)], unique=True)],
+    "copayers_lookup": [
+        IndexModel([("copayerId", ASCENDING)], unique=True),
+        IndexModel([("walletId", ASCENDING)]),
+    ],
+    "txs": [
+        IndexModel([("walletId", ASCENDING), ("id", ASCENDING)], unique=True),
+        IndexModel([("walletId", ASCENDING), ("isPending", ASCENDING), ("txid", ASCENDING)]),
+        IndexModel([("walletId", ASCENDING), ("createdOn", DESCENDING)]),
+        IndexModel([("txid", ASCENDING)]),
+    ],
+    "addresses": [
+        IndexModel([("walletId", ASCENDING), ("createdOn", ASCENDING)]),
+        IndexModel([("address", ASCENDING)]),
+        IndexModel([("walletId", ASCENDING), ("address", ASCENDING)], unique=True),
+        # added: monitors match outputs by scriptPubKey, never by address text
+        IndexModel([("scriptPubKey", ASCENDING)], sparse=True),
+    ],
+    "notifications": [
+        IndexModel([("walletId", ASCENDING), ("id", ASCENDING)]),
+        # added: ids are unique across processes; the durable stream reads by id
+        IndexModel([("id", ASCENDING)], unique=True),
+    ],
+    "preferences": [
+        IndexModel([("walletId", ASCENDING)]),
+        IndexModel([("walletId", ASCENDING), ("copayerId", ASCENDING)], unique=True),
+    ],
+    "email_queue": [
+        IndexModel([("id", ASCENDING)], unique=True),
+        IndexModel([("notificationId", ASCENDING)]),
+        IndexModel([("status", ASCENDING)]),
+    ],
+    "cache": [IndexModel([("walletId", ASCENDING), ("type", ASCENDING), ("key", ASCENDING)])],
+    "fiat_rates": [IndexModel([("provider", ASCENDING), ("code", ASCENDING), ("ts", ASCENDING)])],
+    "tx_notes": [IndexModel([("walletId", ASCENDING), ("txid", ASCENDING)], unique=True)],
+    "sessions": [IndexModel([("copayerId", ASCENDING)], unique=True)],
+    "push_notification_subs": [
+        IndexModel([("copayerId", ASCENDING)]),
+        IndexModel([("copayerId", ASCENDING), ("token", ASCENDING)], unique=True),
+    ],
+    "tx_confirmation_subs": [
+        IndexModel([("copayerId", ASCENDING), ("txid", ASCENDING)], unique=True),
+        IndexModel([("txid", ASCENDING), ("isActive", ASCENDING)]),
+    ],
+    "eth_txs": [
+        IndexModel([("from", ASCENDING)]),
+        IndexModel([("to", ASCENDING)]),
+        IndexModel([("hash", ASCENDING)], unique=True),
+    ],
+    "try_txs": [
+        IndexModel([("from", ASCENDING)]),
+        IndexModel([("to", ASCENDING)]),
+        IndexModel([("hash", ASCENDING)]),
+        IndexModel([("hash", ASCENDING), ("logIndex", ASCENDING)], unique=True),
+    ],
+    "eth_balance_cache": [IndexModel([("address", ASCENDING)], unique=True)],
+    "try_balance_cache": [IndexModel([("address", ASCENDING)], unique=True)],
+    "stats_wallets": [],
+    "stats_txps": [],
+    # added: durable notification stream (consumer cursors and delivered keys)
+    "stream_cursors": [IndexModel([("consumer", ASCENDING)], unique=True)],
+    "stream_deliveries": [IndexModel([("consumer", ASCENDING), ("notificationId", ASCENDING)], unique=True)],
+    # added: block monitors' chain cursors (height + hash per coin/network)
+    "monitor_cursors": [IndexModel([("coin", ASCENDING), ("network", ASCENDING)], unique=True)],
+}
+
+_NO_ID = {"_id": False}
+
+
+def _clean(doc: Optional[Doc]) -> Optional[Doc]:
+    if doc is not None:
+        doc.pop("_id", None)
+    return doc
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _new_rev() -> str:
+    """A fresh write token for a wallet document (compare-and-swap in update_wallet)."""
+    return uuid.uuid4().hex
+
+
+class StorageError(Exception):
+    """A write was refused by the database for a reason the caller may want to report."""
+
+
+class Storage:
+    """Async MongoDB storage.
+
+    uri: ``mongodb://host:port/dbname`` (the database name comes from the URI,
+    default ``bws``). Call :meth:`connect` once before use; it creates every
+    index (idempotent) and is safe to call from several processes at once.
+    """
+
+    def __init__(self, uri: str, *, server_selection_timeout_ms: int = 10_000):
+        self.uri = uri
+        self.client: AsyncMongoClient = AsyncMongoClient(
+            uri, serverSelectionTimeoutMS=server_selection_timeout_ms, tz_aware=False
+        )
+        self.db = self.client.get_default_database("bws")
+        self._transactions: Optional[bool] = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def connect(self) -> "Storage":
+        """Check the server answers and create all indexes; returns self."""
+        await as_deferred(self.db.command("ping"))
+        for name, indexes in INDEXES.items():
+            if indexes:
+                await as_deferred(self.db[name].create_indexes(indexes))
+        return self
+
+    async def close(self) -> None:
+        await as_deferred(self.client.close())
+
+    async def drop_database(self) -> None:
+        """Tests only: remove every collection of this database."""
+        await as_deferred(self.client.drop_database(self.db.name))
+
+    def _c(self, name: str):
+        return self.db[name]
+
+    async def _run(self, awaitable: Awaitable[Any]) -> Any:
+        return await as_deferred(awaitable)
+
+    async def _find(self, coll: str, query: Doc, sort=None, limit: int = 0, skip: int = 0) -> list[Doc]:
+        async def go():
+            cursor = self._c(coll).find(query, _NO_ID)
+            if sort:
+                cursor = cursor.sort(sort)
+            if skip:
+                cursor = cursor.skip(skip)
+            if limit:
+                cursor = cursor.limit(limit)
+            return await cursor.to_list(None)
+
+        return await as_deferred(go())
+
+    async def _find_one(self, coll: str, query: Doc, sort=None) -> Optional[Doc]:
+        return await as_deferred(self._c(coll).find_one(query, _NO_ID, sort=sort))
+
+    async def _replace(self, coll: str, query: Doc, doc: Doc, upsert: bool = True) -> None:
+        doc = {k: v for k, v in doc.items() if k != "_id"}
+        await as_deferred(self._c(coll).replace_one(query, doc, upsert=upsert))
+
+    async def _in_transaction(self, work: Callable[[Any], Awaitable[None]]) -> None:
+        """Run ``work(session)`` atomically when the server supports transactions.
+
+        On a standalone MongoDB (no replica set) transactions are refused; the
+        writes then run in order without a session. Callers order their writes
+        so that the last one "commits" (e.g. the wallet document after its
+        addresses), which keeps a crash between writes harmless.
+        """
+        if self._transactions is not False:
+            try:
+                async def txn():
+                    async with self.client.start_session() as session:
+                        async with await session.start_transaction():
+                            await work(session)
+
+                await as_deferred(txn())
+                self._transactions = True
+                return
+            except OperationFailure as e:
+                if self._transactions is None and e.code in (20, 263, 303):  # IllegalOperation/no replica set
+                    log.warning("storage: server has no transactions; writes run unbatched (%s)", e)
+                    self._transactions = False
+                else:
+                    raise
+        await as_deferred(work(None))
+
+    # -- wallets & copayer lookups (reference: fetchWallet, storeWallet, ...) --
+
+    async def fetch_wallet(self, wallet_id: str) -> Optional[Doc]:
+        """The stored wallet dict (wire names) or None."""
+        doc = await self._find_one("wallets", {"id": wallet_id})
+        if doc:
+            doc.pop("_rev", None)
+        return doc
+
+    async def store_wallet(self, wallet: Doc) -> None:
+        """Replace-upsert the whole wallet by ``id`` (renews its ``_rev`` write token)."""
+        doc = {k: v for k, v in wallet.items() if k not in ("_id", "_rev")}
+        await as_deferred(self._c("wallets").replace_one({"id": doc["id"]}, {**doc, "_rev": _new_rev()}, upsert=True))
+
+    async def update_wallet(self, wallet_id: str, mutate: Callable[[Doc], Optional[Doc]], retries: int = 50) -> Optional[Doc]:
+        """Read-modify-write one wallet without losing concurrent updates.
+
+        mutate(doc) -> new doc (or mutates in place and returns None). The write
+        only lands if nobody stored the wallet meanwhile (compare-and-swap on the
+        ``_rev`` token, which every wallet write renews); otherwise it re-reads
+        and retries. Returns the stored
+        doc, or None if the wallet does not exist.
+        """
+        for _ in range(retries):
+            current = await as_deferred(self._c("wallets").find_one({"id": wallet_id}))
+            if current is None:
+                return None
+            rev = current.pop("_rev", None)
+            current.pop("_id", None)
+            new = mutate(current)
+            new = current if new is None else new
+            new = {k: v for k, v in new.items() if k not in ("_id", "_rev")}
+            result = await as_deferred(
+                self._c("wallets").replace_one({"id": wallet_id, "_rev": rev}, {**new, "_rev": _new_rev()})
+            )
+            if result.matched_count == 1:
+                return new
+        raise StorageError(f"wallet {wallet_id}: too many concurrent updates")
+
+    async def store_wallet_and_update_copayers_lookup(self, wallet: Doc) -> None:
+        """Store the wallet and rebuild its copayer lookups in one step.
+
+        Lookup docs: ``{copayerId, walletId, requestPubKeys}``; support-staff
+        flags already present on a lookup are kept.
+        """
+        wallet_id = wallet["id"]
+        staff = {
+            d["copayerId"]
+            for d in await self._find("copayers_lookup", {"walletId": wallet_id, "isSupportStaff": True})
+        }
+        lookups = []
+        for c in wallet.get("copayers", []):
+            doc = {"copayerId": c["id"], "walletId": wallet_id, "requestPubKeys": c.get("requestPubKeys", [])}
+            if c["id"] in staff:
+                doc["isSupportStaff"] = True
+            lookups.append(doc)
+
+        async def work(session):
+            await self._c("copayers_lookup").delete_many({"walletId": wallet_id}, session=session)
+            if lookups:
+                await self._c("copayers_lookup").insert_many([dict(d) for d in lookups], session=session)
+            doc = {k: v for k, v in wallet.items() if k not in ("_id", "_rev")}
+            await self._c("wallets").replace_one({"id": wallet_id}, {**doc, "_rev": _new_rev()}, upsert=True, session=session)
+
+        await self._in_transaction(work)
+
+    async def fetch_copayer_lookup(self, copayer_id: str) -> Optional[Doc]:
+        """``{copayerId, walletId, requestPubKeys:[{key, signature, ...}], isSupportStaff?}`` or None.
+
+        Legacy lookups (``requestPubKey`` + ``signature``) are upgraded on read.
+        """
+        doc = await self._find_one("copayers_lookup", {"copayerId": copayer_id})
+        if doc and not doc.get("requestPubKeys") and doc.get("requestPubKey"):
+            doc["requestPubKeys"] = [{"key": doc["requestPubKey"], "signature": doc.get("signature")}]
+        return doc
+
+    async def remove_wallet(self, wallet_id: str) -> None:
+        """Delete the wallet and every document of it in every collection."""
+        await as_deferred(self._c("wallets").delete_one({"id": wallet_id}))
+        for name in INDEXES:
+            if name != "wallets":
+                await as_deferred(self._c(name).delete_many({"walletId": wallet_id}))
+
+    # -- transaction proposals (txs) ---------------------------------------
+
+    async def fetch_tx(self, wallet_id: str, txp_id: str) -> Optional[Doc]:
+        return await self._find_one("txs", {"walletId": wallet_id, "id": txp_id})
+
+    async def fetch_tx_by_hash(self, txid: str) -> Optional[Doc]:
+        """The proposal (any wallet) whose broadcast transaction id is ``txid``."""
+        return await self._find_one("txs", {"txid": txid})
+
+    async def fetch_last_txs(self, wallet_id: str, creator_id: str, limit: int = 5) -> list[Doc]:
+        return await self._find(
+            "txs", {"walletId": wallet_id, "creatorId": creator_id}, sort=[("createdOn", DESCENDING)], limit=limit
+        )
+
+    async def fetch_pending_txs(self, wallet_id: str) -> list[Doc]:
+        """Pending and accepted proposals, newest first."""
+        return await self._find("txs", {"walletId": wallet_id, "isPending": True}, sort=[("createdOn", DESCENDING)])
+
+    async def fetch_txs(
+        self, wallet_id: str, min_ts: Optional[int] = None, max_ts: Optional[int] = None, limit: int = 0
+    ) -> list[Doc]:
+        """Proposals with ``createdOn`` in [min_ts, max_ts] (seconds), newest first."""
+        q: Doc = {"walletId": wallet_id}
+        rng = {}
+        if min_ts is not None:
+            rng["$gte"] = min_ts
+        if max_ts is not None:
+            rng["$lte"] = max_ts
+        if rng:
+            q["createdOn"] = rng
+        return await self._find("txs", q, sort=[("createdOn", DESCENDING)], limit=limit)
+
+    async def fetch_broadcasted_txs(
+        self, wallet_id: str, min_ts: Optional[int] = None, max_ts: Optional[int] = None, limit: int = 0
+    ) -> list[Doc]:
+        """Broadcast proposals with ``broadcastedOn`` in [min_ts, max_ts], newest created first."""
+        q: Doc = {"walletId": wallet_id, "status": "broadcasted"}
+        rng = {}
+        if min_ts is not None:
+            rng["$gte"] = min_ts
+        if max_ts is not None:
+            rng["$lte"] = max_ts
+        if rng:
+            q["broadcastedOn"] = rng
+        return await self._find("txs", q, sort=[("createdOn", DESCENDING)], limit=limit)
+
+    async def store_tx(self, txp: Doc) -> None:
+        """Replace-upsert a proposal by (walletId, id). ``txp`` must carry ``isPending``."""
+        await self._replace("txs", {"walletId": txp["walletId"], "id": txp["id"]}, txp)
+
+    async def remove_tx(self, wallet_id: str, txp_id: str) -> bool:
+        result = await as_deferred(self._c("txs").delete_one({"walletId": wallet_id, "id": txp_id}))
+        return result.deleted_count == 1
+
+    # -- notifications -------------------------------------------------------
+
+    async def store_notification(self, notification: Doc, renew_id: Optional[Callable[[], str]] = None) -> Doc:
+        """Insert a notification; returns it (possibly with a renewed ``id``).
+
+        ``id`` is unique across processes. Two processes that build the same id
+        in the same millisecond collide on the unique index; the loser takes a
+        fresh id from ``renew_id()`` and retries.
+        """
+        doc = dict(notification)
+        for _ in range(20):
+            try:
+                await as_deferred(self._c("notifications").insert_one(dict(doc)))
+                return doc
+            except DuplicateKeyError:
+                if renew_id is None:
+                    raise
+                doc["id"] = renew_id()
+        raise StorageError("could not allocate a unique notification id")
+
+    async def fetch_notifications(
+        self, wallet_ids: Iterable[str], notification_id: Optional[str] = None, min_ts_ms: Optional[int] = None
+    ) -> list[Doc]:
+        """Notifications of the given wallet ids with id > max(notification_id, pad14(min_ts_ms)+"0000"), ascending."""
+        floor = ""
+        if min_ts_ms is not None:
+            floor = str(int(min_ts_ms)).zfill(14) + "0000"
+        if notification_id and notification_id > floor:
+            floor = notification_id
+        return await self._find(
+            "notifications", {"walletId": {"$in": list(wallet_ids)}, "id": {"$gt": floor}}, sort=[("id", ASCENDING)]
+        )
+
+    async def fetch_notifications_after(self, after_id: str, limit: int = 500) -> list[Doc]:
+        """The global stream: every notification with id > after_id, ascending (durable consumers)."""
+        return await self._find("notifications", {"id": {"$gt": after_id}}, sort=[("id", ASCENDING)], limit=limit)
+
+    # -- addresses -----------------------------------------------------------
+
+    async def fetch_addresses(self, wallet_id: str) -> list[Doc]:
+        """All addresses of a wallet in creation order."""
+        return await self._find("addresses", {"walletId": wallet_id}, sort=[("createdOn", ASCENDING), ("_id", ASCENDING)])
+
+    async def fetch_new_addresses(self, wallet_id: str, from_ts: int) -> list[Doc]:
+        return await self._find(
+            "addresses",
+            {"walletId": wallet_id, "createdOn": {"$gte": from_ts}},
+            sort=[("createdOn", ASCENDING), ("_id", ASCENDING)],
+        )
+
+    async def count_addresses(self, wallet_id: str) -> int:
+        return await as_deferred(self._c("addresses").count_documents({"walletId": wallet_id}))
+
+    async def store_address(self, address: Doc) -> None:
+        """Replace an existing address by (walletId, address); no insert (reference semantics)."""
+        await self._replace("addresses", {"walletId": address["walletId"], "address": address["address"]}, address, upsert=False)
+
+    async def store_address_and_wallet(self, wallet: Doc, addresses: list[Doc]) -> None:
+        """Insert new addresses, then store the wallet whose index produced them, atomically.
+
+        Addresses already stored for the wallet are skipped (never duplicated).
+        """
+        wallet_id = wallet["id"]
+
+        async def work(session):
+            for a in addresses:
+                await self._c("addresses").update_one(
+                    {"walletId": a["walletId"], "address": a["address"]},
+                    {"$setOnInsert": {k: v for k, v in a.items() if k != "_id"}},
+                    upsert=True,
+                    session=session,
+                )
+            doc = {k: v for k, v in wallet.items() if k not in ("_id", "_rev")}
+            await self._c("wallets").replace_one({"id": wallet_id}, {**doc, "_rev": _new_rev()}, upsert=True, session=session)
+
+        await self._in_transaction(work)
+
+    async def fetch_address_by_wallet_id(self, wallet_id: str, address: str) -> Optional[Doc]:
+        return await self._find_one("addresses", {"walletId": wallet_id, "address": address})
+
+    async def fetch_address_by_coin(self, coin: str, address: str) -> Optional[Doc]:
+        """The address record for this string; when several wallets share it, the one of ``coin``."""
+        docs = await self._find("addresses", {"address": address})
+        if not docs:
+            return None
+        if len(docs) == 1:
+            return docs[0]
+        for d in docs:
+            if d.get("coin", "btc") == coin:
+                return d
+        return None
+
+    async def fetch_addresses_by_script(self, scripts: Iterable[str]) -> list[Doc]:
+        """Address records whose ``scriptPubKey`` (hex) is in ``scripts`` (monitors)."""
+        return await self._find("addresses", {"scriptPubKey": {"$in": list(scripts)}})
+
+    async def fetch_all_addresses(self, coin: str, network: str) -> list[Doc]:
+        return await self._find("addresses", {"coin": coin, "network": network})
+
+    async def find_addresses(self, coin: str, addresses: Iterable[str]) -> list[Doc]:
+        return await self._find("addresses", {"coin": coin, "address": {"$in": list(addresses)}})
+
+    # -- preferences ---------------------------------------------------------
+
+    async def fetch_preferences(self, wallet_id: str, copayer_id: Optional[str] = None):
+        """One copayer's preferences dict (or None), or the list of every copayer's."""
+        if copayer_id is not None:
+            return await self._find_one("preferences", {"walletId": wallet_id, "copayerId": copayer_id})
+        return await self._find("preferences", {"walletId": wallet_id}, sort=[("_id", ASCENDING)])
+
+    async def store_preferences(self, prefs: Doc) -> None:
+        await self._replace("preferences", {"walletId": prefs["walletId"], "copayerId": prefs["copayerId"]}, prefs)
+
+    # -- email queue ---------------------------------------------------------
+
+    async def store_email(self, email: Doc) -> None:
+        await self._replace("email_queue", {"id": email["id"]}, email)
+
+    async def fetch_unsent_emails(self) -> list[Doc]:
+        return await self._find("email_queue", {"status": "fail"})
+
+    async def fetch_email_by_notification(self, notification_id: str) -> Optional[Doc]:
+        return await self._find_one("email_queue", {"notificationId": notification_id})
+
+    async def fetch_emails(self, query: Doc) -> list[Doc]:
+        return await self._find("email_queue", query, sort=[("id", ASCENDING)])
+
+    # -- cache (spec/services.md §7.3) ---------------------------------------
+
+    async def get_cache(self, wallet_id: Optional[str], type_: str, key: Any = None) -> Optional[Doc]:
+        return await self._find_one("cache", {"walletId": wallet_id, "type": type_, "key": key})
+
+    async def set_cache(self, wallet_id: Optional[str], type_: str, key: Any, fields: Doc) -> None:
+        """Upsert ``fields`` ($set) into the cache document (walletId, type, key)."""
+        await as_deferred(
+            self._c("cache").update_one(
+                {"walletId": wallet_id, "type": type_, "key": key}, {"$set": fields}, upsert=True
+            )
+        )
+
+    async def delete_cache(self, wallet_id: Optional[str], type_: str, key: Any = ...) -> None:
+        q: Doc = {"walletId": wallet_id, "type": type_}
+        if key is not ...:
+            q["key"] = key
+        await as_deferred(self._c("cache").delete_many(q))
+
+    async def fetch_cache_range(self, wallet_id: str, type_: str, key_min: int, key_max: int) -> list[Doc]:
+        """Cache docs with integer keys in [key_min, key_max) (history cache positions)."""
+        return await self._find(
+            "cache", {"walletId": wallet_id, "type": type_, "key": {"$gte": key_min, "$lt": key_max}}, sort=[("key", ASCENDING)]
+        )
+
+    async def soft_reset_tx_history_cache(self, wallet_id: Optional[str] = None) -> None:
+        """Mark history caches stale (next read misses); all wallets when wallet_id is None."""
+        q: Doc = {"type": "historyCacheStatus"}
+        if wallet_id is not None:
+            q["walletId"] = wallet_id
+        await as_deferred(self._c("cache").update_many(q, {"$set": {"isUpdated": False}}))
+
+    async def clear_tx_history_cache(self, wallet_id: str) -> None:
+        await as_deferred(
+            self._c("cache").delete_many({"walletId": wallet_id, "type": {"$in": ["historyCache", "historyCacheStatus"]}})
+        )
+
+    # -- tx notes --------------------------------------------------------------
+
+    async def fetch_tx_note(self, wallet_id: str, txid: str) -> Optional[Doc]:
+        return await self._find_one("tx_notes", {"walletId": wallet_id, "txid": txid})
+
+    async def fetch_tx_notes(self, wallet_id: str, min_ts: Optional[int] = None) -> list[Doc]:
+        q: Doc = {"walletId": wallet_id}
+        if min_ts is not None:
+            q["editedOn"] = {"$gte": min_ts}
+        return await self._find("tx_notes", q)
+
+    async def store_tx_note(self, note: Doc) -> None:
+        await self._replace("tx_notes", {"walletId": note["walletId"], "txid": note["txid"]}, note)
+
+    # -- sessions --------------------------------------------------------------
+
+    async def get_session(self, copayer_id: str) -> Optional[Doc]:
+        return await self._find_one("sessions", {"copayerId": copayer_id})
+
+    async def store_session(self, session: Doc) -> None:
+        await self._replace("sessions", {"copayerId": session["copayerId"]}, session)
+
+    async def remove_session(self, copayer_id: str) -> None:
+        await as_deferred(self._c("sessions").delete_many({"copayerId": copayer_id}))
+
+    # -- push & confirmation subscriptions --------------------------------------
+
+    async def fetch_push_notification_subs(self, copayer_id: str) -> list[Doc]:
+        return await self._find("push_notification_subs", {"copayerId": copayer_id}, sort=[("_id", ASCENDING)])
+
+    async def store_push_notification_sub(self, sub: Doc) -> None:
+        await self._replace("push_notification_subs", {"copayerId": sub["copayerId"], "token": sub["token"]}, sub)
+
+    async def remove_push_notification_sub(self, copayer_id: str, token: str) -> int:
+        r = await as_deferred(self._c("push_notification_subs").delete_many({"copayerId": copayer_id, "token": token}))
+        return r.deleted_count
+
+    async def remove_push_notification_token(self, token: str) -> int:
+        """Remove a device token from every copayer (the provider said it is unregistered)."""
+        r = await as_deferred(self._c("push_notification_subs").delete_many({"token": token}))
+        return r.deleted_count
+
+    async def fetch_active_tx_confirmation_subs(
+        self, copayer_id: Optional[str] = None, txids: Optional[Iterable[str]] = None
+    ) -> list[Doc]:
+        q: Doc = {"isActive": True}
+        if copayer_id is not None:
+            q["copayerId"] = copayer_id
+        if txids is not None:
+            q["txid"] = {"$in": list(txids)}
+        return await self._find("tx_confirmation_subs", q)
+
+    async def store_tx_confirmation_sub(self, sub: Doc) -> None:
+        await self._replace("tx_confirmation_subs", {"copayerId": sub["copayerId"], "txid": sub["txid"]}, sub)
+
+    async def remove_tx_confirmation_sub(self, copayer_id: str, txid: str) -> int:
+        r = await as_deferred(self._c("tx_confirmation_subs").delete_many({"copayerId": copayer_id, "txid": txid}))
+        return r.deleted_count
+
+    # -- durable stream (added) -------------------------------------------------
+
+    async def get_stream_cursor(self, consumer: str) -> str:
+        """Last notification id handled by ``consumer`` ("" when it never ran)."""
+        doc = await self._find_one("stream_cursors", {"consumer": consumer})
+        return doc["lastId"] if doc else ""
+
+    async def set_stream_cursor(self, consumer: str, last_id: str) -> None:
+        """Advance (never rewind) the consumer's cursor."""
+        await as_deferred(
+            self._c("stream_cursors").update_one(
+                {"consumer": consumer}, {"$max": {"lastId": last_id}, "$set": {"updatedOn": _now()}}, upsert=True
+            )
+        )
+
+    async def claim_delivery(self, consumer: str, notification_id: str, extra: Optional[Doc] = None) -> bool:
+        """Record that ``consumer`` takes ``notification_id``; False if it was already taken.
+
+        The unique (consumer, notificationId) index makes this the idempotency
+        key: of several racing consumers exactly one gets True.
+        """
+        try:
+            await as_deferred(
+                self._c("stream_deliveries").insert_one(
+                    {"consumer": consumer, "notificationId": notification_id, "createdOn": _now(), **(extra or {})}
+                )
+            )
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def update_delivery(self, consumer: str, notification_id: str, fields: Doc) -> None:
+        await as_deferred(
+            self._c("stream_deliveries").update_one(
+                {"consumer": consumer, "notificationId": notification_id}, {"$set": fields}
+            )
+        )
+
+    async def fetch_delivery(self, consumer: str, notification_id: str) -> Optional[Doc]:
+        return await self._find_one("stream_deliveries", {"consumer": consumer, "notificationId": notification_id})
+
+    # -- monitor cursors (added) -------------------------------------------------
+
+    async def get_monitor_cursor(self, coin: str, network: str) -> Optional[Doc]:
+        """``{coin, network, height, hash, ...}`` of the last block a monitor applied, or None."""
+        return await self._find_one("monitor_cursors", {"coin": coin, "network": network})
+
+    async def set_monitor_cursor(self, coin: str, network: str, height: int, block_hash: str, **extra: Any) -> None:
+        await as_deferred(
+            self._c("monitor_cursors").update_one(
+                {"coin": coin, "network": network},
+                {"$set": {"height": height, "hash": block_hash, "updatedOn": _now(), **extra}},
+                upsert=True,
+            )
+        )
+
+    # -- ETH / TRY chain data (fork collections) ----------------------------------
+
+    async def store_eth_tx(self, tx: Doc) -> None:
+        await as_deferred(self._c("eth_txs").update_one({"hash": tx["hash"]}, {"$set": tx}, upsert=True))
+
+    async def store_try_tx(self, tx: Doc) -> None:
+        await as_deferred(
+            self._c("try_txs").update_one({"hash": tx["hash"], "logIndex": tx["logIndex"]}, {"$set": tx}, upsert=True)
+        )
+
+    async def fetch_eth_txs(self, addresses: Iterable[str]) -> list[Doc]:
+        a = list(addresses)
+        return await self._find("eth_txs", {"$or": [{"from": {"$in": a}}, {"to": {"$in": a}}]})
+
+    async def fetch_try_txs(self, addresses: Iterable[str]) -> list[Doc]:
+        a = list(addresses)
+        return await self._find("try_txs", {"$or": [{"from": {"$in": a}}, {"to": {"$in": a}}]})
+
+    async def remove_chain_txs_from_height(self, collection: str, height: int) -> int:
+        """Reorg support: delete indexed txs of blocks at or above ``height``."""
+        r = await as_deferred(self._c(collection).delete_many({"blockNumber": {"$gte": height}}))
+        return r.deleted_count
+
+
+async def open_storage(uri: str) -> Storage:
+    """Create a Storage for ``uri`` and connect it (indexes created)."""
+    return await Storage(uri).connect()

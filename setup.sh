@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# BWS-Twisted setup: installs everything the services and the test suite need.
+# Debian 12, as root. Idempotent: run it again after pulling new changes.
+#   ./setup.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf '\nsetup.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || fail "run as root: it installs Debian packages (redis-server, litecoind)"
+command -v apt-get >/dev/null || fail "apt-get not found: setup.sh supports Debian 12"
+
+APT_PACKAGES=(redis-server litecoind wrk)
+PYTHON=${PYTHON:-}
+if [ -z "$PYTHON" ]; then
+  if command -v python3.11 >/dev/null; then PYTHON=python3.11
+  else APT_PACKAGES+=(python3 python3-venv python3-dev); PYTHON=python3; fi
+fi
+command -v node >/dev/null && command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
+
+step "Debian packages: ${APT_PACKAGES[*]}"
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -q || fail "apt-get update failed (is the Debian mirror reachable?)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || fail "apt-get install ${missing[*]} failed"
+else
+  echo "already installed"
+fi
+command -v litecoind >/dev/null || fail "litecoind missing after install"
+command -v redis-server >/dev/null || fail "redis-server missing after install"
+
+step "Python virtual environment (.venv, $($PYTHON --version 2>&1))"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || fail "$PYTHON is not Python 3.11"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv || fail "could not create .venv (apt-get install python3-venv?)"
+
+step "Python packages (pinned by constraints.txt)"
+.venv/bin/python -m pip install -q --upgrade pip || fail "pip upgrade failed"
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]' || fail "pip install failed (see the messages above)"
+
+step "npm packages (ganache, solc, bitcore-wallet-client, locker) from package-lock.json"
+stamp=node_modules/.setup-stamp
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "up to date"
+else
+  # --ignore-scripts: bitcore-wallet-client 6.7.5 pulls phantomjs-prebuilt, whose install
+  # script downloads a browser; nothing we use needs any package's install script.
+  npm ci --ignore-scripts --no-audit --no-fund || fail "npm ci failed"
+  echo "$want" > "$stamp"
+fi
+
+step "Check"
+.venv/bin/python -c 'import twisted, klein, pymongo, coincurve, bip32, web3; print("python deps ok")' || fail "python imports failed"
+node -e 'require("bitcore-wallet-client"); console.log("bitcore-wallet-client ok")' || fail "bitcore-wallet-client does not load"
+[ -x node_modules/.bin/ganache ] || fail "ganache missing from node_modules"
+echo
+echo "setup complete. Run the tests with: ./run-tests.sh"

@@ -1,0 +1,13 @@
+"""Test configuration: every server a test needs is started here, for real.
+
+Plugins, one per kind of server, so each stays small:
+- tests.plugins.db     SecantusDB (MongoDB wire protocol) and redis-server
+- tests.plugins.chains litecoind regtest and two ganache chains (+ the TRY token)
+- tests.plugins.mail   an SMTP sink
+"""
+
+pytest_plugins = [
+    "tests.plugins.db",
+    "tests.plugins.chains",
+    "tests.plugins.mail",
+]
