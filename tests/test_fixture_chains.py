@@ -110,3 +110,9 @@ def test_try_token_metadata_and_transfer(ganache_eth, try_token):
     assert token.functions.balanceOf(owner).call() == before - amount
     [event] = token.events.Transfer().process_receipt(receipt)
     assert (event["args"]["from"], event["args"]["to"], event["args"]["value"]) == (owner, to, amount)
+
+
+def test_missing_litecoind_fails_loudly(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no litecoind anywhere on PATH
+    with pytest.raises(RuntimeError, match=r"run \./setup\.sh"):
+        RegtestNode(tmp_path / "ltc", free_port(), free_port()).start()
