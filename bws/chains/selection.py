@@ -1,0 +1,356 @@
+"""Balance totals, UTXO selection and send-max info (spec/api.md §6.4, §6.7, §6.13, §9.5).
+
+All functions are pure over a list of wallet UTXO dicts
+``{txid, vout, address, path, publicKeys, scriptPubKey, satoshis, confirmations, locked}``
+(satoshis: int; confirmations: int, missing → 0; locked: bool).
+
+Randomness (the reference's ``_.shuffle``) is injected: ``shuffle`` takes a
+list and returns a new, permuted list. Tests pass ``list`` (identity).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+from bws.chains import _fields as F
+from bws.chains.constants import (
+    DUST_AMOUNT,
+    MAX_TX_SIZE_IN_KB,
+    MIN_OUTPUT_AMOUNT,
+    UTXO_SELECTION_MAX_FEE_VS_SINGLE_UTXO_FEE_FACTOR,
+    UTXO_SELECTION_MAX_FEE_VS_TX_AMOUNT_FACTOR,
+    UTXO_SELECTION_MAX_SINGLE_UTXO_FACTOR,
+    UTXO_SELECTION_MIN_TX_AMOUNT_VS_UTXO_FACTOR,
+)
+from bws.chains.errors import ServerError, client_error
+from bws.chains.txbuild import BuiltTx, check_tx
+from bws.chains.txsize import estimate_fee, estimate_size, estimate_size_for, size_per_input
+from bws.jsnum import js_round
+
+__all__ = [
+    "Shuffle",
+    "default_shuffle",
+    "totalize",
+    "select_tx_inputs",
+    "send_max_info",
+    "select_evm_input",
+    "EVM_GAS_LIMIT",
+]
+
+Shuffle = Callable[[list], list]
+EVM_GAS_LIMIT = 21000
+
+_rng = random.SystemRandom()
+
+
+def default_shuffle(items: list) -> list:
+    """lodash ``_.shuffle``: a new list in random order."""
+    return _rng.sample(list(items), len(items))
+
+
+def _conf(u: Any) -> int:
+    c = F.get(u, "confirmations", 0)
+    return c if F.is_number(c) else 0
+
+
+def _sat(u: Any) -> int:
+    return F.get(u, "satoshis", 0)
+
+
+def _div(a: float, b: float) -> float:
+    # JS division: x/0 is ±Infinity (NaN for 0/0, which compares false anyway).
+    if b == 0:
+        return float("inf") if a > 0 else (float("-inf") if a < 0 else float("nan"))
+    return a / b
+
+
+# --------------------------------------------------------------------------
+# §6.4
+
+
+def totalize(utxos: Iterable[Any]) -> dict:
+    """Balance totals over UTXOs (§6.4), amounts in satoshis/wei.
+
+    Returns ``{totalAmount, lockedAmount, totalConfirmedAmount,
+    lockedConfirmedAmount, availableAmount, availableConfirmedAmount,
+    byAddress: [{address, path, amount}] sorted by address}``.
+    """
+    total = locked = total_conf = locked_conf = 0
+    by_address: dict[str, dict] = {}
+    for u in utxos:
+        s = _sat(u)
+        confirmed = _conf(u) > 0
+        is_locked = bool(F.get(u, "locked", False))
+        total += s
+        if confirmed:
+            total_conf += s
+        if is_locked:
+            locked += s
+            if confirmed:
+                locked_conf += s
+        addr = F.get(u, "address")
+        entry = by_address.get(addr)
+        if entry is None:
+            entry = by_address[addr] = {"address": addr, "path": F.get(u, "path"), "amount": 0}
+        entry["amount"] += s
+    return {
+        "totalAmount": total,
+        "lockedAmount": locked,
+        "totalConfirmedAmount": total_conf,
+        "lockedConfirmedAmount": locked_conf,
+        "availableAmount": total - locked,
+        "availableConfirmedAmount": total_conf - locked_conf,
+        "byAddress": sorted(by_address.values(), key=lambda e: e["address"] or ""),
+    }
+
+
+# --------------------------------------------------------------------------
+# §6.7
+
+
+def _select(cand: list, amount: int, base_size: int, base_fee: float, size_per_in: int, fee_per_in: float):
+    """The reference's inner ``select``: → (error | None, selected, fee)."""
+    tot = sum(_sat(u) for u in cand)
+    net = tot - base_fee - len(cand) * fee_per_in
+    if tot < amount:
+        return client_error("INSUFFICIENT_FUNDS"), [], None
+    if net < amount:
+        return client_error("INSUFFICIENT_FUNDS_FOR_FEE"), [], None
+
+    big_threshold = amount * UTXO_SELECTION_MAX_SINGLE_UTXO_FACTOR + base_fee + fee_per_in
+    big = sorted((u for u in cand if _sat(u) > big_threshold), key=_sat)
+    small = sorted((u for u in cand if _sat(u) <= big_threshold), key=lambda u: -_sat(u))
+
+    total = 0
+    net_total = -base_fee
+    selected: list = []
+    fee = None
+    error = None
+    for u in small:
+        net_in = _sat(u) - fee_per_in
+        # Appended before the checks: a break below keeps it selected (reference order).
+        selected.append(u)
+        total += _sat(u)
+        net_total += net_in
+        size = base_size + len(selected) * size_per_in
+        fee = js_round(base_fee + len(selected) * fee_per_in)
+        if size / 1000 > MAX_TX_SIZE_IN_KB:
+            error = client_error("TX_MAX_SIZE_EXCEEDED")
+            break
+        if big:
+            if _div(net_in, amount) < UTXO_SELECTION_MIN_TX_AMOUNT_VS_UTXO_FACTOR:
+                break
+            if (
+                _div(fee, amount) > UTXO_SELECTION_MAX_FEE_VS_TX_AMOUNT_FACTOR
+                and fee / (base_fee + fee_per_in) > UTXO_SELECTION_MAX_FEE_VS_SINGLE_UTXO_FEE_FACTOR
+            ):
+                break
+        if net_total >= amount:
+            change = js_round(total - amount - fee)
+            if 0 < change <= max(MIN_OUTPUT_AMOUNT, DUST_AMOUNT):
+                fee += change  # dust change is given to the miner
+            break
+
+    if net_total < amount:
+        selected = []
+        if big:
+            u = big[0]
+            fee = js_round(base_fee + fee_per_in)
+            net_total = _sat(u) - fee
+            selected = [u]
+    if not selected:
+        return error or client_error("INSUFFICIENT_FUNDS_FOR_FEE"), [], None
+    return None, selected, fee
+
+
+def select_tx_inputs(
+    txp: Any,
+    utxos: Sequence[Any],
+    utxos_to_exclude: Iterable[str] = (),
+    shuffle: Optional[Shuffle] = None,
+) -> BuiltTx:
+    """Choose inputs and fee for a BTC/BCH proposal (§6.7), then ``check_tx``.
+
+    txp: dict/object with outputs, feePerKb, excludeUnconfirmedUtxos,
+    addressType, requiredSignatures, walletN, inputs (caller-supplied or
+    empty), fee; utxos: the wallet UTXOs (§6.3, with ``locked`` flags);
+    utxos_to_exclude: "txid:vout" strings.
+    Sets txp.inputs (shuffled), txp.inputPaths and txp.fee; returns the
+    built unsigned transaction.
+    Raises ClientError INSUFFICIENT_FUNDS, LOCKED_FUNDS,
+    INSUFFICIENT_FUNDS_FOR_FEE, TX_MAX_SIZE_EXCEEDED, DUST_AMOUNT,
+    TxBuildError, or ServerError("Could not select tx inputs").
+    """
+    shuffle = shuffle or default_shuffle
+    if F.get(txp, "inputs"):
+        # Caller-supplied inputs: keep them; estimate the fee unless given.
+        if not F.is_number(F.get(txp, "fee")):
+            F.put(txp, "fee", estimate_fee(txp))
+        F.put(txp, "inputPaths", [F.get(i, "path") for i in F.get(txp, "inputs")])
+        return check_tx(txp)
+
+    fee_per_kb = F.get(txp, "feePerKb")
+    amount = sum(F.get(o, "amount", 0) for o in (F.get(txp, "outputs") or []))
+    probe = {
+        "inputs": [],
+        "outputs": F.get(txp, "outputs") or [],
+        "addressType": F.get(txp, "addressType"),
+        "requiredSignatures": F.get(txp, "requiredSignatures", 1),
+        "walletN": F.get(txp, "walletN", 1),
+    }
+    base_size = estimate_size(probe)
+    base_fee = base_size * fee_per_kb / 1000
+    size_per_in = size_per_input(probe["addressType"], probe["requiredSignatures"], probe["walletN"])
+    fee_per_in = size_per_in * fee_per_kb / 1000
+
+    exclude_unconfirmed = bool(F.get(txp, "excludeUnconfirmedUtxos", False))
+    bal = totalize(utxos)
+    if exclude_unconfirmed:
+        total, available = bal["totalConfirmedAmount"], bal["availableConfirmedAmount"]
+    else:
+        total, available = bal["totalAmount"], bal["availableAmount"]
+    if total < amount:
+        raise client_error("INSUFFICIENT_FUNDS")
+    if available < amount:
+        raise client_error("LOCKED_FUNDS")
+
+    excluded = set(utxos_to_exclude or ())
+    usable = [
+        u
+        for u in utxos
+        if not F.get(u, "locked", False)
+        and _sat(u) > fee_per_in
+        and (not exclude_unconfirmed or _conf(u) > 0)
+        and f"{F.get(u, 'txid')}:{F.get(u, 'vout')}" not in excluded
+    ]
+
+    groups = [6, 1] + ([] if exclude_unconfirmed else [0])
+    inputs: list = []
+    chosen_fee = None
+    sel_err: Optional[Exception] = None
+    last_len = None
+    for g in groups:
+        if inputs:
+            break
+        cand = [u for u in usable if _conf(u) >= g]
+        if len(cand) == last_len:  # same set as the previous group: nothing new to try
+            continue
+        last_len = len(cand)
+        err, sel, fee = _select(cand, amount, base_size, base_fee, size_per_in, fee_per_in)
+        if err is not None:
+            sel_err = err
+        else:
+            sel_err = None
+            inputs, chosen_fee = sel, fee
+    if sel_err is not None or not inputs:
+        raise sel_err or ServerError("Could not select tx inputs")
+
+    inputs = shuffle(list(inputs))
+    F.put(txp, "inputs", inputs)
+    F.put(txp, "inputPaths", [F.get(i, "path") for i in inputs])
+    F.put(txp, "fee", chosen_fee)
+    return check_tx(txp)
+
+
+# --------------------------------------------------------------------------
+# §6.13
+
+
+def send_max_info(
+    utxos: Sequence[Any],
+    fee_per_kb: int,
+    *,
+    m: int,
+    n: int,
+    address_type: str,
+    exclude_unconfirmed: bool = False,
+    return_inputs: bool = False,
+    shuffle: Optional[Shuffle] = None,
+) -> dict:
+    """Send-max information (§6.13) for a BTC/BCH wallet.
+
+    fee_per_kb: resolved rate (satoshis/kB); m/n/address_type: the wallet's.
+    Returns ``{size, amount, fee, feePerKb, inputs, utxosBelowFee,
+    amountBelowFee, utxosAboveMaxSize, amountAboveMaxSize}`` (amounts in
+    satoshis, size in bytes). Example: 2-of-3 P2SH, inputs 0.1/0.2/0.3/0.4 BTC
+    at 10 000 → size 1304, fee 13 040, amount 1e8 − 13 040.
+    """
+    shuffle = shuffle or default_shuffle
+    info = {
+        "size": 0,
+        "amount": 0,
+        "fee": 0,
+        "feePerKb": 0,
+        "inputs": [],
+        "utxosBelowFee": 0,
+        "amountBelowFee": 0,
+        "utxosAboveMaxSize": 0,
+        "amountAboveMaxSize": 0,
+    }
+    inputs = [
+        u for u in utxos if not F.get(u, "locked", False) and (not exclude_unconfirmed or _conf(u) > 0)
+    ]
+    inputs.sort(key=lambda u: -_sat(u))
+    if not inputs:
+        return info
+    info["feePerKb"] = fee_per_kb
+
+    base_size = estimate_size_for(0, 0, address_type, m, n)
+    size_per_in = size_per_input(address_type, m, n)
+    fee_per_in = size_per_in * fee_per_kb / 1000
+    below = [u for u in inputs if _sat(u) <= fee_per_in]
+    kept = [u for u in inputs if _sat(u) > fee_per_in]
+    info["utxosBelowFee"] = len(below)
+    info["amountBelowFee"] = sum(_sat(u) for u in below)
+
+    chosen: list = []
+    for i, u in enumerate(kept):
+        if (base_size + (i + 1) * size_per_in) / 1000 > MAX_TX_SIZE_IN_KB:
+            info["utxosAboveMaxSize"] = len(kept) - i
+            info["amountAboveMaxSize"] = sum(_sat(x) for x in kept[i:])
+            break
+        chosen.append(u)
+    if not chosen:
+        return info
+
+    probe = {"inputs": chosen, "outputs": [], "addressType": address_type, "requiredSignatures": m, "walletN": n}
+    fee = estimate_fee(probe, fee_per_kb)
+    amount = sum(_sat(u) for u in chosen) - fee
+    if amount < MIN_OUTPUT_AMOUNT:
+        return info
+    info["size"] = estimate_size(probe)
+    info["fee"] = fee
+    info["amount"] = amount
+    if return_inputs:
+        info["inputs"] = shuffle(list(chosen))
+    return info
+
+
+# --------------------------------------------------------------------------
+# §9.5 (ETH/TRY: one pseudo-UTXO per address)
+
+
+def select_evm_input(txp: Any, utxos: Sequence[Any], coin: str = "eth") -> Any:
+    """Pick the source address of an ETH/TRY proposal (§9.5, port recommendation).
+
+    ETH: first unlocked pseudo-UTXO with satoshis (wei) >= amount + gas;
+    TRY: first unlocked one with token balance >= amount. gas = feePerKb
+    (gas price, wei) × 21000. Sets txp.inputs = [u], inputPaths, fee = gas.
+    Raises ClientError('LOCKED_FUNDS') when only a locked source would do,
+    else ClientError('INSUFFICIENT_FUNDS').
+    """
+    amount = sum(F.get(o, "amount", 0) for o in (F.get(txp, "outputs") or []))
+    gas = int(F.get(txp, "feePerKb")) * EVM_GAS_LIMIT
+    need = amount + (gas if coin == "eth" else 0)
+    locked_would_do = False
+    for u in utxos:
+        if _sat(u) >= need:
+            if F.get(u, "locked", False):
+                locked_would_do = True
+                continue
+            F.put(txp, "inputs", [u])
+            F.put(txp, "inputPaths", [F.get(u, "path")])
+            F.put(txp, "fee", gas)
+            return u
+    raise client_error("LOCKED_FUNDS" if locked_would_do else "INSUFFICIENT_FUNDS")

@@ -1,0 +1,385 @@
+"""Build, serialise, sign-check and validate BTC/BCH proposal transactions
+(spec/api.md §6.8, §6.10).
+
+The serialisation must be byte-identical to bitcore's (the client signs the
+transaction it rebuilds from the proposal JSON; ``proposalSignature`` covers
+the unsigned raw hex). Serialisation and sighash are python-bitcoinlib's
+(``CMutableTransaction``, ``SignatureHash``); signature checks are
+coincurve's (strict DER, low-S only).
+
+A proposal ("txp") is a dict (or object) with the §5.4 fields: ``inputs``
+(``{txid, vout, satoshis, scriptPubKey?, publicKeys, path}``), ``inputPaths``,
+``outputs`` (``{amount, toAddress, script?}``), ``outputOrder``, ``fee``,
+``changeAddress`` (Address dict or string), ``addressType``,
+``requiredSignatures``, ``walletN``, ``coin``, ``actions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from bitcoin.core import (
+    COutPoint,
+    CMutableTransaction,
+    CMutableTxIn,
+    CMutableTxOut,
+    Hash,
+    Hash160,
+    b2lx,
+    lx,
+)
+from bitcoin.core.script import (
+    OP_RETURN,
+    SIGHASH_ALL,
+    SIGVERSION_BASE,
+    SIGVERSION_WITNESS_V0,
+    CScript,
+    SignatureHash,
+)
+from coincurve import PublicKey
+
+from bws.chains import _fields as F
+from bws.chains.address import multisig_redeem_script, p2pkh_script, p2sh_script, parse_address
+from bws.chains.constants import DUST_AMOUNT, MAX_TX_FEE, MAX_TX_SIZE_IN_KB
+from bws.chains.errors import TxBuildError, client_error
+from bws.chains.txsize import estimate_size
+from bws.crypto import derive_public_key
+
+__all__ = [
+    "InputInfo",
+    "BuiltTx",
+    "build_tx",
+    "unsigned_raw",
+    "signed_tx",
+    "signed_raw",
+    "txid_of",
+    "add_signature",
+    "apply_signatures",
+    "verify_input_signatures",
+    "check_tx",
+    "SIGHASH_FORKID",
+]
+
+SIGHASH_FORKID = 0x40
+
+
+@dataclass
+class InputInfo:
+    """What signing needs to know about one transaction input.
+
+    public_keys: hex, sorted (bitcore order) for P2SH, [key] for P2PKH.
+    signatures: pubkey hex → DER signature bytes (without hashtype byte).
+    """
+
+    txid: str
+    vout: int
+    satoshis: int
+    script_pubkey: bytes
+    type: str
+    public_keys: list[str]
+    threshold: int
+    redeem_script: Optional[bytes] = None
+    signatures: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def script_code(self) -> bytes:
+        """The script the signature hash commits to (redeem script for P2SH)."""
+        return self.redeem_script if self.type == "P2SH" else self.script_pubkey
+
+    def is_fully_signed(self) -> bool:
+        return len(self.signatures) >= self.threshold
+
+
+@dataclass
+class BuiltTx:
+    """A built proposal transaction (python-bitcoinlib ``tx``) plus signing state."""
+
+    tx: CMutableTransaction
+    inputs: list[InputInfo]
+    coin: str = "btc"
+
+    @property
+    def hashtype(self) -> int:
+        """0x01 (BTC, legacy digest) or 0x41 (BCH, SIGHASH_ALL|FORKID, BIP143 digest)."""
+        return SIGHASH_ALL | SIGHASH_FORKID if self.coin == "bch" else SIGHASH_ALL
+
+    def sighash(self, index: int) -> bytes:
+        """32-byte digest signed for input ``index`` (big-endian ECDSA ``e``)."""
+        info = self.inputs[index]
+        if self.coin == "bch":
+            return SignatureHash(
+                CScript(info.script_code), self.tx, index, self.hashtype, info.satoshis, SIGVERSION_WITNESS_V0
+            )
+        return SignatureHash(CScript(info.script_code), self.tx, index, self.hashtype, None, SIGVERSION_BASE)
+
+    def serialize(self) -> bytes:
+        return self.tx.serialize()
+
+    @property
+    def raw(self) -> str:
+        """Hex serialisation including whatever signatures were applied."""
+        return self.serialize().hex()
+
+    @property
+    def txid(self) -> str:
+        return b2lx(Hash(self.serialize()))
+
+    @property
+    def fee(self) -> int:
+        return sum(i.satoshis for i in self.inputs) - sum(o.nValue for o in self.tx.vout)
+
+    def _update_script(self, index: int) -> None:
+        info = self.inputs[index]
+        ht = bytes([self.hashtype])
+        if not info.signatures:
+            self.tx.vin[index].scriptSig = CScript()
+        elif info.type == "P2SH":
+            sigs = [info.signatures[k] + ht for k in info.public_keys if k in info.signatures]
+            self.tx.vin[index].scriptSig = CScript([0] + sigs + [info.redeem_script])
+        else:
+            (pub, sig), = info.signatures.items()
+            self.tx.vin[index].scriptSig = CScript([sig + ht, bytes.fromhex(pub)])
+
+
+# --------------------------------------------------------------------------
+# building
+
+
+def _int_amount(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TxBuildError("Output satoshis are invalid")
+    if isinstance(value, float):
+        if value != value or value != int(value):
+            raise TxBuildError("Output satoshis are invalid")
+        value = int(value)
+    if value < 0:
+        raise TxBuildError("Output satoshis are invalid")
+    return value
+
+
+def _input_info(inp: Any, address_type: str, threshold: int) -> InputInfo:
+    pubs = [k.lower() for k in (F.get(inp, "publicKeys") or [])]
+    spk_hex = F.get(inp, "scriptPubKey")
+    if address_type == "P2SH":
+        if not pubs:
+            raise TxBuildError("Inputs should include public keys")
+        redeem = multisig_redeem_script(pubs, threshold)
+        spk = bytes.fromhex(spk_hex) if spk_hex else p2sh_script(Hash160(redeem))
+        return InputInfo(
+            F.get(inp, "txid"), int(F.get(inp, "vout")), _int_amount(F.get(inp, "satoshis")), spk,
+            "P2SH", sorted(pubs), threshold, redeem,
+        )
+    if spk_hex:
+        spk = bytes.fromhex(spk_hex)
+    elif pubs:
+        spk = p2pkh_script(Hash160(bytes.fromhex(pubs[0])))
+    else:
+        raise TxBuildError("Inputs should include scriptPubKey or public keys")
+    return InputInfo(
+        F.get(inp, "txid"), int(F.get(inp, "vout")), _int_amount(F.get(inp, "satoshis")), spk,
+        "P2PKH", pubs[:1], 1,
+    )
+
+
+def _output_script(out: Any, coin: str) -> bytes:
+    script = F.get(out, "script")
+    if script:
+        return bytes.fromhex(script)
+    to = F.get(out, "toAddress")
+    if not to:
+        raise TxBuildError("Output should have either toAddress or script specified")
+    return parse_address(to, coin).script
+
+
+def build_tx(txp: Any) -> BuiltTx:
+    """Build the unsigned transaction of a proposal exactly like bitcore (§6.8).
+
+    Version 1, locktime 0, sequences 0xffffffff; inputs in stored order
+    (duplicate txid:vout ignored); outputs, then change (Σin − Σout − fee, if
+    > 0 and txp.changeAddress), then permuted by ``outputOrder`` when there is
+    more than one output. Returns :class:`BuiltTx`.
+    Raises TxBuildError (reference: a bitcore exception → HTTP 500) on
+    inconsistent proposals, ClientError('INVALID_ADDRESS') on a bad toAddress.
+    """
+    coin = F.get(txp, "coin", "btc")
+    address_type = F.get(txp, "addressType", "P2SH")
+    threshold = int(F.get(txp, "requiredSignatures", 1))
+    fee = F.get(txp, "fee")
+    if not F.is_number(fee):
+        raise TxBuildError("Proposal fee is not set")
+
+    infos: list[InputInfo] = []
+    seen = set()
+    for inp in F.get(txp, "inputs", []) or []:
+        info = _input_info(inp, address_type, threshold)
+        key = (info.txid, info.vout)
+        if key in seen:  # bitcore's Transaction.from() skips an input it already has
+            continue
+        seen.add(key)
+        infos.append(info)
+
+    outs: list[tuple[int, bytes]] = []
+    for o in F.get(txp, "outputs", []) or []:
+        outs.append((_int_amount(F.get(o, "amount")), _output_script(o, coin)))
+
+    total_in = sum(i.satoshis for i in infos)
+    change = total_in - sum(v for v, _ in outs) - fee
+    change_address = F.get(txp, "changeAddress")
+    if change > 0 and change_address:
+        addr = change_address if isinstance(change_address, str) else F.get(change_address, "address")
+        outs.append((_int_amount(change), parse_address(addr, coin).script))
+
+    if len(outs) > 1:
+        order = [k for k in (F.get(txp, "outputOrder") or []) if k < len(outs)]
+        if len(order) != len(outs) or sorted(order) != list(range(len(outs))):
+            raise TxBuildError("Invalid state: outputOrder does not match the outputs")
+        outs = [outs[k] for k in order]
+
+    # Validate inputs vs outputs independently of the serialiser (reference asserts).
+    stated_in = sum(_int_amount(F.get(i, "satoshis")) for i in (F.get(txp, "inputs", []) or []))
+    total_out = sum(v for v, _ in outs)
+    if not (stated_in > 0 and total_out > 0 and stated_in >= total_out):
+        raise TxBuildError("Invalid state: inputs/outputs amounts")
+    if stated_in - total_out > MAX_TX_FEE:
+        raise TxBuildError("Invalid state: fee above MAX_TX_FEE")
+
+    tx = CMutableTransaction(
+        [CMutableTxIn(COutPoint(lx(i.txid), i.vout), CScript(), 0xFFFFFFFF) for i in infos],
+        [CMutableTxOut(v, CScript(s)) for v, s in outs],
+        nLockTime=0,
+        nVersion=1,
+    )
+    return BuiltTx(tx, infos, coin)
+
+
+def unsigned_raw(txp: Any) -> str:
+    """Hex of the unsigned serialisation (empty scriptSigs): what ``proposalSignature`` signs."""
+    return build_tx(txp).raw
+
+
+def txid_of(raw_hex: str) -> str:
+    """Byte-reversed sha256d of a serialisation, hex."""
+    return b2lx(Hash(bytes.fromhex(raw_hex)))
+
+
+# --------------------------------------------------------------------------
+# signatures
+
+
+def _verify(digest: bytes, sig: bytes, pub_hex: str) -> bool:
+    try:
+        return PublicKey(bytes.fromhex(pub_hex)).verify(sig, digest, hasher=None)
+    except Exception:
+        return False
+
+
+def add_signature(built: BuiltTx, index: int, sig_der: bytes, pub_hex: str) -> None:
+    """Check and add one signature to input ``index`` (bitcore ``addSignature``).
+
+    Raises ValueError when: the input is already fully signed (P2SH), the key
+    is not one of the input's keys (P2SH), or the DER signature is not a valid
+    low-S signature of the input's sighash by ``pub_hex``.
+    """
+    info = built.inputs[index]
+    pub_hex = pub_hex.lower()
+    if info.type == "P2SH":
+        if info.is_fully_signed():
+            raise ValueError("All needed signatures have already been added")
+        if pub_hex not in info.public_keys:
+            raise ValueError("Signature has no matching public key")
+    if not _verify(built.sighash(index), sig_der, pub_hex):
+        raise ValueError("Signature is invalid")
+    if info.type == "P2PKH":
+        info.signatures.clear()
+    info.signatures[pub_hex] = sig_der
+    built._update_script(index)
+
+
+def _input_paths(txp: Any) -> list[str]:
+    paths = F.get(txp, "inputPaths")
+    if paths:
+        return list(paths)
+    return [F.get(i, "path") for i in (F.get(txp, "inputs", []) or [])]
+
+
+def apply_signatures(built: BuiltTx, txp: Any, xpub: str, signatures: Sequence[str]) -> None:
+    """Apply one copayer's signature set (hex DER, one per input, in input order).
+
+    Public keys are derived from ``xpub`` at ``txp.inputPaths[i]``.
+    Raises ValueError when the count is wrong or any signature fails (§6.10).
+    """
+    if not isinstance(signatures, (list, tuple)) or len(signatures) != len(built.inputs):
+        raise ValueError("Number of signatures does not match number of inputs")
+    paths = _input_paths(txp)
+    for i, sig_hex in enumerate(signatures):
+        if not isinstance(sig_hex, str):
+            raise ValueError("Signature is not hex")
+        pub = derive_public_key(xpub, paths[i])
+        add_signature(built, i, bytes.fromhex(sig_hex), pub)
+
+
+def _accept_actions(txp: Any) -> list[Any]:
+    return [a for a in (F.get(txp, "actions", []) or []) if F.get(a, "type") == "accept"]
+
+
+def signed_tx(txp: Any) -> BuiltTx:
+    """The proposal's transaction with the signatures of every accept action applied."""
+    built = build_tx(txp)
+    for action in _accept_actions(txp):
+        apply_signatures(built, txp, F.get(action, "xpub"), F.get(action, "signatures", []))
+    return built
+
+
+def signed_raw(txp: Any) -> str:
+    """Hex of :func:`signed_tx` (fully signed once the proposal is accepted)."""
+    return signed_tx(txp).raw
+
+
+def verify_input_signatures(txp: Any, xpub: str, signatures: Any) -> bool:
+    """signTx's check (§6.10): are ``signatures`` (hex DER list, one per input)
+    valid for this proposal, signed by the keys of ``xpub`` at ``inputPaths``,
+    on top of the signatures of existing accept actions?
+
+    False → the service answers ClientError('BAD_SIGNATURES'). A P2SH input
+    that is already fully signed (e.g. a 3rd signature on an accepted 2-of-3)
+    also gives False. Sighash: ALL (BTC), ALL|FORKID BIP143 (BCH).
+    """
+    try:
+        built = signed_tx(txp)
+        apply_signatures(built, txp, xpub, signatures)
+        return True
+    except Exception:
+        return False
+
+
+# --------------------------------------------------------------------------
+# checkTx
+
+
+def _is_op_return(script: bytes) -> bool:
+    return len(script) > 0 and script[0] == OP_RETURN
+
+
+def check_tx(txp: Any) -> BuiltTx:
+    """Validate a proposal whose inputs and fee are set (§6.8 ``checkTx``).
+
+    Raises ClientError('TX_MAX_SIZE_EXCEEDED'), TxBuildError (any build
+    problem), ClientError('INSUFFICIENT_FUNDS_FOR_FEE') when the fee implied
+    by inputs/outputs/change differs from txp.fee, ClientError('DUST_AMOUNT')
+    for a non-OP_RETURN output below 546. On success sets ``txp.fee`` to the
+    transaction's fee and returns the built transaction.
+    """
+    if estimate_size(txp) / 1000 > MAX_TX_SIZE_IN_KB:
+        raise client_error("TX_MAX_SIZE_EXCEEDED")
+    built = build_tx(txp)
+    unspent = built.fee
+    if unspent < 0:
+        raise TxBuildError("Invalid outputs amount sum")
+    if unspent != F.get(txp, "fee"):
+        raise client_error("INSUFFICIENT_FUNDS_FOR_FEE")
+    for out in built.tx.vout:
+        if out.nValue < DUST_AMOUNT and not _is_op_return(bytes(out.scriptPubKey)):
+            raise client_error("DUST_AMOUNT")
+    F.put(txp, "fee", unspent)
+    return built
