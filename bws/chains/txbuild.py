@@ -237,11 +237,10 @@ def build_tx(txp: Any) -> BuiltTx:
         outs = [outs[k] for k in order]
 
     # Validate inputs vs outputs independently of the serialiser (reference asserts).
-    stated_in = sum(_int_amount(F.get(i, "satoshis")) for i in (F.get(txp, "inputs", []) or []))
     total_out = sum(v for v, _ in outs)
-    if not (stated_in > 0 and total_out > 0 and stated_in >= total_out):
+    if not (total_in > 0 and total_out > 0 and total_in >= total_out):
         raise TxBuildError("Invalid state: inputs/outputs amounts")
-    if stated_in - total_out > MAX_TX_FEE:
+    if total_in - total_out > MAX_TX_FEE:
         raise TxBuildError("Invalid state: fee above MAX_TX_FEE")
 
     tx = CMutableTransaction(
