@@ -5,7 +5,14 @@ import pytest
 
 from bws.chains.address import derive_address, script_for_address
 from bws.chains.feelevels import compute_fee_levels, sample_points, static_fee_levels
-from bws.chains.selection import select_evm_input, select_tx_inputs, send_max_info, totalize
+from bws.chains.selection import (
+    mark_locked,
+    remove_recently_spent,
+    select_evm_input,
+    select_tx_inputs,
+    send_max_info,
+    totalize,
+)
 from bws.chains.txsize import estimate_size_for, size_per_input
 from bws.errors import ClientError
 
@@ -348,3 +355,21 @@ def test_evm_selection():
     with pytest.raises(ClientError) as ei:
         select_evm_input(txp, [a], "eth")
     assert ei.value.code == "INSUFFICIENT_FUNDS"
+
+
+# -- §6.3 / §12.43 ----------------------------------------------------------------------
+
+
+def test_locks_and_recent_broadcasts():
+    us = [utxo(1, 1000), utxo(2, 2000), utxo(3, 3000)]
+    pending = [{"inputs": [{"txid": us[0]["txid"], "vout": 0}]}]
+    mark_locked(us, pending)
+    assert [u["locked"] for u in us] == [True, False, False]
+    assert totalize(us)["lockedAmount"] == 1000
+    broadcast = [{"inputs": [{"txid": us[1]["txid"], "vout": 0}, {"txid": us[2]["txid"], "vout": 1}]}]
+    assert [u["satoshis"] for u in remove_recently_spent(us, broadcast)] == [1000, 3000]
+    # so selection never reuses an input of a tx broadcast in the last 24 h
+    txp = txp_for(1000, feePerKb=1000)
+    left = remove_recently_spent(mark_locked([utxo(2, 50000), utxo(3, 60000)], []), broadcast)
+    select_tx_inputs(txp, left, shuffle=ident)
+    assert sats(txp["inputs"]) == [60000]

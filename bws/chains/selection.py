@@ -30,6 +30,9 @@ from bws.jsnum import js_round
 
 __all__ = [
     "Shuffle",
+    "utxo_key",
+    "mark_locked",
+    "remove_recently_spent",
     "default_shuffle",
     "totalize",
     "select_tx_inputs",
@@ -63,6 +66,30 @@ def _div(a: float, b: float) -> float:
     if b == 0:
         return float("inf") if a > 0 else (float("-inf") if a < 0 else float("nan"))
     return a / b
+
+
+# --------------------------------------------------------------------------
+# §6.3 (the pure part of getWalletUtxos)
+
+
+def utxo_key(u: Any) -> str:
+    """"<txid>|<vout>", the lock key of a UTXO or proposal input."""
+    return f"{F.get(u, 'txid')}|{F.get(u, 'vout')}"
+
+
+def mark_locked(utxos: Sequence[Any], pending_txps: Iterable[Any]) -> list:
+    """Set ``locked`` on every UTXO spent by an input of a pending proposal (in place; returns utxos)."""
+    locked = {utxo_key(i) for t in pending_txps for i in (F.get(t, "inputs") or [])}
+    for u in utxos:
+        F.put(u, "locked", utxo_key(u) in locked)
+    return list(utxos)
+
+
+def remove_recently_spent(utxos: Sequence[Any], broadcast_txps: Iterable[Any]) -> list:
+    """Drop UTXOs spent by proposals we broadcast recently (last 24 h, up to 100;
+    BTC/BCH only) — explorers may lag behind our own broadcasts."""
+    spent = {utxo_key(i) for t in broadcast_txps for i in (F.get(t, "inputs") or [])}
+    return [u for u in utxos if utxo_key(u) not in spent]
 
 
 # --------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from coincurve import PublicKey
 
 from bws.chains import _fields as F
 from bws.chains.address import multisig_redeem_script, p2pkh_script, p2sh_script, parse_address
-from bws.chains.constants import DUST_AMOUNT, MAX_TX_FEE, MAX_TX_SIZE_IN_KB
+from bws.chains.constants import DUST_AMOUNT, EVM_COINS, MAX_TX_FEE, MAX_TX_SIZE_IN_KB
 from bws.chains.errors import TxBuildError, client_error
 from bws.chains.txsize import estimate_size
 from bws.crypto import derive_public_key
@@ -203,7 +203,10 @@ def build_tx(txp: Any) -> BuiltTx:
     inconsistent proposals, ClientError('INVALID_ADDRESS') on a bad toAddress.
     """
     coin = F.get(txp, "coin", "btc")
-    address_type = F.get(txp, "addressType", "P2SH")
+    if coin in EVM_COINS:
+        raise TxBuildError("Unsupported operation for this coin")
+    # TxProposal default: P2SH for shared wallets, P2PKH for 1-of-1 (spec §5.4).
+    address_type = F.get(txp, "addressType") or ("P2SH" if F.get(txp, "walletN", 1) > 1 else "P2PKH")
     threshold = int(F.get(txp, "requiredSignatures", 1))
     fee = F.get(txp, "fee")
     if not F.is_number(fee):
