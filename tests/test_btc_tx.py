@@ -5,6 +5,7 @@ import copy
 import pytest
 from bip32 import BIP32
 from bitcoin.core import CTransaction
+from bitcoin.core.script import CScript
 from bitcoin.core.scripteval import (
     SCRIPT_VERIFY_DERSIG,
     SCRIPT_VERIFY_LOW_S,
@@ -238,20 +239,17 @@ def _sign_all(txp, base_node, coin="btc"):
 def _verify_scripts(raw_hex, prev_scripts):
     tx = CTransaction.deserialize(bytes.fromhex(raw_hex))
     for i, txin in enumerate(tx.vin):
-        from bitcoin.core.script import CScript
-
         VerifyScript(txin.scriptSig, CScript(bytes.fromhex(prev_scripts[i])), tx, i, flags=FLAGS)
 
 
 def p2pkh_fixture():
     root = BIP32.from_xpriv(ROOT_XPRV)
     xpub = root.get_xpub_from_path("m/44'/0'/0'")
-    base = BIP32.from_xpub(xpub)  # only used for the address
     account = BIP32.from_xpriv(root.get_xpriv_from_path("m/44'/0'/0'"))
     addr0 = derive_address([xpub], "m/0/0", "btc", "livenet", "P2PKH", 1)
     addr1 = derive_address([xpub], "m/0/1", "btc", "livenet", "P2PKH", 1)
     change = derive_address([xpub], "m/1/0", "btc", "livenet", "P2PKH", 1)
-    assert base and addr0["address"] == "1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CG"
+    assert addr0["address"] == "1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CG"
     inputs = [
         {"txid": "aa" * 32, "vout": 0, "satoshis": 60000, "address": addr0["address"], "path": "m/0/0",
          "publicKeys": addr0["publicKeys"], "scriptPubKey": script_for_address(addr0["address"])},
