@@ -82,6 +82,9 @@ class LockOpts:
     maxHoldTime: float = 300.0
     #: Shared secret presented to a locker bound to a non-loopback address.
     secret: str = ""
+    #: Redis mode: seconds of a lock lease, renewed by a live holder; a holder
+    #: that dies releases its locks within this time.
+    leaseTime: float = 15.0
 
 
 @dataclass

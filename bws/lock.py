@@ -8,8 +8,14 @@ seconds (default 300) so a stuck holder cannot block a wallet forever.
 Implementations (chosen by ``lockOpts.mode``):
 - :class:`LocalLock` (``local``): in-process FIFO per token, the reference's
   ``lib/locallock.js`` semantics (spec/services.md §1.2). One bws process only.
-- the locker-server client (``locker``) and the Redis lock (``redis``) live
-  beside this module and implement the same :class:`Lock` interface.
+- :class:`bws.lock_locker.LockerClient` (``locker``): client of ``python -m
+  locker`` (npm locker-server protocol); FIFO per token across processes; a
+  holder whose process dies releases at once (the TCP connection drops).
+- :class:`bws.lock_redis.RedisLock` (``redis``): ``SET NX PX`` with an owner
+  token, renewed lease, compare-and-delete release.
+
+:func:`make_lock` builds the one the configuration asks for. A tiny CLI for
+operators and the multi-process tests: ``python -m bws.lock_cli``.
 """
 
 from __future__ import annotations
@@ -136,3 +142,25 @@ class LocalLock:
             w.hold_call.cancel()
         self._remove(token, w)
         self._start_next(token, max_hold)
+
+
+def make_lock(config: Any, reactor: Any = None) -> Lock:
+    """The lock backend selected by ``config.lockOpts.mode`` (``locker`` | ``redis`` | ``local``).
+
+    ``config`` is a :class:`bws.config.Config`. Connections are opened lazily,
+    on the first ``acquire``.
+    """
+    opts = config.lockOpts
+    if reactor is None:
+        from twisted.internet import reactor  # type: ignore[no-redef]
+    if opts.mode == "local":
+        return LocalLock(reactor)
+    if opts.mode == "locker":
+        from bws.lock_locker import LockerClient
+
+        return LockerClient(opts.lockerServer.host, opts.lockerServer.port, reactor, secret=opts.secret or None)
+    if opts.mode == "redis":
+        from bws.lock_redis import RedisLock
+
+        return RedisLock(config.redis.url, reactor, lease=getattr(opts, "leaseTime", 15.0))
+    raise ValueError(f"lockOpts.mode: unknown mode {opts.mode!r}")
