@@ -67,7 +67,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("status", ASCENDING)]),
     ],
     "cache": [IndexModel([("walletId", ASCENDING), ("type", ASCENDING), ("key", ASCENDING)])],
-    "fiat_rates": [IndexModel([("provider", ASCENDING), ("code", ASCENDING), ("ts", ASCENDING)])],
+    "fiat_rates": [
+        IndexModel([("provider", ASCENDING), ("code", ASCENDING), ("ts", ASCENDING)]),
+        # added: the look-up filters by coin too (newest at or before ts, per provider/coin/code)
+        IndexModel([("provider", ASCENDING), ("coin", ASCENDING), ("code", ASCENDING), ("ts", DESCENDING)]),
+    ],
     "tx_notes": [IndexModel([("walletId", ASCENDING), ("txid", ASCENDING)], unique=True)],
     "sessions": [IndexModel([("copayerId", ASCENDING)], unique=True)],
     "push_notification_subs": [
@@ -98,6 +102,23 @@ INDEXES: dict[str, list[IndexModel]] = {
     "stream_deliveries": [IndexModel([("consumer", ASCENDING), ("notificationId", ASCENDING)], unique=True)],
     # added: block monitors' chain cursors (height + hash per coin/network)
     "monitor_cursors": [IndexModel([("coin", ASCENDING), ("network", ASCENDING)], unique=True)],
+    # added: outbox rows of the push service (one per notification x device token)
+    "push_deliveries": [
+        IndexModel([("id", ASCENDING)], unique=True),
+        IndexModel([("notificationId", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("nextAttemptOn", ASCENDING)]),
+    ],
+    # added: webhook registrations (one per wallet x copayer) and their deliveries
+    "webhooks": [
+        IndexModel([("id", ASCENDING)], unique=True),
+        IndexModel([("walletId", ASCENDING), ("copayerId", ASCENDING)], unique=True),
+    ],
+    "webhook_deliveries": [
+        IndexModel([("id", ASCENDING)], unique=True),
+        IndexModel([("notificationId", ASCENDING)]),
+        IndexModel([("webhookId", ASCENDING), ("createdOn", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("nextAttemptOn", ASCENDING)]),
+    ],
 }
 
 _NO_ID = {"_id": False}
@@ -239,10 +260,12 @@ class Storage:
             new = mutate(current)
             new = current if new is None else new
             new = {k: v for k, v in new.items() if k not in ("_id", "_rev")}
-            result = await as_deferred(
-                self._c("wallets").replace_one({"id": wallet_id, "_rev": rev}, {**new, "_rev": _new_rev()})
+            # findAndModify: the filter match and the write are one atomic step on the
+            # server (a plain replace_one with the same filter lost updates on SecantusDB).
+            before = await as_deferred(
+                self._c("wallets").find_one_and_replace({"id": wallet_id, "_rev": rev}, {**new, "_rev": _new_rev()})
             )
-            if result.matched_count == 1:
+            if before is not None:
                 return new
         raise StorageError(f"wallet {wallet_id}: too many concurrent updates")
 
@@ -645,6 +668,153 @@ class Storage:
         """Reorg support: delete indexed txs of blocks at or above ``height``."""
         r = await as_deferred(self._c(collection).delete_many({"blockNumber": {"$gte": height}}))
         return r.deleted_count
+
+    # -- outboxes: email_queue, push_deliveries, webhook_deliveries (added) -------
+    # A row is one (notification, recipient) delivery with a deterministic unique
+    # ``id``; ``status`` pending -> sent | fail, ``nextAttemptOn`` (s) when it is
+    # due again (null: never), ``leaseUntil`` (s) while one sender works on it.
+
+    async def outbox_insert(self, collection: str, rows: list[Doc]) -> int:
+        """Insert rows in one command; rows whose ``id`` exists are skipped. Returns how many were new."""
+        if not rows:
+            return 0
+        try:
+            r = await as_deferred(self._c(collection).insert_many([dict(x) for x in rows], ordered=False))
+            return len(r.inserted_ids)
+        except pymongo.errors.BulkWriteError as e:
+            if any(err.get("code") != 11000 for err in e.details.get("writeErrors", [])):
+                raise
+            return e.details.get("nInserted", 0)
+
+    async def outbox_lease(self, collection: str, row_id: str, now: float, lease_seconds: float) -> Optional[Doc]:
+        """Take the row for ``lease_seconds`` if it is not sent and nobody holds it; None otherwise."""
+        return _clean(
+            await as_deferred(
+                self._c(collection).find_one_and_update(
+                    {
+                        "id": row_id,
+                        "status": {"$ne": "sent"},
+                        "$or": [{"leaseUntil": None}, {"leaseUntil": {"$lt": now}}],
+                    },
+                    {"$set": {"leaseUntil": now + lease_seconds}},
+                    return_document=ReturnDocument.AFTER,
+                )
+            )
+        )
+
+    async def outbox_update(self, collection: str, row_id: str, fields: Doc) -> None:
+        await as_deferred(self._c(collection).update_one({"id": row_id}, {"$set": fields}))
+
+    async def outbox_due(self, collection: str, now: float, limit: int = 100) -> list[Doc]:
+        """Unsent rows whose ``nextAttemptOn`` has come and that nobody holds, in (notificationId, seq) order."""
+        return await self._find(
+            collection,
+            {
+                "status": {"$ne": "sent"},
+                "nextAttemptOn": {"$lte": now},
+                "$or": [{"leaseUntil": None}, {"leaseUntil": {"$lt": now}}],
+            },
+            sort=[("notificationId", ASCENDING), ("seq", ASCENDING)],
+            limit=limit,
+        )
+
+    async def outbox_find(self, collection: str, query: Doc) -> list[Doc]:
+        return await self._find(collection, query, sort=[("notificationId", ASCENDING), ("seq", ASCENDING)])
+
+    # -- webhooks (added) ------------------------------------------------------------
+
+    async def store_webhook(self, hook: Doc) -> None:
+        """Upsert the (walletId, copayerId) registration."""
+        await self._replace("webhooks", {"walletId": hook["walletId"], "copayerId": hook["copayerId"]}, hook)
+
+    async def fetch_webhooks(self, wallet_id: str, copayer_id: Optional[str] = None) -> list[Doc]:
+        q: Doc = {"walletId": wallet_id}
+        if copayer_id is not None:
+            q["copayerId"] = copayer_id
+        return await self._find("webhooks", q, sort=[("createdOn", ASCENDING), ("id", ASCENDING)])
+
+    async def fetch_webhook(self, webhook_id: str) -> Optional[Doc]:
+        return await self._find_one("webhooks", {"id": webhook_id})
+
+    async def remove_webhook(self, wallet_id: str, copayer_id: str, webhook_id: str) -> int:
+        r = await as_deferred(
+            self._c("webhooks").delete_many({"walletId": wallet_id, "copayerId": copayer_id, "id": webhook_id})
+        )
+        return r.deleted_count
+
+    async def fetch_webhook_deliveries(self, webhook_id: str, limit: int = 50) -> list[Doc]:
+        """Newest first."""
+        return await self._find(
+            "webhook_deliveries", {"webhookId": webhook_id}, sort=[("createdOn", DESCENDING), ("id", DESCENDING)], limit=limit
+        )
+
+    # -- fiat rates (spec/services.md §6; history: one document per provider, coin, code, fetch) --
+
+    async def store_fiat_rates(self, provider: str, coin: str, rates: Iterable[Doc], ts: int) -> int:
+        """Insert one ``{provider, coin, code, ts, value}`` document per rate; never overwrites.
+
+        rates: ``[{code: str, value: float}]`` (value = fiat per 1 coin); ts: int, epoch ms of
+        the fetch. Returns the number of documents inserted.
+        """
+        docs = [{"provider": provider, "coin": coin, "code": r["code"], "ts": ts, "value": r["value"]} for r in rates]
+        if not docs:
+            return 0
+        await as_deferred(self._c("fiat_rates").insert_many(docs, ordered=False))
+        return len(docs)
+
+    async def fetch_fiat_rate(self, provider: str, code: str, ts: int, coin: str = "btc") -> Optional[Doc]:
+        """Newest ``{provider, coin, code, ts, value}`` with ``ts`` <= the given ts (epoch ms), or None."""
+        return await self._find_one(
+            "fiat_rates",
+            {"provider": provider, "coin": coin, "code": code, "ts": {"$lte": ts}},
+            sort=[("ts", DESCENDING)],
+        )
+
+    # -- block monitors (added; bcmonitor) ------------------------------------------
+
+    async def find_notification(self, wallet_id: str, type_: str, match: Optional[Doc] = None) -> Optional[Doc]:
+        """One notification of ``wallet_id`` and ``type_`` whose fields equal ``match``
+        (dotted keys, e.g. ``{"data.txid": t, "data.address": a}``), or None (monitor dedup)."""
+        return await self._find_one("notifications", {"walletId": wallet_id, "type": type_, **(match or {})})
+
+    async def fetch_tx_confirmation_subs_by_block(self, block_hashes: Iterable[str]) -> list[Doc]:
+        """Subscriptions a monitor fired for one of these blocks (``confirmedBlock``; reorg undo)."""
+        return await self._find("tx_confirmation_subs", {"confirmedBlock": {"$in": list(block_hashes)}})
+
+    # -- durable stream: recovery of unfinished deliveries (added; bws.notifications) --
+
+    async def fetch_due_deliveries(
+        self, consumer: str, claimed_before_ms: int, now_ms: int, limit: int = 100
+    ) -> list[Doc]:
+        """Deliveries of ``consumer`` to run again: ``state`` "claimed" with ``claimedAt`` <
+        ``claimed_before_ms`` (the claimer died), or "failed" with ``retryAt`` <= ``now_ms``."""
+        return await self._find(
+            "stream_deliveries",
+            {
+                "consumer": consumer,
+                "$or": [
+                    {"state": "claimed", "claimedAt": {"$lt": claimed_before_ms}},
+                    {"state": "failed", "retryAt": {"$lte": now_ms}},
+                ],
+            },
+            sort=[("notificationId", ASCENDING)],
+            limit=limit,
+        )
+
+    async def retake_delivery(self, consumer: str, notification_id: str, expect: Doc, fields: Doc) -> bool:
+        """Compare-and-set on a delivery: ``$set`` ``fields`` only if it still matches ``expect``.
+
+        True for exactly one of several processes racing to take over the same delivery.
+        """
+        r = await as_deferred(
+            self._c("stream_deliveries").update_one(
+                {"consumer": consumer, "notificationId": notification_id, **expect}, {"$set": fields}
+            )
+        )
+        return r.modified_count == 1
+
+    async def fetch_notification_by_id(self, notification_id: str) -> Optional[Doc]:
+        return await self._find_one("notifications", {"id": notification_id})
 
 
 async def open_storage(uri: str) -> Storage:

@@ -1,0 +1,114 @@
+"""``./start.sh --dev``: local chains, an SMTP sink and a config that uses them.
+
+A newcomer runs ``./start.sh --dev`` and gets a complete, offline system:
+
+* litecoind regtest (Bitcoin-compatible; testnet-format addresses) on RPC
+  19443 / P2P 19444, data in ``data/dev/litecoind``;
+* ganache "eth" (chain id 1337) on 8545 with the TRY token deployed, and
+  ganache "tri" (chain id 31337) on 8546;
+* an SMTP sink on 2525 writing every mail into ``data/dev/mail``;
+* ``data/dev/config.json``: the operator's config (if any) with the chains,
+  the SMTP sink and e-mail turned on, used by every service.
+
+Ports are fixed so the README's copy-paste commands work; they are loopback only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import rlp
+from eth_utils import keccak, to_checksum_address
+
+from bws.devtools.ganache import CHAIN_IDS, MNEMONIC
+
+DEV_PORTS = {"litecoind_rpc": 19443, "litecoind_p2p": 19444, "eth": 8545, "tri": 8546, "smtp": 2525}
+RPC_USER, RPC_PASSWORD = "bws", "bwspass"
+
+
+def first_contract_address(deployer: str) -> str:
+    """Address of the first contract ``deployer`` creates (nonce 0): keccak(rlp([sender, 0]))[12:]."""
+    raw = keccak(rlp.encode([bytes.fromhex(deployer[2:]), 0]))[12:]
+    return to_checksum_address(raw)
+
+
+def dev_config(base: dict, run_dir: Path, try_token: str) -> dict:
+    """The operator's config dict with the dev chains, SMTP sink and e-mail filled in."""
+    p = DEV_PORTS
+    cfg = json.loads(json.dumps(base))
+    cfg.setdefault("blockchainExplorerOpts", {}).update(
+        {
+            "btc": {
+                "testnet": {
+                    "provider": "bitcoind",
+                    "url": f"http://{RPC_USER}:{RPC_PASSWORD}@127.0.0.1:{p['litecoind_rpc']}",
+                    "p2p": f"127.0.0.1:{p['litecoind_p2p']}",
+                    "magic": "fabfb5da",
+                }
+            },
+            "eth": {"livenet": {"provider": "web3", "url": f"http://127.0.0.1:{p['eth']}", "chainId": CHAIN_IDS["eth"], "pollInterval": 1.0}},
+            "tri": {"livenet": {"provider": "web3", "url": f"http://127.0.0.1:{p['tri']}", "chainId": CHAIN_IDS["tri"], "pollInterval": 1.0}},
+            "try": {
+                "livenet": {
+                    "provider": "erc20",
+                    "url": f"http://127.0.0.1:{p['eth']}",
+                    "chainId": CHAIN_IDS["eth"],
+                    "tokenAddress": try_token,
+                    "pollInterval": 1.0,
+                }
+            },
+        }
+    )
+    email = cfg.setdefault("emailOpts", {})
+    email.update({"enabled": True, "host": "127.0.0.1", "port": p["smtp"], "ignoreTLS": True})
+    return cfg
+
+
+def prepare_dev(run_dir: Path, base_config_path: Optional[str]):
+    """Write ``data/dev/config.json`` and return (its path, the dev process specs)."""
+    from eth_account import Account
+
+    from bws.supervisor import ProcessSpec
+
+    dev_dir = run_dir / "data" / "dev"
+    dev_dir.mkdir(parents=True, exist_ok=True)
+    base: dict = {}
+    if base_config_path:
+        base = json.loads(Path(base_config_path).read_text())
+    elif (run_dir / "config.json").exists():
+        base = json.loads((run_dir / "config.json").read_text())
+    Account.enable_unaudited_hdwallet_features()
+    deployer = Account.from_mnemonic(MNEMONIC, account_path="m/44'/60'/0'/0/0").address
+    try_token = first_contract_address(deployer)
+    cfg = dev_config(base, run_dir, try_token)
+    path = dev_dir / "config.json"
+    path.write_text(json.dumps(cfg, indent=2))
+    py = sys.executable
+    p = DEV_PORTS
+    specs = [
+        ProcessSpec(
+            "dev-litecoind",
+            [py, "-m", "bws.devtools.litecoind", "--datadir", str(dev_dir / "litecoind"),
+             "--rpc-port", str(p["litecoind_rpc"]), "--p2p-port", str(p["litecoind_p2p"]), "--log-dir", str(run_dir / "logs")],
+            port=p["litecoind_rpc"],
+        ),
+        ProcessSpec(
+            "dev-ganache-eth",
+            [py, "-m", "bws.devtools.ganache", "--chain", "eth", "--port", str(p["eth"]), "--log-dir", str(run_dir / "logs"), "--deploy-try"],
+            port=p["eth"],
+        ),
+        ProcessSpec(
+            "dev-ganache-tri",
+            [py, "-m", "bws.devtools.ganache", "--chain", "tri", "--port", str(p["tri"]), "--log-dir", str(run_dir / "logs")],
+            port=p["tri"],
+        ),
+        ProcessSpec(
+            "dev-smtpsink",
+            [py, "-m", "bws.devtools.smtpsink", "--port", str(p["smtp"]), "--maildir", str(dev_dir / "mail")],
+            port=p["smtp"],
+        ),
+    ]
+    return str(path), specs
