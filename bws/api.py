@@ -1,0 +1,570 @@
+"""The HTTP API (spec api.md §2, §4): klein app, routing, auth, error envelope.
+
+Thin by design: a route parses the request into the service's ``opts`` dict,
+calls one WalletService method, and the result becomes the JSON body (None ->
+empty body).  Business rules live in :mod:`bws.service`, authentication in
+:mod:`bws.auth`.
+
+Transport rules (§2):
+
+* everything under ``basePath`` (default ``/bws/api``); other paths -> 404;
+* paths matched case-insensitively, one trailing slash optional, ``:param``
+  segments URL-decoded; unknown query parameters ignored (qs-style parsing);
+* ``OPTIONS`` on any path -> 200 ``OK`` before routing;
+* CORS headers and ``x-service-version: bws-2.5.1`` on every response;
+* JSON bodies parsed only for ``Content-Type: application/json``, strict
+  (object or array), at most 100 KiB (413); malformed -> 400
+  ``{"code": "BADREQUEST", "message": "Invalid JSON"}``;
+* errors mapped once by :func:`error_envelope`.
+
+Adding routes (another module may do the same)::
+
+    @ROUTES.add("GET", "/v1/feelevels/", auth=NONE)
+    async def fee_levels_v1(r: ApiRequest):
+        return await r.service.get_fee_levels({"network": r.query_str("network")})
+
+``r.service`` is the WalletService bound to the authenticated caller (the
+unbound service for ``auth=NONE``); ``r.body`` is the JSON body as a dict
+({} when absent or not an object); ``r.params`` the decoded path parameters;
+``r.query`` the parsed query string.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Optional
+from urllib.parse import parse_qsl, unquote
+
+from klein import Klein
+from twisted.web.server import Request
+from werkzeug.exceptions import HTTPException
+
+from bws import auth
+from bws.auth import NONE, SESSION, SIG, STAFF, AuthRequest
+from bws.crypto import js_json_stringify
+from bws.errors import ClientError, Errors, ServerError
+from bws.service.base import SERVICE_VERSION
+
+log = logging.getLogger(__name__)
+
+BODY_LIMIT = 100 * 1024  # bytes (spec §2.2)
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS, PUT, DELETE",
+    "Access-Control-Allow-Headers": (
+        "x-signature,x-identity,x-session,x-client-version,x-wallet-id,X-Requested-With,Content-Type,Authorization"
+    ),
+}
+JSON_TYPE = "application/json; charset=utf-8"
+
+Handler = Callable[["ApiRequest"], Awaitable[Any]]
+
+
+# ---------------------------------------------------------------- errors
+
+
+class HttpError(Exception):
+    """A transport-level failure with a fixed status and JSON body."""
+
+    def __init__(self, status: int, body: dict) -> None:
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+
+
+def error_envelope(exc: BaseException) -> tuple[int, dict]:
+    """The one mapping from an exception to (HTTP status, JSON body) (§2.4).
+
+    ClientError -> 400 (401 for NOT_AUTHORIZED) ``{code, message}``;
+    ServerError -> its status (500 unless a valid 4xx/5xx) ``{error}``;
+    HttpError -> as given; anything else -> logged with its traceback,
+    500 ``{"error": "Internal error"}`` (no details leak)."""
+    if isinstance(exc, HttpError):
+        return exc.status, exc.body
+    if isinstance(exc, ClientError):
+        return exc.http_status(), exc.to_body()
+    if isinstance(exc, ServerError):
+        status = exc.http_status()
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            status = 500
+        return status, exc.to_body()
+    log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
+    return 500, {"error": "Internal error"}
+
+
+# ---------------------------------------------------------------- routing
+
+
+def parse_query(qs: str) -> dict[str, Any]:
+    """qs-style query parsing: ``a=1`` -> "1", repeated keys and ``a[]=``
+    -> lists; values URL-decoded; blank values kept as ""."""
+    out: dict[str, Any] = {}
+    for k, v in parse_qsl(qs, keep_blank_values=True):
+        if k.endswith("[]"):
+            k = k[:-2]
+            out.setdefault(k, [])
+        if k in out:
+            cur = out[k]
+            out[k] = (cur if isinstance(cur, list) else [cur]) + [v]
+        else:
+            out[k] = v
+    return out
+
+
+def _segments(path: str) -> Optional[list[str]]:
+    """Raw path -> segments, one trailing slash optional (Express non-strict)."""
+    if not path.startswith("/"):
+        return None
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return path[1:].split("/") if path != "/" else [""]
+
+
+@dataclass
+class Route:
+    """``method`` + ``pattern`` (segments; ``:name`` = parameter) -> handler.
+    auth: NONE | SIG | SESSION | STAFF; version_gate: apply the client
+    version gate on NONE routes too (§3.7)."""
+
+    method: str
+    path: str
+    handler: Handler
+    auth: str = SIG
+    version_gate: bool = True
+    pattern: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        segs = _segments(self.path)
+        if segs is None:
+            raise ValueError(f"route path must start with '/': {self.path!r}")
+        self.pattern = [s if s.startswith(":") else s.lower() for s in segs]
+
+    def match(self, segments: list[str]) -> Optional[dict[str, str]]:
+        if len(segments) != len(self.pattern):
+            return None
+        params: dict[str, str] = {}
+        for pat, seg in zip(self.pattern, segments):
+            if pat.startswith(":"):
+                if not seg:
+                    return None
+                params[pat[1:]] = unquote(seg)
+            elif pat != seg.lower():
+                return None
+        return params
+
+
+class Router:
+    """Ordered route table; first match wins (Express semantics)."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, method: str, path: str, *, auth: str = SIG, version_gate: bool = True):
+        """Decorator registering ``handler(r: ApiRequest)`` for ``method path``."""
+
+        def deco(handler: Handler) -> Handler:
+            self.routes.append(Route(method.upper(), path, handler, auth, version_gate))
+            return handler
+
+        return deco
+
+    def match(self, method: str, path: str) -> Optional[tuple[Route, dict[str, str]]]:
+        segs = _segments(path)
+        if segs is None:
+            return None
+        method = "GET" if method == "HEAD" else method
+        for r in self.routes:
+            if r.method != method:
+                continue
+            params = r.match(segs)
+            if params is not None:
+                return r, params
+        return None
+
+
+ROUTES = Router()
+
+
+@dataclass
+class ApiRequest:
+    """One request as handlers see it (no Twisted types)."""
+
+    service: Any
+    method: str
+    url: str
+    params: dict[str, str]
+    query: dict[str, Any]
+    body: dict
+    headers: dict[str, str]
+
+    def query_str(self, name: str) -> Optional[str]:
+        """Query value as a string (the first one when repeated), or None."""
+        v = self.query.get(name)
+        if isinstance(v, list):
+            v = v[0] if v else None
+        return v if isinstance(v, str) else None
+
+    def query_flag(self, name: str) -> bool:
+        """``?name=1`` (the reference's ``== '1'`` tests)."""
+        return self.query_str(name) == "1"
+
+
+# ---------------------------------------------------------------- the app
+
+
+def _content_type_is_json(value: Optional[str]) -> bool:
+    if not value:
+        return False
+    return value.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON constant {name}")
+
+
+def parse_json_body(data: bytes) -> Any:
+    """body-parser ``json({strict: true})``: object or array only; HttpError
+    400 ``{"code":"BADREQUEST","message":"Invalid JSON"}`` otherwise."""
+    try:
+        text = data.decode("utf-8")
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        stripped = text.lstrip(" \t\r\n")
+        if not stripped or stripped[0] not in "{[":
+            raise ValueError("strict JSON: object or array expected")
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise HttpError(400, {"code": "BADREQUEST", "message": "Invalid JSON"}) from None
+
+
+class BwsApi:
+    """The klein application.
+
+    service: the (unbound) WalletService; base_path: config ``basePath``;
+    router: the route table (default :data:`ROUTES`).  ``resource()`` gives
+    the Twisted resource to serve (``Site(api.resource())``)."""
+
+    def __init__(self, service: Any, base_path: str = "/bws/api", router: Router = ROUTES) -> None:
+        self.service = service
+        self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
+        self.router = router
+        self.app = Klein()
+        self.app.url_map.merge_slashes = False
+        self.app.url_map.strict_slashes = False
+        self.app.route("/", branch=True)(self._render)
+        self.app.handle_errors(HTTPException)(self._render_error)
+
+    def resource(self):
+        return self.app.resource()
+
+    # -------------------------------------------------------------- plumbing
+    def _render_error(self, request: Request, failure) -> Any:
+        return self._render(request)
+
+    async def _render(self, request: Request, **_kw: Any) -> bytes:
+        started = time.monotonic()
+        method = request.method.decode("latin-1").upper()
+        target = request.uri.decode("latin-1")
+        status, body = 500, b""
+        try:
+            status, payload = await self._dispatch(request, method, target)
+            body = b"" if payload is None else _to_json(payload)
+        except BaseException as exc:  # noqa: BLE001 - the envelope handles everything
+            status, payload = error_envelope(exc)
+            body = _to_json(payload)
+        request.setResponseCode(status)
+        request.setHeader("x-service-version", SERVICE_VERSION)
+        for k, v in CORS_HEADERS.items():
+            request.setHeader(k, v)
+        if method == "OPTIONS" and status == 200:
+            request.setHeader("Content-Type", "text/plain; charset=utf-8")
+        else:
+            request.setHeader("Content-Type", JSON_TYPE)
+        log.info("%s %s %d %.0fms", method, target.split("?", 1)[0], status, (time.monotonic() - started) * 1000)
+        return body
+
+    def _relative_target(self, target: str) -> Optional[str]:
+        """Raw request target minus the base path (case-insensitive), as
+        Express sets ``req.url`` for a mounted router; None if outside."""
+        if target.lower().startswith(("http://", "https://")):
+            rest = target.split("//", 1)[1]
+            target = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        base = self.base_path
+        if not target.lower().startswith(base.lower()):
+            return None
+        rest = target[len(base):]
+        if rest and rest[0] not in "/?":
+            return None
+        return rest if rest.startswith("/") else "/" + rest
+
+    async def _dispatch(self, request: Request, method: str, target: str) -> tuple[int, Any]:
+        if method == "OPTIONS":
+            return 200, _Raw(b"OK")
+        headers = {k.decode("latin-1").lower(): v[-1].decode("latin-1") for k, v in request.requestHeaders.getAllRawHeaders()}
+        raw_body: Optional[bytes] = None
+        parsed: Any = None
+        if _content_type_is_json(headers.get("content-type")):
+            request.content.seek(0)
+            data = request.content.read(BODY_LIMIT + 1)
+            if len(data) > BODY_LIMIT:
+                raise HttpError(413, {"code": "BADREQUEST", "message": "Request entity too large"})
+            if data:
+                raw_body = data
+                parsed = parse_json_body(data)
+        url = self._relative_target(target)
+        path = None if url is None else url.split("?", 1)[0]
+        found = self.router.match(method, path) if path is not None else None
+        if found is None:
+            raise HttpError(404, {"code": "NOT_FOUND", "message": f"Cannot {method} {target.split('?', 1)[0]}"})
+        route, params = found
+        query = parse_query(url.split("?", 1)[1]) if "?" in url else {}
+        if route.auth == NONE:
+            if route.version_gate:
+                auth.check_client_version(headers.get("x-client-version"))
+            service = self.service
+        else:
+            areq = AuthRequest(method, url, raw_body, parsed, headers)
+            service = await auth.authenticate(self.service, areq, route.auth)
+        body = parsed if isinstance(parsed, dict) else {}
+        result = await route.handler(ApiRequest(service, method, url, params, query, body, headers))
+        return 200, result
+
+
+class _Raw:
+    """A handler result sent as-is (not JSON)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def _to_json(payload: Any) -> bytes:
+    if isinstance(payload, _Raw):
+        return payload.data
+    try:
+        text = js_json_stringify(payload)
+    except TypeError:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text.encode("utf-8")
+
+
+# ====================================================================== routes
+# One handler per route of spec §4.1; each builds the service's opts from the
+# request and returns the service's answer.  Sections: wallets, preferences,
+# addresses, balance & utxos, notifications & sessions, notes, subscriptions,
+# misc.  Transaction proposals, fee levels, send-max, history and scan follow
+# the same pattern (added by the transaction area).
+
+# -- wallets (§4.2–4.6) --------------------------------------------------------
+
+
+@ROUTES.add("POST", "/v1/wallets/", auth=NONE)
+async def create_wallet_v1(r: ApiRequest):
+    return await r.service.create_wallet({**r.body, "supportBIP44AndP2PKH": False})
+
+
+@ROUTES.add("POST", "/v2/wallets/", auth=NONE)
+async def create_wallet_v2(r: ApiRequest):
+    return await r.service.create_wallet(r.body)
+
+
+@ROUTES.add("PUT", "/v1/copayers/:id/", auth=NONE)
+async def add_access(r: ApiRequest):
+    return await r.service.add_access({**r.body, "copayerId": r.params["id"]})
+
+
+@ROUTES.add("POST", "/v1/wallets/:id/copayers/", auth=NONE)
+async def join_wallet_v1(r: ApiRequest):
+    return await r.service.join_wallet({**r.body, "walletId": r.params["id"], "supportBIP44AndP2PKH": False})
+
+
+@ROUTES.add("POST", "/v2/wallets/:id/copayers/", auth=NONE)
+async def join_wallet_v2(r: ApiRequest):
+    return await r.service.join_wallet({**r.body, "walletId": r.params["id"]})
+
+
+@ROUTES.add("GET", "/v1/wallets/")
+async def wallet_status_v1(r: ApiRequest):
+    return await r.service.get_status({"includeExtendedInfo": True})
+
+
+@ROUTES.add("GET", "/v2/wallets/")
+async def wallet_status_v2(r: ApiRequest):
+    return await r.service.get_status(
+        {"includeExtendedInfo": r.query_flag("includeExtendedInfo"), "twoStep": r.query_flag("twoStep")}
+    )
+
+
+@ROUTES.add("GET", "/v1/wallets/:identifier/", auth=STAFF)
+async def wallet_from_identifier(r: ApiRequest):
+    wallet_id = await r.service.get_wallet_from_identifier({"identifier": r.params["identifier"]})
+    if not wallet_id:
+        return None
+    staff = r.service.bind(wallet_id, r.service.copayer_id, is_support_staff=True)
+    return await staff.get_status(
+        {"includeExtendedInfo": r.query_flag("includeExtendedInfo"), "twoStep": r.query_flag("twoStep")}
+    )
+
+
+# -- preferences (§4.7) ---------------------------------------------------------
+
+
+@ROUTES.add("GET", "/v1/preferences/")
+async def get_preferences(r: ApiRequest):
+    return await r.service.get_preferences({})
+
+
+@ROUTES.add("PUT", "/v1/preferences/")
+async def save_preferences(r: ApiRequest):
+    return await r.service.save_preferences(r.body)
+
+
+# -- proposals: the pending list (§4.8) and the retired v1 create (§3.7) -------
+
+
+@ROUTES.add("GET", "/v1/txproposals/")
+async def pending_txps(r: ApiRequest):
+    return await r.service.get_pending_txs({})
+
+
+@ROUTES.add("POST", "/v1/txproposals/", auth=NONE, version_gate=False)
+async def create_tx_v1(r: ApiRequest):
+    raise Errors.UPGRADE_NEEDED
+
+
+# -- addresses (§4.16) ----------------------------------------------------------
+
+
+@ROUTES.add("POST", "/v1/addresses/")
+async def create_address_v1(r: ApiRequest):
+    return await r.service.create_address({"ignoreMaxGap": True})
+
+
+@ROUTES.add("POST", "/v2/addresses/")
+async def create_address_v2(r: ApiRequest):
+    return await r.service.create_address({"ignoreMaxGap": True})
+
+
+@ROUTES.add("POST", "/v3/addresses/")
+async def create_address_v3(r: ApiRequest):
+    return await r.service.create_address({"ignoreMaxGap": r.body.get("ignoreMaxGap")})
+
+
+@ROUTES.add("GET", "/v1/addresses/")
+async def main_addresses(r: ApiRequest):
+    opts: dict[str, Any] = {"reverse": r.query_flag("reverse")}
+    limit = r.query_str("limit")
+    if limit is not None:
+        try:
+            opts["limit"] = int(limit)
+        except ValueError:
+            pass  # +"abc" is NaN: no limit
+    return await r.service.get_main_addresses(opts)
+
+
+# -- balance & utxos (§4.17, §4.20) -----------------------------------------------
+
+
+@ROUTES.add("GET", "/v1/balance/")
+async def balance(r: ApiRequest):
+    opts: dict[str, Any] = {}
+    if r.query_str("coin"):
+        opts["coin"] = r.query_str("coin")
+    if r.query_flag("twoStep"):
+        opts["twoStep"] = True
+    return await r.service.get_balance(opts)
+
+
+@ROUTES.add("GET", "/v1/utxos/")
+async def utxos(r: ApiRequest):
+    opts: dict[str, Any] = {}
+    if r.query_str("addresses"):
+        opts["addresses"] = r.query_str("addresses").split(",")
+    return await r.service.get_utxos(opts)
+
+
+# -- sessions & notifications (§3.5, §4.24) ----------------------------------------
+
+
+@ROUTES.add("POST", "/v1/login/")
+async def login(r: ApiRequest):
+    return await r.service.login({})
+
+
+@ROUTES.add("POST", "/v1/logout/")
+async def logout(r: ApiRequest):
+    return await r.service.logout({})
+
+
+@ROUTES.add("GET", "/v1/notifications/", auth=SESSION)
+async def notifications(r: ApiRequest):
+    return await r.service.get_notifications(
+        {"timeSpan": r.query_str("timeSpan"), "notificationId": r.query_str("notificationId")}
+    )
+
+
+# -- tx notes (§4.25) ---------------------------------------------------------------
+
+
+@ROUTES.add("GET", "/v1/txnotes/:txid/")
+async def get_tx_note(r: ApiRequest):
+    return await r.service.get_tx_note({"txid": r.params["txid"]})
+
+
+@ROUTES.add("PUT", "/v1/txnotes/:txid/")
+async def edit_tx_note(r: ApiRequest):
+    return await r.service.edit_tx_note({**r.body, "txid": r.params["txid"]})
+
+
+@ROUTES.add("GET", "/v1/txnotes/")
+async def get_tx_notes(r: ApiRequest):
+    return await r.service.get_tx_notes({"minTs": r.query_str("minTs")})
+
+
+# -- push & confirmation subscriptions (§4.27) ----------------------------------------
+
+
+@ROUTES.add("POST", "/v1/pushnotifications/subscriptions/")
+async def push_subscribe(r: ApiRequest):
+    return await r.service.push_notifications_subscribe(r.body)
+
+
+@ROUTES.add("DELETE", "/v1/pushnotifications/subscriptions/")
+async def push_unsubscribe_v1(r: ApiRequest):
+    return await r.service.push_notifications_unsubscribe({"token": "dummy"})
+
+
+@ROUTES.add("DELETE", "/v2/pushnotifications/subscriptions/:token/")
+async def push_unsubscribe_v2(r: ApiRequest):
+    return await r.service.push_notifications_unsubscribe({"token": r.params["token"]})
+
+
+@ROUTES.add("POST", "/v1/txconfirmations/")
+async def txconfirmation_subscribe(r: ApiRequest):
+    return await r.service.tx_confirmation_subscribe(r.body)
+
+
+@ROUTES.add("DELETE", "/v1/txconfirmations/:txid/")
+async def txconfirmation_unsubscribe(r: ApiRequest):
+    return await r.service.tx_confirmation_unsubscribe({"txid": r.params["txid"]})
+
+
+# -- misc (§2.1, §4.28) ------------------------------------------------------------------
+
+
+@ROUTES.add("GET", "/v1/version/", auth=NONE, version_gate=False)
+async def version(r: ApiRequest):
+    return await r.service.get_service_version({})
+
+
+@ROUTES.add("GET", "/v1/stats/", auth=NONE, version_gate=False)
+async def stats(r: ApiRequest):
+    return await r.service.get_stats(
+        {k: r.query_str(k) for k in ("network", "coin", "from", "to") if r.query_str(k) is not None}
+    )
+
+
+__all__ = ["BwsApi", "ROUTES", "Router", "Route", "ApiRequest", "error_envelope", "parse_query", "HttpError"]

@@ -1,0 +1,144 @@
+"""Wallet addresses: create (with the main-address gap check) and list
+(spec api.md §4.16, §6.1, §6.2)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from bws.chains.address import derive_address, script_for_address
+from bws.errors import Errors, ServerError
+from bws.model import Address, Wallet
+from bws.model import constants as C
+
+from .base import ServiceBase, is_int, maybe_await, truthy
+
+log = logging.getLogger(__name__)
+
+
+def address_out(doc: dict) -> dict:
+    """Address dict for the wire: storage-only keys dropped (``scriptPubKey``)."""
+    return {k: v for k, v in doc.items() if k not in ("scriptPubKey", "_id")}
+
+
+def derive_wallet_address(wallet: Wallet, is_change: bool, now: Optional[int] = None) -> Address:
+    """Next address of the wallet branch (advances the wallet's
+    AddressManager index).  The Address carries ``scriptPubKey`` (hex, "" for
+    ETH/TRY) in ``extra`` for storage: monitors match by it.
+    Raises ServerError("Bad xPub") when derivation fails (§6.2)."""
+    path = wallet.address_manager.get_new_address_path(is_change)
+    try:
+        xpubs = [k["xPubKey"] for k in wallet.public_key_ring]
+        d = derive_address(xpubs, path, wallet.coin, wallet.network, wallet.address_type, wallet.m)
+        spk = "" if wallet.coin in C.EVM_COINS else script_for_address(d["address"], wallet.coin)
+    except Exception as e:
+        log.warning("address derivation failed for wallet %s at %s: %r", wallet.id, path, e)
+        raise ServerError("Bad xPub") from None
+    a = Address.create(
+        d["address"],
+        wallet.id,
+        wallet.coin,
+        d["network"],
+        d["path"],
+        d["publicKeys"],
+        isChange=is_change,
+        type=d["type"],
+        now=now,
+    )
+    a.extra["scriptPubKey"] = spk
+    return a
+
+
+class AddressesMixin(ServiceBase):
+    """createAddress, getMainAddresses, and the helpers to store new wallet addresses."""
+
+    def _max_main_address_gap(self) -> int:
+        return int(self.options.get("maxMainAddressGap", C.MAX_MAIN_ADDRESS_GAP))
+
+    async def _register_addresses(self, wallet: Wallet, addresses: list[Address]) -> None:
+        """Tell the explorer to watch new addresses (when it supports it) before
+        they are stored, so an address we hand out is always watched."""
+        if wallet.coin in C.EVM_COINS or not addresses:
+            return
+        try:
+            ex = self._explorer(wallet.coin, wallet.network)
+        except ServerError:
+            return  # no explorer configured: nothing to register with
+        register = getattr(ex, "register_addresses", None)
+        if register is None:
+            return
+        await maybe_await(register([a.to_dict() for a in addresses]))
+
+    async def _store_new_addresses(self, wallet: Wallet, addresses: list[Address]) -> None:
+        """Register with the explorer, then store the addresses together with
+        the wallet whose index produced them (atomically: a failed store keeps
+        neither the addresses nor the advanced index)."""
+        await self._register_addresses(wallet, addresses)
+        await self.storage.store_address_and_wallet(
+            wallet.to_dict(for_storage=True), [a.to_dict() for a in addresses]
+        )
+
+    async def _can_create_address(self, ignore_max_gap: bool) -> bool:
+        """Gap check (§6.2): False when the last MAX_MAIN_ADDRESS_GAP receive
+        addresses all lack activity.  Activity found is cached on the address
+        (``hasActivity``).  Explorer errors propagate."""
+        if ignore_max_gap:
+            return True
+        gap = self._max_main_address_gap()
+        addresses = [a for a in await self.storage.fetch_addresses(self.wallet_id) if not a.get("isChange")]
+        latest = addresses[-gap:] if gap > 0 else []
+        if len(latest) < gap or any(a.get("hasActivity") for a in latest):
+            return True
+        first = latest[0]
+        for a in reversed(latest):
+            active = await self._explorer_call(
+                first.get("coin") or C.DEFAULT_COIN, first.get("network"), "get_address_activity", a["address"]
+            )
+            if active:
+                a["hasActivity"] = True
+                await self.storage.store_address(a)
+                return True
+        return False
+
+    async def create_address(self, opts: Optional[dict] = None) -> dict:
+        """New receive address (§6.2) -> Address dict
+        ``{version, createdOn, address, walletId, isChange, path, publicKeys, coin, network, type}``.
+
+        opts: ``{ignoreMaxGap?: bool}``.  Single-address wallets always get
+        their first address (no notification).  Emits NewAddress
+        ``{address}``.  Errors: MAIN_ADDRESS_GAP_REACHED, WALLET_NOT_FOUND,
+        WALLET_NOT_COMPLETE, WALLET_NEED_SCAN, 500 "Bad xPub", explorer errors."""
+        opts = opts or {}
+        if not await self._can_create_address(truthy(opts.get("ignoreMaxGap"))):
+            raise Errors.MAIN_ADDRESS_GAP_REACHED
+
+        async def create() -> dict:
+            wallet = await self._fetch_wallet()
+            if not wallet.is_complete():
+                raise Errors.WALLET_NOT_COMPLETE
+            if wallet.is_scan_error():
+                raise Errors.WALLET_NEED_SCAN
+            if wallet.single_address:
+                existing = await self.storage.fetch_addresses(self.wallet_id)
+                if existing:
+                    return address_out(existing[0])
+            address = derive_wallet_address(wallet, False, now=self.now_s())
+            await self._store_new_addresses(wallet, [address])
+            await self._notify("NewAddress", {"address": address.address})
+            return address_out(address.to_dict())
+
+        return await self._run_locked(create)
+
+    async def get_main_addresses(self, opts: Optional[dict] = None) -> list[dict]:
+        """Receive (non-change) addresses in creation order (§4.16).
+
+        opts: ``{limit?: int (applied when > 0), reverse?: bool (before the
+        limit)}`` -> list of Address dicts."""
+        opts = opts or {}
+        addresses = [address_out(a) for a in await self.storage.fetch_addresses(self.wallet_id) if not a.get("isChange")]
+        if truthy(opts.get("reverse")):
+            addresses.reverse()
+        limit = opts.get("limit")
+        if is_int(limit) and int(limit) > 0:
+            addresses = addresses[: int(limit)]
+        return addresses

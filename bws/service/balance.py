@@ -1,0 +1,225 @@
+"""Wallet UTXOs, one-step balance and the pending-proposal list
+(spec api.md §4.8, §4.17, §4.20, §6.3, §6.4).
+
+Two-step balance, the fast balance cache and the pending list's blockchain
+check (§6.11) belong to the transaction area: it overrides
+``_get_balance_two_step`` / ``_check_pending_broadcasts`` (a mixin listed
+before this one in WalletService wins)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from bws.chains.address import parse_address
+from bws.chains.selection import totalize
+from bws.errors import Errors, bad_request
+from bws.jsnum import strip
+from bws.model import TxProposal, Wallet
+from bws.model import constants as C
+
+from .base import ServiceBase, truthy
+
+log = logging.getLogger(__name__)
+
+#: proposals broadcast within this many seconds still "spend" their inputs (§6.3)
+RECENT_BROADCAST_WINDOW = 24 * 3600
+RECENT_BROADCAST_LIMIT = 100
+
+_UTXO_KEYS = ("txid", "vout", "address", "scriptPubKey", "satoshis", "confirmations")
+
+
+def _unit_factor(coin: str) -> int:
+    return 10**18 if coin in C.EVM_COINS else 10**8
+
+
+def normalize_utxo(u: dict, coin: str) -> dict:
+    """Explorer UTXO -> ``{txid, vout, address, scriptPubKey, satoshis (int),
+    confirmations (int, default 0), locked: False}`` (§6.3)."""
+    out = {k: u.get(k) for k in _UTXO_KEYS if k in u}
+    sat = u.get("satoshis")
+    if isinstance(sat, bool) or not isinstance(sat, (int, float)):
+        sat = int(strip(float(u.get("amount") or 0) * _unit_factor(coin)))
+    out["satoshis"] = int(sat)
+    conf = u.get("confirmations")
+    out["confirmations"] = int(conf) if isinstance(conf, (int, float)) and not isinstance(conf, bool) else 0
+    out["locked"] = False
+    return out
+
+
+def address_coin_network(address: str) -> tuple[str, str]:
+    """(coin, network) of a BTC/BCH address string (btc tried first);
+    BADREQUEST "Invalid address" otherwise."""
+    for coin in (C.COIN_BTC, C.COIN_BCH):
+        try:
+            return coin, parse_address(address, coin).network
+        except Exception:
+            continue
+    raise bad_request("Invalid address")
+
+
+class BalanceMixin(ServiceBase):
+    """getWalletUtxos, getUtxos, getBalance (one-step), getPendingTxs (basic)."""
+
+    # ------------------------------------------------------------ utxos (§6.3)
+    async def get_wallet_utxos(self, opts: Optional[dict] = None, wallet: Optional[Wallet] = None) -> list[dict]:
+        """The wallet's UTXOs with ``locked`` (inputs of pending proposals),
+        minus inputs of proposals broadcast in the last 24 h, each with
+        ``path`` and ``publicKeys`` of its address.
+
+        opts: ``{addresses?: [Address dict], coin?: str}``.  A ``coin`` override
+        skips the path/publicKeys attachment.  Errors: WALLET_NOT_FOUND,
+        WALLET_NEED_SCAN, explorer errors."""
+        opts = opts or {}
+        wallet = wallet or await self._fetch_wallet()
+        if wallet.is_scan_error():
+            raise Errors.WALLET_NEED_SCAN
+        addresses = opts.get("addresses")
+        if addresses is None:
+            addresses = await self.storage.fetch_addresses(wallet.id)
+        if not addresses:
+            return []
+        coin = opts.get("coin") or wallet.coin
+        network = addresses[0].get("network") or wallet.network
+        raw = await self._explorer_call(coin, network, "get_utxos", [a["address"] for a in addresses])
+        utxos = [normalize_utxo(u, coin) for u in (raw or [])]
+        if not utxos:
+            return []
+        locked = set()
+        for txp in await self.get_pending_txs({}, decorate=False):
+            for i in txp.get("inputs") or []:
+                locked.add(f"{i.get('txid')}|{i.get('vout')}")
+        for u in utxos:
+            if f"{u['txid']}|{u['vout']}" in locked:
+                u["locked"] = True
+        if coin in C.UTXO_COINS:
+            spent = set()
+            recent = await self.storage.fetch_broadcasted_txs(
+                wallet.id, min_ts=self.now_s() - RECENT_BROADCAST_WINDOW, limit=RECENT_BROADCAST_LIMIT
+            )
+            for txp in recent:
+                for i in txp.get("inputs") or []:
+                    spent.add(f"{i.get('txid')}|{i.get('vout')}")
+            utxos = [u for u in utxos if f"{u['txid']}|{u['vout']}" not in spent]
+        if not opts.get("coin"):
+            by_address = {a["address"]: a for a in addresses}
+            kept = []
+            for u in utxos:
+                a = by_address.get(u.get("address"))
+                if a is None:
+                    continue
+                u["path"] = a.get("path")
+                u["publicKeys"] = a.get("publicKeys")
+                kept.append(u)
+            utxos = kept
+        return utxos
+
+    async def get_utxos(self, opts: Optional[dict] = None) -> list[dict]:
+        """``GET /v1/utxos/`` (§4.20).
+
+        opts: ``{addresses?: [str] | "a,b,c"}``.  Without addresses: the
+        wallet's UTXOs (see :meth:`get_wallet_utxos`).  With addresses: the
+        explorer's UTXOs of those addresses (coin/network from the first
+        one), base fields only."""
+        opts = opts or {}
+        addresses = opts.get("addresses")
+        if isinstance(addresses, str):
+            addresses = [a for a in addresses.split(",") if a]
+        if not addresses:
+            return await self.get_wallet_utxos({})
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            raise bad_request("Invalid addresses")
+        coin, network = address_coin_network(addresses[0])
+        raw = await self._explorer_call(coin, network, "get_utxos", addresses)
+        return [normalize_utxo(u, coin) for u in (raw or [])]
+
+    # ------------------------------------------------------------ balance (§6.4)
+    async def get_balance(self, opts: Optional[dict] = None) -> dict:
+        """Balance totals (§6.4) in satoshis: ``{totalAmount, lockedAmount,
+        totalConfirmedAmount, lockedConfirmedAmount, availableAmount,
+        availableConfirmedAmount, byAddress: [{address, path, amount}]}``.
+
+        opts: ``{coin?: str, twoStep?: bool}``.  Errors: "Invalid coin",
+        WALLET_NEED_SCAN, explorer errors."""
+        opts = opts or {}
+        coin = opts.get("coin")
+        if coin is not None and coin not in C.COINS:
+            raise bad_request("Invalid coin")
+        if truthy(opts.get("twoStep")):
+            return await self._get_balance_two_step(opts)
+        return await self._get_balance_one_step(opts)
+
+    async def _get_balance_two_step(self, opts: dict) -> dict:
+        """Two-step balance (§6.4); until the transaction area provides it, the
+        one-step balance (same answer, no background follow-up)."""
+        return await self._get_balance_one_step(opts)
+
+    async def _get_balance_one_step(self, opts: dict) -> dict:
+        """All wallet addresses, under the wallet lock; stores the
+        ``addressesWithBalance`` cache."""
+
+        async def compute() -> dict:
+            wallet = await self._fetch_wallet()
+            addresses = await self.storage.fetch_addresses(wallet.id)
+            return await self._get_balance_from_addresses(wallet, addresses, opts.get("coin"))
+
+        return await self._run_locked(compute)
+
+    async def _get_balance_from_addresses(
+        self, wallet: Wallet, addresses: list[dict], coin: Optional[str] = None
+    ) -> dict:
+        """Totals over the UTXOs of ``addresses``; stores the list of addresses
+        that hold funds as the wallet's ``addressesWithBalance`` cache."""
+        utxo_opts: dict[str, Any] = {"addresses": addresses}
+        if coin:
+            utxo_opts["coin"] = coin
+        utxos = await self.get_wallet_utxos(utxo_opts, wallet=wallet) if addresses else []
+        if wallet.is_scan_error():
+            raise Errors.WALLET_NEED_SCAN
+        balance = totalize(utxos)
+        await self.storage.set_cache(
+            wallet.id, "addressesWithBalance", None, {"addresses": [b["address"] for b in balance["byAddress"]]}
+        )
+        return balance
+
+    # ------------------------------------------------------------ pending (§4.8)
+    async def _check_pending_broadcasts(self, txps: list[TxProposal]) -> list[TxProposal]:
+        """Hook for the transaction area: mark accepted proposals already on
+        chain as broadcast and drop them (§6.11).  Default: unchanged."""
+        return txps
+
+    async def get_pending_txs(self, opts: Optional[dict] = None, decorate: bool = True) -> list[dict]:
+        """Pending and accepted proposals, newest first (§4.8), each decorated
+        with ``creatorName``, ``derivationStrategy``, ``actions[].copayerName``
+        and ``deleteLockTime`` (``decorate=False``: stored form only)."""
+        docs = await self.storage.fetch_pending_txs(self.wallet_id)
+        txps = [TxProposal.from_dict(d) for d in docs]
+        txps = await self._check_pending_broadcasts(txps)
+        if not decorate:
+            return [t.to_dict() for t in txps]
+        wallet = await self._fetch_wallet()
+        out = []
+        for t in txps:
+            d = self.decorate_txp(wallet, t)
+            d["deleteLockTime"] = t.remaining_delete_lock_time(self.copayer_id, self.now_s())
+            out.append(d)
+        return out
+
+    def decorate_txp(self, wallet: Wallet, txp: TxProposal) -> dict:
+        """Read-time decorations (§5.4): creatorName (or "unknown"),
+        derivationStrategy, actions[].copayerName (Q3: the acting copayer's
+        name), and ``raw`` for accepted BTC/BCH proposals."""
+        d = txp.to_dict()
+        names = {c.id: c.name for c in wallet.copayers}
+        d["creatorName"] = names.get(txp.creator_id, "unknown")
+        d["derivationStrategy"] = wallet.derivation_strategy
+        for a in d.get("actions") or []:
+            a["copayerName"] = names.get(a.get("copayerId"), "unknown")
+        if txp.status == C.TXP_ACCEPTED and txp.coin in C.UTXO_COINS and not d.get("raw"):
+            try:
+                from bws.chains.txbuild import signed_raw
+
+                d["raw"] = signed_raw(txp)
+            except Exception:
+                log.exception("could not rebuild raw tx of proposal %s", txp.id)
+        return d

@@ -1,0 +1,269 @@
+"""ServiceBase: what every WalletService area shares (dependencies, caller
+identity, wallet lock, notifications, explorers, argument checks).
+
+No HTTP here: methods take ``opts`` dicts with the reference wire names
+(exactly what the client sends as JSON body / query) and return JSON-ready
+values (dicts/lists of plain values) or None ("no result": empty body).
+Errors are :class:`bws.errors.ClientError` (400/401 on the wire) or
+:class:`bws.errors.ServerError` (500 ``{"error": ...}``).
+
+Identity: the shared service object (built once per process) has no caller;
+:meth:`ServiceBase.bind` returns a shallow copy acting as one copayer of one
+wallet (the reference's ``getInstanceWithAuth``).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import logging
+import time
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVar
+
+from bws.errors import Errors, ServerError, bad_request
+from bws.lock import run_locked
+from bws.model import Notification, Wallet
+from bws.model import constants as C
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SERVICE_VERSION = "bws-2.5.1"
+
+#: explorers: a mapping ``{(coin, network): explorer}`` or a callable
+#: ``(coin, network) -> explorer | None``.
+Explorers = Mapping[tuple[str, str], Any] | Callable[[str, str], Any]
+
+
+async def maybe_await(value: Any) -> Any:
+    """Await ``value`` if it is awaitable (coroutine, Deferred, future), else return it."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class ServiceBase:
+    """Dependencies and shared helpers of :class:`bws.service.WalletService`.
+
+    storage: :class:`bws.storage.Storage`; lock: a :class:`bws.lock.Lock`;
+    broker: a :class:`bws.broker.Broker` (or None); explorers: see
+    :data:`Explorers`; notifier: object with ``async notify(Notification)``
+    (stores then publishes), default built from ``bws.notifications.Notifier``
+    when that module exists, else store + ``broker.publish``;
+    time_fn: ``() -> float`` unix seconds (tests move time);
+    lock_wait: seconds before WALLET_BUSY.
+    """
+
+    def __init__(
+        self,
+        storage: Any,
+        lock: Any,
+        broker: Any = None,
+        explorers: Optional[Explorers] = None,
+        *,
+        notifier: Any = None,
+        time_fn: Callable[[], float] = time.time,
+        lock_wait: float = C.LOCK_WAIT_TIME,
+        lock_max_hold: float = C.LOCK_EXE_TIME,
+        options: Optional[dict] = None,
+    ) -> None:
+        self.storage = storage
+        self.lock = lock
+        self.broker = broker
+        self.explorers = explorers if explorers is not None else {}
+        self.notifier = notifier if notifier is not None else _default_notifier(storage, broker)
+        self.time_fn = time_fn
+        self.lock_wait = lock_wait
+        self.lock_max_hold = lock_max_hold
+        #: free-form tunables read by service areas (e.g. "maxMainAddressGap")
+        self.options: dict = dict(options or {})
+        # caller identity (set by bind())
+        self.wallet_id: Optional[str] = None
+        self.copayer_id: Optional[str] = None
+        self.is_support_staff = False
+        self.client_version: Optional[str] = None
+        self.user_agent: Optional[str] = None
+
+    # ------------------------------------------------------------ identity
+    def bind(
+        self,
+        wallet_id: Optional[str],
+        copayer_id: Optional[str],
+        *,
+        is_support_staff: bool = False,
+        client_version: Optional[str] = None,
+        user_agent: Optional[str] = None,
+    ):
+        """A copy of this service acting as ``copayer_id`` on ``wallet_id``
+        (dependencies shared)."""
+        other = copy.copy(self)
+        other.wallet_id = wallet_id
+        other.copayer_id = copayer_id
+        other.is_support_staff = is_support_staff
+        other.client_version = client_version
+        other.user_agent = user_agent
+        return other
+
+    # ------------------------------------------------------------ time
+    def now_s(self) -> int:
+        """Current time, int unix seconds."""
+        return int(self.time_fn())
+
+    def now_ms(self) -> int:
+        """Current time, int unix milliseconds."""
+        return int(self.time_fn() * 1000)
+
+    # ------------------------------------------------------------ wallet
+    async def _fetch_wallet(self, wallet_id: Optional[str] = None) -> Wallet:
+        """The wallet (default: the caller's) or ClientError WALLET_NOT_FOUND."""
+        doc = await self.storage.fetch_wallet(wallet_id or self.wallet_id)
+        if not doc:
+            raise Errors.WALLET_NOT_FOUND
+        return Wallet.from_dict(doc)
+
+    async def _run_locked(self, task: Callable[[], Awaitable[T]], wallet_id: Optional[str] = None) -> T:
+        """Run ``task()`` under the wallet lock (default: the caller's wallet)
+        (spec §6.17); WALLET_BUSY after ``lock_wait`` seconds."""
+        return await run_locked(
+            self.lock, wallet_id or self.wallet_id, task, wait_time=self.lock_wait, max_hold=self.lock_max_hold
+        )
+
+    # ------------------------------------------------------------ notifications
+    async def _notify(
+        self,
+        type_: str,
+        data: dict,
+        *,
+        is_global: bool = False,
+        wallet_id: Optional[str] = None,
+        creator_id: Any = ...,
+    ) -> dict:
+        """Create, store, then publish a notification (spec §5.7, §6.19).
+
+        walletId = ``wallet_id`` or the caller's wallet; creatorId = None for
+        global notifications, else ``creator_id`` or the caller.  Returns the
+        stored notification dict.  A failure to publish is logged, never raised
+        (the database is the source of truth)."""
+        if is_global:
+            creator = None
+        elif creator_id is not ...:
+            creator = creator_id
+        else:
+            creator = self.copayer_id
+        n = Notification.create(type_, data, wallet_id or self.wallet_id, creatorId=creator, now_ms=self.now_ms())
+        return await self.notifier.notify(n)
+
+    # ------------------------------------------------------------ explorers
+    def _explorer(self, coin: str, network: str) -> Any:
+        """The explorer for (coin, network); ServerError("Could not get
+        blockchain explorer instance") when none is configured."""
+        ex = None
+        if callable(self.explorers) and not isinstance(self.explorers, Mapping):
+            ex = self.explorers(coin, network)
+        else:
+            ex = self.explorers.get((coin, network))
+        if ex is None:
+            raise ServerError("Could not get blockchain explorer instance")
+        return ex
+
+    async def _explorer_call(self, coin: str, network: str, method: str, *args: Any) -> Any:
+        """``await explorer.<method>(*args)``; explorer errors that are not
+        already BWS errors become ServerError(message) (500 ``{"error": ...}``)."""
+        ex = self._explorer(coin, network)
+        try:
+            return await maybe_await(getattr(ex, method)(*args))
+        except (ServerError,) as e:
+            raise e
+        except Exception as e:
+            from bws.errors import BWSError
+
+            if isinstance(e, BWSError):
+                raise
+            log.warning("explorer %s/%s %s failed: %r", coin, network, method, e)
+            raise ServerError(str(e) or type(e).__name__) from e
+
+
+# ---------------------------------------------------------------- arguments
+
+
+def check_required(opts: Mapping, fields: Iterable[str]) -> None:
+    """Reference ``checkRequired``: every field must be a *present key* (value
+    may be null) else BADREQUEST "Required argument <f> missing."."""
+    for f in fields:
+        if not isinstance(opts, Mapping) or f not in opts:
+            raise bad_request(f"Required argument {f} missing.")
+
+
+def is_int(value: Any) -> bool:
+    """A real integer (bools excluded; 3.0 from JSON counts)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and value.is_integer()
+
+
+def truthy(value: Any) -> bool:
+    """JS truthiness of a JSON value ("", 0, null, false are falsy)."""
+    if isinstance(value, float) and value != value:
+        return False
+    return bool(value)
+
+
+def query_flag(value: Any) -> bool:
+    """Query-string boolean as the reference reads it: ``'1'`` / ``'true'`` -> True."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value in ("1", "true")
+
+
+# ---------------------------------------------------------------- notifier
+
+
+class _StoreAndPublish:
+    """Fallback notifier: store the notification, then publish it."""
+
+    def __init__(self, storage: Any, broker: Any) -> None:
+        self.storage = storage
+        self.broker = broker
+
+    async def notify(self, n: Notification) -> dict:
+        doc = await self.storage.store_notification(n.to_dict(), renew_id=n.renew_id)
+        doc = dict(doc or n.to_dict())
+        doc.pop("_id", None)
+        if self.broker is not None:
+            try:
+                await maybe_await(self.broker.publish(doc))
+            except Exception:
+                log.exception("publishing notification %s failed", doc.get("id"))
+        return doc
+
+
+class _NotifierAdapter:
+    """Adapts ``bws.notifications.Notifier`` (whatever its method name) to ``notify(n)``."""
+
+    def __init__(self, inner: Any, fallback: _StoreAndPublish) -> None:
+        self.inner = inner
+        self.fallback = fallback
+
+    async def notify(self, n: Notification) -> dict:
+        for name in ("notify", "store_and_publish", "publish"):
+            fn = getattr(self.inner, name, None)
+            if fn is not None:
+                result = await maybe_await(fn(n))
+                return result if isinstance(result, dict) else n.to_dict()
+        return await self.fallback.notify(n)
+
+
+def _default_notifier(storage: Any, broker: Any) -> Any:
+    fallback = _StoreAndPublish(storage, broker)
+    try:
+        from bws.notifications import Notifier  # written by another area; optional
+    except Exception:
+        return fallback
+    try:
+        return _NotifierAdapter(Notifier(storage, broker), fallback)
+    except Exception:
+        log.exception("bws.notifications.Notifier unusable; storing and publishing directly")
+        return fallback

@@ -1,0 +1,73 @@
+"""Transaction notes shared by a wallet's copayers (spec api.md §4.25, §6.18)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from bws.errors import bad_request
+from bws.model import TxNote, Wallet
+
+from .base import ServiceBase, check_required
+
+
+def copayer_name(wallet: Wallet, copayer_id: Optional[str]) -> str:
+    """Name of the wallet's copayer ``copayer_id``, or "unknown"."""
+    c = wallet.get_copayer(copayer_id) if copayer_id else None
+    return c.name if c is not None else "unknown"
+
+
+class NotesMixin(ServiceBase):
+    """getTxNote, editTxNote, getTxNotes."""
+
+    async def _note_out(self, doc: dict, wallet: Optional[Wallet] = None) -> dict:
+        wallet = wallet or await self._fetch_wallet()
+        note = TxNote.from_dict(doc).to_dict()
+        note["editedByName"] = copayer_name(wallet, note.get("editedBy"))
+        return note
+
+    async def get_tx_note(self, opts: dict) -> Optional[dict]:
+        """The note of ``opts["txid"]`` ``{version, createdOn, walletId, txid,
+        body, editedOn, editedBy, editedByName}`` or None (empty body)."""
+        check_required(opts, ["txid"])
+        doc = await self.storage.fetch_tx_note(self.wallet_id, str(opts["txid"]))
+        return await self._note_out(doc) if doc else None
+
+    async def edit_tx_note(self, opts: dict) -> dict:
+        """Create or edit the note of ``opts["txid"]`` with ``opts["body"]``
+        (opaque, may be null), under the wallet lock -> the stored note with
+        ``editedByName``."""
+        check_required(opts, ["txid"])
+        txid = opts["txid"]
+        if not isinstance(txid, str) or not txid:
+            raise bad_request("Invalid txid")
+        body = opts.get("body")
+
+        async def edit() -> dict:
+            wallet = await self._fetch_wallet()
+            doc = await self.storage.fetch_tx_note(self.wallet_id, txid)
+            if doc:
+                note = TxNote.from_dict(doc)
+                note.edit(body, self.copayer_id, now=self.now_s())
+            else:
+                note = TxNote.create(self.wallet_id, txid, body, self.copayer_id, now=self.now_s())
+            await self.storage.store_tx_note(note.to_dict(for_storage=True))
+            stored = await self.storage.fetch_tx_note(self.wallet_id, txid)
+            return await self._note_out(stored, wallet)
+
+        return await self._run_locked(edit)
+
+    async def get_tx_notes(self, opts: Optional[dict] = None) -> list[dict]:
+        """Notes of the wallet with ``editedOn >= opts["minTs"]`` (unix
+        seconds; all when absent), each with ``editedByName``."""
+        opts = opts or {}
+        min_ts = opts.get("minTs")
+        if isinstance(min_ts, str):
+            try:
+                min_ts = int(float(min_ts))
+            except ValueError:
+                min_ts = None
+        if not isinstance(min_ts, (int, float)) or isinstance(min_ts, bool):
+            min_ts = None
+        wallet = await self._fetch_wallet()
+        docs = await self.storage.fetch_tx_notes(self.wallet_id, None if min_ts is None else int(min_ts))
+        return [await self._note_out(d, wallet) for d in docs]

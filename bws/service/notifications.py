@@ -1,0 +1,48 @@
+"""Notification polling (spec api.md §4.24, §5.7)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from bws.model import constants as C
+from bws.model.base import js_number
+
+from .base import ServiceBase
+
+
+def time_span_seconds(value) -> float:
+    """``timeSpan`` query value -> seconds: absent -> 60; else
+    ``min(+value || 0, 1209600)`` (NaN -> 0)."""
+    if value is None:
+        return C.NOTIFICATIONS_TIMESPAN
+    n = js_number(value) if not isinstance(value, list) else None
+    if n is None or n != n:
+        n = 0
+    return min(n, C.MAX_NOTIFICATIONS_TIMESPAN)
+
+
+class NotificationsMixin(ServiceBase):
+    """getNotifications."""
+
+    async def get_notifications(self, opts: Optional[dict] = None) -> list[dict]:
+        """Notifications of the caller's wallet and of its network pseudo-wallet
+        (NewBlock), ascending by id, every ``walletId`` rewritten to the caller's.
+
+        opts: ``{timeSpan?: seconds (str|number), notificationId?: str,
+        minTs?: ms}`` -- the floor is ``max(pad14(minTs)+"0000",
+        notificationId)``; ``minTs`` defaults to ``now - timeSpan``.
+        Errors: WALLET_NOT_FOUND."""
+        opts = opts or {}
+        wallet = await self._fetch_wallet()
+        min_ts = opts.get("minTs")
+        if not isinstance(min_ts, (int, float)) or isinstance(min_ts, bool):
+            min_ts = self.now_ms() - time_span_seconds(opts.get("timeSpan")) * 1000
+        nid = opts.get("notificationId")
+        nid = nid if isinstance(nid, str) and nid else None
+        docs = await self.storage.fetch_notifications([wallet.id, wallet.network], nid, int(min_ts))
+        out = []
+        for d in docs:
+            d = {k: v for k, v in d.items() if k != "_id"}
+            d["walletId"] = wallet.id
+            out.append(d)
+        return out

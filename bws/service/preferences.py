@@ -1,0 +1,66 @@
+"""Copayer preferences (spec api.md §4.7, §5.6)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from bws.errors import bad_request
+from bws.model import Preferences
+
+from .base import ServiceBase, truthy
+
+# npm email-validator 2.x rules (what the reference uses)
+_EMAIL_RE = re.compile(
+    r"^[-!#$%&'*+/0-9=?A-Z^_a-z`{|}~](\.?[-!#$%&'*+/0-9=?A-Z^_a-z`{|}~])*"
+    r"@[a-zA-Z0-9](-*\.?[a-zA-Z0-9])*\.[a-zA-Z](-?[a-zA-Z0-9])+$"
+)
+
+
+def valid_email(email: Any) -> bool:
+    """email-validator: the regex above, <= 254 chars, local part <= 64,
+    every domain label <= 63."""
+    if not isinstance(email, str) or len(email) > 254 or not _EMAIL_RE.match(email):
+        return False
+    local, _, domain = email.partition("@")
+    return len(local) <= 64 and all(len(p) <= 63 for p in domain.split("."))
+
+
+class PreferencesMixin(ServiceBase):
+    """getPreferences, savePreferences."""
+
+    async def get_preferences(self, opts: Optional[dict] = None) -> dict:
+        """The caller's Preferences ``{version, createdOn, walletId, copayerId,
+        email, language, unit}`` or ``{}``."""
+        doc = await self.storage.fetch_preferences(self.wallet_id, self.copayer_id)
+        return Preferences.from_dict(doc).to_dict() if doc else {}
+
+    async def save_preferences(self, opts: dict) -> None:
+        """Merge ``email``/``language``/``unit`` into the caller's preferences
+        (keys present overwrite, null clears, other keys ignored), under the
+        wallet lock.  Errors: "Invalid email", "Invalid language",
+        "Invalid unit".  Returns None (empty body)."""
+        opts = opts if isinstance(opts, dict) else {}
+        prefs = {k: opts[k] for k in Preferences.KEYS if k in opts}
+        if truthy(prefs.get("email")) and not valid_email(prefs["email"]):
+            raise bad_request("Invalid email")
+        lang = prefs.get("language")
+        if truthy(lang) and not (isinstance(lang, str) and len(lang) == 2):
+            raise bad_request("Invalid language")
+        unit = prefs.get("unit")
+        if truthy(unit) and not (isinstance(unit, str) and unit.lower() in ("btc", "bit")):
+            raise bad_request("Invalid unit")
+
+        async def save() -> None:
+            doc = await self.storage.fetch_preferences(self.wallet_id, self.copayer_id)
+            current = (
+                Preferences.from_dict(doc)
+                if doc
+                else Preferences.create(self.wallet_id, self.copayer_id, now=self.now_s())
+            )
+            for k, v in prefs.items():
+                setattr(current, k, v)
+            await self.storage.store_preferences(current.to_dict(for_storage=True))
+
+        await self._run_locked(save)
+        return None

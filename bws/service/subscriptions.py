@@ -1,0 +1,57 @@
+"""Push-notification and tx-confirmation subscriptions (spec api.md §4.27)."""
+
+from __future__ import annotations
+
+from bws.errors import bad_request
+from bws.model import PushNotificationSub, TxConfirmationSub
+from bws.model.base import UNDEFINED
+
+from .base import ServiceBase, check_required
+
+
+def _str_arg(opts: dict, name: str) -> str:
+    check_required(opts, [name])
+    value = opts[name]
+    if not isinstance(value, str) or not value:
+        raise bad_request(f"Invalid {name}")
+    return value
+
+
+class SubscriptionsMixin(ServiceBase):
+    """pushNotificationsSubscribe/Unsubscribe, txConfirmationSubscribe/Unsubscribe.
+    Results mimic the reference's storage write results (the client ignores them)."""
+
+    async def push_notifications_subscribe(self, opts: dict) -> dict:
+        """Upsert ``{token, packageName?, platform?}`` for the caller by
+        (copayerId, token) -> ``{"ok": 1, "n": 1}``.  Error: "Required
+        argument token missing."."""
+        token = _str_arg(opts, "token")
+        sub = PushNotificationSub.create(
+            self.copayer_id,
+            token,
+            packageName=opts.get("packageName", UNDEFINED),
+            platform=opts.get("platform", UNDEFINED),
+            now=self.now_s(),
+        )
+        await self.storage.store_push_notification_sub(sub.to_dict(for_storage=True))
+        return {"ok": 1, "n": 1}
+
+    async def push_notifications_unsubscribe(self, opts: dict) -> dict:
+        """Delete the caller's subscription of ``token`` -> ``{"ok": 1, "n": deleted}``."""
+        token = _str_arg(opts, "token")
+        n = await self.storage.remove_push_notification_sub(self.copayer_id, token)
+        return {"ok": 1, "n": n}
+
+    async def tx_confirmation_subscribe(self, opts: dict) -> dict:
+        """Upsert an active subscription to ``txid`` for the caller ->
+        ``{"ok": 1, "n": 1}``.  Error: "Required argument txid missing."."""
+        txid = _str_arg(opts, "txid")
+        sub = TxConfirmationSub.create(self.wallet_id, self.copayer_id, txid, now=self.now_s())
+        await self.storage.store_tx_confirmation_sub(sub.to_dict(for_storage=True))
+        return {"ok": 1, "n": 1}
+
+    async def tx_confirmation_unsubscribe(self, opts: dict) -> dict:
+        """Delete the caller's subscription to ``txid`` -> ``{"ok": 1, "n": deleted}``."""
+        txid = _str_arg(opts, "txid")
+        n = await self.storage.remove_tx_confirmation_sub(self.copayer_id, txid)
+        return {"ok": 1, "n": n}

@@ -1,0 +1,324 @@
+"""Wallet life: create, join, add access, status, support-staff lookup
+(spec api.md §4.2–4.6, §6.16)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from coincurve import PublicKey
+
+from bws import crypto
+from bws.errors import ClientError, Errors, ServerError, bad_request, client_error
+from bws.model import UNDEFINED as _UNDEF
+from bws.model import Copayer, Wallet
+from bws.model import constants as C
+
+from .base import ServiceBase, check_required, is_int, maybe_await, truthy
+
+log = logging.getLogger(__name__)
+
+
+def _valid_pubkey(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        PublicKey(bytes.fromhex(value))
+        return True
+    except Exception:
+        return False
+
+
+def _support_bip44(opts: dict) -> bool:
+    """``supportBIP44AndP2PKH``: default True unless an explicit boolean."""
+    v = opts.get("supportBIP44AndP2PKH")
+    return v if isinstance(v, bool) else True
+
+
+def _coin(opts: dict) -> str:
+    coin = opts.get("coin")
+    coin = coin if truthy(coin) else C.DEFAULT_COIN
+    if coin not in C.COINS:
+        raise bad_request("Invalid coin")
+    return coin
+
+
+class WalletsMixin(ServiceBase):
+    """createWallet, joinWallet, addAccess, getWallet, getStatus, getWalletFromIdentifier."""
+
+    # ------------------------------------------------------------ create (§4.2)
+    async def create_wallet(self, opts: dict) -> dict:
+        """Create a pending wallet.
+
+        opts: ``{name, m, n, pubKey, id?, coin?, network?, singleAddress?,
+        supportBIP44AndP2PKH?}`` -> ``{"walletId": str}``.
+        Errors (in order): "Required argument <f> missing.", "Invalid wallet
+        name", "Invalid combination of required copayers / total copayers"
+        (also for non-integers, Q18), "Invalid coin", "Invalid network",
+        "Invalid public key", WALLET_ALREADY_EXISTS."""
+        check_required(opts, ["name", "m", "n", "pubKey"])
+        name = opts["name"]
+        if not isinstance(name, str) or not name:
+            raise bad_request("Invalid wallet name")
+        m, n = opts["m"], opts["n"]
+        if not (is_int(m) and is_int(n)) or not Wallet.verify_copayer_limits(int(m), int(n)):
+            raise bad_request("Invalid combination of required copayers / total copayers")
+        m, n = int(m), int(n)
+        coin = _coin(opts)
+        network = opts.get("network")
+        network = network if truthy(network) else C.DEFAULT_NETWORK
+        if network not in C.NETWORKS:
+            raise bad_request("Invalid network")
+        bip44 = _support_bip44(opts)
+        derivation = C.BIP44 if bip44 else C.BIP45
+        address_type = C.P2PKH if (n == 1 and bip44) else C.P2SH
+        if not _valid_pubkey(opts["pubKey"]):
+            raise bad_request("Invalid public key")
+        wallet_id = opts.get("id")
+        if truthy(wallet_id) and not isinstance(wallet_id, str):
+            raise bad_request("Invalid wallet id")
+        wallet = Wallet.create(
+            name,
+            m,
+            n,
+            opts["pubKey"],
+            coin=coin,
+            network=network,
+            singleAddress=truthy(opts.get("singleAddress")),
+            derivationStrategy=derivation,
+            addressType=address_type,
+            id=wallet_id or None,
+            now=self.now_s(),
+        )
+
+        async def store() -> None:
+            if wallet_id and await self.storage.fetch_wallet(wallet.id):
+                raise Errors.WALLET_ALREADY_EXISTS
+            await self.storage.store_wallet(wallet.to_dict(for_storage=True))
+
+        await self._run_locked(store, wallet.id)
+        return {"walletId": wallet.id}
+
+    # ------------------------------------------------------------ join (§4.3)
+    async def join_wallet(self, opts: dict) -> dict:
+        """Join a pending wallet (the creator joins its own wallet too).
+
+        opts: ``{walletId, name, xPubKey, requestPubKey, copayerSignature,
+        coin?, customData?, dryRun?, supportBIP44AndP2PKH?}`` ->
+        ``{"copayerId": str, "wallet": Wallet}`` (dryRun: copayerId null and
+        the wallet unchanged).  Emits NewCopayer, and WalletComplete when the
+        wallet of n > 1 becomes complete.  Errors in spec order (§4.3)."""
+        check_required(opts, ["walletId", "name", "xPubKey", "requestPubKey", "copayerSignature"])
+        name = opts["name"]
+        if not isinstance(name, str) or not name:
+            raise bad_request("Invalid copayer name")
+        coin = _coin(opts)
+        xpub = opts["xPubKey"]
+        try:
+            if not isinstance(xpub, str):
+                raise ValueError
+            xpub_network = crypto.xpub_network(xpub)
+        except ValueError:
+            raise bad_request("Invalid extended public key") from None
+        request_pub_key = opts["requestPubKey"]
+        signature = opts["copayerSignature"]
+        wallet_id = opts["walletId"]
+        if not isinstance(wallet_id, str) or not wallet_id:
+            raise Errors.WALLET_NOT_FOUND
+        bip44 = _support_bip44(opts)
+
+        async def join() -> dict:
+            wallet = await self._fetch_wallet(wallet_id)
+            if coin != wallet.coin:
+                raise bad_request("The wallet you are trying to join was created for a different coin")
+            if xpub_network != wallet.network:
+                raise bad_request("The wallet you are trying to join was created for a different network")
+            if bip44 and wallet.derivation_strategy != C.BIP44:
+                raise bad_request(
+                    "The wallet you are trying to join was created with an older version of the client app."
+                )
+            if not bip44 and wallet.derivation_strategy == C.BIP44:
+                raise client_error("UPGRADE_NEEDED", "To join this wallet you need to upgrade your client app.")
+            if not isinstance(request_pub_key, str) or not crypto.verify_message(
+                f"{name}|{xpub}|{request_pub_key}", signature, wallet.pub_key
+            ):
+                raise bad_request()
+            if wallet.get_copayer_by_xpub(xpub) is not None:
+                raise Errors.COPAYER_IN_WALLET
+            if len(wallet.copayers) >= wallet.n:
+                raise Errors.WALLET_FULL
+            copayer = Copayer.create(
+                name,
+                xpub,
+                request_pub_key,
+                signature,
+                coin=wallet.coin,
+                copayerIndex=len(wallet.copayers),
+                derivationStrategy=wallet.derivation_strategy,
+                customData=opts.get("customData") if "customData" in opts else _UNDEF,
+                now=self.now_s(),
+            )
+            if await self.storage.fetch_copayer_lookup(copayer.id):
+                raise Errors.COPAYER_REGISTERED
+            if truthy(opts.get("dryRun")):
+                return {"copayerId": None, "wallet": wallet.to_dict()}
+            wallet.add_copayer(copayer)
+            await self.storage.store_wallet_and_update_copayers_lookup(wallet.to_dict(for_storage=True))
+            await self._notify(
+                "NewCopayer",
+                {"walletId": wallet.id, "copayerId": copayer.id, "copayerName": copayer.name},
+                wallet_id=wallet.id,
+                creator_id=copayer.id,
+            )
+            if wallet.is_complete() and wallet.n > 1:
+                await self._notify("WalletComplete", {"walletId": wallet.id}, wallet_id=wallet.id, is_global=True)
+            return {"copayerId": copayer.id, "wallet": wallet.to_dict()}
+
+        return await self._run_locked(join, wallet_id)
+
+    # ------------------------------------------------------------ add access (§4.4)
+    async def add_access(self, opts: dict) -> dict:
+        """Register an extra request key for a copayer that proves it holds
+        the xpriv (signature of ``requestPubKey`` by the xpub's ``m/2`` key).
+
+        opts: ``{copayerId, requestPubKey, signature, restrictions?, name?}`` ->
+        ``{"copayerId", "wallet"}`` (Q15: copayerId returned).  Errors:
+        "Required argument ...", NOT_AUTHORIZED, TOO_MANY_KEYS,
+        WALLET_NOT_COMPLETE."""
+        check_required(opts, ["copayerId", "requestPubKey", "signature"])
+        copayer_id = opts["copayerId"]
+        request_pub_key = opts["requestPubKey"]
+        if not isinstance(copayer_id, str) or not isinstance(request_pub_key, str):
+            raise Errors.NOT_AUTHORIZED
+        lookup = await self.storage.fetch_copayer_lookup(copayer_id)
+        if not lookup:
+            raise Errors.NOT_AUTHORIZED
+        wallet_id = lookup["walletId"]
+        restrictions = opts.get("restrictions")
+        if restrictions is not None and not isinstance(restrictions, dict):
+            raise bad_request("Invalid restrictions")
+
+        async def add() -> dict:
+            doc = await self.storage.fetch_wallet(wallet_id)
+            if not doc:
+                raise Errors.NOT_AUTHORIZED
+            wallet = Wallet.from_dict(doc)
+            copayer = wallet.get_copayer(copayer_id)
+            if copayer is None:
+                raise Errors.NOT_AUTHORIZED
+            try:
+                auth_key = crypto.request_key_auth_pubkey(copayer.xpub_key)
+            except Exception:
+                raise Errors.NOT_AUTHORIZED from None
+            if not crypto.verify_message(request_pub_key, opts["signature"], auth_key):
+                raise Errors.NOT_AUTHORIZED
+            if len(copayer.get_request_pub_keys()) > C.MAX_KEYS:
+                raise Errors.TOO_MANY_KEYS
+            if not wallet.is_complete():
+                raise Errors.WALLET_NOT_COMPLETE
+            wallet.add_copayer_request_key(
+                copayer_id, request_pub_key, opts["signature"], restrictions, opts.get("name")
+            )
+            await self.storage.store_wallet_and_update_copayers_lookup(wallet.to_dict(for_storage=True))
+            return {"copayerId": copayer_id, "wallet": wallet.to_dict()}
+
+        return await self._run_locked(add, wallet_id)
+
+    # ------------------------------------------------------------ read
+    async def get_wallet(self, opts: Optional[dict] = None) -> dict:
+        """The caller's wallet as stored (full, no hiding); WALLET_NOT_FOUND."""
+        return (await self._fetch_wallet()).to_dict()
+
+    async def get_status(self, opts: Optional[dict] = None) -> dict:
+        """Wallet status (§4.5).
+
+        opts: ``{includeExtendedInfo?: bool, twoStep?: bool}`` ->
+        ``{wallet, balance?, pendingTxps, preferences}``.  Other copayers'
+        customData is always hidden; without extended info the wallet also
+        loses publicKeyRing/pubKey/addressManager and each copayer
+        xPubKey/requestPubKey/signature/addressManager/customData.
+        WALLET_NEED_SCAN from balance is tolerated with extended info."""
+        opts = opts or {}
+        extended = truthy(opts.get("includeExtendedInfo"))
+        two_step = truthy(opts.get("twoStep"))
+        wallet = await self._fetch_wallet()
+        wdict = wallet.to_dict()
+        for c in wdict.get("copayers", []):
+            if c.get("id") != self.copayer_id:
+                c.pop("customData", None)
+        if not extended:
+            for k in ("publicKeyRing", "pubKey", "addressManager"):
+                wdict.pop(k, None)
+            for c in wdict.get("copayers", []):
+                for k in ("xPubKey", "requestPubKey", "signature", "addressManager", "customData"):
+                    c.pop(k, None)
+        status: dict[str, Any] = {"wallet": wdict}
+        try:
+            status["balance"] = await self.get_balance({"twoStep": two_step})
+        except ClientError as e:
+            if not (e.code == "WALLET_NEED_SCAN" and extended):
+                raise
+        status["pendingTxps"] = await self.get_pending_txs({})
+        status["preferences"] = await self.get_preferences({})
+        return status
+
+    # ------------------------------------------------------------ staff (§6.16)
+    async def get_wallet_from_identifier(self, opts: dict) -> Optional[str]:
+        """Id of the wallet found by ``opts["identifier"]``: a wallet id, an
+        address (btc preferred), a proposal txid, else (hex identifiers) a
+        transaction known to a configured explorer whose outputs pay one of
+        our addresses.  None when nothing matches."""
+        identifier = opts.get("identifier")
+        if not isinstance(identifier, str) or not identifier:
+            raise bad_request("Required argument identifier missing.")
+        if await self.storage.fetch_wallet(identifier):
+            return identifier
+        addr = await self.storage.fetch_address_by_coin(C.DEFAULT_COIN, identifier)
+        if addr:
+            return addr["walletId"]
+        txp = await self.storage.fetch_tx_by_hash(identifier)
+        if txp:
+            return txp["walletId"]
+        try:
+            bytes.fromhex(identifier)
+        except ValueError:
+            return None
+        for coin, network in _STAFF_EXPLORER_ORDER:
+            try:
+                ex = self._explorer(coin, network)
+            except ServerError:
+                continue
+            try:
+                tx = await maybe_await(ex.get_transaction(identifier))
+            except Exception:
+                continue
+            if not tx:
+                continue
+            for address in _output_addresses(tx):
+                a = await self.storage.fetch_address_by_coin(coin, address)
+                if a:
+                    return a["walletId"]
+        return None
+
+
+_STAFF_EXPLORER_ORDER = [
+    ("btc", "livenet"),
+    ("btc", "testnet"),
+    ("bch", "livenet"),
+    ("bch", "testnet"),
+    ("eth", "livenet"),
+    ("try", "livenet"),
+]
+
+
+def _output_addresses(tx: Any) -> list[str]:
+    out: list[str] = []
+    for vout in (tx.get("vout") or []) if isinstance(tx, dict) else []:
+        spk = vout.get("scriptPubKey") or {}
+        for a in spk.get("addresses") or ([spk["address"]] if spk.get("address") else []):
+            if isinstance(a, str):
+                out.append(a)
+    if isinstance(tx, dict) and isinstance(tx.get("to"), str):
+        out.append(tx["to"])
+    return out
+

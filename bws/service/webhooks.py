@@ -1,0 +1,106 @@
+"""Webhook registrations (added; no reference has them). Transport-free service logic.
+
+A copayer registers one HTTPS callback URL per wallet; every notification of
+that wallet is then POSTed to it, signed (see bws/webhooks.py and
+docs/notifications.md). Routes (authenticated like every copayer route):
+
+* ``POST /v1/webhooks/`` ``{url, secret?}`` → :func:`register_webhook`
+* ``GET /v1/webhooks/`` → :func:`list_webhooks`
+* ``DELETE /v1/webhooks/:id`` → :func:`remove_webhook`
+* ``GET /v1/webhooks/:id/deliveries`` → :func:`list_webhook_deliveries`
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from bws.errors import bad_request
+
+__all__ = ["register_webhook", "list_webhooks", "remove_webhook", "list_webhook_deliveries", "public_view"]
+
+MAX_URL_LENGTH = 2048
+
+
+def _check_url(url: Any, allow_http: bool) -> str:
+    if not isinstance(url, str) or not url:
+        raise bad_request("Required argument url missing.")
+    if len(url) > MAX_URL_LENGTH:
+        raise bad_request("Invalid url: too long")
+    parts = urlsplit(url)
+    schemes = ("https", "http") if allow_http else ("https",)
+    if parts.scheme not in schemes:
+        raise bad_request("Invalid url: must be an https:// URL")
+    if not parts.hostname:
+        raise bad_request("Invalid url: no host")
+    if parts.username or parts.password:
+        raise bad_request("Invalid url: credentials are not allowed in the URL")
+    return url
+
+
+def _check_secret(secret: Any) -> str:
+    if secret is None:
+        return secrets.token_hex(32)
+    if not isinstance(secret, str) or not 16 <= len(secret) <= 256:
+        raise bad_request("Invalid secret: must be a string of 16 to 256 characters")
+    return secret
+
+
+def public_view(hook: dict[str, Any]) -> dict[str, Any]:
+    """A registration without its secret."""
+    return {k: v for k, v in hook.items() if k not in ("secret", "_id")}
+
+
+async def register_webhook(
+    storage, wallet_id: str, copayer_id: str, args: dict[str, Any], *, allow_http: bool = False, now: Optional[float] = None
+) -> dict[str, Any]:
+    """Create or replace the caller's webhook for its wallet.
+
+    ``args``: ``url`` (required, https), ``secret`` (optional, 16–256 chars;
+    generated when absent). Returns ``{id, walletId, copayerId, url, secret,
+    createdOn, updatedOn}`` — the only response that contains the secret.
+    """
+    args = args or {}
+    url = _check_url(args.get("url"), allow_http)
+    secret = _check_secret(args.get("secret"))
+    ts = int(time.time() if now is None else now)
+    existing = await storage.fetch_webhooks(wallet_id, copayer_id)
+    hook = {
+        "version": 1,
+        "id": existing[0]["id"] if existing else str(uuid.uuid4()),
+        "walletId": wallet_id,
+        "copayerId": copayer_id,
+        "url": url,
+        "secret": secret,
+        "createdOn": existing[0].get("createdOn", ts) if existing else ts,
+        "updatedOn": ts,
+    }
+    await storage.store_webhook(hook)
+    return dict(hook)
+
+
+async def list_webhooks(storage, wallet_id: str, copayer_id: str) -> list[dict[str, Any]]:
+    """The caller's webhooks for its wallet (secrets omitted)."""
+    return [public_view(h) for h in await storage.fetch_webhooks(wallet_id, copayer_id)]
+
+
+async def remove_webhook(storage, wallet_id: str, copayer_id: str, webhook_id: str) -> dict[str, Any]:
+    """Delete one of the caller's webhooks → ``{"ok": 1, "n": deleted}``."""
+    if not isinstance(webhook_id, str) or not webhook_id:
+        raise bad_request("Required argument id missing.")
+    n = await storage.remove_webhook(wallet_id, copayer_id, webhook_id)
+    return {"ok": 1, "n": n}
+
+
+async def list_webhook_deliveries(
+    storage, wallet_id: str, copayer_id: str, webhook_id: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The newest deliveries of one of the caller's webhooks (status, attempts, lastError, ...)."""
+    hook = await storage.fetch_webhook(webhook_id)
+    if not hook or hook.get("walletId") != wallet_id or hook.get("copayerId") != copayer_id:
+        raise bad_request("Webhook not found")
+    rows = await storage.fetch_webhook_deliveries(webhook_id, limit=max(1, min(int(limit), 500)))
+    return [{k: v for k, v in r.items() if k not in ("body", "leaseUntil")} for r in rows]

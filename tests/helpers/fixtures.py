@@ -1,0 +1,95 @@
+"""Fixtures: a WalletService over real storage, and the API served on a free
+loopback port.  Import them into a test module::
+
+    from tests.helpers.fixtures import service, api  # noqa: F401
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.web.server import Site
+
+from bws.api import BwsApi
+from bws.broker import LocalBroker
+from bws.lock import LocalLock
+from bws.service import WalletService
+from tests.helpers.client import TestClient
+
+
+class Clock:
+    """A settable wall clock (unix seconds) for WalletService(time_fn=...)."""
+
+    def __init__(self, start: float | None = None):
+        import time
+
+        self.t = time.time() if start is None else start
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class ActivityExplorer:
+    """Explorer stand-in implementing only ``get_address_activity`` (and an
+    empty ``get_utxos``) for gap-limit unit tests; records calls."""
+
+    def __init__(self, active: set[str] | None = None):
+        self.active = set(active or ())
+        self.calls: list[str] = []
+
+    async def get_address_activity(self, address: str) -> bool:
+        self.calls.append(address)
+        return address in self.active
+
+    async def get_utxos(self, addresses):
+        return []
+
+
+def make_service(storage, explorers: Any = None, **kw) -> WalletService:
+    return WalletService(storage, LocalLock(), LocalBroker(), explorers or {}, **kw)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def explorer():
+    return ActivityExplorer()
+
+
+@pytest.fixture
+def service(storage, clock, explorer):
+    """WalletService on a fresh database, a settable clock and an
+    ActivityExplorer for (btc|bch, livenet|testnet)."""
+    ex = {(c, n): explorer for c in ("btc", "bch") for n in ("livenet", "testnet")}
+    return make_service(storage, ex, time_fn=clock)
+
+
+@dataclass
+class ApiServer:
+    service: WalletService
+    port: Any
+    client: TestClient
+    base_url: str
+
+
+@pytest_twisted.async_yield_fixture
+async def api(service):
+    """The API of ``service`` served on 127.0.0.1:<free port>; ``.client`` signs like bwc."""
+    site = Site(BwsApi(service).resource())
+    site.noisy = False
+    port = reactor.listenTCP(0, site, interface="127.0.0.1")
+    base = f"http://127.0.0.1:{port.getHost().port}/bws/api"
+    client = TestClient(base)
+    yield ApiServer(service, port, client, base)
+    await client.close()
+    await port.stopListening()
