@@ -816,6 +816,28 @@ class Storage:
     async def fetch_notification_by_id(self, notification_id: str) -> Optional[Doc]:
         return await self._find_one("notifications", {"id": notification_id})
 
+    # -- stats (GET /v1/stats, spec/api.md §4.28) --------------------------------
+
+    async def fetch_stats_wallets(self, coin: str, network: str, from_ts: int, to_ts: int) -> list[Doc]:
+        """Wallets of coin/network created in [from_ts, to_ts] (unix s): ``[{createdOn, coin}]``.
+        Legacy wallets without ``coin`` count as btc."""
+        coin_q: Doc = {"$in": [coin, None]} if coin == "btc" else coin
+        return await self._find(
+            "wallets",
+            {"network": network, "coin": coin_q, "createdOn": {"$gte": from_ts, "$lte": to_ts}},
+            sort=[("createdOn", ASCENDING)],
+        )
+
+    async def fetch_stats_txps(self, coin: str, network: str, from_ts: int, to_ts: int) -> list[Doc]:
+        """Broadcast proposals of coin/network with ``broadcastedOn`` in [from_ts, to_ts] (unix s)."""
+        coin_q: Doc = {"$in": [coin, None]} if coin == "btc" else coin
+        return await self._find(
+            "txs",
+            {"network": network, "coin": coin_q, "status": "broadcasted",
+             "broadcastedOn": {"$gte": from_ts, "$lte": to_ts}},
+            sort=[("broadcastedOn", ASCENDING)],
+        )
+
 
 async def open_storage(uri: str) -> Storage:
     """Create a Storage for ``uri`` and connect it (indexes created)."""
