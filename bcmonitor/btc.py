@@ -1,0 +1,333 @@
+"""BtcMonitor: the feed handler of the push-based Bitcoin monitor (spec/services.md §3.0, §3.1).
+
+Plain object, no sockets: the P2P connection (:mod:`bcmonitor.p2p`) calls
+:meth:`BtcMonitor.p2p_tx` / :meth:`BtcMonitor.p2p_block`; tests may call
+:meth:`on_tx` / :meth:`on_block` directly. Every event runs under one lock, so a
+tx, a block, a back-fill and a reorg never interleave.
+
+* tx -> outputs matched to wallet addresses **by scriptPubKey**; one
+  ``NewIncomingTx {txid, address, amount}`` per (wallet, txid, address) (change
+  addresses skipped; several outputs of one tx to one address are summed); an
+  accepted proposal with this txid -> after ``third_party_delay`` seconds (gives
+  bws's own broadcast time to mark it) still accepted -> ``broadcasted`` +
+  ``NewOutgoingTxByThirdParty {txProposalId, txid, amount}`` under the txp's walletId.
+* block -> the txs as above (a tx first seen in a block is notified then),
+  ``NewBlock {hash, coin, network}`` (walletId = network), ``TxConfirmation`` for
+  each active subscription of a txid in the block (creatorId = subscriber; the
+  sub is deactivated and remembers ``confirmedBlock``), then the cursor
+  (height + hash) moves in MongoDB.
+* a block whose parent is not the cursor, a (re)connect, or start -> :meth:`sync`
+  over RPC: walk back from the cursor while the node says the block is off the
+  main chain (``getblockheader`` confirmations == -1), undoing each (subs fired by
+  it are re-activated), then apply every main-chain block up to the tip.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Optional
+
+from bitcoin.core import CBlock, CTransaction, b2lx
+from twisted.internet.defer import DeferredLock
+
+from bws.aio import run_coroutine
+from bws.model import UNDEFINED, TxProposal
+
+from .rpc import RpcError
+
+log = logging.getLogger("bcmonitor.btc")
+
+SATS = Decimal(100_000_000)
+#: Litecoin regtest activates MWEB here; raw RPC blocks from then on carry an extension.
+MWEB_HEIGHT = 432
+
+
+@dataclass
+class TxView:
+    txid: str
+    outputs: list[tuple[str, int]]  # (scriptPubKey hex, satoshis)
+
+    @classmethod
+    def from_ctx(cls, tx: CTransaction) -> "TxView":
+        return cls(b2lx(tx.GetTxid()), [(o.scriptPubKey.hex(), int(o.nValue)) for o in tx.vout])
+
+    @classmethod
+    def from_json(cls, tx: dict) -> "TxView":
+        outs = [(o["scriptPubKey"]["hex"], int(Decimal(str(o["value"])) * SATS)) for o in tx.get("vout", [])]
+        return cls(tx["txid"], outs)
+
+
+@dataclass
+class BlockView:
+    hash: str
+    prev: str
+    txs: list[TxView] = field(default_factory=list)
+
+    @classmethod
+    def from_cblock(cls, block: CBlock) -> "BlockView":
+        return cls(b2lx(block.GetHash()), b2lx(block.hashPrevBlock), [TxView.from_ctx(t) for t in block.vtx])
+
+    @classmethod
+    def from_json(cls, block: dict) -> "BlockView":
+        return cls(block["hash"], block.get("previousblockhash") or "00" * 32, [TxView.from_json(t) for t in block["tx"]])
+
+
+class BtcMonitor:
+    """``storage``: bws Storage; ``notifier``: MonitorNotifier; ``rpc``: BitcoindRpc
+    (``await rpc.call(method, *params)``); ``clock``: IReactorTime."""
+
+    def __init__(
+        self,
+        storage,
+        notifier,
+        rpc,
+        clock,
+        coin: str = "btc",
+        network: str = "testnet",
+        third_party_delay: float = 20.0,
+    ):
+        self.storage = storage
+        self.notifier = notifier
+        self.rpc = rpc
+        self.clock = clock
+        self.coin = coin
+        self.network = network
+        self.third_party_delay = third_party_delay
+        self.lock = DeferredLock()
+        self.cursor: Optional[dict] = None
+        self._third_party_pending: dict[str, Any] = {}
+        self._busy: set = set()  # Deferreds in flight (tests wait on them)
+
+    # -- entry points ----------------------------------------------------------
+
+    async def start(self, scan_mempool: bool = True) -> None:
+        """Load the cursor (first run: the node's tip, no back-fill), catch up over
+        RPC, then look at the mempool once (payments made while we were down)."""
+        self.cursor = await self.storage.get_monitor_cursor(self.coin, self.network)
+        if self.cursor is None:
+            height = await self.rpc.call("getblockcount")
+            block_hash = await self.rpc.call("getblockhash", height)
+            await self._set_cursor(height, block_hash)
+            log.info("btc: first start, cursor at the tip %d %s", height, block_hash)
+        else:
+            log.info("btc: resuming from cursor %d %s", self.cursor["height"], self.cursor["hash"])
+        await self.sync()
+        if scan_mempool:
+            await self.scan_mempool()
+
+    async def on_tx(self, tx: CTransaction | TxView) -> None:
+        view = tx if isinstance(tx, TxView) else TxView.from_ctx(tx)
+        await self._locked(self._handle_tx, view)
+
+    async def on_block(self, block: CBlock | BlockView) -> None:
+        view = block if isinstance(block, BlockView) else BlockView.from_cblock(block)
+        await self._locked(self._handle_block, view)
+
+    async def sync(self) -> None:
+        """Catch up with the node over RPC (back-fill and reorgs)."""
+        await self._locked(self._sync)
+
+    async def scan_mempool(self) -> None:
+        txids = await self.rpc.call("getrawmempool")
+        for txid in txids:
+            try:
+                raw = await self.rpc.call("getrawtransaction", txid)
+            except RpcError:
+                continue  # mined or evicted meanwhile
+            await self.on_tx(CTransaction.deserialize(bytes.fromhex(raw)))
+
+    # P2P handler interface (bcmonitor.p2p.BitcoinP2PProtocol)
+    def p2p_connected(self, proto) -> None:
+        log.info("btc: p2p handshake done (peer version %s)", proto.peer_version)
+        self._spawn(self.sync())
+
+    def p2p_tx(self, tx: CTransaction) -> None:
+        self._spawn(self.on_tx(tx))
+
+    def p2p_block(self, block: CBlock) -> None:
+        self._spawn(self.on_block(block))
+
+    def p2p_disconnected(self, reason) -> None:
+        log.info("btc: p2p disconnected")
+
+    def _spawn(self, coro) -> None:
+        d = run_coroutine(coro)
+        self._busy.add(d)
+
+        def done(result):
+            self._busy.discard(d)
+            if hasattr(result, "getTraceback"):
+                log.error("btc: event failed: %s", result.getTraceback())
+            return None
+
+        d.addBoth(done)
+
+    async def _locked(self, fn, *args):
+        await self.lock.acquire()
+        try:
+            return await fn(*args)
+        finally:
+            self.lock.release()
+
+    # -- transactions ------------------------------------------------------------
+
+    async def _handle_tx(self, tx: TxView) -> None:
+        log.info("btc: tx %s", tx.txid)
+        await self._incoming(tx)
+        await self._third_party(tx.txid)
+
+    async def _incoming(self, tx: TxView) -> None:
+        scripts = {spk for spk, _ in tx.outputs}
+        if not scripts:
+            return
+        docs = await self.storage.fetch_addresses_by_script(scripts)
+        by_script: dict[str, list[dict]] = {}
+        for d in docs:
+            if d.get("coin", "btc") == self.coin and d.get("network", self.network) == self.network:
+                by_script.setdefault(d["scriptPubKey"], []).append(d)
+        if not by_script:
+            return
+        amounts: dict[tuple[str, str], int] = {}
+        owners: dict[tuple[str, str], dict] = {}
+        for spk, value in tx.outputs:
+            for d in by_script.get(spk, []):
+                if d.get("isChange"):
+                    continue
+                key = (d["walletId"], d["address"])
+                amounts[key] = amounts.get(key, 0) + value
+                owners[key] = d
+        for (wallet_id, address), amount in amounts.items():
+            seen = await self.storage.find_notification(
+                wallet_id, "NewIncomingTx", {"data.txid": tx.txid, "data.address": address}
+            )
+            if seen:
+                continue
+            await self.storage.soft_reset_tx_history_cache(wallet_id)
+            await self._update_addresses_with_balance(wallet_id, address)
+            await self.notifier.notify(
+                "NewIncomingTx", {"txid": tx.txid, "address": address, "amount": amount}, wallet_id
+            )
+
+    async def _update_addresses_with_balance(self, wallet_id: str, address: str) -> None:
+        doc = await self.storage.get_cache(wallet_id, "addressesWithBalance", None)
+        addresses = list((doc or {}).get("addresses") or [])
+        if address not in addresses:
+            addresses.append(address)
+            await self.storage.set_cache(wallet_id, "addressesWithBalance", None, {"addresses": addresses})
+
+    async def _third_party(self, txid: str) -> None:
+        txp = await self.storage.fetch_tx_by_hash(txid)
+        if not txp or txp.get("status") != "accepted" or txid in self._third_party_pending:
+            return
+        log.info("btc: accepted proposal %s seen on the network as %s", txp.get("id"), txid)
+        if self.third_party_delay <= 0:
+            await self._mark_third_party(txid)
+            return
+
+        def later():
+            self._third_party_pending.pop(txid, None)
+            self._spawn(self._locked(self._mark_third_party, txid))
+
+        self._third_party_pending[txid] = self.clock.callLater(self.third_party_delay, later)
+
+    async def _mark_third_party(self, txid: str) -> None:
+        doc = await self.storage.fetch_tx_by_hash(txid)
+        if not doc or doc.get("status") != "accepted":
+            return
+        txp = TxProposal.from_dict(doc)
+        txp.set_broadcasted(now=self.clock.seconds())
+        await self.storage.store_tx(txp.to_storage())  # under the txp's own walletId
+        await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
+        await self.notifier.notify(
+            "NewOutgoingTxByThirdParty",
+            {"txProposalId": txp.id, "txid": txid, "amount": txp.get_total_amount()},
+            txp.wallet_id,
+        )
+
+    # -- blocks --------------------------------------------------------------------
+
+    async def _handle_block(self, block: BlockView) -> None:
+        cur = self.cursor
+        if cur is not None and block.hash == cur["hash"]:
+            return
+        if cur is not None and block.prev == cur["hash"]:
+            await self._apply(block, cur["height"] + 1)
+        else:
+            log.info("btc: block %s does not extend the cursor; syncing over RPC", block.hash)
+            await self._sync()
+
+    async def _apply(self, block: BlockView, height: int) -> None:
+        log.info("btc: block %d %s (%d txs)", height, block.hash, len(block.txs))
+        for tx in block.txs:
+            await self._incoming(tx)
+            await self._third_party(tx.txid)
+        await self.storage.soft_reset_tx_history_cache(None)
+        await self.notifier.notify(
+            "NewBlock", {"hash": block.hash, "coin": self.coin, "network": self.network}, self.network
+        )
+        txids = [t.txid for t in block.txs]
+        for sub in await self.storage.fetch_active_tx_confirmation_subs(txids=txids):
+            sub["isActive"] = False
+            sub["confirmedBlock"] = block.hash
+            sub["confirmedHeight"] = height
+            await self.storage.store_tx_confirmation_sub(sub)
+            await self.notifier.notify(
+                "TxConfirmation",
+                {"txid": sub["txid"], "coin": self.coin, "network": self.network},
+                sub["walletId"],
+                creator_id=sub["copayerId"],
+            )
+        await self._set_cursor(height, block.hash)
+
+    async def _undo(self, block_hash: str, height: int) -> None:
+        """Forget what an orphaned block recorded: its confirmations fired too early."""
+        log.info("btc: undo orphaned block %d %s", height, block_hash)
+        for sub in await self.storage.fetch_tx_confirmation_subs_by_block([block_hash]):
+            sub["isActive"] = True
+            sub.pop("confirmedBlock", None)
+            sub.pop("confirmedHeight", None)
+            await self.storage.store_tx_confirmation_sub(sub)
+
+    async def _set_cursor(self, height: int, block_hash: str) -> None:
+        await self.storage.set_monitor_cursor(self.coin, self.network, height, block_hash)
+        self.cursor = {"coin": self.coin, "network": self.network, "height": height, "hash": block_hash}
+
+    async def _fetch_block(self, block_hash: str, height: int) -> BlockView:
+        if height < MWEB_HEIGHT:
+            raw = await self.rpc.call("getblock", block_hash, 0)
+            try:
+                return BlockView.from_cblock(CBlock.deserialize(bytes.fromhex(raw)))
+            except Exception:  # extension data (MWEB) or unknown format: use the JSON form
+                pass
+        return BlockView.from_json(await self.rpc.call("getblock", block_hash, 2))
+
+    async def _sync(self) -> None:
+        # 1. walk back from the cursor to the main chain, undoing orphaned blocks
+        while True:
+            cur = self.cursor
+            try:
+                header = await self.rpc.call("getblockheader", cur["hash"])
+            except RpcError as e:
+                log.error("btc: the node does not know the cursor block %s (%s); re-anchoring at the tip", cur["hash"], e)
+                height = await self.rpc.call("getblockcount")
+                await self._set_cursor(height, await self.rpc.call("getblockhash", height))
+                return
+            if header["confirmations"] >= 0:
+                break
+            await self._undo(cur["hash"], cur["height"])
+            prev = header["previousblockhash"]
+            await self._set_cursor(cur["height"] - 1, prev)
+        # 2. apply the main chain forward
+        while True:
+            tip = await self.rpc.call("getblockcount")
+            height = self.cursor["height"] + 1
+            if height > tip:
+                return
+            block_hash = await self.rpc.call("getblockhash", height)
+            block = await self._fetch_block(block_hash, height)
+            if block.prev != self.cursor["hash"]:
+                log.info("btc: chain moved during sync; walking back again")
+                return await self._sync()
+            await self._apply(block, height)

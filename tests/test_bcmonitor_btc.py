@@ -1,0 +1,163 @@
+"""BTC push monitor against a private litecoind regtest node (P2P + RPC).
+
+The node is this module's own (restarts, invalidateblock): the session
+``litecoind`` is shared and must not be reorganised.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+from bcmonitor.btc import BtcMonitor
+from bcmonitor.notify import MonitorNotifier
+from bcmonitor.rpc import BitcoindRpc
+from bcmonitor.runner import BtcRunner
+from bws.broker import LocalBroker
+from bws.devtools.litecoind import RegtestNode
+from bws.devtools.process import free_port
+from bws.model import TxConfirmationSub
+
+REGTEST_MAGIC = bytes.fromhex("fabfb5da")
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    n = RegtestNode(tmp_path_factory.mktemp("bcmon-ltc"), rpc_port=free_port(), p2p_port=free_port())
+    n.start()
+    try:
+        n.ensure_funded()
+        yield n
+    finally:
+        n.stop()
+
+
+def sleep(seconds):
+    return deferLater(reactor, seconds, lambda: None)
+
+
+async def wait_for(predicate, timeout=15.0, step=0.1):
+    """Await until ``await predicate()`` is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in %.1f s" % timeout)
+        await sleep(step)
+
+
+async def add_wallet_address(storage, node, wallet_id=None, is_change=False):
+    """A node-wallet legacy address registered as a BTC testnet wallet address."""
+    address = node.new_address("legacy")
+    spk = node.rpc("getaddressinfo", address, wallet="miner")["scriptPubKey"]
+    wallet_id = wallet_id or str(uuid.uuid4())
+    doc = {
+        "version": "1.0.0",
+        "createdOn": int(time.time()),
+        "address": address,
+        "walletId": wallet_id,
+        "isChange": is_change,
+        "path": "m/0/0",
+        "publicKeys": [],
+        "coin": "btc",
+        "network": "testnet",
+        "type": "P2PKH",
+        "hasActivity": None,
+        "scriptPubKey": spk,
+    }
+    await storage.store_address_and_wallet({"id": wallet_id, "name": "w"}, [doc])
+    return doc
+
+
+def make_runner(storage, node, broker, third_party_delay=0.3):
+    monitor = BtcMonitor(
+        storage, MonitorNotifier(storage, broker), BitcoindRpc(node.rpc_url), reactor,
+        coin="btc", network="testnet", third_party_delay=third_party_delay,
+    )  # fmt: skip
+    return BtcRunner(monitor, reactor, "127.0.0.1", node.p2p_port, REGTEST_MAGIC, max_delay=2.0)
+
+
+async def notes(storage, type_=None, wallet_id=None):
+    q = await storage.fetch_notifications_after("", limit=10_000)
+    return [n for n in q if (type_ is None or n["type"] == type_) and (wallet_id is None or n["walletId"] == wallet_id)]
+
+
+async def connected(runner):
+    return runner.factory.protocol_instance is not None and runner.factory.protocol_instance.handshake_done
+
+
+@pytest_twisted.ensureDeferred
+async def test_live_incoming_third_party_block_confirmation(storage, node):
+    broker = LocalBroker()
+    runner = make_runner(storage, node, broker)
+    await runner.start()
+    try:
+        await wait_for(lambda: connected(runner))
+        addr = await add_wallet_address(storage, node)
+        change = await add_wallet_address(storage, node, wallet_id=addr["walletId"], is_change=True)
+        wid = addr["walletId"]
+
+        # -- incoming payment, announced over P2P
+        t0 = time.monotonic()
+        txid = node.fund(addr["address"], "1.5")
+        node.fund(change["address"], "0.1")  # change addresses are never notified
+        incoming = await wait_for(lambda: notes(storage, "NewIncomingTx", wid), timeout=12)
+        elapsed = time.monotonic() - t0
+        assert len(incoming) == 1
+        n = incoming[0]
+        assert n["data"] == {"txid": txid, "address": addr["address"], "amount": 150_000_000}
+        assert "creatorId" not in n
+        assert elapsed < 10, elapsed
+        assert any(m["id"] == n["id"] for m in broker.published)  # stored, then published
+        cache = await storage.get_cache(wid, "addressesWithBalance", None)
+        assert cache["addresses"] == [addr["address"]]
+
+        # -- an accepted proposal broadcast by someone else
+        dest = node.new_address("legacy")
+        raw = node.rpc("createrawtransaction", [], {dest: "0.25"})
+        funded = node.rpc("fundrawtransaction", raw, wallet="miner")["hex"]
+        signed = node.rpc("signrawtransactionwithwallet", funded, wallet="miner")["hex"]
+        out_txid = node.rpc("decoderawtransaction", signed)["txid"]
+        txp_wallet = str(uuid.uuid4())
+        txp = {
+            "version": 3, "createdOn": int(time.time()), "id": str(uuid.uuid4()), "walletId": txp_wallet,
+            "creatorId": "c0", "coin": "btc", "network": "testnet", "outputs": [{"toAddress": dest, "amount": 25_000_000}],
+            "amount": 25_000_000, "message": None, "changeAddress": None, "inputs": [], "fee": 1000,
+            "requiredSignatures": 1, "requiredRejections": 1, "walletM": 1, "walletN": 1, "status": "accepted",
+            "txid": out_txid, "actions": [], "isPending": True,
+        }  # fmt: skip
+        await storage.store_tx(txp)
+        node.rpc("sendrawtransaction", signed)
+        third = await wait_for(lambda: notes(storage, "NewOutgoingTxByThirdParty"), timeout=12)
+        assert len(third) == 1
+        assert third[0]["walletId"] == txp_wallet
+        assert third[0]["data"] == {"txProposalId": txp["id"], "txid": out_txid, "amount": 25_000_000}
+        stored = await storage.fetch_tx(txp_wallet, txp["id"])
+        assert stored["status"] == "broadcasted" and stored["broadcastedOn"] > 0
+        assert len([d for d in await storage.fetch_txs(txp_wallet)]) == 1  # no duplicate txp document
+
+        # -- a block: NewBlock + the subscribed TxConfirmation
+        sub = TxConfirmationSub.create(wid, "copayer-1", txid)
+        await storage.store_tx_confirmation_sub(sub.to_storage())
+        [block_hash] = node.mine(1)
+        conf = await wait_for(lambda: notes(storage, "TxConfirmation"), timeout=10)
+        blocks = await notes(storage, "NewBlock")
+        assert [b["data"] for b in blocks] == [{"hash": block_hash, "coin": "btc", "network": "testnet"}]
+        assert blocks[0]["walletId"] == "testnet"
+        assert len(conf) == 1
+        assert conf[0]["walletId"] == wid and conf[0]["creatorId"] == "copayer-1"
+        assert conf[0]["data"] == {"txid": txid, "coin": "btc", "network": "testnet"}
+        assert await storage.fetch_active_tx_confirmation_subs(txids=[txid]) == []
+        await sleep(0.3)
+        assert len(await notes(storage, "NewIncomingTx", wid)) == 1  # the block did not repeat it
+        cursor = await storage.get_monitor_cursor("btc", "testnet")
+        assert cursor["hash"] == block_hash and cursor["height"] == node.height()
+    finally:
+        await runner.stop()
