@@ -37,11 +37,19 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
 
 from bws.lock import DEFAULT_MAX_HOLD, DEFAULT_WAIT, LockTimeout
-from locker.server import ACTION_AUTH, ACTION_LOCK, ACTION_UNLOCK, encode_request
 
 log = logging.getLogger(__name__)
 
-_RESPONSE = struct.Struct("<IBB")
+# The frame codec, repeated from locker.server so bws does not import the server package.
+ACTION_UNLOCK = 0
+ACTION_LOCK = 1
+ACTION_AUTH = 2
+_HEADER = struct.Struct("<BIIIB")  # N, sequence, wait ms, timeout ms, action
+_RESPONSE = struct.Struct("<IBB")  # sequence, action, result
+
+
+def encode_request(name: bytes, sequence: int, wait_ms: int, timeout_ms: int, action: int) -> bytes:
+    return _HEADER.pack(len(name), sequence, wait_ms, timeout_ms, action) + name
 _GRACE = 0.5
 _UINT32_MAX = 0xFFFFFFFF
 
