@@ -1,0 +1,815 @@
+"""Bitcoin Core JSON-RPC explorer backend (spec/api.md §6.20, §6.3, §6.5, §6.11, §6.14, §6.15).
+
+Talks to a bitcoind-compatible node (tested against litecoind 0.21 regtest, see
+spec/toolchain.md §3; uses only RPCs Bitcoin Core also has) and answers the
+explorer contract of §6.20 in the shapes the service expects from Insight.
+
+Design: a watch-only wallet on the node, not ``scantxoutset``
+--------------------------------------------------------------
+Bitcoin Core has no address index, so "what belongs to these addresses" must
+come from somewhere:
+
+* ``scantxoutset`` scans the whole UTXO set on every call (seconds to minutes on
+  mainnet, one scan at a time node-wide), sees *confirmed unspent outputs only*
+  (no mempool, so no 0-conf balance, §6.3) and has no history at all (§6.14)
+  nor activity for spent-out addresses (§6.15).
+* A **watch-only wallet** ("bws-watch", private keys disabled) indexes every
+  receive to an imported script *including mempool*, notices spends of those
+  outputs (the spending tx is "from me"), and gives history through
+  ``listtransactions``. Cost: a script must be imported before funds arrive,
+  otherwise a rescan is needed (slow on mainnet) -- so the service should call
+  :meth:`BitcoindExplorer.register_addresses` when it creates an address, and
+  this module auto-imports (with rescan) any queried script the wallet does not
+  watch yet, so a forgotten registration costs time, never correctness.
+
+We chose the watch-only wallet. Scripts are imported **by scriptPubKey hex**
+(``importmulti`` on legacy wallets, ``importdescriptors`` with ``raw(<hex>)`` on
+descriptor wallets -- modern bitcoind only has the latter; litecoind 0.21 is
+built without sqlite, so only the former), because address *text* is not
+stable across nodes: litecoind re-encodes Bitcoin-testnet P2SH ``2…`` as
+Litecoin ``Q…`` in every answer (toolchain §3a). For the same reason every
+output is matched by scriptPubKey, never by the node's ``address`` field, and
+addresses we return are the caller's own strings (or encoded by us from the
+script with the coin's standard versions).
+
+Node requirements: ``server=1``, wallet support, and ``txindex=1`` so inputs
+of foreign transactions can be resolved (values, senders, fees). Without
+txindex, prevouts of our own wallet transactions still resolve (via
+``gettransaction``), but foreign inputs show no address/value and fees read 0.
+
+Scaling caveat: history and activity read the whole watch wallet
+(``listtransactions``) and filter it by script in Python; decoded
+transactions are cached (LRU), so repeated calls cost one RPC plus the new
+transactions. Fine for a few thousand wallet transactions; a big deployment
+would want an incremental ``listsinceblock`` index.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from urllib.parse import quote, unquote, urlsplit
+
+import treq
+from twisted.internet import defer, error as net_error
+from twisted.internet.defer import Deferred, DeferredLock, DeferredSemaphore
+from twisted.web.client import Agent, HTTPConnectionPool, ResponseFailed
+from treq.client import HTTPClient
+
+from bws.chains.address import address_from_script, script_for_address
+from bws.explorers.errors import ExplorerError, RpcError
+
+__all__ = ["BitcoindExplorer", "descriptor_checksum", "DEFAULT_WALLET"]
+
+log = logging.getLogger(__name__)
+
+#: Name of the watch-only wallet created on the node when missing.
+DEFAULT_WALLET = "bws-watch"
+
+SAT = 100_000_000
+_LRU_SIZE = 50_000
+_BATCH = 500  # JSON-RPC calls per HTTP request
+_MAX_CONF = 9_999_999
+
+# Bitcoin Core RPC error codes we act on (src/rpc/protocol.h).
+RPC_INVALID_ADDRESS_OR_KEY = -5  # also "No such mempool or blockchain transaction"
+RPC_INVALID_PARAMETER = -8
+RPC_WALLET_NOT_FOUND = -18
+RPC_WALLET_ALREADY_LOADED = -35
+
+# Witness-program encodings for outputs that are not ours (BTC only; BCH has none).
+_BECH32_HRP = {("btc", "livenet"): "bc", ("btc", "testnet"): "tb"}
+
+
+# ---------------------------------------------------------------------------
+# Pure helpers
+
+
+def _sats(amount: Union[Decimal, int, float, str, None]) -> int:
+    """Coin amount (8 decimals) -> satoshis: int, exactly (JSON is parsed as Decimal)."""
+    if amount is None:
+        return 0
+    return int((Decimal(str(amount)) * SAT).to_integral_value())
+
+
+def _coins(sats: int) -> float:
+    """Satoshis -> coin float, as Insight's ``value`` / ``fees`` (BTC)."""
+    return sats / SAT
+
+
+_DESC_INPUT = "0123456789()[],'/*abcdefgh@:$%{}IJKLMNOPQRSTUVWXYZ&+-.;<=>?!^_|~ijklmnopqrstuvwxyzABCDEFGH`#\"\\ "
+_DESC_CHECKSUM = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_DESC_GEN = (0xF5DEE51989, 0xA9FDCA3312, 0x1BAB10E32D, 0x3706B1677A, 0x644D626FFD)
+
+
+def _desc_polymod(symbols: Iterable[int]) -> int:
+    chk = 1
+    for value in symbols:
+        top = chk >> 35
+        chk = ((chk & 0x7FFFFFFFF) << 5) ^ value
+        for i in range(5):
+            if (top >> i) & 1:
+                chk ^= _DESC_GEN[i]
+    return chk
+
+
+def descriptor_checksum(desc: str) -> str:
+    """Output-descriptor checksum (8 chars) as Bitcoin Core computes it
+    (``getdescriptorinfo``), so ``importdescriptors`` needs no extra RPC per script."""
+    symbols: list[int] = []
+    groups: list[int] = []
+    for c in desc:
+        v = _DESC_INPUT.find(c)
+        if v < 0:
+            raise ValueError(f"invalid descriptor character {c!r}")
+        symbols.append(v & 31)
+        groups.append(v >> 5)
+        if len(groups) == 3:
+            symbols.append(groups[0] * 9 + groups[1] * 3 + groups[2])
+            groups = []
+    if len(groups) == 1:
+        symbols.append(groups[0])
+    elif len(groups) == 2:
+        symbols.append(groups[0] * 3 + groups[1])
+    chk = _desc_polymod(symbols + [0] * 8) ^ 1
+    return "".join(_DESC_CHECKSUM[(chk >> (5 * (7 - i))) & 31] for i in range(8))
+
+
+_BECH32_CHARS = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32_polymod(values: Iterable[int]) -> int:
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = ((chk & 0x1FFFFFF) << 5) ^ v
+        for i in range(5):
+            if (top >> i) & 1:
+                chk ^= gen[i]
+    return chk
+
+
+def _segwit_address(hrp: str, version: int, program: bytes) -> str:
+    """BIP173 (v0, bech32) / BIP350 (v1+, bech32m) address."""
+    acc, bits, data = 0, 0, [version]
+    for b in program:
+        acc = (acc << 8) | b
+        bits += 8
+        while bits >= 5:
+            bits -= 5
+            data.append((acc >> bits) & 31)
+    if bits:
+        data.append((acc << (5 - bits)) & 31)
+    const = 1 if version == 0 else 0x2BC830A3
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    mod = _bech32_polymod(expanded + data + [0] * 6) ^ const
+    checksum = [(mod >> (5 * (5 - i))) & 31 for i in range(6)]
+    return hrp + "1" + "".join(_BECH32_CHARS[d] for d in data + checksum)
+
+
+def _witness_program(script: bytes) -> Optional[tuple[int, bytes]]:
+    if len(script) < 4 or len(script) > 42 or script[1] != len(script) - 2:
+        return None
+    if script[0] == 0:
+        return (0, script[2:]) if len(script) in (22, 34) else None
+    if 0x51 <= script[0] <= 0x60:
+        return (script[0] - 0x50, script[2:])
+    return None
+
+
+def _slim(tx: Mapping[str, Any]) -> dict:
+    """What we keep of a verbose node tx (immutable per txid, so cacheable):
+    ``{txid, size, vsize, vin: [(txid, vout) | None for coinbase], vout: [(n, spk_hex, sats)]}``."""
+    vin = []
+    for i in tx.get("vin") or []:
+        vin.append((i["txid"], i["vout"]) if "txid" in i and "vout" in i else None)
+    vout = []
+    for o in tx.get("vout") or []:
+        spk = ((o.get("scriptPubKey") or {}).get("hex") or "").lower()
+        vout.append((o.get("n", len(vout)), spk, _sats(o.get("value"))))
+    return {"txid": tx["txid"], "size": tx.get("size"), "vsize": tx.get("vsize"), "vin": vin, "vout": vout}
+
+
+# ---------------------------------------------------------------------------
+
+
+class BitcoindExplorer:
+    """Explorer contract of spec §6.20 over Bitcoin Core JSON-RPC.
+
+    coin: "btc" | "bch" (address formats, bws.chains.address); network:
+    "livenet" | "testnet" (regtest nodes serve "testnet" wallets);
+    url: ``http://user:pass@host:port`` -- Basic auth is taken from it, and a
+    ``/wallet/<name>`` path selects the watch-only wallet (else ``wallet``,
+    default "bws-watch"). timeout: seconds per RPC (default 30); rescan_timeout:
+    seconds for imports that rescan the chain; concurrency: RPCs in flight at
+    once (DeferredSemaphore); auto_register: import (with rescan) queried
+    scripts the wallet does not watch yet.
+
+    Every method is a coroutine (await it from Twisted code) and raises
+    :class:`ExplorerError` (an ``RpcError`` carrying the node's message for RPC
+    errors) when the node cannot answer; "not found" is ``None``, never an error.
+    Call :meth:`close` to drop pooled connections.
+    """
+
+    def __init__(
+        self,
+        coin: str,
+        network: str,
+        url: str,
+        *,
+        wallet: Optional[str] = None,
+        timeout: float = 30.0,
+        rescan_timeout: float = 3600.0,
+        concurrency: int = 8,
+        auto_register: bool = True,
+        reactor: Any = None,
+    ):
+        if reactor is None:
+            from twisted.internet import reactor as _reactor
+
+            reactor = _reactor
+        self.coin = coin
+        self.network = network
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("bitcoind url must look like http://user:pass@host:port")
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        self._base = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+        #: host:port without credentials, for error messages and logs.
+        self.where = parts.netloc.rsplit("@", 1)[-1]
+        self._auth = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
+        path_wallet = None
+        if parts.path.startswith("/wallet/") and len(parts.path) > len("/wallet/"):
+            path_wallet = unquote(parts.path[len("/wallet/"):].rstrip("/"))
+        self.wallet = wallet or path_wallet or DEFAULT_WALLET
+        self.timeout = float(timeout)
+        self.rescan_timeout = float(rescan_timeout)
+        self.auto_register = auto_register
+        self._reactor = reactor
+        self._pool = HTTPConnectionPool(reactor, persistent=True)
+        self._pool.maxPersistentPerHost = max(1, int(concurrency))
+        self._http = HTTPClient(Agent(reactor, pool=self._pool))
+        self._sem = DeferredSemaphore(max(1, int(concurrency)))
+        self._wallet_lock = DeferredLock()
+        self._wallet_ready = False
+        #: True when the watch wallet is a descriptor wallet (importdescriptors).
+        self.descriptors = False
+        #: scriptPubKey hex known to be watched by the wallet (this process' view).
+        self._watched: set[str] = set()
+        self._txcache: "OrderedDict[str, dict]" = OrderedDict()
+        self._rpc_id = 0
+
+    def close(self) -> Deferred:
+        """Close pooled HTTP connections (returns a Deferred)."""
+        return self._pool.closeCachedConnections()
+
+    # -- transport -------------------------------------------------------------
+
+    async def _post(self, path: str, payload: Any, label: str, timeout: float) -> Any:
+        """POST one JSON-RPC request (or batch) and return the parsed JSON answer.
+
+        Floats are parsed as Decimal (exact amounts). Raises ExplorerError on
+        timeout, connection failure, auth failure or a non-JSON answer.
+        """
+        body = json.dumps(payload).encode()
+        headers = {b"Content-Type": [b"application/json"]}
+
+        async def exchange():
+            resp = await self._http.post(self._base + path, data=body, headers=headers, auth=self._auth)
+            return resp.code, await treq.content(resp)
+
+        await self._sem.acquire()
+        timed_out: list[bool] = []
+        d = Deferred.fromCoroutine(exchange())
+
+        def expire() -> None:
+            timed_out.append(True)
+            d.cancel()
+
+        # Own timer rather than Deferred.addTimeout: a cancelled treq request fails with
+        # ResponseNeverReceived, not CancelledError, so the flag tells the cases apart.
+        timer = self._reactor.callLater(timeout, expire)
+        try:
+            code, raw = await d
+        except Exception as exc:
+            if timed_out:
+                raise ExplorerError(f"Blockchain node {self.where} did not answer {label} within {timeout:g} s") from None
+            if isinstance(exc, (net_error.ConnectError, net_error.ConnectionLost, ResponseFailed,
+                                net_error.DNSLookupError, defer.CancelledError)):
+                raise ExplorerError(
+                    f"Blockchain node {self.where} unreachable ({label}): {exc.__class__.__name__}"
+                ) from None
+            raise
+        finally:
+            if timer.active():
+                timer.cancel()
+            self._sem.release()
+        if code in (401, 403):
+            raise ExplorerError(f"Blockchain node {self.where} refused the RPC credentials (HTTP {code})")
+        try:
+            # Core answers RPC errors with HTTP 500/404 and a JSON body; parse whatever came.
+            return json.loads(raw, parse_float=Decimal)
+        except ValueError:
+            raise ExplorerError(f"Blockchain node {self.where} gave a non-JSON answer to {label} (HTTP {code})") from None
+
+    def _next_id(self) -> int:
+        self._rpc_id += 1
+        return self._rpc_id
+
+    async def _call(self, method: str, *params: Any, wallet: bool = False, timeout: Optional[float] = None) -> Any:
+        """One RPC; returns ``result``, raises RpcError with the node's message."""
+        if wallet:
+            await self._ensure_wallet()
+        for attempt in (1, 2):
+            path = f"/wallet/{quote(self.wallet, safe='')}" if wallet else "/"
+            answer = await self._post(
+                path,
+                {"jsonrpc": "1.0", "id": self._next_id(), "method": method, "params": list(params)},
+                method,
+                timeout or self.timeout,
+            )
+            if not isinstance(answer, dict):
+                raise ExplorerError(f"Blockchain node {self.where} gave a malformed answer to {method}")
+            err = answer.get("error")
+            if not err:
+                return answer.get("result")
+            if wallet and attempt == 1 and err.get("code") == RPC_WALLET_NOT_FOUND:
+                # The node restarted without loading our wallet: load it and retry once.
+                self._wallet_ready = False
+                await self._ensure_wallet()
+                continue
+            raise RpcError(err.get("code"), str(err.get("message")), method)
+        raise AssertionError("unreachable")
+
+    async def _batch(self, calls: Sequence[tuple[str, list]], wallet: bool = False) -> list[tuple[Any, Any]]:
+        """Several RPCs in JSON-RPC batches; returns ``[(result, error_dict_or_None)]``
+        in call order. Transport failures raise ExplorerError."""
+        if wallet:
+            await self._ensure_wallet()
+        path = f"/wallet/{quote(self.wallet, safe='')}" if wallet else "/"
+        out: list[tuple[Any, Any]] = []
+        for start in range(0, len(calls), _BATCH):
+            chunk = calls[start:start + _BATCH]
+            first = self._rpc_id + 1
+            payload = [{"jsonrpc": "1.0", "id": self._next_id(), "method": m, "params": p} for m, p in chunk]
+            answer = await self._post(path, payload, f"{chunk[0][0]} (batch of {len(chunk)})", self.timeout)
+            if not isinstance(answer, list):
+                err = answer.get("error") if isinstance(answer, dict) else None
+                if err:
+                    raise RpcError(err.get("code"), str(err.get("message")), chunk[0][0])
+                raise ExplorerError(f"Blockchain node {self.where} gave a malformed batch answer")
+            by_id = {a.get("id"): a for a in answer if isinstance(a, dict)}
+            for i in range(len(chunk)):
+                a = by_id.get(first + i) or {"error": {"code": None, "message": "missing from batch answer"}}
+                out.append((a.get("result"), a.get("error")))
+        return out
+
+    # -- the watch-only wallet --------------------------------------------------
+
+    async def _ensure_wallet(self) -> None:
+        """Load (or create, private keys disabled) the watch wallet once per process."""
+        if self._wallet_ready:
+            return
+        await self._wallet_lock.acquire()
+        try:
+            if self._wallet_ready:
+                return
+            if self.wallet not in (await self._call("listwallets") or []):
+                try:
+                    await self._call("loadwallet", self.wallet)
+                except RpcError as exc:
+                    if exc.code == RPC_WALLET_ALREADY_LOADED:
+                        pass
+                    elif exc.code == RPC_WALLET_NOT_FOUND or "not exist" in exc.message or "not found" in exc.message:
+                        await self._create_wallet()
+                    else:
+                        raise
+            info = await self._post(
+                f"/wallet/{quote(self.wallet, safe='')}",
+                {"jsonrpc": "1.0", "id": self._next_id(), "method": "getwalletinfo", "params": []},
+                "getwalletinfo",
+                self.timeout,
+            )
+            if info.get("error"):
+                raise RpcError(info["error"].get("code"), str(info["error"].get("message")), "getwalletinfo")
+            self.descriptors = bool(info["result"].get("descriptors"))
+            self._wallet_ready = True
+        finally:
+            self._wallet_lock.release()
+
+    async def _create_wallet(self) -> None:
+        # createwallet(name, disable_private_keys, blank, passphrase, avoid_reuse, descriptors, load_on_startup)
+        # Prefer a descriptor wallet (the only kind recent bitcoind creates); fall back to
+        # legacy for nodes built without sqlite (litecoind 0.21 Debian) or older versions.
+        attempts = [
+            [self.wallet, True, True, "", False, True, True],
+            [self.wallet, True, True, "", False, False, True],
+            [self.wallet, True, True],
+        ]
+        last: Optional[RpcError] = None
+        for params in attempts:
+            try:
+                await self._call("createwallet", *params)
+                log.info("created watch-only wallet %r on %s", self.wallet, self.where)
+                return
+            except RpcError as exc:
+                if "already exists" in exc.message or exc.code == RPC_WALLET_ALREADY_LOADED:
+                    # Another process created it meanwhile.
+                    try:
+                        await self._call("loadwallet", self.wallet)
+                    except RpcError as exc2:
+                        if exc2.code != RPC_WALLET_ALREADY_LOADED:
+                            raise
+                    return
+                last = exc
+        assert last is not None
+        raise last
+
+    # -- addresses <-> scripts ---------------------------------------------------
+
+    def _scripts_of(self, addresses: Iterable[Any]) -> dict[str, str]:
+        """{scriptPubKey hex: caller's address string}. Accepts strings or objects
+        with ``.address`` / ``["address"]``. Raises ExplorerError for an invalid address."""
+        out: dict[str, str] = {}
+        for a in addresses:
+            if not isinstance(a, str):
+                a = a["address"] if isinstance(a, Mapping) else getattr(a, "address")
+            try:
+                spk = script_for_address(a, self.coin)
+            except Exception:
+                raise ExplorerError(f"Invalid address {a!r} for {self.coin}") from None
+            if spk:
+                out[spk.lower()] = a
+        return out
+
+    def _node_address(self, spk: str) -> Optional[str]:
+        # Only used to *ask* the node about a script (filters, getaddressinfo): standard
+        # Bitcoin versions, which bitcoind and litecoind both parse. Never compared.
+        return address_from_script(spk, "btc", self.network)
+
+    def _encode(self, spk: str, ours: Mapping[str, str]) -> Optional[str]:
+        """Address of an output script: the caller's own string when it is one of
+        the queried scripts, else encoded by us for (coin, network); None if non-standard."""
+        if spk in ours:
+            return ours[spk]
+        try:
+            addr = address_from_script(spk, self.coin, self.network)
+        except Exception:
+            addr = None
+        if addr:
+            return addr
+        hrp = _BECH32_HRP.get((self.coin, self.network))
+        prog = _witness_program(bytes.fromhex(spk)) if hrp and spk else None
+        return _segwit_address(hrp, *prog) if prog else None
+
+    async def register_addresses(self, items: Iterable[Any], rescan: Union[bool, int] = False) -> int:
+        """Make the node watch these addresses (idempotent; spec §6.2 should call it
+        on every new address).
+
+        items: ``[{address: str, scriptPubKey?: hex}]`` (or plain address strings);
+        the script is derived from the address when absent. rescan: False (default,
+        address is new: no rescan, "now"), True (rescan the whole chain: the address
+        may already have history) or a unix timestamp to rescan from.
+        Returns the number of scripts imported. Raises ExplorerError (e.g. the node
+        refused an import; the node's message is included).
+        """
+        scripts: dict[str, str] = {}
+        for it in items:
+            if isinstance(it, str):
+                it = {"address": it}
+            spk = (it.get("scriptPubKey") or "").lower() if isinstance(it, Mapping) else ""
+            addr = it["address"] if isinstance(it, Mapping) else getattr(it, "address")
+            if not spk:
+                spk = next(iter(self._scripts_of([addr])), "")
+            if spk:
+                scripts[spk] = addr
+        if not scripts:
+            return 0
+        await self._import(scripts, rescan)
+        return len(scripts)
+
+    async def _import(self, scripts: Mapping[str, str], rescan: Union[bool, int]) -> None:
+        await self._ensure_wallet()
+        ts: Union[str, int] = "now" if rescan is False else (0 if rescan is True else int(rescan))
+        timeout = self.timeout if ts == "now" else self.rescan_timeout
+        items = list(scripts.items())
+        # One call per chunk: each rescanning call rescans once for all its scripts.
+        for start in range(0, len(items), 1000):
+            chunk = items[start:start + 1000]
+            if self.descriptors:
+                reqs = []
+                for spk, _ in chunk:
+                    desc = f"raw({spk})"
+                    reqs.append({"desc": f"{desc}#{descriptor_checksum(desc)}", "timestamp": ts, "active": False})
+                results = await self._call("importdescriptors", reqs, wallet=True, timeout=timeout)
+            else:
+                reqs = [{"scriptPubKey": spk, "watchonly": True, "timestamp": ts} for spk, _ in chunk]
+                results = await self._call("importmulti", reqs, {"rescan": ts != "now"}, wallet=True, timeout=timeout)
+            for (spk, addr), res in zip(chunk, results or []):
+                if not res.get("success"):
+                    msg = (res.get("error") or {}).get("message") or "import failed"
+                    raise ExplorerError(f"Blockchain node cannot watch {addr}: {msg}")
+            self._watched.update(spk for spk, _ in chunk)
+
+    async def _ensure_watched(self, scripts: Mapping[str, str]) -> None:
+        """Import (rescanning) the scripts the wallet does not watch yet."""
+        unknown = [s for s in scripts if s not in self._watched]
+        if not unknown or not self.auto_register:
+            return
+        calls = [("getaddressinfo", [self._node_address(s)]) for s in unknown if self._node_address(s)]
+        results = await self._batch(calls, wallet=True)
+        missing: dict[str, str] = {}
+        for spk, (res, err) in zip([s for s in unknown if self._node_address(s)], results):
+            if not err and res and (res.get("iswatchonly") or res.get("ismine")):
+                self._watched.add(spk)
+            else:
+                missing[spk] = scripts[spk]
+        if missing:
+            log.warning("importing %d unregistered script(s) with a chain rescan", len(missing))
+            await self._import(missing, True)
+
+    # -- transactions ------------------------------------------------------------
+
+    async def _fetch_txs(self, txids: Iterable[str]) -> dict[str, dict]:
+        """{txid: slim tx} for the txids the node knows (others are absent).
+
+        getrawtransaction (mempool, txindex), falling back to the watch wallet's
+        gettransaction for nodes without txindex. Cached (LRU): tx content never
+        changes for a txid.
+        """
+        out: dict[str, dict] = {}
+        missing = []
+        for txid in dict.fromkeys(txids):
+            hit = self._txcache.get(txid)
+            if hit is not None:
+                self._txcache.move_to_end(txid)
+                out[txid] = hit
+            else:
+                missing.append(txid)
+        if not missing:
+            return out
+        results = await self._batch([("getrawtransaction", [t, True]) for t in missing])
+        retry = []
+        for txid, (res, err) in zip(missing, results):
+            if err is None and res:
+                out[txid] = self._remember(_slim(res))
+            elif err and err.get("code") in (RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER):
+                retry.append(txid)
+            else:
+                raise RpcError(err.get("code") if err else None, str((err or {}).get("message")), "getrawtransaction")
+        if retry:
+            results = await self._batch([("gettransaction", [t, True]) for t in retry], wallet=True)
+            hexes = [(t, r["hex"]) for t, (r, e) in zip(retry, results) if e is None and r and r.get("hex")]
+            decoded = await self._batch([("decoderawtransaction", [h]) for _, h in hexes])
+            for (txid, _), (res, err) in zip(hexes, decoded):
+                if err is None and res:
+                    out[txid] = self._remember(_slim(res))
+        return out
+
+    def _remember(self, slim: dict) -> dict:
+        self._txcache[slim["txid"]] = slim
+        if len(self._txcache) > _LRU_SIZE:
+            self._txcache.popitem(last=False)
+        return slim
+
+    async def _wallet_txs(self) -> dict[str, dict]:
+        """{txid: wallet metadata} of every transaction in the watch wallet that is
+        not conflicted: ``{confirmations, blockhash, blockheight, blockindex, blocktime, timereceived}``."""
+        entries = await self._call("listtransactions", "*", 100_000_000, 0, True, wallet=True)
+        metas: dict[str, dict] = {}
+        for e in entries or []:
+            if e.get("txid") in metas or e.get("confirmations", 0) < 0:
+                continue
+            metas[e["txid"]] = e
+        return metas
+
+    async def _involved(self, scripts: Mapping[str, str]) -> tuple[list[str], dict, dict]:
+        """Txids touching ``scripts`` (paying one, or spending an output paying one),
+        newest first, with the wallet metadata and slim txs."""
+        metas = await self._wallet_txs()
+        txs = await self._fetch_txs(metas)
+        ours = {(txid, n) for txid, tx in txs.items() for n, spk, _ in tx["vout"] if spk in scripts}
+        involved = [
+            txid
+            for txid, tx in txs.items()
+            if any(spk in scripts for _, spk, _ in tx["vout"]) or any(v in ours for v in tx["vin"] if v)
+        ]
+
+        def newest_first(txid: str):
+            m = metas[txid]
+            if not m.get("confirmations"):
+                return (0, -(m.get("timereceived") or m.get("time") or 0), txid)
+            return (1, -(m.get("blockheight") or 0), -(m.get("blockindex") or 0), txid)
+
+        involved.sort(key=newest_first)
+        return involved, metas, txs
+
+    async def _insight(self, txs: Sequence[dict], metas: Sequence[Mapping], ours: Mapping[str, str]) -> list[dict]:
+        """Slim txs + chain metadata -> Insight-format txs (spec §6.20/§6.14)."""
+        prev = await self._fetch_txs(v[0] for tx in txs for v in tx["vin"] if v)
+        tip = 0
+        if any((m.get("confirmations") or 0) > 0 and m.get("blockheight") is None for m in metas):
+            # Older nodes omit blockheight in wallet entries: derive it from the tip.
+            tip = await self.get_blockchain_height()
+        out = []
+        for tx, m in zip(txs, metas):
+            vin, total_in, known_in = [], 0, True
+            coinbase = bool(tx["vin"]) and all(v is None for v in tx["vin"])
+            for n, v in enumerate(tx["vin"]):
+                if v is None:
+                    vin.append({"n": n, "coinbase": True})
+                    continue
+                p = prev.get(v[0])
+                po = next((o for o in p["vout"] if o[0] == v[1]), None) if p else None
+                if po is None:
+                    known_in = False
+                    vin.append({"n": n, "txid": v[0], "vout": v[1], "addr": None, "valueSat": None, "value": None})
+                    continue
+                total_in += po[2]
+                vin.append({"n": n, "txid": v[0], "vout": v[1], "addr": self._encode(po[1], ours),
+                            "valueSat": po[2], "value": _coins(po[2])})
+            vout = []
+            total_out = 0
+            for n, spk, sats in tx["vout"]:
+                total_out += sats
+                addr = self._encode(spk, ours)
+                vout.append({"n": n, "value": _coins(sats), "valueSat": sats,
+                             "scriptPubKey": {"hex": spk, "addresses": [addr] if addr else []}})
+            conf = int(m.get("confirmations") or 0)
+            height = m.get("blockheight")
+            if conf > 0 and height is None:
+                height = tip - conf + 1
+            fees = total_in - total_out if known_in and not coinbase else 0
+            out.append({
+                "txid": tx["txid"],
+                "size": tx.get("size"),
+                "vsize": tx.get("vsize"),
+                "vin": vin,
+                "vout": vout,
+                "confirmations": conf,
+                "blockhash": m.get("blockhash") if conf > 0 else None,
+                "blockheight": int(height) if conf > 0 else -1,
+                "blocktime": m.get("blocktime") if conf > 0 else None,
+                # Insight's firstSeenTs is a mempool notion; for a confirmed tx the wallet's
+                # timereceived may be a later rescan time, so blocktime alone dates it.
+                "firstSeenTs": m.get("timereceived") if conf == 0 else None,
+                "time": (m.get("blocktime") if conf > 0 else None) or m.get("timereceived"),
+                "isCoinBase": coinbase,
+                "valueIn": _coins(total_in),
+                "valueOut": _coins(total_out),
+                "fees": _coins(fees),
+            })
+        return out
+
+    # -- the explorer contract (§6.20) ---------------------------------------------
+
+    async def get_utxos(self, addresses: Iterable[Any]) -> list[dict]:
+        """Unspent outputs of ``addresses`` incl. mempool (spec §6.3, §6.20).
+
+        addresses: address strings (or objects with ``address``).
+        Returns ``[{txid: str, vout: int, address: str (the caller's string,
+        mapped back by script), scriptPubKey: hex, satoshis: int,
+        confirmations: int (0 = mempool)}]``. Raises ExplorerError.
+        """
+        scripts = self._scripts_of(addresses)
+        if not scripts:
+            return []
+        await self._ensure_watched(scripts)
+        filt = sorted({a for a in map(self._node_address, scripts) if a})
+        try:
+            unspent = await self._call("listunspent", 0, _MAX_CONF, filt, True, wallet=True)
+        except RpcError as exc:
+            if exc.code not in (RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER):
+                raise
+            # Node cannot parse one of our encodings: list everything, filter by script below.
+            unspent = await self._call("listunspent", 0, _MAX_CONF, wallet=True)
+        out = []
+        for u in unspent or []:
+            spk = (u.get("scriptPubKey") or "").lower()
+            if spk not in scripts:
+                continue
+            out.append({
+                "txid": u["txid"],
+                "vout": int(u["vout"]),
+                "address": scripts[spk],
+                "scriptPubKey": spk,
+                "satoshis": _sats(u.get("amount")),
+                "confirmations": int(u.get("confirmations") or 0),
+            })
+        return out
+
+    async def get_transactions(
+        self, addresses: Iterable[Any], from_: int = 0, to: Optional[int] = None
+    ) -> tuple[list[dict], int]:
+        """History page of ``addresses`` (spec §6.14, §6.20; Insight ``/addrs/txs``).
+
+        from_/to: positions in the newest-first list, ``to`` exclusive (None = all).
+        Returns ``(page, total_items)``; each item is Insight-format:
+        ``{txid, vin: [{addr, valueSat: int, value, txid, vout, n}],
+        vout: [{value: coin float, valueSat: int, n, scriptPubKey: {hex, addresses: [str]}}],
+        confirmations: int, blockheight: int (-1 in mempool), blockhash, blocktime: int|None,
+        firstSeenTs: int|None, time, fees: coin float, size: bytes, vsize, isCoinBase}``.
+        Our outputs carry the caller's address strings. Unconfirmed first, then by
+        block height and position in block. Raises ExplorerError.
+        """
+        scripts = self._scripts_of(addresses)
+        if not scripts:
+            return [], 0
+        await self._ensure_watched(scripts)
+        involved, metas, txs = await self._involved(scripts)
+        from_ = max(0, int(from_ or 0))
+        page_ids = involved[from_:] if to is None else involved[from_:max(from_, int(to))]
+        if not page_ids:
+            return [], len(involved)
+        page = await self._insight([txs[t] for t in page_ids], [metas[t] for t in page_ids], scripts)
+        return page, len(involved)
+
+    async def get_transaction(self, txid: str) -> Optional[dict]:
+        """One transaction in Insight format (see :meth:`get_transactions`, addresses
+        encoded from scripts) plus ``blockhash``; ``None`` when the node does not know
+        it (spec §6.11, §10 Q7: never an error for "not found"). Raises ExplorerError
+        only when the node cannot be asked."""
+        if not isinstance(txid, str) or len(txid) != 64:
+            return None
+        try:
+            raw = await self._call("getrawtransaction", txid, True)
+            meta = {"confirmations": raw.get("confirmations") or 0, "blockhash": raw.get("blockhash"),
+                    "blocktime": raw.get("blocktime")}
+            if meta["blockhash"] and meta["confirmations"] > 0:
+                meta["blockheight"] = (await self._call("getblockheader", meta["blockhash"]))["height"]
+            elif not meta["blockhash"]:
+                try:  # mempool: when the node first saw it (Insight's firstSeenTs)
+                    meta["timereceived"] = (await self._call("getmempoolentry", txid)).get("time")
+                except RpcError:
+                    pass  # mined or evicted meanwhile
+        except RpcError as exc:
+            if exc.code not in (RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER):
+                raise
+            # No txindex and not in mempool: maybe one of our wallet transactions.
+            try:
+                wtx = await self._call("gettransaction", txid, True, wallet=True)
+            except RpcError as exc2:
+                if exc2.code in (RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER):
+                    return None
+                raise
+            if wtx.get("confirmations", 0) < 0:
+                return None
+            raw = await self._call("decoderawtransaction", wtx["hex"])
+            meta = wtx
+        slim = self._remember(_slim(raw))
+        (tx,) = await self._insight([slim], [meta], {})
+        return tx
+
+    async def get_address_activity(self, address: Any) -> bool:
+        """True when ``address`` ever received (or spent) anything, mempool included
+        (spec §6.15). An address the node does not watch yet is imported with a
+        chain rescan first (slow on mainnet; register addresses in bulk with
+        ``register_addresses(items, rescan=True)`` before a scan). Raises ExplorerError."""
+        scripts = self._scripts_of([address])
+        if not scripts:
+            return False
+        await self._ensure_watched(scripts)
+        involved, _, _ = await self._involved(scripts)
+        return bool(involved)
+
+    async def estimate_fee(self, nb_blocks_list: Iterable[int]) -> dict[int, float]:
+        """``{n: feePerKb in coin/kB (float) or -1}`` via ``estimatesmartfee`` (spec §6.5,
+        §10 Q5). -1 means "no estimate" (always the case on regtest). Raises
+        ExplorerError only when the node cannot be asked."""
+        points = list(dict.fromkeys(int(n) for n in nb_blocks_list))
+        results = await self._batch([("estimatesmartfee", [n]) for n in points])
+        out: dict[int, float] = {}
+        for n, (res, err) in zip(points, results):
+            rate = (res or {}).get("feerate") if not err else None
+            out[n] = float(rate) if rate is not None and rate > 0 else -1
+        return out
+
+    async def get_blockchain_height(self) -> int:
+        """Height of the node's best chain (int). Raises ExplorerError."""
+        return int(await self._call("getblockcount"))
+
+    async def get_block_txids(self, block_hash: str) -> list[str]:
+        """Txids of a block, in block order (for monitors). Raises ExplorerError
+        (RpcError -5 for an unknown block)."""
+        block = await self._call("getblock", block_hash, 1)
+        return list(block["tx"])
+
+    async def broadcast(self, raw_hex: str) -> str:
+        """Send a signed raw tx (hex) to the network; returns its txid (spec §6.11).
+        Raises RpcError (an ExplorerError) whose message is the node's, e.g.
+        "TX decode failed", "bad-txns-inputs-missingorspent", "Missing inputs"."""
+        # The watch wallet learns about the tx through the node's validation queue, so
+        # get_utxos may still list the spent outputs for a moment (spec §6.3 compensates).
+        return await self._call("sendrawtransaction", raw_hex)
+
+    # camelCase aliases: the reference's names (spec §6.20), for code ported line by line.
+    getUtxos = get_utxos
+    getTransactions = get_transactions
+    getTransaction = get_transaction
+    getAddressActivity = get_address_activity
+    estimateFee = estimate_fee
+    getBlockchainHeight = get_blockchain_height
