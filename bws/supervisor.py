@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
+SETSID = shutil.which("setsid")
 
 
 @dataclass
@@ -141,9 +143,10 @@ class Supervisor:
                 sup.ended(child, getattr(reason.value, "exitCode", None), getattr(reason.value, "signal", None))
 
         env = {**os.environ, **child.spec.env, "PYTHONUNBUFFERED": "1"}
-        child.transport = self.reactor.spawnProcess(
-            Proto(), child.spec.argv[0], child.spec.argv, env=env, path=str(ROOT), usePTY=False
-        )
+        # Each child leads its own process group (setsid execs in place, keeping the
+        # pid), so stopping it also stops whatever it started (node, litecoind).
+        argv = ([SETSID] if SETSID else []) + child.spec.argv
+        child.transport = self.reactor.spawnProcess(Proto(), argv[0], argv, env=env, path=str(ROOT), usePTY=False)
         child.pid = child.transport.pid
         child.started_at = self.reactor.seconds()
         child.finished = False
@@ -293,14 +296,15 @@ def _run_supervisor(specs: list[ProcessSpec], run_dir: Path) -> None:
 
     sup = Supervisor(specs, reactor, run_dir, log)
 
-    def on_term(*_):
+    def on_shutdown():
         log("event=stop requested")
-        reactor.callFromThread(lambda: sup.stop_all().addBoth(lambda _: reactor.stop()))
+        return sup.stop_all()
 
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    # Twisted's own handlers: SIGTERM/SIGINT stop the reactor (our trigger stops the
+    # children first) and SIGCHLD tells us when a child exits.
+    reactor.addSystemEventTrigger("before", "shutdown", on_shutdown)
     reactor.callWhenRunning(sup.start_all)
-    reactor.run(installSignalHandlers=False)
+    reactor.run()
     (run_dir / "pids" / "supervisor.pid").unlink(missing_ok=True)
     log("event=stopped")
 
