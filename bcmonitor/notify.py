@@ -38,6 +38,8 @@ class MonitorNotifier:
         self.storage = storage
         self.broker = broker
         self._delegate = None
+        if broker is None:
+            return
         try:  # the shared durable-stream publisher, when present
             from bws.notifications import Notifier  # type: ignore
 

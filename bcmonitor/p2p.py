@@ -191,8 +191,11 @@ class P2PClientFactory(ReconnectingClientFactory):
         return p
 
     def clientConnectionLost(self, connector, reason):
-        log.warning("p2p: connection lost (%s); reconnecting", reason.getErrorMessage())
         self.protocol_instance = None
+        if not self.continueTrying:
+            log.info("p2p: connection closed")
+            return
+        log.warning("p2p: connection lost (%s); reconnecting", reason.getErrorMessage())
         ReconnectingClientFactory.clientConnectionLost(self, connector, reason)
 
     def clientConnectionFailed(self, connector, reason):

@@ -161,3 +161,97 @@ async def test_live_incoming_third_party_block_confirmation(storage, node):
         assert cursor["hash"] == block_hash and cursor["height"] == node.height()
     finally:
         await runner.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_restart_backfills_missed_blocks_once(storage, node):
+    broker = LocalBroker()
+    first = make_runner(storage, node, broker)
+    await first.start()
+    await first.stop()
+    start_height = (await storage.get_monitor_cursor("btc", "testnet"))["height"]
+    assert start_height == node.height()
+
+    addr = await add_wallet_address(storage, node)
+    wid = addr["walletId"]
+    tx1 = node.fund(addr["address"], "0.3")
+    tx2 = node.fund(addr["address"], "0.4")
+    await storage.store_tx_confirmation_sub(TxConfirmationSub.create(wid, "c-restart", tx1).to_storage())
+    hashes = node.mine(3)
+    tx3 = node.fund(addr["address"], "0.5")  # paid while down, still unconfirmed
+
+    t0 = time.monotonic()
+    second = make_runner(storage, node, broker)
+    await second.start()  # back-fill over RPC + mempool scan happen here
+    catch_up = time.monotonic() - t0
+    try:
+        await wait_for(lambda: connected(second))
+        await sleep(0.5)
+    finally:
+        await second.stop()
+    third = make_runner(storage, node, broker)
+    await third.start()  # nothing new: every notification exactly once
+    await third.stop()
+
+    incoming = await notes(storage, "NewIncomingTx", wid)
+    assert sorted((n["data"]["txid"], n["data"]["amount"]) for n in incoming) == sorted(
+        [(tx1, 30_000_000), (tx2, 40_000_000), (tx3, 50_000_000)]
+    )
+    assert [n["data"]["hash"] for n in await notes(storage, "NewBlock")] == hashes
+    conf = await notes(storage, "TxConfirmation")
+    assert [(n["data"]["txid"], n["creatorId"]) for n in conf] == [(tx1, "c-restart")]
+    cursor = await storage.get_monitor_cursor("btc", "testnet")
+    assert (cursor["height"], cursor["hash"]) == (start_height + 3, hashes[-1])
+    assert catch_up < 5, catch_up
+
+
+@pytest_twisted.ensureDeferred
+async def test_reorg_rolls_back_and_reapplies(storage, node):
+    broker = LocalBroker()
+    runner = make_runner(storage, node, broker)
+    await runner.start()
+    try:
+        await wait_for(lambda: connected(runner))
+        addr = await add_wallet_address(storage, node)
+        wid = addr["walletId"]
+        tx = node.fund(addr["address"], "0.2")
+        await storage.store_tx_confirmation_sub(TxConfirmationSub.create(wid, "c-reorg", tx).to_storage())
+        [orphan] = node.mine(1)
+        await wait_for(lambda: notes(storage, "TxConfirmation"))
+        fork_height = node.height() - 1
+
+        # the block that confirmed tx is orphaned by a longer branch without tx
+        node.rpc("invalidateblock", orphan)
+        assert tx in node.rpc("getrawmempool")
+        side = [node.rpc("generateblock", node.mining_address, [])["hash"] for _ in range(2)]
+
+        async def moved():
+            c = await storage.get_monitor_cursor("btc", "testnet")
+            return c["hash"] == side[-1]
+
+        await wait_for(moved, timeout=10)
+        cursor = await storage.get_monitor_cursor("btc", "testnet")
+        assert cursor["height"] == fork_height + 2
+        assert len(await notes(storage, "TxConfirmation")) == 1  # no phantom confirmation
+        [sub] = await storage.fetch_active_tx_confirmation_subs(txids=[tx])  # re-activated
+        assert "confirmedBlock" not in sub
+        block_hashes = [n["data"]["hash"] for n in await notes(storage, "NewBlock")]
+        assert block_hashes == [orphan] + side
+
+        # tx is mined again on the new branch: confirmed once more, for real this time
+        [again] = node.mine(1)
+        conf = await wait_for(
+            lambda: _count(storage, "TxConfirmation", 2), timeout=10
+        )
+        assert [n["data"]["txid"] for n in conf] == [tx, tx]
+        assert await storage.fetch_active_tx_confirmation_subs(txids=[tx]) == []
+        assert len(await notes(storage, "NewIncomingTx", wid)) == 1
+        cursor = await storage.get_monitor_cursor("btc", "testnet")
+        assert cursor["hash"] == again
+    finally:
+        await runner.stop()
+
+
+async def _count(storage, type_, n):
+    found = await notes(storage, type_)
+    return found if len(found) >= n else None
