@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.plugins.db",
     "tests.plugins.chains",
     "tests.plugins.mail",
+    "tests.plugins.push",
 ]

@@ -1,0 +1,1 @@
+"""E-mail notifications: ``python -m emailservice`` (see emailservice/service.py)."""
