@@ -1,0 +1,138 @@
+"""Fiat-rate look-ups for the bws HTTP API (spec/services.md §6.2, §6.3; api.md §4.26, §4.29).
+
+Read-only: the ``fiatrateservice`` process writes ``fiat_rates`` (history) and the
+``ethPriceCache`` / ``tryPriceCache`` documents of ``cache``; bws only reads them here.
+
+* :func:`get_rate` — the reference ``getRate``: newest stored rate at or before ``ts``, within
+  :data:`MAX_LOOK_BACK_MS` of it.
+* :func:`fiat_rate_for_request` — ``GET /v1/fiatrates/:code/?coin=&provider=&ts=`` end to end
+  (argument parsing, the "code missing" error, the answer body).
+* :func:`get_coin_rates` — the stored ``/v1/rates/eth`` / ``/v1/rates/try`` array, or None.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Mapping, Optional, Sequence, Union
+
+from bws.errors import ClientError
+
+#: ``FIAT_RATE_MAX_LOOK_BACK_TIME`` (120 min) in ms: an older rate counts as missing.
+MAX_LOOK_BACK_MS = 120 * 60 * 1000
+#: ``FIAT_RATE_PROVIDER``
+DEFAULT_PROVIDER = "BitPay"
+#: ``/v1/rates/<coin>`` -> cache ``type`` written by fiatrateservice.
+PRICE_CACHE_TYPES = {"eth": "ethPriceCache", "try": "tryPriceCache"}
+
+Ts = Union[int, float, None]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _norm_ts(ts: Any, now_ms: int) -> Union[int, float]:
+    """A usable epoch-ms number; None, 0, NaN and non-numbers become now (reference: falsy ts → now)."""
+    if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not ts or math.isnan(ts):
+        return now_ms
+    return int(ts) if float(ts).is_integer() else ts
+
+
+async def _one(storage: Any, provider: str, code: str, coin: str, ts: Union[int, float]) -> dict[str, Any]:
+    doc = await storage.fetch_fiat_rate(provider, code, ts, coin)
+    out: dict[str, Any] = {"ts": ts}
+    # strictly older than the look-back window → missing; exactly at the boundary → kept
+    if doc is not None and doc["ts"] >= ts - MAX_LOOK_BACK_MS:
+        out["rate"] = doc["value"]
+        out["fetchedOn"] = doc["ts"]
+    return out
+
+
+async def get_rate(
+    storage: Any,
+    code: str,
+    coin: str = "btc",
+    provider: Optional[str] = None,
+    ts: Union[Ts, Sequence[Ts]] = None,
+    *,
+    default_provider: str = DEFAULT_PROVIDER,
+    now_ms: Optional[int] = None,
+) -> Union[dict[str, Any], list[dict[str, Any]]]:
+    """The rate of 1 ``coin`` in ``code`` at ``ts``.
+
+    code: currency code as stored, case-sensitive (``USD``); coin: ``btc`` | ``eth`` | ...;
+    provider: ``BitPay`` | ``Bitstamp`` | ``CoinGecko``, None/"" → ``default_provider``;
+    ts: int epoch ms, or a list of them; None/0/NaN → now (``now_ms``, default the wall clock).
+
+    Returns ``{"ts": int, "rate": float, "fetchedOn": int epoch ms}`` — ``rate`` and
+    ``fetchedOn`` absent when nothing was stored at or before ts, or the newest such record is
+    more than 120 min older than ts. A list in gives a list out, same order.
+    """
+    provider = provider or default_provider
+    now = _now_ms() if now_ms is None else now_ms
+    if isinstance(ts, (list, tuple)):
+        return [await _one(storage, provider, code, coin, _norm_ts(t, now)) for t in ts]
+    return await _one(storage, provider, code, coin, _norm_ts(ts, now))
+
+
+def _arg(args: Mapping[Any, Any], name: str) -> Optional[str]:
+    """First value of query argument ``name`` from a ``{str: str}`` dict or klein's
+    ``request.args`` (``{bytes: [bytes]}``)."""
+    value = args.get(name, args.get(name.encode()))
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value
+
+
+def parse_ts_arg(raw: Optional[str]) -> Optional[Union[int, float]]:
+    """``?ts=`` as the reference reads it (``+req.query.ts``): a number, else None (→ now)."""
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip()) if raw.strip() else 0.0
+    except ValueError:
+        return None
+    if not math.isfinite(value) or not value:
+        return None
+    return int(value) if value.is_integer() else value
+
+
+async def fiat_rate_for_request(
+    storage: Any,
+    code: Optional[str],
+    args: Mapping[Any, Any],
+    *,
+    default_provider: str = DEFAULT_PROVIDER,
+    now_ms: Optional[int] = None,
+) -> dict[str, Any]:
+    """``GET /v1/fiatrates/:code/?coin=&provider=&ts=`` → the JSON body ``{ts, rate?, fetchedOn?}``.
+
+    code: the path parameter; args: the query (see :func:`_arg`); ``coin`` defaults to ``btc``
+    (lower-cased), ``provider`` to ``default_provider``, ``ts`` (epoch ms) to now.
+    Raises ClientError("Required argument code missing.") when code is empty.
+    """
+    if not code:
+        raise ClientError("Required argument code missing.")
+    coin = (_arg(args, "coin") or "btc").lower()
+    return await get_rate(
+        storage,
+        code,
+        coin=coin,
+        provider=_arg(args, "provider") or None,
+        ts=parse_ts_arg(_arg(args, "ts")),
+        default_provider=default_provider,
+        now_ms=now_ms,
+    )
+
+
+async def get_coin_rates(storage: Any, coin: str) -> Optional[list[dict[str, Any]]]:
+    """The stored ``/v1/rates/<coin>`` array ``[{code, name, rate}]`` (rate = price of 1 ``coin``
+    in ``code``; for ``try`` the first element is ``{"code": "TRY", "name": "Trias Token",
+    "rate": 1}``), or None before fiatrateservice has stored one (the route then answers 200
+    with an empty body, as the fork does). coin: ``eth`` | ``try``; others raise KeyError.
+    """
+    doc = await storage.get_cache(None, PRICE_CACHE_TYPES[coin], None)
+    return None if doc is None else doc.get("data")

@@ -1,0 +1,1 @@
+"""Fiat-rate service process: ``python -m fiatrateservice`` (see fiatrateservice/service.py)."""
