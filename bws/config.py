@@ -156,6 +156,13 @@ class EmailOpts:
     defaultUnit: str = "btc"
     #: coin -> network -> URL template with ``{{txid}}``.
     publicTxUrlTemplate: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: delivery (added): attempts per e-mail, first retry delay in s (doubles), SMTP timeout,
+    #: outbox poll interval and per-row lease in s (see docs/notifications.md).
+    maxAttempts: int = 5
+    retryBackoff: float = 30.0
+    sendTimeout: float = 30.0
+    pollInterval: float = 5.0
+    leaseSeconds: float = 120.0
 
 
 @dataclass
@@ -173,6 +180,8 @@ class ApnsOpts:
     teamId: str = ""
     topic: str = ""
     baseUrl: str = "https://api.push.apple.com"
+    #: PEM bundle to trust instead of the system CAs (private relays, tests).
+    caFile: str = ""
 
 
 @dataclass
@@ -184,6 +193,29 @@ class PushNotificationsOpts:
     subjectPrefix: str = ""
     fcm: FcmOpts = field(default_factory=FcmOpts)
     apns: ApnsOpts = field(default_factory=ApnsOpts)
+    #: delivery (added), as in emailOpts.
+    maxAttempts: int = 5
+    retryBackoff: float = 30.0
+    sendTimeout: float = 30.0
+    pollInterval: float = 5.0
+    leaseSeconds: float = 120.0
+
+
+@dataclass
+class WebhookOpts:
+    """Signed webhooks (added; docs/notifications.md). Delivered by the pushservice process."""
+
+    enabled: bool = False
+    #: seconds per POST
+    timeout: float = 10.0
+    maxAttempts: int = 8
+    #: first retry delay in s; doubles per attempt up to maxBackoff
+    retryBackoff: float = 10.0
+    maxBackoff: float = 3600.0
+    pollInterval: float = 5.0
+    leaseSeconds: float = 60.0
+    #: accept http:// callback URLs (tests and development only)
+    allowHttp: bool = False
 
 
 @dataclass
@@ -207,17 +239,6 @@ class FiatRateServiceOpts:
     fetchInterval: float = 60.0
     providers: dict[str, FiatProviderOpts] = field(default_factory=_default_fiat_providers)
     coins: list[str] = field(default_factory=lambda: ["btc", "eth", "try"])
-    #: Seconds one provider request may take before the provider counts as failed this round.
-    timeout: float = 30.0
-    #: CoinGecko ``ids`` per coin (coins without an id are not asked of CoinGecko).
-    coinGeckoIds: dict[str, str] = field(default_factory=lambda: {"btc": "bitcoin", "eth": "ethereum"})
-    #: CoinGecko ``vs_currencies`` (lower case; stored upper case, e.g. ``USD``).
-    vsCurrencies: list[str] = field(
-        default_factory=lambda: ["usd", "eur", "gbp", "jpy", "cny", "krw", "cad", "aud", "chf", "inr", "brl", "rub", "btc"]
-    )
-    #: Source of the TRY price in BTC for ``/v1/rates/try`` (the fork's dncapi chart; empty = none,
-    #: then CoinGecko's ``try``/``BTC`` rate of the same round is used when configured).
-    tryPriceUrl: str = "https://dncapi.bqiapp.com/api/coin/web-charts?code=trias&type=all&webp=1"
 
 
 @dataclass
@@ -236,6 +257,7 @@ class Config:
     blockchainExplorerOpts: dict[str, dict[str, ExplorerOpts]] = field(default_factory=dict)
     emailOpts: EmailOpts = field(default_factory=EmailOpts)
     pushNotificationsOpts: PushNotificationsOpts = field(default_factory=PushNotificationsOpts)
+    webhookOpts: WebhookOpts = field(default_factory=WebhookOpts)
     fiatRateServiceOpts: FiatRateServiceOpts = field(default_factory=FiatRateServiceOpts)
 
     def validate(self) -> None:
@@ -268,8 +290,6 @@ class Config:
                     raise ConfigError(f"{key}.url: required")
         if self.fiatRateServiceOpts.fetchInterval <= 0:
             raise ConfigError("fiatRateServiceOpts.fetchInterval: must be > 0 minutes")
-        if self.fiatRateServiceOpts.timeout <= 0:
-            raise ConfigError("fiatRateServiceOpts.timeout: must be > 0 seconds")
         if self.fiatRateServiceOpts.defaultProvider not in self.fiatRateServiceOpts.providers:
             raise ConfigError(
                 "fiatRateServiceOpts.defaultProvider: must name one of fiatRateServiceOpts.providers"

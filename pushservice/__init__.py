@@ -1,0 +1,1 @@
+"""Push notifications: ``python -m pushservice`` (see pushservice/service.py)."""
