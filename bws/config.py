@@ -239,6 +239,17 @@ class FiatRateServiceOpts:
     fetchInterval: float = 60.0
     providers: dict[str, FiatProviderOpts] = field(default_factory=_default_fiat_providers)
     coins: list[str] = field(default_factory=lambda: ["btc", "eth", "try"])
+    #: Seconds one provider request may take before the provider counts as failed this round.
+    timeout: float = 30.0
+    #: CoinGecko ``ids`` per coin (coins without an id are not asked of CoinGecko).
+    coinGeckoIds: dict[str, str] = field(default_factory=lambda: {"btc": "bitcoin", "eth": "ethereum"})
+    #: CoinGecko ``vs_currencies`` (lower case; stored upper case, e.g. ``USD``).
+    vsCurrencies: list[str] = field(
+        default_factory=lambda: ["usd", "eur", "gbp", "jpy", "cny", "krw", "cad", "aud", "chf", "inr", "brl", "rub", "btc"]
+    )
+    #: Source of the TRY price in BTC for ``/v1/rates/try`` (the fork's dncapi chart; empty = none,
+    #: then CoinGecko's ``try``/``BTC`` rate of the same round is used when configured).
+    tryPriceUrl: str = "https://dncapi.bqiapp.com/api/coin/web-charts?code=trias&type=all&webp=1"
 
 
 @dataclass
@@ -290,6 +301,8 @@ class Config:
                     raise ConfigError(f"{key}.url: required")
         if self.fiatRateServiceOpts.fetchInterval <= 0:
             raise ConfigError("fiatRateServiceOpts.fetchInterval: must be > 0 minutes")
+        if self.fiatRateServiceOpts.timeout <= 0:
+            raise ConfigError("fiatRateServiceOpts.timeout: must be > 0 seconds")
         if self.fiatRateServiceOpts.defaultProvider not in self.fiatRateServiceOpts.providers:
             raise ConfigError(
                 "fiatRateServiceOpts.defaultProvider: must name one of fiatRateServiceOpts.providers"
