@@ -255,3 +255,44 @@ async def test_reorg_rolls_back_and_reapplies(storage, node):
 async def _count(storage, type_, n):
     found = await notes(storage, type_)
     return found if len(found) >= n else None
+
+
+@pytest_twisted.ensureDeferred
+async def test_process_python_m_bcmonitor_btc(storage, node, mongo_uri, tmp_path):
+    """The real entry point: config file -> P2P + RPC -> NewBlock in the database; SIGTERM stops it."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    cfg = {
+        "storageOpts": {"mongoDb": {"uri": mongo_uri}},
+        "messageBrokerOpts": {"mode": "local"},
+        "blockchainExplorerOpts": {
+            "btc": {"testnet": {"provider": "bitcoind", "url": node.rpc_url, "p2p": f"127.0.0.1:{node.p2p_port}",
+                                "magic": "fabfb5da"}}
+        },
+    }  # fmt: skip
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    log_path = tmp_path / "bcmonitor.log"
+    with open(log_path, "w") as logf:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bcmonitor", "btc", "--config", str(path)], stdout=logf, stderr=subprocess.STDOUT
+        )
+    try:
+        await wait_for(lambda: storage.get_monitor_cursor("btc", "testnet"), timeout=15)
+        await wait_for(lambda: _handshake_logged(log_path), timeout=10)
+        [block_hash] = node.mine(1)
+        blocks = await wait_for(lambda: notes(storage, "NewBlock"), timeout=10)
+        assert [b["data"]["hash"] for b in blocks] == [block_hash]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(15)
+    text = log_path.read_text()
+    assert "p2p handshake done" in text, text
+    assert rc == 0, text
+
+
+async def _handshake_logged(path):
+    return "p2p handshake done" in path.read_text()
