@@ -240,30 +240,10 @@ class _StoreAndPublish:
         return doc
 
 
-class _NotifierAdapter:
-    """Adapts ``bws.notifications.Notifier`` (whatever its method name) to ``notify(n)``."""
-
-    def __init__(self, inner: Any, fallback: _StoreAndPublish) -> None:
-        self.inner = inner
-        self.fallback = fallback
-
-    async def notify(self, n: Notification) -> dict:
-        for name in ("notify", "store_and_publish", "publish"):
-            fn = getattr(self.inner, name, None)
-            if fn is not None:
-                result = await maybe_await(fn(n))
-                return result if isinstance(result, dict) else n.to_dict()
-        return await self.fallback.notify(n)
-
-
 def _default_notifier(storage: Any, broker: Any) -> Any:
     fallback = _StoreAndPublish(storage, broker)
     try:
         from bws.notifications import Notifier  # written by another area; optional
     except Exception:
         return fallback
-    try:
-        return _NotifierAdapter(Notifier(storage, broker), fallback)
-    except Exception:
-        log.exception("bws.notifications.Notifier unusable; storing and publishing directly")
-        return fallback
+    return Notifier(storage, broker) if broker is not None else fallback

@@ -1,0 +1,139 @@
+"""``python -m bws [--config FILE] [--port N] [--host H]``: serve the BWS HTTP API.
+
+Wiring only: installs the asyncio reactor, loads the configuration
+(bws/config.py; a bad one prints the error and exits 2), connects storage,
+builds the lock, broker and explorers, and serves ``BwsApi`` on
+``host:port`` under ``basePath``.  One log line per request (method, path,
+status, milliseconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any, Optional, Sequence
+
+log = logging.getLogger("bws")
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bws",
+        description="bitcore-wallet-service HTTP API (Twisted/klein). Serves http://HOST:PORT/<basePath>.",
+    )
+    p.add_argument("--config", metavar="FILE", help="JSON config file (default: $BWS_CONFIG, else ./config.json)")
+    p.add_argument("--port", type=int, metavar="N", help="listen port (overrides config 'port' / BWS_PORT)")
+    p.add_argument("--host", metavar="H", help="listen address (overrides config 'host')")
+    return p.parse_args(argv)
+
+
+def build_explorers(cfg: Any) -> dict[tuple[str, str], Any]:
+    """One explorer per configured ``blockchainExplorerOpts.<coin>.<network>``."""
+    from bws.explorers import make_explorer
+
+    out: dict[tuple[str, str], Any] = {}
+    for coin, networks in (cfg.blockchainExplorerOpts or {}).items():
+        for network, opts in networks.items():
+            out[(coin, network)] = make_explorer(coin, network, opts)
+    return out
+
+
+def _make_lock(cfg: Any) -> Any:
+    try:
+        from bws.lock import make_lock
+    except ImportError:
+        make_lock = None
+    if make_lock is not None:
+        return make_lock(cfg)
+    if cfg.lockOpts.mode != "local":
+        raise SystemExit(f"lockOpts.mode {cfg.lockOpts.mode!r} is not available in this build; use 'local'")
+    from bws.lock import LocalLock
+
+    return LocalLock()
+
+
+def _make_broker(cfg: Any) -> Any:
+    try:
+        from bws.broker import make_broker
+    except ImportError:
+        make_broker = None
+    if make_broker is not None:
+        return make_broker(cfg)
+    if cfg.messageBrokerOpts.mode != "local":
+        raise SystemExit(
+            f"messageBrokerOpts.mode {cfg.messageBrokerOpts.mode!r} is not available in this build; use 'local'"
+        )
+    from bws.broker import LocalBroker
+
+    return LocalBroker()
+
+
+async def serve(cfg: Any) -> Any:
+    """Connect everything and start listening; returns the listening port."""
+    from twisted.internet import reactor
+    from twisted.web.server import Site
+
+    from bws.api import BwsApi
+    from bws.service import WalletService
+    from bws.storage import Storage
+
+    storage = await Storage(cfg.mongo_uri).connect()
+    service = WalletService(
+        storage,
+        _make_lock(cfg),
+        _make_broker(cfg),
+        build_explorers(cfg),
+        lock_wait=cfg.lockOpts.waitTime,
+        lock_max_hold=cfg.lockOpts.maxHoldTime,
+    )
+    site = Site(BwsApi(service, cfg.basePath).resource())
+    site.noisy = False
+    port = reactor.listenTCP(cfg.port, site, interface=cfg.host)
+    log.info("bws listening on http://%s:%d%s", cfg.host, port.getHost().port, cfg.basePath)
+    return port
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    from bws.reactor import install
+
+    install()
+    from bws.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.config)
+        if args.port is not None:
+            cfg.port = args.port
+        if args.host is not None:
+            cfg.host = args.host
+        cfg.validate()
+    except ConfigError as e:
+        print(f"bws: configuration error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as e:
+        print(f"bws: cannot read configuration: {e}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.WARNING if cfg.disableLogs else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from twisted.internet import defer, reactor
+
+    exit_code = [0]
+
+    def started_failed(failure):
+        log.error("bws failed to start: %s", failure.getErrorMessage())
+        exit_code[0] = 1
+        reactor.stop()
+
+    def start():
+        defer.ensureDeferred(serve(cfg)).addErrback(started_failed)
+
+    reactor.callWhenRunning(start)
+    reactor.run()
+    return exit_code[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
