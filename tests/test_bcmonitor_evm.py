@@ -184,3 +184,41 @@ async def test_evm_reorg_undoes_orphaned_blocks(storage, own_chain):
     [sub] = await storage.fetch_active_tx_confirmation_subs(txids=[txid])  # waiting again
     assert await storage.fetch_eth_txs([acct.address]) == []  # orphaned history removed
     assert len(await notes(storage, "NewBlock")) == 3
+
+
+@pytest_twisted.ensureDeferred
+async def test_process_python_m_bcmonitor_eth(storage, ganache_eth, try_token, mongo_uri, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    chain = ganache_eth
+    cfg = {
+        "storageOpts": {"mongoDb": {"uri": mongo_uri}},
+        "messageBrokerOpts": {"mode": "local"},
+        "blockchainExplorerOpts": {
+            "eth": {"livenet": {"provider": "web3", "url": chain.url, "chainId": chain.chain_id, "pollInterval": 0.2}},
+            "try": {"livenet": {"provider": "erc20", "url": chain.url, "tokenAddress": try_token}},
+        },
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    acct = Account.create()
+    w_try = await add_address(storage, acct.address, "try")
+    log_path = tmp_path / "bcmonitor.log"
+    with open(log_path, "w") as logf:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bcmonitor", "eth", "--config", str(path)], stdout=logf, stderr=subprocess.STDOUT
+        )
+    try:
+        await wait_for(lambda: storage.get_monitor_cursor("eth", "livenet"), timeout=15)
+        token = try_token_contract(chain, try_token)
+        h = token.functions.transfer(acct.address, 42).transact({"from": chain.accounts[0]})
+        chain.w3.eth.wait_for_transaction_receipt(h)
+        [n] = await wait_for(lambda: notes(storage, "NewIncomingTx", w_try), timeout=10)
+        assert n["data"] == {"txid": "0x" + bytes(h).hex(), "address": acct.address, "amount": 42}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(15)
+    assert rc == 0, log_path.read_text()
