@@ -40,6 +40,7 @@ class FcmSender:
         timeout: float = 30.0,
     ):
         from pyfcm import FCMNotification
+        from requests.adapters import HTTPAdapter
 
         cls = type("BwsFCMNotification", (FCMNotification,), {"FCM_END_POINT_BASE": endpoint_base.rstrip("/")})
         self.reactor = reactor
@@ -48,6 +49,9 @@ class FcmSender:
             service_account_file=service_account_file or None,
             project_id=project_id or None,
             credentials=credentials,
+            # No hidden in-thread retries (pyfcm retries 502/503 with sleeps by default):
+            # the outbox retries with durable state and backoff instead.
+            adapter=HTTPAdapter(max_retries=0),
         )
 
     def _notify(self, token: str, title: str, body: str, data: dict[str, str], package_name: Optional[str]):
