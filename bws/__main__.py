@@ -30,9 +30,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def build_explorers(cfg: Any) -> dict[tuple[str, str], Any]:
     """One explorer per configured ``blockchainExplorerOpts.<coin>.<network>``."""
+    out: dict[tuple[str, str], Any] = {}
+    if not cfg.blockchainExplorerOpts:
+        return out
     from bws.explorers import make_explorer
 
-    out: dict[tuple[str, str], Any] = {}
     for coin, networks in (cfg.blockchainExplorerOpts or {}).items():
         for network, opts in networks.items():
             out[(coin, network)] = make_explorer(coin, network, opts)
