@@ -98,6 +98,9 @@ class Outbox:
         self._loop: Optional[task.LoopingCall] = None
         self._timer = None
         self._idle: list[Deferred] = []
+        #: rows this process is sending right now (never re-leased by ourselves,
+        #: even if a send outlives its lease)
+        self._inflight: set[str] = set()
 
     # -- scheduling -----------------------------------------------------------
 
@@ -186,6 +189,15 @@ class Outbox:
 
     async def attempt(self, row_id: str) -> bool:
         """Lease and send one row; False if someone else holds it or it is already sent."""
+        if row_id in self._inflight:
+            return False
+        self._inflight.add(row_id)
+        try:
+            return await self._attempt(row_id)
+        finally:
+            self._inflight.discard(row_id)
+
+    async def _attempt(self, row_id: str) -> bool:
         now = self.clock.seconds()
         row = await self.storage.outbox_lease(self.collection, row_id, now, self.lease_seconds)
         if row is None:
