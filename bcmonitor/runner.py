@@ -21,19 +21,37 @@ log = logging.getLogger("bcmonitor")
 
 
 class BtcRunner:
-    def __init__(self, monitor, reactor, host: str, port: int, magic: bytes, max_delay: float = 30.0):
+    """``resync_interval``: seconds between safety syncs over RPC (a lost ``inv``
+    or a long disconnection is caught up then; 0 disables)."""
+
+    def __init__(
+        self, monitor, reactor, host: str, port: int, magic: bytes, max_delay: float = 30.0,
+        resync_interval: float = 60.0,
+    ):  # fmt: skip
         self.monitor = monitor
         self.reactor = reactor
         self.host = host
         self.port = port
         self.factory = P2PClientFactory(magic, monitor, max_delay=max_delay, clock=reactor)
         self.connector = None
+        self.resync_interval = resync_interval
+        self._resync: Optional[LoopingCall] = None
 
     async def start(self) -> None:
         await self.monitor.start()
         self.connector = self.reactor.connectTCP(self.host, self.port, self.factory)
+        if self.resync_interval > 0:
+            self._resync = LoopingCall(self._tick)
+            self._resync.clock = self.reactor
+            self._resync.start(self.resync_interval, now=False)
+
+    def _tick(self):
+        d = run_coroutine(self.monitor.sync())
+        return d.addErrback(lambda f: log.error("btc: periodic sync failed: %s", f.getErrorMessage()))
 
     async def stop(self) -> None:
+        if self._resync is not None and self._resync.running:
+            self._resync.stop()
         self.factory.stopTrying()
         if self.connector is not None:
             self.connector.disconnect()
