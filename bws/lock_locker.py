@@ -22,6 +22,8 @@ its defects fixed):
   connection with their remaining wait; locks *held* on a dropped connection
   are gone (the server released them): that is logged, and their release
   function becomes a no-op;
+* ``wait_time == 0`` asks once: granted if the name is free, LockTimeout at
+  once if it is busy (the server's ``wait = 0`` semantics);
 * ``release()`` is idempotent and fire-and-forget (``UNLOCK``), like the
   reference; the server force-releases after ``max_hold`` anyway.
 """
@@ -55,9 +57,10 @@ _UINT32_MAX = 0xFFFFFFFF
 
 
 class _Request:
-    __slots__ = ("seq", "name", "hold_ms", "deadline", "deferred", "state", "proto", "timer")
+    __slots__ = ("seq", "name", "hold_ms", "deadline", "deferred", "state", "proto", "timer", "try_once")
 
-    def __init__(self, seq: int, name: bytes, hold_ms: int, deadline: float):
+    def __init__(self, seq: int, name: bytes, hold_ms: int, deadline: float, try_once: bool = False):
+        self.try_once = try_once
         self.seq = seq
         self.name = name
         self.hold_ms = hold_ms
@@ -116,7 +119,10 @@ class LockerClient:
         if len(name) > 255:
             raise ValueError("lock name longer than 255 bytes")
         self._seq = self._seq + 1 if self._seq < _UINT32_MAX else 1
-        req = _Request(self._seq, name, min(_UINT32_MAX, int(max_hold * 1000)), self.reactor.seconds() + wait_time)
+        req = _Request(
+            self._seq, name, min(_UINT32_MAX, int(max_hold * 1000)), self.reactor.seconds() + wait_time,
+            try_once=wait_time <= 0,
+        )
         self._requests[req.seq] = req
         req.timer = self.reactor.callLater(wait_time + _GRACE, self._client_timeout, req)
         if self._proto is not None and self._proto.ready:
@@ -206,14 +212,16 @@ class LockerClient:
     # -- frames ----------------------------------------------------------------------
 
     def _send_lock(self, req: _Request) -> None:
-        remaining = req.deadline - self.reactor.seconds()
-        if remaining <= 0:
-            return  # the client timer fails it
+        if req.try_once:
+            wait_ms = 0  # server semantics: granted if free, refused at once if busy
+        else:
+            remaining = req.deadline - self.reactor.seconds()
+            if remaining <= 0:
+                return  # the client timer fails it
+            wait_ms = max(1, min(_UINT32_MAX, int(remaining * 1000)))
         req.state = "sent"
         req.proto = self._proto
-        self._proto.transport.write(
-            encode_request(req.name, req.seq, max(1, min(_UINT32_MAX, int(remaining * 1000))), req.hold_ms, ACTION_LOCK)
-        )
+        self._proto.transport.write(encode_request(req.name, req.seq, wait_ms, req.hold_ms, ACTION_LOCK))
 
     def _send_unlock(self, req: _Request) -> None:
         if req.proto is not None and req.proto is self._proto and req.proto.ready:

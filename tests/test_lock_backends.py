@@ -218,3 +218,19 @@ async def test_locker_client_authenticates_with_secret(tmp_path):
         good.close()
         bad.close()
         proc.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_locker_wait_zero_asks_once(locker_server):
+    a = LockerClient("127.0.0.1", locker_server.port, reactor)
+    b = LockerClient("127.0.0.1", locker_server.port, reactor)
+    try:
+        release = await a.acquire("w0", 0, 10.0)
+        t0 = reactor.seconds()
+        with pytest.raises(LockTimeout):
+            await b.acquire("w0", 0, 10.0)
+        assert reactor.seconds() - t0 < 0.4
+        release()
+    finally:
+        a.close()
+        b.close()
