@@ -552,6 +552,42 @@ async def txconfirmation_unsubscribe(r: ApiRequest):
     return await r.service.tx_confirmation_unsubscribe({"txid": r.params["txid"]})
 
 
+# -- webhooks (added; docs/notifications.md; logic in bws/service/webhooks.py) ------------
+
+
+def _webhook_args(r: ApiRequest):
+    return r.service.storage, r.service.wallet_id, r.service.copayer_id
+
+
+@ROUTES.add("POST", "/v1/webhooks/")
+async def webhook_register(r: ApiRequest):
+    from bws.service import webhooks
+
+    allow_http = bool(r.service.options.get("webhookAllowHttp", False))
+    return await webhooks.register_webhook(*_webhook_args(r), r.body, allow_http=allow_http)
+
+
+@ROUTES.add("GET", "/v1/webhooks/")
+async def webhook_list(r: ApiRequest):
+    from bws.service import webhooks
+
+    return await webhooks.list_webhooks(*_webhook_args(r))
+
+
+@ROUTES.add("DELETE", "/v1/webhooks/:id/")
+async def webhook_remove(r: ApiRequest):
+    from bws.service import webhooks
+
+    return await webhooks.remove_webhook(*_webhook_args(r), r.params["id"])
+
+
+@ROUTES.add("GET", "/v1/webhooks/:id/deliveries/")
+async def webhook_deliveries(r: ApiRequest):
+    from bws.service import webhooks
+
+    return await webhooks.list_webhook_deliveries(*_webhook_args(r), r.params["id"])
+
+
 # -- misc (§2.1, §4.28) ------------------------------------------------------------------
 
 
