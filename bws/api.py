@@ -422,12 +422,17 @@ async def save_preferences(r: ApiRequest):
     return await r.service.save_preferences(r.body)
 
 
-# -- proposals: the pending list (§4.8) and the retired v1 create (§3.7) -------
+# -- proposals: pending list (§4.8), one proposal (§4.14), retired v1 create (§3.7)
 
 
 @ROUTES.add("GET", "/v1/txproposals/")
 async def pending_txps(r: ApiRequest):
     return await r.service.get_pending_txs({})
+
+
+@ROUTES.add("GET", "/v1/txproposals/:id/")
+async def get_txp(r: ApiRequest):
+    return await r.service.get_tx({"txProposalId": r.params["id"]})
 
 
 @ROUTES.add("POST", "/v1/txproposals/", auth=NONE, version_gate=False)

@@ -37,19 +37,23 @@ class Clock:
 
 
 class ActivityExplorer:
-    """Explorer stand-in implementing only ``get_address_activity`` (and an
-    empty ``get_utxos``) for gap-limit unit tests; records calls."""
+    """Explorer stand-in for unit tests: ``get_address_activity`` (records
+    calls; ``active`` addresses answer True) and ``get_utxos`` (returns the
+    entries of ``utxos`` whose address was asked for).  Tests that need a real
+    chain use the litecoind fixture and the RPC explorer instead."""
 
     def __init__(self, active: set[str] | None = None):
         self.active = set(active or ())
         self.calls: list[str] = []
+        self.utxos: list[dict] = []
 
     async def get_address_activity(self, address: str) -> bool:
         self.calls.append(address)
         return address in self.active
 
     async def get_utxos(self, addresses):
-        return []
+        wanted = {a if isinstance(a, str) else a["address"] for a in addresses}
+        return [dict(u) for u in self.utxos if u["address"] in wanted]
 
 
 def make_service(storage, explorers: Any = None, **kw) -> WalletService:
