@@ -95,6 +95,8 @@ class RedisLock:
     ):
         if reactor is None:
             from twisted.internet import reactor  # type: ignore[no-redef]
+        if lease <= 0:
+            raise ValueError("lockOpts.leaseTime: must be > 0 seconds")
         self.reactor = reactor
         self.lease = lease
         self.prefix = prefix
