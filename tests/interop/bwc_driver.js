@@ -1,0 +1,236 @@
+// JSON-lines driver for the real npm bitcore-wallet-client 6.7.5 (tests/interop).
+//
+// Usage: node tests/interop/bwc_driver.js BASE_URL
+//   (BASE_URL like http://127.0.0.1:3232/bws/api)
+//
+// Reads one JSON request per line on stdin:
+//   {"id": 1, "client": "alice", "cmd": "createWallet", "args": {...}}
+// and writes exactly one JSON reply per request on stdout:
+//   {"id": 1, "result": <value>}                                  on success
+//   {"id": 1, "error": {"name": "...", "code": "...", "message": "..."}}  on failure
+// `code` is the bwc error code (e.g. "NOT_FOUND", "SERVER_COMPROMISED") when the
+// client raised one of its own error classes (bwc.Error<CODE>), else null.
+//
+// Any number of named clients (copayers) live in this one process, each with its
+// own credentials in memory; `export` / `import` move credentials in and out.
+// Everything the client library or bitcore prints goes to stderr, so stdout
+// carries replies only.
+"use strict";
+
+const path = require("path");
+const readline = require("readline");
+
+// Keep stdout for replies: route console output of libraries to stderr.
+const out = process.stdout.write.bind(process.stdout);
+for (const m of ["log", "info", "warn", "debug", "error"]) {
+  console[m] = (...a) => process.stderr.write(a.map(String).join(" ") + "\n");
+}
+
+const Client = require(path.join(__dirname, "..", "..", "node_modules", "bitcore-wallet-client"));
+const pkg = require(path.join(__dirname, "..", "..", "node_modules", "bitcore-wallet-client", "package.json"));
+
+const baseUrl = process.argv[2];
+if (!baseUrl) {
+  process.stderr.write("usage: node bwc_driver.js BASE_URL\n");
+  process.exit(2);
+}
+
+const clients = {};
+
+function getClient(name, create) {
+  if (!clients[name]) {
+    if (!create) throw new Error("unknown client " + JSON.stringify(name));
+    clients[name] = new Client({ baseUrl: baseUrl, timeout: 30000, logLevel: "silent" });
+  }
+  return clients[name];
+}
+
+// Promisify a node-style call on a client; resolve with the first result (some
+// methods pass the raw HTTP response headers, or a PayPro memo, as a second one).
+function call(fn, self, args) {
+  return new Promise((resolve, reject) => {
+    fn.apply(self, args.concat([(err, res) => (err ? reject(err) : resolve(res))]));
+  });
+}
+
+// A proposal object: given inline, or looked up by id among the pending proposals
+// (GET /v1/txproposals/, which the client verifies: proposal signature, change address),
+// falling back to GET /v1/txproposals/:id for ones no longer pending.
+async function findTxp(c, args) {
+  if (args.txp) return args.txp;
+  if (!args.txpId) throw new Error("txp or txpId required");
+  const pending = await call(c.getTxProposals, c, [{}]);
+  const found = pending.find((t) => t.id === args.txpId);
+  if (found) return found;
+  return call(c.getTx, c, [args.txpId]);
+}
+
+function credentialsSummary(c) {
+  const k = c.credentials || {};
+  return {
+    copayerId: k.copayerId,
+    xPubKey: k.xPubKey,
+    requestPubKey: k.requestPubKey,
+    walletId: k.walletId || null,
+    m: k.m, n: k.n,
+    network: k.network, coin: k.coin,
+    derivationStrategy: k.derivationStrategy,
+    addressType: k.addressType,
+    complete: c.credentials ? c.isComplete() : false,
+    publicKeyRingSize: (k.publicKeyRing || []).length,
+  };
+}
+
+const commands = {
+  async version() {
+    return { bwc: pkg.version, node: process.version };
+  },
+  async newCopayer(name, a) {
+    if (clients[name]) throw new Error("client exists: " + name);
+    const c = getClient(name, true);
+    c.seedFromRandomWithMnemonic({ network: a.network || "testnet", coin: a.coin || "btc", account: a.account || 0 });
+    return credentialsSummary(c);
+  },
+  async credentials(name) {
+    return credentialsSummary(getClient(name));
+  },
+  async export(name) {
+    return getClient(name).export();
+  },
+  async import(name, a) {
+    const c = getClient(name, true);
+    c.import(a.str);
+    return credentialsSummary(c);
+  },
+  async createWallet(name, a) {
+    const c = getClient(name);
+    const opts = { network: a.network || "testnet", coin: a.coin || "btc" };
+    if (a.singleAddress) opts.singleAddress = true;
+    const secret = await call(c.createWallet, c, [a.walletName || "w", a.copayerName || name, a.m, a.n, opts]);
+    return { secret: secret || null, credentials: credentialsSummary(c) };
+  },
+  async joinWallet(name, a) {
+    const c = getClient(name);
+    const wallet = await call(c.joinWallet, c, [a.secret, a.copayerName || name, { coin: a.coin || "btc", dryRun: !!a.dryRun }]);
+    return { wallet: wallet, credentials: credentialsSummary(c) };
+  },
+  async openWallet(name) {
+    const c = getClient(name);
+    const ret = await call(c.openWallet, c, []);
+    // openWallet answers true when already complete, undefined while pending, else the status
+    return { status: ret === undefined ? null : ret, credentials: credentialsSummary(c) };
+  },
+  async getStatus(name, a) {
+    const c = getClient(name);
+    return call(c.getStatus, c, [{ includeExtendedInfo: !!a.includeExtendedInfo, twoStep: !!a.twoStep }]);
+  },
+  async createAddress(name, a) {
+    const c = getClient(name);
+    return call(c.createAddress, c, [a.opts || {}]);
+  },
+  async getMainAddresses(name, a) {
+    const c = getClient(name);
+    return call(c.getMainAddresses, c, [a.opts || {}]);
+  },
+  async getBalance(name, a) {
+    const c = getClient(name);
+    return call(c.getBalance, c, [a.opts || {}]);
+  },
+  async getUtxos(name, a) {
+    const c = getClient(name);
+    return call(c.getUtxos, c, [a.opts || {}]);
+  },
+  async getFeeLevels(name, a) {
+    const c = getClient(name);
+    return call(c.getFeeLevels, c, [a.coin || "btc", a.network || "testnet"]);
+  },
+  async getSendMaxInfo(name, a) {
+    const c = getClient(name);
+    return call(c.getSendMaxInfo, c, [a.opts || {}]);
+  },
+  async createTxProposal(name, a) {
+    const c = getClient(name);
+    return call(c.createTxProposal, c, [a.opts]);
+  },
+  async publishTxProposal(name, a) {
+    const c = getClient(name);
+    return call(c.publishTxProposal, c, [{ txp: a.txp }]);
+  },
+  async getTxProposals(name, a) {
+    const c = getClient(name);
+    return call(c.getTxProposals, c, [a.opts || {}]);
+  },
+  async getTx(name, a) {
+    const c = getClient(name);
+    return call(c.getTx, c, [a.txpId]);
+  },
+  async signTxProposal(name, a) {
+    const c = getClient(name);
+    const txp = await findTxp(c, a);
+    return call(c.signTxProposal, c, [txp]);
+  },
+  async rejectTxProposal(name, a) {
+    const c = getClient(name);
+    const txp = await findTxp(c, a);
+    return call(c.rejectTxProposal, c, [txp, a.reason || null]);
+  },
+  async broadcastTxProposal(name, a) {
+    const c = getClient(name);
+    const txp = await findTxp(c, a);
+    return call(c.broadcastTxProposal, c, [txp]);
+  },
+  async removeTxProposal(name, a) {
+    const c = getClient(name);
+    const txp = await findTxp(c, a);
+    await call(c.removeTxProposal, c, [txp]);
+    return null;
+  },
+  async getTxHistory(name, a) {
+    const c = getClient(name);
+    return call(c.getTxHistory, c, [a.opts || {}]);
+  },
+  async getNotifications(name, a) {
+    const c = getClient(name);
+    return call(c.getNotifications, c, [a.opts || {}]);
+  },
+};
+
+function errorReply(err) {
+  const name = (err && err.name) || "Error";
+  const m = /^bwc\.Error(.+)$/.exec(name);
+  return {
+    name: name,
+    code: m ? m[1] : null,
+    message: (err && err.message) || String(err),
+  };
+}
+
+async function handle(line) {
+  let req;
+  try {
+    req = JSON.parse(line);
+  } catch (e) {
+    return { id: null, error: { name: "BadRequest", code: null, message: "bad JSON: " + e.message } };
+  }
+  const fn = commands[req.cmd];
+  if (!fn) return { id: req.id, error: { name: "BadRequest", code: null, message: "unknown cmd " + req.cmd } };
+  try {
+    const result = await fn(req.client, req.args || {});
+    return { id: req.id, result: result === undefined ? null : result };
+  } catch (err) {
+    return { id: req.id, error: errorReply(err) };
+  }
+}
+
+// Requests are handled one at a time, in order (the Python side waits for each reply).
+let chain = Promise.resolve();
+const rl = readline.createInterface({ input: process.stdin, terminal: false });
+rl.on("line", (line) => {
+  if (!line.trim()) return;
+  chain = chain.then(() => handle(line)).then((reply) => {
+    out(JSON.stringify(reply) + "\n");
+  });
+});
+rl.on("close", () => chain.then(() => process.exit(0)));
+process.on("unhandledRejection", (e) => process.stderr.write("unhandledRejection: " + (e && e.stack) + "\n"));
+process.on("uncaughtException", (e) => process.stderr.write("uncaughtException: " + (e && e.stack) + "\n"));
