@@ -102,6 +102,51 @@ const commands = {
     c.import(a.str);
     return credentialsSummary(c);
   },
+  async getMnemonic(name) {
+    return getClient(name).getMnemonic();
+  },
+  // Recovery: fresh credentials from the 12 words, then the client's import flow
+  // (GET /v2/wallets/?includeExtendedInfo=1, addAccess on failure).
+  async importFromMnemonic(name, a) {
+    if (clients[name]) throw new Error("client exists: " + name);
+    const c = getClient(name, true);
+    await call(c.importFromMnemonic, c, [a.words, { network: a.network || "testnet", coin: a.coin || "btc" }]);
+    return credentialsSummary(c);
+  },
+  // PUT /v1/copayers/:id/ (a new request key when generateNewKey); with useNewKey the
+  // client signs its next requests with that key.
+  async addAccess(name, a) {
+    const c = getClient(name);
+    const res = await new Promise((resolve, reject) =>
+      c.addAccess({ generateNewKey: !!a.generateNewKey, name: a.copayerName }, (err, wallet, reqPrivKey) =>
+        err ? reject(err) : resolve({ wallet, reqPrivKey })));
+    const requestPubKey = res.reqPrivKey.toPublicKey().toString();
+    if (a.useNewKey) {
+      c.credentials.requestPrivKey = res.reqPrivKey.toString();
+      c.credentials.requestPubKey = requestPubKey;
+    }
+    return { wallet: res.wallet, requestPubKey: requestPubKey };
+  },
+  async getPreferences(name) {
+    const c = getClient(name);
+    return call(c.getPreferences, c, []);
+  },
+  async savePreferences(name, a) {
+    const c = getClient(name);
+    return call(c.savePreferences, c, [a.preferences]);
+  },
+  async editTxNote(name, a) {
+    const c = getClient(name);
+    return call(c.editTxNote, c, [{ txid: a.txid, body: a.body }]);
+  },
+  async getTxNote(name, a) {
+    const c = getClient(name);
+    return call(c.getTxNote, c, [{ txid: a.txid }]);
+  },
+  async getTxNotes(name, a) {
+    const c = getClient(name);
+    return call(c.getTxNotes, c, [a.opts || {}]);
+  },
   async createWallet(name, a) {
     const c = getClient(name);
     const opts = { network: a.network || "testnet", coin: a.coin || "btc" };
