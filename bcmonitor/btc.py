@@ -33,7 +33,7 @@ from bitcoin.core import CBlock, CTransaction, b2lx
 from twisted.internet.defer import DeferredLock
 
 from bws.aio import run_coroutine
-from bws.model import UNDEFINED, TxProposal
+from bws.model import TxProposal
 
 from .rpc import RpcError
 
@@ -99,6 +99,8 @@ class BtcMonitor:
         self.cursor: Optional[dict] = None
         self._third_party_pending: dict[str, Any] = {}
         self._busy: set = set()  # Deferreds in flight (tests wait on them)
+        #: txid -> clock time its P2P ``tx`` message arrived (last 1000; latency checks)
+        self.p2p_seen: dict[str, float] = {}
 
     # -- entry points ----------------------------------------------------------
 
@@ -144,7 +146,11 @@ class BtcMonitor:
         self._spawn(self.sync())
 
     def p2p_tx(self, tx: CTransaction) -> None:
-        self._spawn(self.on_tx(tx))
+        view = TxView.from_ctx(tx)
+        self.p2p_seen[view.txid] = self.clock.seconds()
+        while len(self.p2p_seen) > 1000:
+            self.p2p_seen.pop(next(iter(self.p2p_seen)))
+        self._spawn(self.on_tx(view))
 
     def p2p_block(self, block: CBlock) -> None:
         self._spawn(self.on_block(block))

@@ -34,7 +34,7 @@ from io import BytesIO
 from typing import Optional
 
 from bitcoin.core import CBlock, CTransaction, b2lx
-from bitcoin.messages import msg_getdata, msg_pong, msg_verack, msg_version
+from bitcoin.messages import msg_getdata, msg_version
 from bitcoin.net import CInv
 from twisted.internet.protocol import Protocol, ReconnectingClientFactory
 

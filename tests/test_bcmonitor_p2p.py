@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from io import BytesIO
 
-from bitcoin.core import CTransaction, CTxIn, CTxOut, COutPoint, CScript, lx
+from bitcoin.core import COutPoint, CScript, CTransaction, CTxIn, CTxOut, lx
 from bitcoin.messages import msg_inv
 from bitcoin.net import CInv
 from twisted.internet.testing import StringTransport
