@@ -609,3 +609,5 @@ async def stats(r: ApiRequest):
 
 
 __all__ = ["BwsApi", "ROUTES", "Router", "Route", "ApiRequest", "error_envelope", "parse_query", "HttpError"]
+
+from bws import api_txp  # noqa: E402,F401  (registers the transaction-area routes)

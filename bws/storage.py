@@ -838,6 +838,38 @@ class Storage:
             sort=[("broadcastedOn", ASCENDING)],
         )
 
+    # -- proposals with a new change address (createTx, spec/api.md §6.9) ----------
+
+    async def store_tx_with_address_and_wallet(self, txp: Doc, wallet: Optional[Doc], addresses: list[Doc]) -> None:
+        """Store a new proposal together with the change address(es) it uses and
+        the wallet whose change index produced them, atomically (one
+        transaction when the server has them; otherwise addresses, wallet, then
+        the proposal last, so a crash leaves at most an unused address).
+
+        txp must carry ``isPending``; wallet None / addresses [] store only the
+        proposal. Addresses already stored for the wallet are not duplicated.
+        """
+
+        async def work(session):
+            for a in addresses:
+                await self._c("addresses").update_one(
+                    {"walletId": a["walletId"], "address": a["address"]},
+                    {"$setOnInsert": {k: v for k, v in a.items() if k != "_id"}},
+                    upsert=True,
+                    session=session,
+                )
+            if wallet is not None:
+                doc = {k: v for k, v in wallet.items() if k not in ("_id", "_rev")}
+                await self._c("wallets").replace_one(
+                    {"id": doc["id"]}, {**doc, "_rev": _new_rev()}, upsert=True, session=session
+                )
+            tdoc = {k: v for k, v in txp.items() if k != "_id"}
+            await self._c("txs").replace_one(
+                {"walletId": tdoc["walletId"], "id": tdoc["id"]}, tdoc, upsert=True, session=session
+            )
+
+        await self._in_transaction(work)
+
 
 async def open_storage(uri: str) -> Storage:
     """Create a Storage for ``uri`` and connect it (indexes created)."""

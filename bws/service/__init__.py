@@ -18,6 +18,13 @@ module             methods
 ``notes``          get_tx_note, edit_tx_note, get_tx_notes
 ``subscriptions``  push_notifications_(un)subscribe, tx_confirmation_(un)subscribe
 ``misc``           get_service_version, get_stats
+``feelevels``      get_fee_levels (+ _get_fee_per_kb)
+``txproposals``    create_tx, publish_tx, sign_tx, reject_tx, remove_pending_tx,
+                   get_tx, broadcast_tx, broadcast_raw_tx, get_send_max_info
+                   (+ the pending list's blockchain check)
+``balancecache``   two-step balance, balance fast cache
+``history``        get_tx_history
+``scan``           start_scan, scan
 =================  ==========================================================
 
 To add an area: write ``bws/service/<area>.py`` with ``class XMixin(ServiceBase)``
@@ -37,13 +44,18 @@ from __future__ import annotations
 
 from .addresses import AddressesMixin
 from .balance import BalanceMixin
+from .balancecache import BalanceCacheMixin
 from .base import SERVICE_VERSION, ServiceBase, check_required
+from .feelevels import FeeLevelsMixin
+from .history import HistoryMixin
 from .misc import MiscMixin
 from .notes import NotesMixin
 from .notifications import NotificationsMixin
 from .preferences import PreferencesMixin
+from .scan import ScanMixin
 from .sessions import SessionsMixin
 from .subscriptions import SubscriptionsMixin
+from .txproposals import TxProposalsMixin
 from .wallets import WalletsMixin
 
 
@@ -51,6 +63,11 @@ class WalletService(
     WalletsMixin,
     PreferencesMixin,
     AddressesMixin,
+    TxProposalsMixin,
+    FeeLevelsMixin,
+    HistoryMixin,
+    ScanMixin,
+    BalanceCacheMixin,
     BalanceMixin,
     NotificationsMixin,
     SessionsMixin,

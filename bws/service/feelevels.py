@@ -1,0 +1,93 @@
+"""Fee levels (spec api.md §4.18, §6.5, §8.3, §10 Q5) and the fee rate a
+proposal uses (``_getFeePerKb``).
+
+Levels are sampled from the explorer's fee estimator (``estimate_fee([n])``
+-> ``{n: BTC/kB or -1}``, parsed properly — the fork never parsed it, Q5) and
+cached for 5 minutes in the ``cache`` collection: type ``feeLevels``,
+walletId null, key ``JSON({coin, network})``, content ``{ts (ms), result}``.
+An estimator failure answers the defaults (``nbBlocks: null``) and is not
+cached, so the next call asks again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from bws.chains import _fields as F
+from bws.chains.feelevels import compute_fee_levels, sample_points, static_fee_levels
+from bws.crypto import js_json_stringify
+from bws.errors import bad_request
+from bws.model import Wallet
+from bws.model import constants as C
+
+from .base import ServiceBase, maybe_await
+
+log = logging.getLogger(__name__)
+
+FEE_LEVELS_CACHE_TYPE = "feeLevels"
+
+
+def fee_level_names(coin: str) -> list[str]:
+    """Level names of ``coin`` in FEE_LEVELS order."""
+    return [lvl["name"] for lvl in C.FEE_LEVELS[coin]]
+
+
+def invalid_fee_level_error(coin: str):
+    """BADREQUEST "Invalid fee level. Valid values are urgent, priority, ..."."""
+    return bad_request("Invalid fee level. Valid values are " + ", ".join(fee_level_names(coin)))
+
+
+class FeeLevelsMixin(ServiceBase):
+    """getFeeLevels and _getFeePerKb."""
+
+    async def get_fee_levels(self, opts: Optional[dict] = None) -> list[dict]:
+        """Fee levels ``[{level, feePerKb (int sat/kB, wei for eth/try), nbBlocks (int|null)}]``
+        in FEE_LEVELS order (§6.5).
+
+        opts: ``{coin?: "btc", network?: "livenet"}``.  Errors: BADREQUEST
+        "Invalid coin" / "Invalid network".  Explorer failures give the
+        defaults with ``nbBlocks: null`` (never an error)."""
+        opts = opts or {}
+        coin = opts.get("coin") or C.DEFAULT_COIN
+        network = opts.get("network") or C.DEFAULT_NETWORK
+        if coin not in C.COINS:
+            raise bad_request("Invalid coin")
+        if network not in C.NETWORKS:
+            raise bad_request("Invalid network")
+        if coin in C.EVM_COINS:
+            return static_fee_levels(coin)
+
+        key = js_json_stringify({"coin": coin, "network": network})
+        now_ms = self.now_ms()
+        cached = await self.storage.get_cache(None, FEE_LEVELS_CACHE_TYPE, key)
+        if cached and isinstance(cached.get("ts"), (int, float)):
+            if now_ms - cached["ts"] < C.FEE_LEVELS_CACHE_DURATION * 1000 and isinstance(cached.get("result"), list):
+                return cached["result"]
+
+        levels = C.FEE_LEVELS[coin]
+        samples: Any = None
+        try:
+            ex = self._explorer(coin, network)
+            samples = await maybe_await(ex.estimate_fee(sample_points(levels)))
+            if not isinstance(samples, dict):
+                raise ValueError(f"unexpected estimator answer {samples!r}")
+        except Exception as e:
+            log.warning("fee estimation for %s/%s failed: %r", coin, network, e)
+            samples = None
+        result = compute_fee_levels(levels, samples)
+        if samples is not None:
+            await self.storage.set_cache(None, FEE_LEVELS_CACHE_TYPE, key, {"ts": now_ms, "result": result})
+        return result
+
+    async def _get_fee_per_kb(self, wallet: Wallet, opts: dict) -> Any:
+        """A numeric ``opts.feePerKb`` wins; else the rate of level
+        ``opts.feeLevel`` of the wallet's coin/network.  BADREQUEST
+        'Could not compute fee for "<lvl>" level' when unknown."""
+        if F.is_number(opts.get("feePerKb")):
+            return opts["feePerKb"]
+        levels = await self.get_fee_levels({"coin": wallet.coin, "network": wallet.network})
+        level = next((lv for lv in levels if lv.get("level") == opts.get("feeLevel")), None)
+        if level is None:
+            raise bad_request(f'Could not compute fee for "{opts.get("feeLevel")}" level')
+        return level["feePerKb"]
