@@ -7,35 +7,13 @@ The SMTP sink (real ESMTP on 127.0.0.1) stalls the connection that would carry t
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest_twisted
 from twisted.internet import defer, reactor, task
 
 import bws.devtools.smtpsink as smtpsink
-from tests.notify_fixtures import make_wallet, notify, set_prefs
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def start_service(cfg_path, log_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen(
-        [sys.executable, "-m", "emailservice", "--config", str(cfg_path), "--start-from", "beginning"],
-        cwd=str(ROOT), env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
-    )
-
-
-async def until(pred, timeout=20.0, what=""):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await task.deferLater(reactor, 0.05, lambda: None)
+from tests.notify_fixtures import ROOT, make_wallet, notify, set_prefs, start_service, until
 
 
 @pytest_twisted.ensureDeferred
@@ -67,7 +45,7 @@ async def test_kill_mid_batch_and_restart(storage, mongo_uri, smtp_sink, tmp_pat
     cfg_path.write_text(json.dumps(cfg))
     log_path = tmp_path / "emailservice.log"
 
-    proc = start_service(cfg_path, log_path)
+    proc = start_service("emailservice", cfg_path, log_path)
     try:
         await until(lambda: stall["hits"] >= 1, what="the 8th mail to stall")
         assert len(smtp_sink.messages) == 7
@@ -78,7 +56,7 @@ async def test_kill_mid_batch_and_restart(storage, mongo_uri, smtp_sink, tmp_pat
         assert len(rows) == 18 and states["sent"] == 7 and states["pending"] == 11, states
 
         stall["after"] = None
-        proc = start_service(cfg_path, log_path)
+        proc = start_service("emailservice", cfg_path, log_path)
         await until(lambda: len(smtp_sink.messages) >= 18, timeout=30, what="all 18 mails")
         await task.deferLater(reactor, 1.0, lambda: None)  # nothing more arrives
     finally:

@@ -12,7 +12,7 @@ from bws.config import PushNotificationsOpts
 from pushservice.apns import ApnsSender
 from pushservice.fcm import FcmSender
 from pushservice.service import PushService
-from tests.notify_fixtures import make_wallet, notify, set_prefs
+from tests.notify_fixtures import make_wallet, notify, set_prefs, subscribe
 
 
 def h(x):
@@ -29,13 +29,6 @@ async def deliver(svc, n):
     await svc.handle(n)
     await svc.outbox.when_idle()
     await svc.outbox.run_due()
-
-
-async def subscribe(storage, wallet, platform="android"):
-    for c in wallet["copayers"]:
-        await storage.store_push_notification_sub(
-            {"version": "1.0.0", "createdOn": 1, "copayerId": c["id"], "token": "tok-" + c["id"],
-             "packageName": "com.example.wallet", "platform": platform})
 
 
 def by_copayer(fake):

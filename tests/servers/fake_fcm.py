@@ -47,6 +47,11 @@ class FakeFcm(resource.Resource):
     def held(self) -> int:
         return len(self._held)
 
+    @property
+    def held_open(self) -> int:
+        """Held requests whose client is still connected (a killed client's are dropped by :meth:`release`)."""
+        return sum(1 for req, _ in self._held if not getattr(req, "_gone", False))
+
     def wait(self, count: int, timeout: float = 10.0):
         from twisted.internet import reactor
 
