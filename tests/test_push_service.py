@@ -128,7 +128,10 @@ async def test_unregistered_fcm_token_is_removed_and_5xx_retried(storage, fake_f
     assert len(await storage.fetch_push_notification_subs("w1-c2")) == 1
     rows = {r["token"]: r for r in await storage.outbox_find("push_deliveries", {"notificationId": n["id"]})}
     assert rows["tok-w1-c1"]["status"] == "fail" and rows["tok-w1-c1"]["nextAttemptOn"] is None
-    assert rows["tok-w1-c2"]["status"] == "sent" and rows["tok-w1-c2"]["attempts"] == 3
+    # The fake served exactly two 503s then one success; an extra attempt is allowed when
+    # the machine is loaded (a client-side timeout counts as an attempt), a second success is not.
+    assert [r["code"] for r in fake_fcm.rejected if r["message"]["token"] == "tok-w1-c2"] == [503, 503]
+    assert rows["tok-w1-c2"]["status"] == "sent" and rows["tok-w1-c2"]["attempts"] >= 3
     # the next notification goes to the live token only; replay sends nothing
     await deliver(svc, n)
     assert len(fake_fcm.messages) == 1
