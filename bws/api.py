@@ -611,3 +611,4 @@ async def stats(r: ApiRequest):
 __all__ = ["BwsApi", "ROUTES", "Router", "Route", "ApiRequest", "error_envelope", "parse_query", "HttpError"]
 
 from bws import api_txp  # noqa: E402,F401  (registers the transaction-area routes)
+from bws import api_fiat  # noqa: E402,F401  (registers the fiat-rate routes)
