@@ -97,6 +97,21 @@ async def test_routes_v1_v2(api):
 
 
 @pytest_twisted.ensureDeferred
-async def test_real_node_has_no_estimates(storage, node_explorer):
+async def test_real_node_levels(storage, node_explorer, litecoind):
+    """Regtest has no estimates until blocks with transactions were mined: each
+    level is either its default (nbBlocks null) or a parsed estimate (Q5)."""
     service = make_service(storage, {("btc", "testnet"): node_explorer})
-    assert await service.get_fee_levels({"network": "testnet"}) == DEFAULTS
+    levels = await service.get_fee_levels({"network": "testnet"})
+    assert [lv["level"] for lv in levels] == [d["level"] for d in DEFAULTS]
+    for lv, d in zip(levels, DEFAULTS):
+        assert isinstance(lv["feePerKb"], int) and lv["feePerKb"] > 0
+        if lv["nbBlocks"] is None:
+            assert lv["feePerKb"] <= d["feePerKb"]
+        else:
+            assert lv["nbBlocks"] in (d_n := {"urgent": (2, 3, 4), "priority": (2, 3, 4), "normal": (3, 4, 5),
+                                               "economy": (6, 7, 8), "superEconomy": (24, 25, 26)}[lv["level"]]), d_n
+    fees = [lv["feePerKb"] for lv in levels]
+    assert fees == sorted(fees, reverse=True)
+    node = litecoind.rpc("estimatesmartfee", 3).get("feerate")
+    if node is not None and levels[2]["nbBlocks"] == 3:
+        assert levels[2]["feePerKb"] == round(float(node) * 1e8)

@@ -145,8 +145,9 @@ async def test_2of3_p2sh_two_signers(chain_service, litecoind):
 
     to = litecoind.new_address()
     txp = await a.create_tx({"outputs": [{"toAddress": to, "amount": 40_000_000}], "message": "m"})
-    # case 37: default level normal, echoed with its rate (regtest: default 80 000 sat/kB)
-    assert txp["feeLevel"] == "normal" and txp["feePerKb"] == 80_000
+    # case 37: default level normal, echoed with its rate
+    levels = await a.get_fee_levels({"coin": "btc", "network": "testnet"})
+    assert txp["feeLevel"] == "normal" and txp["feePerKb"] == levels[2]["feePerKb"]
     assert txp["requiredSignatures"] == 2 and txp["requiredRejections"] == 2
     assert (txp["walletM"], txp["walletN"], txp["addressType"]) == (2, 3, "P2SH")
     await a.publish_tx({"txProposalId": txp["id"], "proposalSignature": proposal_signature(txp, keys[0])})
