@@ -126,6 +126,9 @@ async def test_explicit_inputs_fee_and_change_address(chain_service, litecoind):
     built = build_tx(t)
     change = [o.nValue for o in built.tx.vout if o.nValue != 10_000_000]
     assert change == [50_000_000 - 10_000_000 - 12_345]
+    # case 37: an exact amount (inputs - fee) has no change output
+    exact = await me.create_tx(out(to, 50_000_000 - 10_000, inputs=[small], fee=10_000))
+    assert len(build_tx(exact).tx.vout) == 1
     # Q10: the user-supplied change address is not duplicated
     assert len([a for a in await chain_service.storage.fetch_addresses(w.id) if a["address"] == a1["address"]]) == 1
     e = await err(me.create_tx(out(to, 10_000_000, changeAddress=litecoind.new_address())))
