@@ -89,7 +89,7 @@ async def serve(cfg: Any) -> Any:
         lock_wait=cfg.lockOpts.waitTime,
         lock_max_hold=cfg.lockOpts.maxHoldTime,
     )
-    site = Site(BwsApi(service, cfg.basePath).resource())
+    site = Site(BwsApi(service, cfg.basePath).resource(), timeout=300)  # idle sockets (spec §2.1)
     site.noisy = False
     port = reactor.listenTCP(cfg.port, site, interface=cfg.host)
     log.info("bws listening on http://%s:%d%s", cfg.host, port.getHost().port, cfg.basePath)

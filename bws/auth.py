@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from bws import crypto
-from bws.errors import Errors, client_error
+from bws.errors import client_error
 
 #: auth kinds a route may declare
 NONE, SIG, SESSION, STAFF = "none", "sig", "session", "staff"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Optional
 
 from bws.chains.address import derive_address, script_for_address
 from bws.errors import Errors, ServerError

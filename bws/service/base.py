@@ -20,7 +20,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVar
 
-from bws.errors import Errors, ServerError, bad_request
+from bws.errors import BWSError, Errors, ServerError, bad_request
 from bws.lock import run_locked
 from bws.model import Notification, Wallet
 from bws.model import constants as C
@@ -173,13 +173,9 @@ class ServiceBase:
         ex = self._explorer(coin, network)
         try:
             return await maybe_await(getattr(ex, method)(*args))
-        except (ServerError,) as e:
-            raise e
+        except BWSError:
+            raise  # ClientError / ServerError (ExplorerError) reach the envelope as they are
         except Exception as e:
-            from bws.errors import BWSError
-
-            if isinstance(e, BWSError):
-                raise
             log.warning("explorer %s/%s %s failed: %r", coin, network, method, e)
             raise ServerError(str(e) or type(e).__name__) from e
 
