@@ -240,14 +240,15 @@ const commands = {
   },
 };
 
+// bwc turns a server error {code, message} into its own class when it knows the code
+// (bwc.Error<CODE>), else into a plain Error("<CODE>: <message>"); report the code either way.
 function errorReply(err) {
   const name = (err && err.name) || "Error";
-  const m = /^bwc\.Error(.+)$/.exec(name);
-  return {
-    name: name,
-    code: m ? m[1] : null,
-    message: (err && err.message) || String(err),
-  };
+  const message = (err && err.message) || String(err);
+  let m = /^bwc\.Error(.+)$/.exec(name);
+  let code = m ? m[1] : null;
+  if (!code && name === "Error" && (m = /^([A-Z][A-Z0-9_]+): /.exec(message))) code = m[1];
+  return { name: name, code: code, message: message };
 }
 
 async function handle(line) {

@@ -1,0 +1,230 @@
+"""The real bitcore-wallet-client 6.7.5 spends through ``python -m bws`` on litecoind regtest:
+a 2-of-3 proposal created, published, signed by two copayers, broadcast, accepted by the
+node and seen `sent` in the history after a block; a proposal rejected by two copayers;
+a 1-of-1 wallet sending with one signature.
+
+Mining is kept sparse (the session node must stay below height 432): 3 blocks per run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.interop.harness import BwcError, wait_for
+from tests.interop.test_bwc_wallet import make_wallet
+
+pytestmark = pytest.mark.interop
+
+# What bitcore-wallet-client 6.7.5 signs as `proposalSignature` for the spec §11.5 2-of-2
+# P2SH proposal (Utils.buildTx(txp).uncheckedSerialize(), computed with the installed
+# client): bitcore's MultiSigScriptHashInput keeps `OP_0 <redeemScript>` as the scriptSig of
+# an *unsigned* input (every t.fee()/t.change() runs clearSignatures -> _updateScript), so
+# the input script is `49 00 47 <redeemScript>`, not empty as spec §6.8/§11.5 say.
+BWC_UNSIGNED_P2SH_VECTOR = (
+    "0100000001ab069f7073be9b491bb1ad4233a45d2e383082ccc7206df905662d6d8499e66e0800000049004752210319008ffe"
+    "1b3e208f5ebed8f46495c056763f87b07930a7027a92ee477fb0cb0f2103b5f035af8be40d0db5abb306b7754949ab39032cf9"
+    "9ad177691753b37d10130152aeffffffff0380969800000000001976a91451224bca38efcaa31d5340917c3f3f713b8b20e488"
+    "ac002d3101000000001976a91451224bca38efcaa31d5340917c3f3f713b8b20e488ac70f62b040000000017a914778192003f"
+    "0e9e1d865c082179cc3dae5464b03d8700000000"
+)
+
+
+def _server_p2sh_unsigned_raw_matches_bwc() -> bool:
+    from bws.chains.txbuild import unsigned_raw
+    from tests.test_btc_tx import vector_txp
+
+    try:
+        return unsigned_raw(vector_txp()) == BWC_UNSIGNED_P2SH_VECTOR
+    except Exception:  # noqa: BLE001
+        return False
+
+
+# Known server bug (reported): POST /v1/txproposals/:id/publish/ verifies the client's
+# proposalSignature against bws.chains.txbuild.unsigned_raw(), which leaves P2SH scriptSigs
+# empty, so every multisig publish from the real client fails with
+# 400 BADREQUEST "Invalid proposal signature". These tests run for real (and must pass)
+# as soon as unsigned_raw() is bitcore-identical.
+p2sh_publish_bug = pytest.mark.xfail(
+    not _server_p2sh_unsigned_raw_matches_bwc(),
+    reason="server unsigned_raw() of P2SH inputs differs from bwc 6.7.5 (empty scriptSig instead of "
+    "OP_0 <redeemScript>): publish fails with 'Invalid proposal signature'",
+    raises=BwcError,
+    strict=True,
+)
+
+
+def fund_wallet(client, litecoind, btc: str) -> dict:
+    """Pay `btc` from the node to a fresh receive address of the wallet; wait until the
+    server sees it (unconfirmed); returns the address."""
+    addr = client.createAddress()
+    litecoind.fund(addr["address"], btc)
+    sat = int(round(float(btc) * 1e8))
+    wait_for(lambda: client.getBalance()["totalAmount"] >= sat, what=f"{btc} BTC in the balance")
+    return addr
+
+
+def history_item(client, txid, pred=lambda h: True, timeout=20.0):
+    def find():
+        for h in client.getTxHistory():
+            if h["txid"] == txid and pred(h):
+                return h
+        return None
+
+    return wait_for(find, timeout=timeout, what=f"history item {txid}")
+
+
+@p2sh_publish_bug
+def test_2of3_proposal_signed_by_two_broadcast_and_mined(bwc, litecoind):
+    alice, bob, carol = make_wallet(bwc, ["alice", "bob", "carol"], m=2)
+    fund_wallet(alice, litecoind, "1.0")
+    litecoind.mine(1)
+    before = wait_for(
+        lambda: (b := bob.getBalance())["totalConfirmedAmount"] == 100_000_000 and b, what="confirmed funds"
+    )
+    assert before["totalAmount"] == 100_000_000
+
+    levels = alice.getFeeLevels(coin="btc", network="testnet")
+    assert [lv["level"] for lv in levels][:3] == ["urgent", "priority", "normal"]
+    assert all(isinstance(lv["feePerKb"], int) and lv["feePerKb"] > 0 for lv in levels)
+
+    dest = litecoind.new_address("legacy")  # m/n…: same version bytes as Bitcoin testnet
+    amount = 20_000_000
+    opts = {
+        "outputs": [{"toAddress": dest, "amount": amount, "message": "for the node"}],
+        "message": "first payment",
+        "feePerKb": 10_000,
+    }
+    # Fee preview: nothing stored.
+    preview = alice.createTxProposal(opts={**opts, "dryRun": True})
+    assert preview["fee"] > 0
+    assert alice.getTxProposals() == []
+
+    # createTxProposal checks the server's echo (outputs, messages, feePerKb).
+    txp = alice.createTxProposal(opts=opts)
+    assert txp["status"] == "temporary"
+    assert txp["message"] == "first payment"
+    assert txp["outputs"][0]["message"] == "for the node"
+    assert (txp["requiredSignatures"], txp["requiredRejections"]) == (2, 2)
+    assert txp["changeAddress"]["isChange"] is True
+    assert txp["changeAddress"]["address"].startswith("2")
+    fee = txp["fee"]
+    assert 0 < fee < 100_000
+    assert bob.getTxProposals() == []  # temporary proposals are not visible yet
+
+    published = alice.publishTxProposal(txp=txp)
+    assert published["status"] == "pending"
+
+    # Bob and Carol fetch the pending list (the client verifies the proposal signature and
+    # re-derives the change address) and sign their inputs.
+    [seen] = bob.getTxProposals()
+    assert seen["id"] == txp["id"] and seen["creatorName"] == "alice"
+    locked = bob.getBalance()
+    assert locked["lockedAmount"] == 100_000_000  # every input of the pending proposal
+    signed = bob.signTxProposal(txpId=txp["id"])
+    assert signed["status"] == "pending"
+    assert [a["type"] for a in signed["actions"]] == ["accept"]
+    signed = carol.signTxProposal(txpId=txp["id"])
+    assert signed["status"] == "accepted"
+    txid = signed["txid"]
+    assert len(txid) == 64 and signed["raw"]
+
+    # A third signature is refused.
+    with pytest.raises(BwcError) as e:
+        alice.signTxProposal(txpId=txp["id"])
+    assert e.value.code == "BAD_SIGNATURES"
+
+    sent = alice.broadcastTxProposal(txpId=txp["id"])
+    assert sent["status"] == "broadcasted"
+    assert sent["txid"] == txid
+    # The node accepted it: it is in the mempool, paying `amount` to dest.
+    entry = litecoind.rpc("getmempoolentry", txid)
+    assert entry
+    raw = litecoind.rpc("getrawtransaction", txid, True)
+    assert len(raw["vin"]) == len(txp["inputs"])
+    assert any(int(round(float(o["value"]) * 1e8)) == amount and o["scriptPubKey"]["addresses"] == [dest]
+               for o in raw["vout"])
+    assert bob.getTxProposals() == []
+
+    litecoind.mine(1)
+    item = history_item(bob, txid, lambda h: h["confirmations"] >= 1)
+    assert item["action"] == "sent"
+    assert item["amount"] == amount
+    assert item["fees"] == fee
+    assert item["addressTo"] == dest
+    assert item["proposalId"] == txp["id"]
+    assert item["message"] == "first payment"
+    assert sorted(a["type"] for a in item["actions"]) == ["accept", "accept"]
+
+    after = wait_for(
+        lambda: (b := carol.getBalance())["totalConfirmedAmount"] == 100_000_000 - amount - fee and b,
+        what="balance after the send",
+    )
+    assert after["totalAmount"] == 100_000_000 - amount - fee
+    assert after["lockedAmount"] == 0
+
+    # Everybody was told.
+    types = [n["type"] for n in bob.getNotifications(opts={"timeSpan": 300, "includeOwn": True})]
+    for t in ("NewTxProposal", "TxProposalAcceptedBy", "TxProposalFinallyAccepted", "NewOutgoingTx"):
+        assert t in types, types
+
+
+@p2sh_publish_bug
+def test_2of3_proposal_rejected_by_two(bwc, litecoind):
+    alice, bob, carol = make_wallet(bwc, ["alice", "bob", "carol"], m=2)
+    fund_wallet(alice, litecoind, "0.5")  # unconfirmed inputs are fine for proposals
+
+    txp = alice.createTxProposal(opts={
+        "outputs": [{"toAddress": litecoind.new_address("legacy"), "amount": 10_000_000}],
+        "message": "please reject",
+        "feePerKb": 10_000,
+    })
+    alice.publishTxProposal(txp=txp)
+
+    first = bob.rejectTxProposal(txpId=txp["id"], reason="no way")
+    assert first["status"] == "pending"
+    [rej] = first["actions"]
+    assert (rej["type"], rej["comment"]) == ("reject", "no way")
+    with pytest.raises(BwcError) as e:
+        bob.rejectTxProposal(txpId=txp["id"], reason="again")
+    assert e.value.code == "COPAYER_VOTED"
+
+    final = carol.rejectTxProposal(txpId=txp["id"], reason="nope")
+    assert final["status"] == "rejected"
+    assert sorted(a["type"] for a in final["actions"]) == ["reject", "reject"]
+    assert alice.getTx(txpId=txp["id"])["status"] == "rejected"
+    assert alice.getTxProposals() == []
+    assert alice.getBalance()["lockedAmount"] == 0
+
+    with pytest.raises(BwcError) as e:
+        alice.signTxProposal(txp=final)
+    assert e.value.code == "TX_NOT_PENDING"
+
+    types = [n["type"] for n in alice.getNotifications(opts={"timeSpan": 300})]
+    assert "TxProposalRejectedBy" in types and "TxProposalFinallyRejected" in types, types
+
+
+def test_1of1_wallet_sends_with_one_signature(bwc, litecoind):
+    (solo,) = make_wallet(bwc, ["solo"], m=1)
+    fund_wallet(solo, litecoind, "0.3")
+    total = solo.getBalance()["totalAmount"]
+    assert total == 30_000_000
+
+    amount = 12_345_678
+    dest = litecoind.new_address("legacy")
+    txp = solo.createTxProposal(opts={"outputs": [{"toAddress": dest, "amount": amount}], "feeLevel": "normal"})
+    assert txp["requiredSignatures"] == 1
+    assert txp["addressType"] == "P2PKH"
+    solo.publishTxProposal(txp=txp)
+    signed = solo.signTxProposal(txpId=txp["id"])
+    assert signed["status"] == "accepted"
+    sent = solo.broadcastTxProposal(txpId=txp["id"])
+    assert sent["status"] == "broadcasted"
+    txid = sent["txid"]
+    assert litecoind.rpc("getmempoolentry", txid)
+
+    litecoind.mine(1)
+    item = history_item(solo, txid, lambda h: h["confirmations"] >= 1)
+    assert (item["action"], item["amount"], item["fees"]) == ("sent", amount, txp["fee"])
+    received = [h for h in solo.getTxHistory() if h["action"] == "received"]
+    assert [h["amount"] for h in received] == [30_000_000]
+    wait_for(lambda: solo.getBalance()["totalAmount"] == total - amount - txp["fee"], what="balance after send")
