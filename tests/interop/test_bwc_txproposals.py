@@ -228,3 +228,50 @@ def test_1of1_wallet_sends_with_one_signature(bwc, litecoind):
     received = [h for h in solo.getTxHistory() if h["action"] == "received"]
     assert [h["amount"] for h in received] == [30_000_000]
     wait_for(lambda: solo.getBalance()["totalAmount"] == total - amount - txp["fee"], what="balance after send")
+
+
+def test_1of1_self_signed_key_remove_and_send_max_to_another_wallet(bwc, litecoind):
+    (payer,) = make_wallet(bwc, ["payer"], m=1, wallet_name="payer")
+    (payee,) = make_wallet(bwc, ["payee"], m=1, wallet_name="payee")
+    fund_wallet(payer, litecoind, "0.2")
+    to = payee.createAddress()["address"]
+
+    # A request key added with addAccess is "selfSigned": the server stores
+    # proposalSignaturePubKey(+Sig) and the client verifies them against the creator's xpub.
+    payer.addAccess(generateNewKey=True, useNewKey=True)
+    txp = payer.createTxProposal(opts={"outputs": [{"toAddress": to, "amount": 5_000_000}], "feePerKb": 10_000})
+    payer.publishTxProposal(txp=txp)
+    [pending] = payer.getTxProposals()  # SERVER_COMPROMISED if the self-signed key did not check out
+    assert pending["proposalSignaturePubKey"] == payer.credentials()["requestPubKey"]
+    assert payer.getBalance()["lockedAmount"] == 20_000_000
+    payer.removeTxProposal(txpId=txp["id"])
+    assert payer.getTxProposals() == []
+    assert payer.getBalance()["lockedAmount"] == 0
+
+    # Send everything, the way wallet apps do it with 6.x: sendmaxinfo, then explicit inputs + fee.
+    info = payer.getSendMaxInfo(opts={"feePerKb": 10_000, "returnInputs": True})
+    assert info["amount"] + info["fee"] == 20_000_000
+    assert len(info["inputs"]) == 1
+    txp = payer.createTxProposal(opts={
+        "outputs": [{"toAddress": to, "amount": info["amount"]}],
+        "inputs": info["inputs"],
+        "fee": info["fee"],
+        "message": "everything",
+    })
+    assert txp["fee"] == info["fee"]
+    payer.publishTxProposal(txp=txp)
+    payer.signTxProposal(txpId=txp["id"])
+    txid = payer.broadcastTxProposal(txpId=txp["id"])["txid"]
+    assert litecoind.rpc("getmempoolentry", txid)
+
+    # The receiving wallet sees it unconfirmed: balance and a `received` history item.
+    wait_for(lambda: payee.getBalance()["totalAmount"] == info["amount"], what="payee balance")
+    item = history_item(payee, txid)
+    assert (item["action"], item["amount"], item["confirmations"]) == ("received", info["amount"], 0)
+    wait_for(lambda: payer.getBalance()["totalAmount"] == 0, what="payer balance")
+    sent = history_item(payer, txid)
+    # Reference rule (spec §6.14): with no change output the sent amount includes the fee.
+    assert (sent["action"], sent["amount"], sent["fees"]) == ("sent", 20_000_000, info["fee"])
+
+    # bwc 6.7.5's twoStep balance URL is malformed ("/v1/balance/??twoStep=1&r=…"); it must still work.
+    assert payee.getBalance(opts={"twoStep": True})["totalAmount"] == info["amount"]
