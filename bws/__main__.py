@@ -71,6 +71,14 @@ def _make_broker(cfg: Any) -> Any:
     return LocalBroker()
 
 
+def service_options(cfg: Any) -> dict:
+    """Config values the service areas read from ``WalletService.options``."""
+    return {
+        "fiatDefaultProvider": cfg.fiatRateServiceOpts.defaultProvider,
+        "webhookAllowHttp": cfg.webhookOpts.allowHttp,
+    }
+
+
 async def serve(cfg: Any) -> Any:
     """Connect everything and start listening; returns the listening port."""
     from twisted.internet import reactor
@@ -88,6 +96,7 @@ async def serve(cfg: Any) -> Any:
         build_explorers(cfg),
         lock_wait=cfg.lockOpts.waitTime,
         lock_max_hold=cfg.lockOpts.maxHoldTime,
+        options=service_options(cfg),
     )
     site = Site(BwsApi(service, cfg.basePath).resource(), timeout=300)  # idle sockets (spec §2.1)
     site.noisy = False
