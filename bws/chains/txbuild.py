@@ -133,7 +133,7 @@ class BuiltTx:
         info = self.inputs[index]
         ht = bytes([self.hashtype])
         if not info.signatures:
-            self.tx.vin[index].scriptSig = CScript()
+            self.tx.vin[index].scriptSig = _unsigned_script_sig(info)
         elif info.type == "P2SH":
             sigs = [info.signatures[k] + ht for k in info.public_keys if k in info.signatures]
             self.tx.vin[index].scriptSig = CScript([0] + sigs + [info.redeem_script])
@@ -247,7 +247,7 @@ def build_tx(txp: Any) -> BuiltTx:
         raise TxBuildError("Invalid state: fee above MAX_TX_FEE")
 
     tx = CMutableTransaction(
-        [CMutableTxIn(COutPoint(lx(i.txid), i.vout), CScript(), 0xFFFFFFFF) for i in infos],
+        [CMutableTxIn(COutPoint(lx(i.txid), i.vout), _unsigned_script_sig(i), 0xFFFFFFFF) for i in infos],
         [CMutableTxOut(v, CScript(s)) for v, s in outs],
         nLockTime=0,
         nVersion=1,
@@ -255,8 +255,21 @@ def build_tx(txp: Any) -> BuiltTx:
     return BuiltTx(tx, infos, coin)
 
 
+def _unsigned_script_sig(info: Any) -> CScript:
+    """scriptSig of an input that has no signature yet, as bitcore-lib 0.15 serialises it.
+
+    P2PKH: empty. P2SH multisig: ``OP_0 <redeemScript>`` (bitcore's
+    ``buildP2SHMultisigIn`` with no signatures). The real client signs this form
+    in ``publishTxProposal``; spec/api.md §11.5 shows an empty scriptSig there,
+    which the client never produces (docs/compatibility.md).
+    """
+    if info.type == "P2SH":
+        return CScript([0, info.redeem_script])
+    return CScript()
+
+
 def unsigned_raw(txp: Any) -> str:
-    """Hex of the unsigned serialisation (empty scriptSigs): what ``proposalSignature`` signs."""
+    """Hex of the unsigned serialisation: what ``proposalSignature`` signs (see _unsigned_script_sig)."""
     return build_tx(txp).raw
 
 
