@@ -127,6 +127,11 @@ const commands = {
     }
     return { wallet: res.wallet, requestPubKey: requestPubKey };
   },
+  async startScan(name, a) {
+    const c = getClient(name);
+    await call(c.startScan, c, [{ includeCopayerBranches: a.includeCopayerBranches }]);
+    return null;
+  },
   async getPreferences(name) {
     const c = getClient(name);
     return call(c.getPreferences, c, []);

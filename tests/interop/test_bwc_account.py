@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.interop.harness import BwcError
+from tests.interop.harness import BwcError, wait_for
 from tests.interop.test_bwc_wallet import make_wallet
 
 pytestmark = pytest.mark.interop
@@ -91,3 +91,25 @@ def test_recover_from_mnemonic(bwc):
     assert creds["walletId"] == alice.credentials()["walletId"]
     assert creds["complete"] is True
     assert [a["address"] for a in restored.getMainAddresses()] == [addr["address"]]
+
+
+def test_recover_and_scan_finds_the_funded_addresses(bwc, litecoind):
+    (alice,) = make_wallet(bwc, ["alice"], m=1)
+    a0, _a1, a2 = (alice.createAddress()["address"] for _ in range(3))
+    litecoind.fund(a0, "0.01")
+    litecoind.fund(a2, "0.02")
+    wait_for(lambda: alice.getBalance()["totalAmount"] == 3_000_000, what="funds")
+
+    restored = bwc.client("alice-restored")
+    restored.importFromMnemonic(words=alice.getMnemonic(), network="testnet")
+    restored.startScan()  # POST /v1/addresses/scan; completion is announced by a notification
+
+    def finished():
+        notes = restored.getNotifications(opts={"timeSpan": 300})
+        return next((n for n in notes if n["type"] == "ScanFinished"), None)
+
+    done = wait_for(finished, timeout=60, what="ScanFinished")
+    assert done["data"]["result"] == "success"
+    assert restored.getStatus()["wallet"]["scanStatus"] == "success"
+    assert restored.getBalance()["totalAmount"] == 3_000_000
+    assert restored.createAddress()["path"] == "m/0/3"
