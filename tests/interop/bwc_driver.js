@@ -85,6 +85,23 @@ const commands = {
   async version() {
     return { bwc: pkg.version, node: process.version };
   },
+  // No server involved: bwc's own serialisation of a proposal (Utils.buildTx), i.e. the
+  // unsigned raw hex the client signs as proposalSignature. Inputs without scriptPubKey
+  // get the standard one for their publicKeys (P2SH m-of-n, or P2PKH).
+  async buildTx(_name, a) {
+    const Bitcore = require(path.join(__dirname, "..", "..", "node_modules", "bitcore-lib"));
+    const Utils = require(path.join(__dirname, "..", "..", "node_modules", "bitcore-wallet-client", "lib", "common", "utils.js"));
+    const txp = JSON.parse(JSON.stringify(a.txp));
+    for (const i of txp.inputs) {
+      if (i.scriptPubKey) continue;
+      const pubs = i.publicKeys.map((k) => new Bitcore.PublicKey(k));
+      const script = txp.addressType === "P2SH"
+        ? Bitcore.Script.buildScriptHashOut(Bitcore.Script.buildMultisigOut(pubs, txp.requiredSignatures))
+        : Bitcore.Script.buildPublicKeyHashOut(pubs[0]);
+      i.scriptPubKey = script.toHex();
+    }
+    return { unsigned: Utils.buildTx(txp).uncheckedSerialize() };
+  },
   async newCopayer(name, a) {
     if (clients[name]) throw new Error("client exists: " + name);
     const c = getClient(name, true);

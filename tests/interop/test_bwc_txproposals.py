@@ -3,7 +3,8 @@ a 2-of-3 proposal created, published, signed by two copayers, broadcast, accepte
 node and seen `sent` in the history after a block; a proposal rejected by two copayers;
 a 1-of-1 wallet sending with one signature.
 
-Mining is kept sparse (the session node must stay below height 432): 3 blocks per run.
+Mining is kept sparse (the session node must stay below height 432): 3 blocks per run here,
+1 in test_bwc_wallet.py.
 """
 
 from __future__ import annotations
@@ -14,40 +15,6 @@ from tests.interop.harness import BwcError, wait_for
 from tests.interop.test_bwc_wallet import make_wallet
 
 pytestmark = pytest.mark.interop
-
-# What bitcore-wallet-client 6.7.5 signs as `proposalSignature` for the spec §11.5 2-of-2
-# P2SH proposal (Utils.buildTx(txp).uncheckedSerialize(), computed with the installed
-# client): bitcore's MultiSigScriptHashInput keeps `OP_0 <redeemScript>` as the scriptSig of
-# an *unsigned* input (every t.fee()/t.change() runs clearSignatures -> _updateScript), so
-# the input script is `49 00 47 <redeemScript>`, not empty as spec §6.8/§11.5 say.
-BWC_UNSIGNED_P2SH_VECTOR = (
-    "0100000001ab069f7073be9b491bb1ad4233a45d2e383082ccc7206df905662d6d8499e66e0800000049004752210319008ffe"
-    "1b3e208f5ebed8f46495c056763f87b07930a7027a92ee477fb0cb0f2103b5f035af8be40d0db5abb306b7754949ab39032cf9"
-    "9ad177691753b37d10130152aeffffffff0380969800000000001976a91451224bca38efcaa31d5340917c3f3f713b8b20e488"
-    "ac002d3101000000001976a91451224bca38efcaa31d5340917c3f3f713b8b20e488ac70f62b040000000017a914778192003f"
-    "0e9e1d865c082179cc3dae5464b03d8700000000"
-)
-
-
-
-# Known server bug (reported): POST /v1/txproposals/:id/publish/ verifies the client's
-# proposalSignature against bws.chains.txbuild.unsigned_raw(), which leaves P2SH scriptSigs
-# empty, so every multisig publish from the real client fails with
-# 400 BADREQUEST "Invalid proposal signature". Only that exact failure is an xfail; the
-# scenarios run in full (and must pass) as soon as the server accepts bwc's signature.
-P2SH_PUBLISH_BUG = (
-    "server unsigned_raw() of P2SH inputs differs from bwc 6.7.5 (empty scriptSig instead of "
-    "OP_0 <redeemScript>, see BWC_UNSIGNED_P2SH_VECTOR): publish fails with 'Invalid proposal signature'"
-)
-
-
-def publish(client, txp):
-    try:
-        return client.publishTxProposal(txp=txp)
-    except BwcError as e:
-        if txp.get("addressType") == "P2SH" and "Invalid proposal signature" in (e.message or ""):
-            pytest.xfail(P2SH_PUBLISH_BUG)
-        raise
 
 
 def fund_wallet(client, litecoind, btc: str) -> dict:
@@ -107,7 +74,7 @@ def test_2of3_proposal_signed_by_two_broadcast_and_mined(bwc, litecoind):
     assert 0 < fee < 100_000
     assert bob.getTxProposals() == []  # temporary proposals are not visible yet
 
-    published = publish(alice, txp)
+    published = alice.publishTxProposal(txp=txp)
     assert published["status"] == "pending"
 
     # Bob and Carol fetch the pending list (the client verifies the proposal signature and
@@ -173,7 +140,7 @@ def test_2of3_proposal_rejected_by_two(bwc, litecoind):
         "message": "please reject",
         "feePerKb": 10_000,
     })
-    publish(alice, txp)
+    alice.publishTxProposal(txp=txp)
 
     first = bob.rejectTxProposal(txpId=txp["id"], reason="no way")
     assert first["status"] == "pending"
