@@ -37,7 +37,10 @@ def build_explorers(cfg: Any) -> dict[tuple[str, str], Any]:
 
     for coin, networks in (cfg.blockchainExplorerOpts or {}).items():
         for network, opts in networks.items():
-            out[(coin, network)] = make_explorer(coin, network, opts)
+            try:
+                out[(coin, network)] = make_explorer(coin, network, opts)
+            except ValueError as e:  # e.g. a provider this build has no explorer for (web3, erc20)
+                log.warning("explorer %s/%s not available, its wallets cannot be served: %s", coin, network, e)
     return out
 
 
@@ -100,6 +103,9 @@ async def serve(cfg: Any) -> Any:
     )
     site = Site(BwsApi(service, cfg.basePath).resource(), timeout=300)  # idle sockets (spec §2.1)
     site.noisy = False
+    from bws.metrics import instrument  # Prometheus GET /metrics at the server root; counts requests
+
+    site.resource = instrument(site.resource, service, cfg.basePath)
     port = reactor.listenTCP(cfg.port, site, interface=cfg.host)
     log.info("bws listening on http://%s:%d%s", cfg.host, port.getHost().port, cfg.basePath)
     return port

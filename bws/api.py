@@ -612,3 +612,4 @@ __all__ = ["BwsApi", "ROUTES", "Router", "Route", "ApiRequest", "error_envelope"
 
 from bws import api_txp  # noqa: E402,F401  (registers the transaction-area routes)
 from bws import api_fiat  # noqa: E402,F401  (registers the fiat-rate routes)
+from bws import api_ops  # noqa: E402,F401  (GET /v1/health; bws/health.py)

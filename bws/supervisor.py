@@ -4,7 +4,11 @@
 detaches it) and owns every BWS process: it starts them in the reference order
 (spec/services.md §10), writes ``pids/<name>.pid`` and appends each process's
 output to ``logs/<name>.log``, waits until each one is healthy, and prints one
-line per process. A process that dies with an error or a signal is restarted
+line per process. Processes with a port start one after the other: the next one
+starts when the previous one's port answers (the database before the services
+that need it). Health: bws answers ``GET <basePath>/v1/health`` with 200 (database,
+broker, lock and nodes ready), other port-bearing processes accept TCP connections,
+processes without a port count as healthy once they have run for a second. A process that dies with an error or a signal is restarted
 (the first time within half a second, then with a growing delay while it keeps
 crashing) and the restart is logged to ``logs/supervisor.log``. A process that
 exits with status 0 was told by its configuration that it has nothing to do
@@ -44,6 +48,8 @@ class ProcessSpec:
     argv: list[str]
     #: TCP port answering when the process is healthy (None: alive for a moment is enough).
     port: Optional[int] = None
+    #: HTTP URL answering 200 when the process is ready (checked by ``start``'s report).
+    health_url: Optional[str] = None
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -67,7 +73,10 @@ def process_table(cfg, config_path: Optional[str], dev_specs: list[ProcessSpec] 
         ProcessSpec("emailservice", _py("-m", "emailservice", *conf)),
         ProcessSpec("pushservice", _py("-m", "pushservice", *conf)),
         ProcessSpec("fiatrateservice", _py("-m", "fiatrateservice", *conf)),
-        ProcessSpec("bws", _py("-m", "bws", *conf), port=cfg.port),
+        ProcessSpec(
+            "bws", _py("-m", "bws", *conf), port=cfg.port,
+            health_url=f"http://127.0.0.1:{cfg.port}{cfg.basePath.rstrip('/')}/v1/health",
+        ),
     ]
     return specs
 
@@ -76,6 +85,17 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex((host, port)) == 0
+
+
+def http_ok(url: str, timeout: float = 5.0) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
 
 
 class Child:
@@ -102,6 +122,8 @@ class Supervisor:
     RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
     #: A process that ran this long before dying counts as a fresh crash.
     STABLE_AFTER = 30.0
+    #: Seconds to wait for a port-bearing process's port before starting the next anyway.
+    READY_TIMEOUT = 120.0
 
     def __init__(self, specs: list[ProcessSpec], reactor, run_dir: Path, log: Callable[[str], None]):
         self.reactor = reactor
@@ -122,9 +144,39 @@ class Supervisor:
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start_all(self) -> None:
-        for child in self.children.values():
+    def start_all(self):
+        """Start every process in order; a process with a port must answer on it (or
+        ``READY_TIMEOUT`` pass) before the next one starts. Returns a Deferred (all started)."""
+        from twisted.internet.defer import Deferred
+
+        done: Deferred = Deferred()
+        queue = list(self.children.values())
+
+        def next_one():
+            if self.stopping or not queue:
+                if not done.called:
+                    done.callback(None)
+                return
+            child = queue.pop(0)
             self.spawn(child)
+            if child.spec.port is None:
+                next_one()
+                return
+            deadline = self.reactor.seconds() + self.READY_TIMEOUT
+
+            def poll():
+                if self.stopping or port_open(child.spec.port):
+                    next_one()
+                elif self.reactor.seconds() >= deadline:
+                    self.log(f"event=not_ready process={child.spec.name} port={child.spec.port} after={self.READY_TIMEOUT:.0f}s")
+                    next_one()
+                else:
+                    self.reactor.callLater(0.1, poll)
+
+            poll()
+
+        next_one()
+        return done
 
     def spawn(self, child: Child) -> None:
         from twisted.internet.protocol import ProcessProtocol
@@ -156,6 +208,9 @@ class Supervisor:
     def ended(self, child: Child, exit_code: Optional[int], sig: Optional[int]) -> None:
         ran = self.reactor.seconds() - child.started_at
         child.transport = None
+        # The child led its own process group: whatever it started (litecoind, node)
+        # and left behind would hold ports and data locks, so the group goes with it.
+        _kill_group(child.pid, signal.SIGKILL, group_only=True)
         self.pid_file(child.spec.name).unlink(missing_ok=True)
         self.log(f"event=exit process={child.spec.name} pid={child.pid} code={exit_code} signal={sig} ran={ran:.1f}s")
         child.pid = None
@@ -203,12 +258,14 @@ class Supervisor:
         return done
 
 
-def _kill_group(pid: Optional[int], sig: int) -> None:
+def _kill_group(pid: Optional[int], sig: int, group_only: bool = False) -> None:
     if not pid:
         return
     try:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
+        if group_only:
+            return
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
@@ -220,29 +277,56 @@ def _kill_group(pid: Optional[int], sig: int) -> None:
 
 
 def _wait_healthy(specs: list[ProcessSpec], run_dir: Path, timeout: float) -> list[str]:
-    """Lines ``name pid port log`` once each process is healthy (or the reason it is not)."""
+    """Lines ``name pid port log status`` once each process is healthy (or the reason it is not).
+
+    bws: its health URL answers 200; other processes with a port: the port accepts
+    connections; processes without a port: the same pid has run for a second."""
     lines = []
     deadline = time.monotonic() + timeout
+    sup_log = run_dir / "logs" / "supervisor.log"
     for spec in specs:
         pid_file = run_dir / "pids" / f"{spec.name}.pid"
-        status = "starting"
+        status = "NOT HEALTHY (see log)"
+        seen: tuple[str, float] = ("", 0.0)
         while time.monotonic() < deadline:
             pid = pid_file.read_text().strip() if pid_file.exists() else ""
-            if spec.port is None:
-                if pid:
-                    time.sleep(0.3)
-                    status = "running" if pid_file.exists() else "exited (see log)"
-                    break
-            elif pid and port_open(spec.port):
-                status = "healthy"
+            if not pid and _finished(sup_log, spec.name):
+                status = "finished: nothing to do with this configuration (exit 0, see log)"
                 break
+            if pid and spec.health_url:
+                if port_open(spec.port) and http_ok(spec.health_url, timeout=5):
+                    status = "healthy"
+                    break
+            elif pid and spec.port is not None:
+                if port_open(spec.port):
+                    status = "healthy"
+                    break
+            elif pid:
+                if seen[0] != pid:
+                    seen = (pid, time.monotonic())
+                elif time.monotonic() - seen[1] >= 1.0 and _alive(int(pid)):
+                    status = "running"
+                    break
             time.sleep(0.1)
-        else:
-            status = "NOT HEALTHY (see log)"
         pid = pid_file.read_text().strip() if pid_file.exists() else "-"
         port = str(spec.port) if spec.port else "-"
-        lines.append(f"{spec.name:16s} pid={pid:8s} port={port:6s} log=logs/{spec.name}.log  {status}")
+        log_path = _show_path(run_dir / "logs" / f"{spec.name}.log")
+        lines.append(f"{spec.name:16s} pid={pid:8s} port={port:6s} log={log_path}  {status}")
     return lines
+
+
+def _finished(sup_log: Path, name: str) -> bool:
+    try:
+        return f"event=finished process={name} " in sup_log.read_text()
+    except OSError:
+        return False
+
+
+def _show_path(p: Path) -> str:
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
 
 
 def cmd_start(args) -> int:
@@ -277,10 +361,12 @@ def cmd_start(args) -> int:
         _run_supervisor(specs, run_dir)
         os._exit(0)
     sup_pid.write_text(f"{pid}\n")
-    for line in _wait_healthy(specs, run_dir, args.timeout):
+    lines = []
+    for line in _wait_healthy(specs, run_dir, args.timeout if args.timeout else (180.0 if args.dev else 60.0)):
         print(line, flush=True)
-    print(f"supervisor       pid={pid}  log=logs/supervisor.log  (./stop.sh stops everything)")
-    return 0
+        lines.append(line)
+    print(f"supervisor       pid={pid}  log={_show_path(run_dir / 'logs' / 'supervisor.log')}  (./stop.sh stops everything)")
+    return 0 if all(l.endswith(("healthy", "running")) or "finished:" in l for l in lines) else 1
 
 
 def _run_supervisor(specs: list[ProcessSpec], run_dir: Path) -> None:
@@ -368,7 +454,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     s.add_argument("--config", help="config file (default: $BWS_CONFIG or ./config.json)")
     s.add_argument("--dev", action="store_true", help="also run local regtest/ganache chains and an SMTP sink")
     s.add_argument("--run-dir", default=str(ROOT), help="where pids/ and logs/ go (default: project root)")
-    s.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health checks")
+    s.add_argument("--timeout", type=float, default=0.0, help="seconds to wait for health checks (default 60; 180 with --dev)")
     t = sub.add_parser("stop", help="stop everything (what ./stop.sh runs)")
     t.add_argument("--run-dir", default=str(ROOT))
     t.add_argument("--timeout", type=float, default=30.0)

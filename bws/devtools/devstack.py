@@ -7,15 +7,21 @@ A newcomer runs ``./start.sh --dev`` and gets a complete, offline system:
 * ganache "eth" (chain id 1337) on 8545 with the TRY token deployed, and
   ganache "tri" (chain id 31337) on 8546;
 * an SMTP sink on 2525 writing every mail into ``data/dev/mail``;
+* a DEV STAND-IN for FCM (:mod:`bws.devtools.fakefcm`) on 9099 logging every push to
+  ``data/dev/fcm-messages.jsonl``, with generated stand-in service-account credentials
+  ``data/dev/fake-fcm-service-account.json`` (token_uri -> the fake);
 * ``data/dev/config.json``: the operator's config (if any) with the chains,
-  the SMTP sink and e-mail turned on, used by every service.
+  the SMTP sink, e-mail and push turned on, used by every service.
 
-Ports are fixed so the README's copy-paste commands work; they are loopback only.
+Ports are fixed by default so the README's copy-paste commands work; they are
+loopback only. Each can be overridden with ``BWS_DEV_PORT_<NAME>`` (NAME one of
+LITECOIND_RPC, LITECOIND_P2P, ETH, TRI, SMTP, FCM), e.g. for tests.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -25,7 +31,21 @@ from eth_utils import keccak, to_checksum_address
 
 from bws.devtools.ganache import CHAIN_IDS, MNEMONIC
 
-DEV_PORTS = {"litecoind_rpc": 19443, "litecoind_p2p": 19444, "eth": 8545, "tri": 8546, "smtp": 2525}
+DEV_PORTS = {"litecoind_rpc": 19443, "litecoind_p2p": 19444, "eth": 8545, "tri": 8546, "smtp": 2525, "fcm": 9099}
+
+
+def dev_ports(environ=None) -> dict[str, int]:
+    """DEV_PORTS with ``BWS_DEV_PORT_<NAME>`` environment overrides applied."""
+    environ = os.environ if environ is None else environ
+    out = dict(DEV_PORTS)
+    for name in out:
+        raw = environ.get(f"BWS_DEV_PORT_{name.upper()}")
+        if raw:
+            try:
+                out[name] = int(raw)
+            except ValueError:
+                raise SystemExit(f"BWS_DEV_PORT_{name.upper()}: must be a port number, got {raw!r}") from None
+    return out
 RPC_USER, RPC_PASSWORD = "bws", "bwspass"
 
 
@@ -35,9 +55,9 @@ def first_contract_address(deployer: str) -> str:
     return to_checksum_address(raw)
 
 
-def dev_config(base: dict, run_dir: Path, try_token: str) -> dict:
-    """The operator's config dict with the dev chains, SMTP sink and e-mail filled in."""
-    p = DEV_PORTS
+def dev_config(base: dict, run_dir: Path, try_token: str, ports: Optional[dict] = None, fcm_account: str = "") -> dict:
+    """The operator's config dict with the dev chains, SMTP sink, e-mail and push filled in."""
+    p = ports or DEV_PORTS
     cfg = json.loads(json.dumps(base))
     cfg.setdefault("blockchainExplorerOpts", {}).update(
         {
@@ -64,6 +84,23 @@ def dev_config(base: dict, run_dir: Path, try_token: str) -> dict:
     )
     email = cfg.setdefault("emailOpts", {})
     email.update({"enabled": True, "host": "127.0.0.1", "port": p["smtp"], "ignoreTLS": True})
+    if fcm_account:
+        push = cfg.setdefault("pushNotificationsOpts", {})
+        push["enabled"] = True
+        push["fcm"] = {
+            "serviceAccountFile": fcm_account,
+            "endpointBase": f"http://127.0.0.1:{p['fcm']}/v1/projects",
+        }
+        # Deliver quickly in dev (defaults are tuned for production providers).
+        push.setdefault("pollInterval", 1.0)
+        push.setdefault("retryBackoff", 2.0)
+        push.setdefault("sendTimeout", 10.0)
+    email.setdefault("pollInterval", 1.0)
+    email.setdefault("retryBackoff", 2.0)
+    # The embedded database keeps its data beside the run directory's other state.
+    if not cfg.get("storageOpts", {}).get("mongoDb", {}).get("uri"):
+        emb = cfg.setdefault("storageOpts", {}).setdefault("embedded", {})
+        emb.setdefault("dataPath", str(run_dir / "data" / "db"))
     return cfg
 
 
@@ -83,11 +120,14 @@ def prepare_dev(run_dir: Path, base_config_path: Optional[str]):
     Account.enable_unaudited_hdwallet_features()
     deployer = Account.from_mnemonic(MNEMONIC, account_path="m/44'/60'/0'/0/0").address
     try_token = first_contract_address(deployer)
-    cfg = dev_config(base, run_dir, try_token)
+    p = dev_ports()
+    from bws.devtools.fakefcm import write_dev_service_account
+
+    fcm_account = write_dev_service_account(dev_dir / "fake-fcm-service-account.json", f"http://127.0.0.1:{p['fcm']}")
+    cfg = dev_config(base, run_dir, try_token, p, str(fcm_account))
     path = dev_dir / "config.json"
     path.write_text(json.dumps(cfg, indent=2))
     py = sys.executable
-    p = DEV_PORTS
     specs = [
         ProcessSpec(
             "dev-litecoind",
@@ -109,6 +149,11 @@ def prepare_dev(run_dir: Path, base_config_path: Optional[str]):
             "dev-smtpsink",
             [py, "-m", "bws.devtools.smtpsink", "--port", str(p["smtp"]), "--maildir", str(dev_dir / "mail")],
             port=p["smtp"],
+        ),
+        ProcessSpec(
+            "dev-fakefcm",
+            [py, "-m", "bws.devtools.fakefcm", "--port", str(p["fcm"]), "--log", str(dev_dir / "fcm-messages.jsonl")],
+            port=p["fcm"],
         ),
     ]
     return str(path), specs
