@@ -163,7 +163,10 @@ class StreamConsumer:
         """Load the cursor, recover unfinished deliveries, subscribe, and drain once (awaited)."""
         cursor = await self.storage.get_stream_cursor(self.name)
         if not cursor and self.start_from == "now":
-            cursor = format_notification_id(self.now_ms(), 0)
+            # "Now" = after everything already stored: ids of a busy writer can run a few
+            # ms ahead of the clock (the ticker overflows into the next ms), so take the
+            # newest stored id when it is later than the clock.
+            cursor = max(format_notification_id(self.now_ms(), 0), await self.storage.fetch_latest_notification_id())
             await self.storage.set_stream_cursor(self.name, cursor)
             self._min_floor = cursor  # the lookback must not reach into the history we skip
         self.cursor = cursor

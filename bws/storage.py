@@ -22,7 +22,11 @@ import time
 import uuid
 from typing import Any, Awaitable, Callable, Iterable, Optional
 
+import decimal
+
 import pymongo
+from bson.codec_options import CodecOptions, TypeDecoder, TypeRegistry
+from bson.decimal128 import Decimal128
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
@@ -93,6 +97,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("hash", ASCENDING)]),
         IndexModel([("hash", ASCENDING), ("logIndex", ASCENDING)], unique=True),
     ],
+    # added: native txs of the Trias chain (coin tri), same shape as eth_txs
+    "tri_txs": [
+        IndexModel([("from", ASCENDING)]),
+        IndexModel([("to", ASCENDING)]),
+        IndexModel([("hash", ASCENDING)], unique=True),
+    ],
     "eth_balance_cache": [IndexModel([("address", ASCENDING)], unique=True)],
     "try_balance_cache": [IndexModel([("address", ASCENDING)], unique=True)],
     "stats_wallets": [],
@@ -122,6 +132,27 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 _NO_ID = {"_id": False}
+
+
+# Integers beyond int64 (wei / token amounts of eth, tri, try) are stored as
+# Decimal128 (34 exact digits; more raises decimal.Inexact) and read back as int.
+def _bigint_encoder(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal128(decimal.Decimal(value))
+    return value
+
+
+class _BigIntDecoder(TypeDecoder):
+    bson_type = Decimal128
+
+    def transform_bson(self, value: Decimal128) -> Any:
+        d = value.to_decimal()
+        return int(d) if d == d.to_integral_value() else d
+
+
+CODEC_OPTIONS: CodecOptions = CodecOptions(
+    tz_aware=False, type_registry=TypeRegistry([_BigIntDecoder()], fallback_encoder=_bigint_encoder)
+)
 
 
 def _clean(doc: Optional[Doc]) -> Optional[Doc]:
@@ -156,7 +187,7 @@ class Storage:
         self.client: AsyncMongoClient = AsyncMongoClient(
             uri, serverSelectionTimeoutMS=server_selection_timeout_ms, tz_aware=False
         )
-        self.db = self.client.get_default_database("bws")
+        self.db = self.client.get_default_database("bws", codec_options=CODEC_OPTIONS)
         self._transactions: Optional[bool] = None
 
     # -- lifecycle ---------------------------------------------------------
@@ -399,6 +430,11 @@ class Storage:
         return await self._find(
             "notifications", {"walletId": {"$in": list(wallet_ids)}, "id": {"$gt": floor}}, sort=[("id", ASCENDING)]
         )
+
+    async def fetch_latest_notification_id(self) -> str:
+        """The greatest notification id stored ("" when there is none)."""
+        doc = await as_deferred(self._c("notifications").find_one({}, {"id": True}, sort=[("id", DESCENDING)]))
+        return doc["id"] if doc else ""
 
     async def fetch_notifications_after(self, after_id: str, limit: int = 500) -> list[Doc]:
         """The global stream: every notification with id > after_id, ascending (durable consumers)."""
@@ -869,6 +905,29 @@ class Storage:
             )
 
         await self._in_transaction(work)
+
+    # -- EVM tx index, any chain (eth_txs / tri_txs / try_txs; issue 6) -----------
+
+    _EVM_TX_COLLECTIONS = {"eth_txs": ("hash",), "tri_txs": ("hash",), "try_txs": ("hash", "logIndex")}
+
+    async def store_chain_tx(self, collection: str, tx: Doc) -> None:
+        """Upsert one indexed EVM tx (``$set``) by its key: ``hash`` (eth_txs,
+        tri_txs) or ``(hash, logIndex)`` (try_txs)."""
+        keys = self._EVM_TX_COLLECTIONS[collection]
+        await as_deferred(
+            self._c(collection).update_one({k: tx[k] for k in keys}, {"$set": tx}, upsert=True)
+        )
+
+    async def fetch_chain_txs(self, collection: str, addresses: Iterable[str]) -> list[Doc]:
+        """Indexed txs of ``collection`` whose ``from`` or ``to`` is in ``addresses``."""
+        self._EVM_TX_COLLECTIONS[collection]
+        a = list(addresses)
+        return await self._find(collection, {"$or": [{"from": {"$in": a}}, {"to": {"$in": a}}]})
+
+    async def delete_chain_tx(self, collection: str, key: Doc) -> None:
+        """Delete the indexed tx(s) matching ``key`` (e.g. ``{hash, logIndex}``)."""
+        self._EVM_TX_COLLECTIONS[collection]
+        await as_deferred(self._c(collection).delete_many(dict(key)))
 
 
 async def open_storage(uri: str) -> Storage:
