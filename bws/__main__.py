@@ -85,13 +85,15 @@ def service_options(cfg: Any) -> dict:
 async def serve(cfg: Any) -> Any:
     """Connect everything and start listening; returns the listening port."""
     from twisted.internet import reactor
-    from twisted.web.server import Site
 
     from bws.api import BwsApi
+    from bws.ratelimit import make_rate_limiter
     from bws.service import WalletService
     from bws.storage import Storage
 
-    storage = await Storage(cfg.mongo_uri).connect()
+    storage = await Storage(
+        cfg.mongo_uri, server_selection_timeout_ms=cfg.storageOpts.mongoDb.serverSelectionTimeoutMS
+    ).connect()
     service = WalletService(
         storage,
         _make_lock(cfg),
@@ -101,7 +103,8 @@ async def serve(cfg: Any) -> Any:
         lock_max_hold=cfg.lockOpts.maxHoldTime,
         options=service_options(cfg),
     )
-    site = Site(BwsApi(service, cfg.basePath).resource(), timeout=300)  # idle sockets (spec §2.1)
+    api = BwsApi(service, cfg.basePath, rate_limiter=make_rate_limiter(cfg))
+    site = api.site(timeout=300)  # idle sockets (spec §2.1); bodies over 100 KiB not buffered
     site.noisy = False
     from bws.metrics import instrument  # Prometheus GET /metrics at the server root; counts requests
 

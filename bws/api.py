@@ -39,6 +39,7 @@ from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import parse_qsl, unquote
 
 from klein import Klein
+from pymongo.errors import ConnectionFailure
 from twisted.web.server import Request
 from werkzeug.exceptions import HTTPException
 
@@ -46,11 +47,15 @@ from bws import auth
 from bws.auth import NONE, SESSION, SIG, STAFF, AuthRequest
 from bws.crypto import js_json_stringify
 from bws.errors import ClientError, Errors, ServerError
+from bws.ratelimit import RateLimited
 from bws.service.base import SERVICE_VERSION
 
 log = logging.getLogger(__name__)
 
 BODY_LIMIT = 100 * 1024  # bytes (spec §2.2)
+#: deepest JSON nesting accepted in a body (MongoDB stores at most 100 levels;
+#: deeper input would only fail later, in storage or in recursive code)
+MAX_JSON_DEPTH = 64
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -76,15 +81,30 @@ class HttpError(Exception):
         self.body = body
 
 
-def error_envelope(exc: BaseException) -> tuple[int, dict]:
+SERVICE_UNAVAILABLE = {
+    "code": "SERVICE_UNAVAILABLE",
+    "message": "The wallet service cannot reach its database right now, please try again later",
+}
+
+
+def error_envelope(exc: BaseException) -> tuple[int, Any]:
     """The one mapping from an exception to (HTTP status, JSON body) (§2.4).
 
     ClientError -> 400 (401 for NOT_AUTHORIZED) ``{code, message}``;
     ServerError -> its status (500 unless a valid 4xx/5xx) ``{error}``;
-    HttpError -> as given; anything else -> logged with its traceback,
-    500 ``{"error": "Internal error"}`` (no details leak)."""
+    HttpError -> as given; database unreachable (pymongo ConnectionFailure:
+    server selection timeout, AutoReconnect, network timeout) -> 503
+    ``{"code": "SERVICE_UNAVAILABLE", "message"}``; rate limited -> 429 with
+    the plain-text message (a :class:`_Raw` payload, as upstream); anything
+    else -> logged with its traceback, 500 ``{"error": "Internal error"}``
+    (no details leak)."""
     if isinstance(exc, HttpError):
         return exc.status, exc.body
+    if isinstance(exc, RateLimited):
+        return 429, _Raw(exc.message.encode("utf-8"))
+    if isinstance(exc, ConnectionFailure):
+        log.warning("database unavailable: %s", str(exc).split(",", 1)[0][:200])
+        return 503, dict(SERVICE_UNAVAILABLE)
     if isinstance(exc, ClientError):
         return exc.http_status(), exc.to_body()
     if isinstance(exc, ServerError):
@@ -236,9 +256,25 @@ def parse_json_body(data: bytes) -> Any:
         stripped = text.lstrip(" \t\r\n")
         if not stripped or stripped[0] not in "{[":
             raise ValueError("strict JSON: object or array expected")
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise HttpError(400, {"code": "BADREQUEST", "message": "Invalid JSON"}) from None
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        raise HttpError(400, {"code": "BADREQUEST", "message": f"Invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels"})
+    return value
+
+
+def _json_depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value (iterative: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        if isinstance(v, list):
+            deepest = max(deepest, d)
+            stack.extend((c, d + 1) for c in v if isinstance(c, (dict, list)))
+    return deepest
 
 
 class BwsApi:
@@ -248,10 +284,16 @@ class BwsApi:
     router: the route table (default :data:`ROUTES`).  ``resource()`` gives
     the Twisted resource to serve (``Site(api.resource())``)."""
 
-    def __init__(self, service: Any, base_path: str = "/bws/api", router: Router = ROUTES) -> None:
+    def __init__(
+        self, service: Any, base_path: str = "/bws/api", router: Router = ROUTES, *, rate_limiter: Any = None
+    ) -> None:
         self.service = service
+        #: bws.ratelimit.RateLimiter or None (no limits)
+        self.rate_limiter = rate_limiter
         self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
         self.router = router
+        if isinstance(getattr(service, "options", None), dict):
+            service.options.setdefault("basePath", self.base_path)  # read by GET /openapi.json
         self.app = Klein()
         self.app.url_map.merge_slashes = False
         self.app.url_map.strict_slashes = False
@@ -261,6 +303,13 @@ class BwsApi:
     def resource(self):
         return self.app.resource()
 
+    def site(self, **kw: Any):
+        """A Twisted Site serving this API whose requests stop buffering a body
+        announced (or grown) beyond :data:`BODY_LIMIT` (answered 413)."""
+        from twisted.web.server import Site
+
+        return Site(self.resource(), requestFactory=BoundedRequest, **kw)
+
     # -------------------------------------------------------------- plumbing
     def _render_error(self, request: Request, failure) -> Any:
         return self._render(request)
@@ -269,18 +318,20 @@ class BwsApi:
         started = time.monotonic()
         method = request.method.decode("latin-1").upper()
         target = request.uri.decode("latin-1")
-        status, body = 500, b""
+        status, body, payload = 500, b"", None
         try:
             status, payload = await self._dispatch(request, method, target)
             body = b"" if payload is None else _to_json(payload)
         except BaseException as exc:  # noqa: BLE001 - the envelope handles everything
             status, payload = error_envelope(exc)
             body = _to_json(payload)
+            if isinstance(exc, RateLimited):
+                request.setHeader("Retry-After", str(exc.retry_after))
         request.setResponseCode(status)
         request.setHeader("x-service-version", SERVICE_VERSION)
         for k, v in CORS_HEADERS.items():
             request.setHeader(k, v)
-        if method == "OPTIONS" and status == 200:
+        if (method == "OPTIONS" and status == 200) or isinstance(payload, _Raw):
             request.setHeader("Content-Type", "text/plain; charset=utf-8")
         else:
             request.setHeader("Content-Type", JSON_TYPE)
@@ -307,6 +358,8 @@ class BwsApi:
         headers = {k.decode("latin-1").lower(): v[-1].decode("latin-1") for k, v in request.requestHeaders.getAllRawHeaders()}
         raw_body: Optional[bytes] = None
         parsed: Any = None
+        if getattr(request, "body_too_large", False) or _declared_length(headers) > BODY_LIMIT:
+            raise HttpError(413, {"code": "BADREQUEST", "message": "Request entity too large"})
         if _content_type_is_json(headers.get("content-type")):
             request.content.seek(0)
             data = request.content.read(BODY_LIMIT + 1)
@@ -321,6 +374,9 @@ class BwsApi:
         if found is None:
             raise HttpError(404, {"code": "NOT_FOUND", "message": f"Cannot {method} {target.split('?', 1)[0]}"})
         route, params = found
+        if self.rate_limiter is not None:
+            peer = getattr(request.getClientAddress(), "host", None)
+            await self.rate_limiter.check(route.method, route.path, peer, headers)
         query = parse_query(url.split("?", 1)[1]) if "?" in url else {}
         if route.auth == NONE:
             if route.version_gate:
@@ -332,6 +388,36 @@ class BwsApi:
         body = parsed if isinstance(parsed, dict) else {}
         result = await route.handler(ApiRequest(service, method, url, params, query, body, headers))
         return 200, result
+
+
+def _declared_length(headers: dict[str, str]) -> int:
+    try:
+        return int(headers.get("content-length", "0").strip() or 0)
+    except ValueError:
+        return 0
+
+
+class BoundedRequest(Request):
+    """A Request that keeps at most :data:`BODY_LIMIT` + 1 body bytes: a body
+    announced larger by Content-Length, or that grows larger (chunked), is
+    not stored; ``body_too_large`` tells the API to answer 413 without parsing."""
+
+    body_too_large = False
+    _body_seen = 0
+
+    def gotLength(self, length: Optional[int]) -> None:
+        if length is not None and length > BODY_LIMIT:
+            self.body_too_large = True
+            length = 0  # nothing will be kept: a small in-memory buffer
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        self._body_seen += len(data)
+        if self._body_seen > BODY_LIMIT:
+            self.body_too_large = True
+        if self.body_too_large:
+            return
+        super().handleContentChunk(data)
 
 
 class _Raw:
@@ -612,4 +698,5 @@ __all__ = ["BwsApi", "ROUTES", "Router", "Route", "ApiRequest", "error_envelope"
 
 from bws import api_txp  # noqa: E402,F401  (registers the transaction-area routes)
 from bws import api_fiat  # noqa: E402,F401  (registers the fiat-rate routes)
+from bws import api_openapi  # noqa: E402,F401  (GET /openapi.json, bws/openapi.py)
 from bws import api_ops  # noqa: E402,F401  (GET /v1/health; bws/health.py)

@@ -47,6 +47,9 @@ class MongoDbOpts:
     #: ``mongodb://host:port/dbname``. Empty means: use the embedded SecantusDB
     #: server that ``python -m bws.embedded_db`` (and start.sh) runs on loopback.
     uri: str = ""
+    #: Milliseconds a request waits for an unreachable database before it is
+    #: answered 503 SERVICE_UNAVAILABLE (docs/security.md, "Faults").
+    serverSelectionTimeoutMS: int = 3000
 
 
 @dataclass
@@ -253,6 +256,48 @@ class FiatRateServiceOpts:
 
 
 @dataclass
+class RateLimitRule:
+    """One per-IP limit (express-rate-limit 2.x semantics, spec/api.md §3.8)."""
+
+    windowMs: int = 3_600_000
+    #: requests per window; beyond it: 429 with ``message``
+    max: int = 15
+    #: requests per window served at full speed; each later one waits
+    #: ``delayMs`` more than the previous one
+    delayAfter: int = 8
+    delayMs: int = 3000
+    message: str = "Too many wallets created from this IP, please try again after an hour"
+
+
+@dataclass
+class FeeLevelsRateLimitRule(RateLimitRule):
+    """Upstream's fee-level limit: 10 per 10 min, 300 ms more per request after the 5th."""
+
+    windowMs: int = 600_000
+    max: int = 10
+    delayAfter: int = 5
+    delayMs: int = 300
+    message: str = "Too many request"
+
+
+@dataclass
+class RateLimitsOpts:
+    """Upstream's limits on wallet creation and fee levels (bws/ratelimit.py).
+
+    Off by default, as in the fork the port follows; ``enabled: true`` applies
+    upstream's numbers below."""
+
+    enabled: bool = False
+    #: client IP = left-most X-Forwarded-For (the API sits behind a proxy);
+    #: set false when clients connect directly, or they choose their own IP.
+    trustProxy: bool = True
+    #: ``auto`` (Redis when lockOpts or messageBrokerOpts use Redis), ``redis`` or ``memory``.
+    store: str = "auto"
+    createWallet: RateLimitRule = field(default_factory=RateLimitRule)
+    feeLevels: FeeLevelsRateLimitRule = field(default_factory=FeeLevelsRateLimitRule)
+
+
+@dataclass
 class Config:
     basePath: str = "/bws/api"
     host: str = "127.0.0.1"
@@ -270,6 +315,7 @@ class Config:
     pushNotificationsOpts: PushNotificationsOpts = field(default_factory=PushNotificationsOpts)
     webhookOpts: WebhookOpts = field(default_factory=WebhookOpts)
     fiatRateServiceOpts: FiatRateServiceOpts = field(default_factory=FiatRateServiceOpts)
+    rateLimits: RateLimitsOpts = field(default_factory=RateLimitsOpts)
 
     def validate(self) -> None:
         """Cross-field checks; raises ConfigError naming the key."""
@@ -309,6 +355,14 @@ class Config:
             )
         if self.lockOpts.waitTime <= 0 or self.lockOpts.maxHoldTime <= 0:
             raise ConfigError("lockOpts.waitTime/maxHoldTime: must be > 0 seconds")
+        if self.storageOpts.mongoDb.serverSelectionTimeoutMS <= 0:
+            raise ConfigError("storageOpts.mongoDb.serverSelectionTimeoutMS: must be > 0")
+        if self.rateLimits.store not in ("auto", "redis", "memory"):
+            raise ConfigError(f"rateLimits.store: must be one of auto, redis, memory, got {self.rateLimits.store!r}")
+        for name in ("createWallet", "feeLevels"):
+            rule: RateLimitRule = getattr(self.rateLimits, name)
+            if rule.windowMs <= 0 or rule.max < 0 or rule.delayAfter < 0 or rule.delayMs < 0:
+                raise ConfigError(f"rateLimits.{name}: windowMs must be > 0, max/delayAfter/delayMs >= 0")
 
     @property
     def mongo_uri(self) -> str:
@@ -466,6 +520,51 @@ def _env_overrides(environ: typing.Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
+_SECRET_KEYS = ("password", "secret", "pass", "apikey", "privatekey", "token")
+
+
+def secret_keys(data: Any, path: str = "") -> list[str]:
+    """Dotted keys of ``data`` holding a non-empty secret: a key named like a
+    password/secret/token, or a URL/URI with credentials (``user:pass@``)."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            full = f"{path}.{k}" if path else str(k)
+            if isinstance(v, (dict, list)):
+                found += secret_keys(v, full)
+            elif isinstance(v, str) and v:
+                if str(k).lower().replace("_", "") in _SECRET_KEYS:
+                    found.append(full)
+                elif "://" in v and "@" in v.split("://", 1)[1].split("/", 1)[0]:
+                    found.append(full)
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            found += secret_keys(v, f"{path}[{i}]")
+    return found
+
+
+def warn_if_secrets_readable(path: str, data: dict[str, Any]) -> Optional[str]:
+    """Log a warning (and return its text) when the config file at ``path``
+    holds secrets and can be read by its group or by others (docs/security.md)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    keys = secret_keys(data)
+    if not keys:
+        return None
+    text = (
+        f"config file {path!r} contains secrets ({', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''}) "
+        f"but is readable by group/others (mode {mode & 0o777:o}); run: chmod 600 {path}"
+    )
+    import logging
+
+    logging.getLogger("bws.config").warning("%s", text)
+    return text
+
+
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Build and validate a Config from a plain dict (JSON key names)."""
     cfg = _build(Config, data)
@@ -491,5 +590,6 @@ def load_config(path: Optional[str] = None, environ: Optional[typing.Mapping[str
             raise ConfigError(f"config file {path!r} is not valid JSON: {e}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path!r}: top level must be an object")
+        warn_if_secrets_readable(path, data)
     data = _deep_merge(data, _env_overrides(environ))
     return config_from_dict(data)

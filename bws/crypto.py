@@ -222,7 +222,7 @@ def _body_candidates(raw_body: Optional[str | bytes], parsed_body: Any) -> list[
             out.append(raw_body)
     try:
         alt = js_json_stringify({} if parsed_body is None else parsed_body)
-    except TypeError:
+    except (TypeError, RecursionError):  # deeply nested bodies: only the raw text can verify
         alt = None
     if alt is not None and alt not in out:
         out.append(alt)
