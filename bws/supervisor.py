@@ -190,9 +190,13 @@ class Supervisor:
 
             errReceived = outReceived
 
+            def processExited(self, reason) -> None:
+                # processExited, not processEnded: the latter waits until every holder of the
+                # output pipes (grandchildren) is gone, which would delay the restart.
+                sup.ended(child, getattr(reason.value, "exitCode", None), getattr(reason.value, "signal", None))
+
             def processEnded(self, reason) -> None:
                 logf.close()
-                sup.ended(child, getattr(reason.value, "exitCode", None), getattr(reason.value, "signal", None))
 
         env = {**os.environ, **child.spec.env, "PYTHONUNBUFFERED": "1"}
         # Each child leads its own process group (setsid execs in place, keeping the
@@ -349,6 +353,11 @@ def cmd_start(args) -> int:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
     specs = process_table(cfg, config_path, dev_specs)
+    busy = [f"{s.name} port {s.port}" for s in specs if s.port and port_open(s.port)]
+    if busy:
+        print("cannot start: already in use by another process: " + ", ".join(busy)
+              + " (stop it, or change the port: config file / BWS_DEV_PORT_<NAME> for --dev)", file=sys.stderr)
+        return 2
     (run_dir / "pids").mkdir(parents=True, exist_ok=True)
     (run_dir / "logs").mkdir(parents=True, exist_ok=True)
     # Detach: the supervisor outlives the shell that ran start.sh.

@@ -127,7 +127,12 @@ def prepare_dev(run_dir: Path, base_config_path: Optional[str]):
     cfg = dev_config(base, run_dir, try_token, p, str(fcm_account))
     path = dev_dir / "config.json"
     path.write_text(json.dumps(cfg, indent=2))
+    path.chmod(0o600)  # holds the dev node's RPC password
     py = sys.executable
+    from bws.supervisor import port_open
+
+    if port_open(p["litecoind_p2p"]):  # not a health port, so checked here
+        raise SystemExit(f"cannot start: litecoind P2P port {p['litecoind_p2p']} is in use; set BWS_DEV_PORT_LITECOIND_P2P")
     specs = [
         ProcessSpec(
             "dev-litecoind",
