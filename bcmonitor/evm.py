@@ -155,8 +155,8 @@ class EvmMonitor:
             sub.pop("confirmedBlock", None)
             sub.pop("confirmedHeight", None)
             await self.storage.store_tx_confirmation_sub(sub)
-        if self.coin == "eth":
-            await self.storage.remove_chain_txs_from_height("eth_txs", height)
+        if self.coin in ("eth", "tri"):
+            await self.storage.remove_chain_txs_from_height(f"{self.coin}_txs", height)
         if self.token_coin == "try":
             await self.storage.remove_chain_txs_from_height("try_txs", height)
 
@@ -217,8 +217,9 @@ class EvmMonitor:
         txid = _hex(tx["hash"])
         docs = await self._wallet_docs(self.coin, [to, frm])
         if docs:
-            if self.coin == "eth":
-                await self.storage.store_eth_tx(
+            if self.coin in ("eth", "tri"):  # tri: tri_txs, read by bws.explorers.web3 (issue 6)
+                await self.storage.store_chain_tx(
+                    f"{self.coin}_txs",
                     {
                         "hash": txid, "from": frm, "to": to, "value": str(int(tx["value"])),
                         "blockNumber": int(tx["blockNumber"]), "blockHash": _hex(tx["blockHash"]),

@@ -700,3 +700,4 @@ from bws import api_txp  # noqa: E402,F401  (registers the transaction-area rout
 from bws import api_fiat  # noqa: E402,F401  (registers the fiat-rate routes)
 from bws import api_openapi  # noqa: E402,F401  (GET /openapi.json, bws/openapi.py)
 from bws import api_ops  # noqa: E402,F401  (GET /v1/health; bws/health.py)
+from bws import api_evm  # noqa: E402,F401  (ETH/Tri/TRY routes: address_nonce, pending status)

@@ -11,7 +11,7 @@ Two rules, each a fixed window per client IP (express-rate-limit 2.x semantics):
 
 The hit is counted before the decision (a refused request counts too), as
 upstream does.  Counters live in Redis (``INCR`` + ``PEXPIRE`` on the first hit
-of a window, key ``bws:ratelimit:<rule>:<ip>``) when Redis is in use, so every
+of a window, one Lua call; key ``bws:ratelimit:<rule>:<ip>``) when Redis is in use, so every
 API process shares one count; otherwise in process memory.  A Redis failure
 lets the request through (fail open, logged): limits protect capacity, they
 must not take the API down with them.
@@ -88,9 +88,20 @@ class MemoryCounter:
         return count, end - now
 
 
+#: one atomic round trip: INCR, PEXPIRE on the window's first hit (or when the
+#: key has no TTL, e.g. a PEXPIRE lost to a crash elsewhere), then PTTL.
+HIT_SCRIPT = """
+local n = redis.call('incr', KEYS[1])
+if n == 1 or redis.call('pttl', KEYS[1]) < 0 then
+  redis.call('pexpire', KEYS[1], ARGV[1])
+end
+return {n, redis.call('pttl', KEYS[1])}
+"""
+
+
 class RedisCounter:
-    """Fixed windows in Redis shared by every API process: INCR, then PEXPIRE
-    on the window's first hit (and whenever a key lost its TTL)."""
+    """Fixed windows in Redis shared by every API process (:data:`HIT_SCRIPT`:
+    INCR + PEXPIRE in one Lua call, so a window can never lose its expiry)."""
 
     def __init__(self, url: str, timeout: float = 1.0, connection: Any = None) -> None:
         self.url = url
@@ -106,22 +117,15 @@ class RedisCounter:
         return self._conn
 
     async def hit(self, key: str, window_ms: int) -> tuple[int, float]:
+        """Count one hit -> (count in this window, seconds until the window ends);
+        raises (TimeoutError, connection errors) when Redis does not answer in ``timeout``."""
         from twisted.internet import reactor
 
-        d = defer.ensureDeferred(self._hit(key, window_ms))
+        d = self.conn.eval(HIT_SCRIPT, keys=[key], args=[str(int(window_ms))])
         d.addTimeout(self.timeout, reactor)
-        return await d
-
-    async def _hit(self, key: str, window_ms: int) -> tuple[int, float]:
-        count = int(await self.conn.incr(key))
-        if count == 1:
-            await self.conn.pexpire(key, window_ms)
-            return count, window_ms / 1000.0
-        ttl = int(await self.conn.pttl(key))
-        if ttl < 0:  # the process that made the key died between INCR and PEXPIRE
-            await self.conn.pexpire(key, window_ms)
-            ttl = window_ms
-        return count, ttl / 1000.0
+        count, ttl = await d
+        count, ttl = int(count), int(ttl)
+        return count, (ttl if ttl > 0 else window_ms) / 1000.0
 
     async def close(self) -> None:
         if self._conn is not None:

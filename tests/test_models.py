@@ -810,7 +810,7 @@ def test_model_equality_and_copy():
 
 
 def test_constants():
-    assert C.COINS == ("btc", "bch", "eth", "try")
+    assert C.COINS == ("btc", "bch", "eth", "try", "tri")
     assert C.NETWORKS == ("livenet", "testnet")
     assert C.BIP45_SHARED_INDEX == 2147483647
     assert C.DELETE_LOCKTIME == 600 and C.SESSION_EXPIRATION == 3600

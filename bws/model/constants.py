@@ -14,10 +14,12 @@ COIN_BTC = "btc"
 COIN_BCH = "bch"
 COIN_ETH = "eth"
 COIN_TRY = "try"
-COINS: tuple[str, ...] = (COIN_BTC, COIN_BCH, COIN_ETH, COIN_TRY)
+#: the Ethereum-compatible Trias chain (its own chain id; added by the port)
+COIN_TRI = "tri"
+COINS: tuple[str, ...] = (COIN_BTC, COIN_BCH, COIN_ETH, COIN_TRY, COIN_TRI)
 DEFAULT_COIN = COIN_BTC
 #: coins whose model is account based (no UTXOs, no change, single address)
-EVM_COINS: tuple[str, ...] = (COIN_ETH, COIN_TRY)
+EVM_COINS: tuple[str, ...] = (COIN_ETH, COIN_TRY, COIN_TRI)
 #: coins with bitcoin style UTXOs and scripts
 UTXO_COINS: tuple[str, ...] = (COIN_BTC, COIN_BCH)
 
@@ -160,6 +162,7 @@ FEE_LEVELS: dict[str, tuple[dict, ...]] = {
     ),
     COIN_ETH: _EVM_FEE_LEVELS,
     COIN_TRY: _EVM_FEE_LEVELS,
+    COIN_TRI: _EVM_FEE_LEVELS,
 }
 
 DEFAULT_FEE_LEVEL = "normal"

@@ -25,6 +25,9 @@ module             methods
 ``balancecache``   two-step balance, balance fast cache
 ``history``        get_tx_history
 ``scan``           start_scan, scan
+``evm``            (first: overrides) eth/tri/try branches of create_wallet,
+                   get_fee_levels, create/publish/sign/broadcast, send max,
+                   get_utxos; get_address_nonce, get_transaction_pending_status
 =================  ==========================================================
 
 To add an area: write ``bws/service/<area>.py`` with ``class XMixin(ServiceBase)``
@@ -46,6 +49,7 @@ from .addresses import AddressesMixin
 from .balance import BalanceMixin
 from .balancecache import BalanceCacheMixin
 from .base import SERVICE_VERSION, ServiceBase, check_required
+from .evm import EvmMixin
 from .feelevels import FeeLevelsMixin
 from .history import HistoryMixin
 from .misc import MiscMixin
@@ -60,6 +64,7 @@ from .wallets import WalletsMixin
 
 
 class WalletService(
+    EvmMixin,
     WalletsMixin,
     PreferencesMixin,
     AddressesMixin,
