@@ -152,6 +152,9 @@ class RegtestNode:
                     "bind=127.0.0.1",
                     f"port={self.p2p_port}",
                     "listen=1",
+                    # Otherwise 0.21 also binds its Tor onion target 127.0.0.1:19444 (the default
+                    # regtest P2P port), clashing with ./start.sh --dev and other nodes.
+                    "listenonion=0",
                     # Offline machine: never try DNS seeds or outbound peers.
                     "dnsseed=0",
                     "",
