@@ -357,3 +357,25 @@ async def test_send_max_nonce_and_status_routes(env, storage):
 
     r = await c.post("/v2/wallets/", {"name": "x", "m": 1, "n": 2, "pubKey": me.request_pub, "coin": "eth"})
     assert r.status == 400 and r.json["code"] == "BADREQUEST"
+
+
+@pytest_twisted.ensureDeferred
+async def test_accepted_tx_broadcast_elsewhere_is_detected(env, storage):
+    chain = env.chains["tri"]
+    w, c, me, address = await new_wallet(env, "tri")
+    fund_eth(chain, address, ETH)
+    txp = await propose(c, me, Account.create().address, 12345678)
+    body = fork_signatures(me, txp, await nonce_of(c, me, "tri", address), chain_id=chain.chain_id)
+    r = await c.post(f"/v1/txproposals/{txp['id']}/signatures/", body, me)
+    assert r.status == 200 and r.json["status"] == "accepted", r.text
+    txid = r.json["txid"]
+    # the client (or anyone) pushes the raw tx itself
+    chain.w3.eth.send_raw_transaction(bytes.fromhex(r.json["raw"]))
+    r = await c.get("/v1/txproposals/", me)
+    assert r.status == 200 and r.json == []  # accepted + known to the node -> broadcast by a third party
+    r = await c.get(f"/v1/txproposals/{txp['id']}/", me)
+    assert r.json["status"] == "broadcasted" and r.json["txid"] == txid
+    r = await c.post(f"/v1/txproposals/{txp['id']}/broadcast/", {}, me)
+    assert r.status == 400 and r.json["code"] == "TX_ALREADY_BROADCASTED"
+    r = await c.get(f"/v1/get_transaction_pending_status?coin=tri&network=livenet&txid={txid}")
+    assert r.json == {"code": 0, "status": "confirmed"}
