@@ -272,6 +272,16 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /openapi.json": {"tag": "misc", "summary": "This description", "response": _obj},
     "GET /v1/health/": {"tag": "misc", "summary": "Readiness: database, broker, lock, nodes (503 when a check fails)",
                         "response": "Health"},
+    # ETH / Tri / TRY (spec §4.29)
+    "GET /v1/eth/address_nonce/{address}/": {"tag": "evm", "summary": "Next nonce of an ETH address",
+                                             "response": "Nonce"},
+    "GET /v1/try/address_nonce/{address}/": {"tag": "evm", "summary": "Next nonce for TRY sends (eth chain)",
+                                             "response": "Nonce"},
+    "GET /v1/tri/address_nonce/{address}/": {"tag": "evm", "summary": "Next nonce on the Trias chain",
+                                             "response": "Nonce"},
+    "GET /v1/get_transaction_pending_status/": {"tag": "evm", "summary": "Is a transaction mined? (always 200)",
+                                                "query": {"coin": _str, "network": _str, "txid": _str},
+                                                "response": "PendingStatus"},
 }
 
 # ----------------------------------------------------------------------------- building
