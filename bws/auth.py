@@ -55,7 +55,7 @@ def parse_client_version(value: Optional[str]) -> Optional[dict]:
         s = nums[i].strip()
         digits = ""
         for ch in s:
-            if ch.isdigit():
+            if "0" <= ch <= "9":  # ASCII only: str.isdigit() accepts "¹", which int() refuses
                 digits += ch
             else:
                 break

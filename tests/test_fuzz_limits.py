@@ -111,3 +111,14 @@ async def test_deep_json_refused_before_the_service(bounded_api):
     assert r.status == 200, r.text[:300]
     r = await client.put("/v1/txnotes/abc/", {"body": _nested(600)}, c)
     assert r.status == 400 and "Traceback" not in r.text
+
+
+@pytest_twisted.ensureDeferred
+async def test_odd_client_version_header_is_not_a_500(bounded_api):
+    _port, client = bounded_api
+    for value in ("bwc-\u00b9.0", "bwc-0\u00b2", "bwc-", "-", "bwc-1.1.\u00bd"):
+        r = await client.get("/v2/feelevels/?coin=btc", headers={"x-client-version": value})
+        assert r.status < 500 or r.json.get("error"), (value, r.status, r.text[:200])
+        assert "Traceback" not in r.text
+        r = await client.get("/v2/wallets/", headers={"x-client-version": value, "x-identity": "x"})
+        assert r.status in (400, 401), (value, r.status, r.text[:200])
