@@ -418,6 +418,32 @@ class Storage:
                 doc["id"] = renew_id()
         raise StorageError("could not allocate a unique notification id")
 
+    async def store_tx_and_notification(
+        self, txp: Doc, notification: Doc, renew_id: Optional[Callable[[], str]] = None
+    ) -> Doc:
+        """Replace-upsert a proposal and insert the notification announcing its
+        new state, atomically (one transaction when the server has them;
+        otherwise the proposal first). Returns the stored notification (its
+        ``id`` renewed after a collision, as :meth:`store_notification`)."""
+        tdoc = {k: v for k, v in txp.items() if k != "_id"}
+        doc = dict(notification)
+        for _ in range(20):
+
+            async def work(session):
+                await self._c("txs").replace_one(
+                    {"walletId": tdoc["walletId"], "id": tdoc["id"]}, tdoc, upsert=True, session=session
+                )
+                await self._c("notifications").insert_one(dict(doc), session=session)
+
+            try:
+                await self._in_transaction(work)
+                return doc
+            except DuplicateKeyError:
+                if renew_id is None:
+                    raise
+                doc["id"] = renew_id()
+        raise StorageError("could not allocate a unique notification id")
+
     async def fetch_notifications(
         self, wallet_ids: Iterable[str], notification_id: Optional[str] = None, min_ts_ms: Optional[int] = None
     ) -> list[Doc]:

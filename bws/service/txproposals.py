@@ -30,11 +30,11 @@ from bws.chains.selection import select_tx_inputs, send_max_info
 from bws.chains.txbuild import signed_raw, txid_of, unsigned_raw, verify_input_signatures
 from bws.crypto import verify_message
 from bws.errors import BWSError, ClientError, Errors, ServerError, bad_request
-from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, TxProposal, Wallet
+from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet
 from bws.model import constants as C
 
 from .addresses import address_out, derive_wallet_address
-from .base import ServiceBase, check_required, is_int, truthy
+from .base import ServiceBase, check_required, is_int, maybe_await, truthy
 from .feelevels import fee_level_names, invalid_fee_level_error
 
 log = logging.getLogger(__name__)
@@ -500,10 +500,23 @@ class TxProposalsMixin(ServiceBase):
         wallet's history cache.  Caller holds the wallet lock (or tolerates a
         duplicate mark: the write is idempotent)."""
         txp.set_broadcasted(self.now_s())
-        await self._store_txp(txp)
         kind = "NewOutgoingTxByThirdParty" if by_third_party else "NewOutgoingTx"
-        await self._notify(kind, txp.notification_data(txid=txp.txid), wallet_id=txp.wallet_id)
-        await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
+        n = Notification.create(
+            kind, txp.notification_data(txid=txp.txid), txp.wallet_id, creatorId=self.copayer_id, now_ms=self.now_ms()
+        )
+        # the broadcast mark and its notification land together or not at all (issue 10)
+        stored = await self.storage.store_tx_and_notification(
+            txp.to_dict(for_storage=True), n.to_dict(), renew_id=n.renew_id
+        )
+        if self.broker is not None:
+            try:
+                await maybe_await(self.broker.publish(dict(stored)))
+            except Exception:
+                log.exception("publishing notification %s failed (stored; consumers read the store)", stored.get("id"))
+        try:
+            await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
+        except Exception as e:  # a stale history cache is refreshed by the next block
+            log.warning("history cache reset for %s failed: %r", txp.wallet_id, e)
 
     async def broadcast_tx(self, opts: dict) -> dict:
         """Broadcast an accepted proposal (§4.15) -> TxProposal (status
