@@ -140,6 +140,9 @@ class ExplorerOpts:
     pollInterval: float = 5.0
     #: Blocks behind the tip before an EVM block is processed.
     confirmations: int = 0
+    #: Seconds one node RPC may take before the request fails with a clear
+    #: error (never a hung request; docs/security.md "Faults").
+    timeout: float = 30.0
 
 
 @dataclass

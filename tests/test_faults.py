@@ -339,3 +339,45 @@ async def test_broker_down_notification_stored(storage):
     finally:
         broker.stop()
 
+
+
+# ----------------------------------------------------------------------------- config secrets
+
+
+def test_config_file_permission_warning(tmp_path, caplog):
+    import json
+    import logging
+    import os
+
+    from bws.config import load_config, secret_keys
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"storageOpts": {"mongoDb": {"uri": "mongodb://bws:hunter2@127.0.0.1:27017/bws"}},
+                               "emailOpts": {"password": "pw"}, "port": 3232}))
+    assert secret_keys(json.loads(cfg.read_text())) == ["storageOpts.mongoDb.uri", "emailOpts.password"]
+    os.chmod(cfg, 0o644)
+    with caplog.at_level(logging.WARNING, logger="bws.config"):
+        load_config(str(cfg), environ={})
+    assert any("readable by group/others" in r.getMessage() and "chmod 600" in r.getMessage() for r in caplog.records)
+    assert all("hunter2" not in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    os.chmod(cfg, 0o600)
+    with caplog.at_level(logging.WARNING, logger="bws.config"):
+        load_config(str(cfg), environ={})
+    assert not caplog.records
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"port": 3232, "storageOpts": {"mongoDb": {"uri": "mongodb://127.0.0.1/bws"}}}))
+    os.chmod(plain, 0o644)
+    with caplog.at_level(logging.WARNING, logger="bws.config"):
+        load_config(str(plain), environ={})
+    assert not caplog.records  # nothing secret in it
+
+
+def test_explorer_timeout_configurable():
+    from bws.config import config_from_dict
+    from bws.explorers import make_explorer
+
+    cfg = config_from_dict({"blockchainExplorerOpts": {"btc": {"livenet": {"url": "http://u:p@127.0.0.1:1", "timeout": 2}}}})
+    opts = cfg.blockchainExplorerOpts["btc"]["livenet"]
+    assert opts.timeout == 2.0
+    assert make_explorer("btc", "livenet", opts).timeout == 2.0
