@@ -38,7 +38,7 @@ step "Python virtual environment (.venv, $($PYTHON --version 2>&1))"
 
 step "Python packages (pinned by constraints.txt)"
 .venv/bin/python -m pip install -q --upgrade pip || fail "pip upgrade failed"
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[test]' || fail "pip install failed (see the messages above)"
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[test,bench]' || fail "pip install failed (see the messages above)"
 
 step "npm packages (ganache, solc, bitcore-wallet-client, locker) from package-lock.json"
 stamp=node_modules/.setup-stamp
