@@ -109,7 +109,8 @@ class Stack:
 
     def leftovers(self) -> list[str]:
         """Processes whose command line names this run (dir or one of its ports)."""
-        marks = [str(self.run_dir)] + [str(p) for p in (*self.ports.values(), *self.dev_ports.values())]
+        ports = "|".join(str(p) for p in (*self.ports.values(), *self.dev_ports.values()))
+        port_re = re.compile(rf"(?<!\d)({ports})(?!\d)")
         out = []
         for d in Path("/proc").iterdir():
             if not d.name.isdigit() or int(d.name) == os.getpid():
@@ -119,7 +120,7 @@ class Stack:
                 state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if state != "Z" and any(m in cmd for m in marks):
+            if state != "Z" and (str(self.run_dir) in cmd or port_re.search(cmd)):
                 out.append(f"{d.name}: {cmd[:200]}")
         return out
 
