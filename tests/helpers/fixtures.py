@@ -55,6 +55,23 @@ class ActivityExplorer:
         wanted = {a if isinstance(a, str) else a["address"] for a in addresses}
         return [dict(u) for u in self.utxos if u["address"] in wanted]
 
+    # The rest of the explorer contract (spec/api.md §6.20), answering "nothing on chain",
+    # so routes that reach the explorer (history, fee levels, broadcast checks) run end to end.
+    async def get_transactions(self, addresses, from_=0, to=None):
+        return [], 0
+
+    async def get_transaction(self, txid):
+        return None
+
+    async def estimate_fee(self, nb_blocks):
+        return {n: -1 for n in nb_blocks}
+
+    async def get_blockchain_height(self):
+        return 101
+
+    async def register_addresses(self, items, rescan=False):
+        return len(items)
+
 
 def make_service(storage, explorers: Any = None, **kw) -> WalletService:
     return WalletService(storage, LocalLock(), LocalBroker(), explorers or {}, **kw)
