@@ -29,9 +29,7 @@ LOCK_PROBE_TOKEN = f"bws-health-probe-{os.getpid()}"
 
 
 async def check_database(storage: Any) -> dict:
-    from bws.aio import as_deferred
-
-    await as_deferred(storage.db.command("ping"))
+    await storage.ping()
     return {}
 
 

@@ -86,12 +86,10 @@ class BwsMetrics:
         """Count delivered rows in each outbox (one count query per service)."""
         if self.storage is None:
             return
-        from bws.aio import as_deferred
-
         try:
             counts = {}
             for svc, coll in DELIVERY_COLLECTIONS.items():
-                counts[svc] = await as_deferred(self.storage.db[coll].count_documents({"status": "sent"}))
+                counts[svc] = await self.storage.count_sent(coll)
             self.delivered.update(counts)
             self.count_ok = 1
         except Exception:  # noqa: BLE001 - keep the last values; the gauge says so

@@ -200,6 +200,14 @@ class Storage:
                 await as_deferred(self.db[name].create_indexes(indexes))
         return self
 
+    async def ping(self) -> None:
+        """Round-trip to the server (health checks); raises when it does not answer."""
+        await as_deferred(self.db.command("ping"))
+
+    async def count_sent(self, collection: str) -> int:
+        """Delivered rows (``status: "sent"``) in an outbox collection (metrics)."""
+        return await as_deferred(self._c(collection).count_documents({"status": "sent"}))
+
     async def close(self) -> None:
         await as_deferred(self.client.close())
 
