@@ -316,15 +316,7 @@ class EvmMixin(ServiceBase):
             sigs = opts["signatures"]
             raw = raw_from_signatures(sigs)
             decoded = await self._verify_evm_raw(txp, raw)
-            txp.accept(self.copayer_id, list(sigs), copayer.xpub_key, now=self.now_s())
-            if txp.status == C.TXP_ACCEPTED:
-                txp.raw = raw
-                txp.txid = decoded.hash
-            await self._store_txp(txp)
-            await self._notify("TxProposalAcceptedBy", txp.notification_data(copayerId=self.copayer_id))
-            if txp.status == C.TXP_ACCEPTED:
-                await self._notify("TxProposalFinallyAccepted", txp.notification_data())
-            return txp.to_dict()
+            return await self._accept_and_notify(txp, copayer, sigs, lambda _t: (raw, decoded.hash))
 
         return await self._run_locked(sign)
 

@@ -422,17 +422,26 @@ class TxProposalsMixin(ServiceBase):
                 txp.to_dict(), copayer.xpub_key, sigs
             ):
                 raise Errors.BAD_SIGNATURES
-            txp.accept(self.copayer_id, list(sigs), copayer.xpub_key, now=self.now_s())
-            if txp.status == C.TXP_ACCEPTED:
-                txp.raw = signed_raw(txp.to_dict())
-                txp.txid = txid_of(txp.raw)
-            await self._store_txp(txp)
-            await self._notify("TxProposalAcceptedBy", txp.notification_data(copayerId=self.copayer_id))
-            if txp.status == C.TXP_ACCEPTED:
-                await self._notify("TxProposalFinallyAccepted", txp.notification_data())
-            return txp.to_dict()
+            def finalize(t):
+                raw = signed_raw(t.to_dict())
+                return raw, txid_of(raw)
+
+            return await self._accept_and_notify(txp, copayer, sigs, finalize)
 
         return await self._run_locked(sign)
+
+    async def _accept_and_notify(self, txp, copayer, sigs: list, finalize) -> dict:
+        """Record the caller's (already verified) accept on ``txp``; on quorum set
+        ``raw``/``txid`` from ``finalize(txp) -> (raw hex, txid)``; store; emit
+        TxProposalAcceptedBy and, on quorum, TxProposalFinallyAccepted -> TxProposal."""
+        txp.accept(self.copayer_id, list(sigs), copayer.xpub_key, now=self.now_s())
+        if txp.status == C.TXP_ACCEPTED:
+            txp.raw, txp.txid = finalize(txp)
+        await self._store_txp(txp)
+        await self._notify("TxProposalAcceptedBy", txp.notification_data(copayerId=self.copayer_id))
+        if txp.status == C.TXP_ACCEPTED:
+            await self._notify("TxProposalFinallyAccepted", txp.notification_data())
+        return txp.to_dict()
 
     async def reject_tx(self, opts: dict) -> dict:
         """Reject a pending proposal (§4.12).  opts: ``{txProposalId,
