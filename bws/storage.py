@@ -165,6 +165,12 @@ def _now() -> int:
     return int(time.time())
 
 
+def _ts_range(field: str, min_ts: Optional[int], max_ts: Optional[int]) -> Doc:
+    """``{field: {$gte: min_ts, $lte: max_ts}}`` with the absent bounds left out ({} when both are)."""
+    rng = {op: v for op, v in (("$gte", min_ts), ("$lte", max_ts)) if v is not None}
+    return {field: rng} if rng else {}
+
+
 def _new_rev() -> str:
     """A fresh write token for a wallet document (compare-and-swap in update_wallet)."""
     return uuid.uuid4().hex
@@ -375,13 +381,7 @@ class Storage:
     ) -> list[Doc]:
         """Proposals with ``createdOn`` in [min_ts, max_ts] (seconds), newest first."""
         q: Doc = {"walletId": wallet_id}
-        rng = {}
-        if min_ts is not None:
-            rng["$gte"] = min_ts
-        if max_ts is not None:
-            rng["$lte"] = max_ts
-        if rng:
-            q["createdOn"] = rng
+        q.update(_ts_range("createdOn", min_ts, max_ts))
         return await self._find("txs", q, sort=[("createdOn", DESCENDING)], limit=limit)
 
     async def fetch_broadcasted_txs(
@@ -389,13 +389,7 @@ class Storage:
     ) -> list[Doc]:
         """Broadcast proposals with ``broadcastedOn`` in [min_ts, max_ts], newest created first."""
         q: Doc = {"walletId": wallet_id, "status": "broadcasted"}
-        rng = {}
-        if min_ts is not None:
-            rng["$gte"] = min_ts
-        if max_ts is not None:
-            rng["$lte"] = max_ts
-        if rng:
-            q["broadcastedOn"] = rng
+        q.update(_ts_range("broadcastedOn", min_ts, max_ts))
         return await self._find("txs", q, sort=[("createdOn", DESCENDING)], limit=limit)
 
     async def store_tx(self, txp: Doc) -> None:

@@ -173,18 +173,10 @@ class EvmMixin(ServiceBase):
         opts = dict(opts) if isinstance(opts, dict) else {}
 
         async def create() -> dict:
-            wallet = await self._fetch_wallet()
-            if not wallet.is_complete():
-                raise Errors.WALLET_NOT_COMPLETE
-            if wallet.is_scan_error():
-                raise Errors.WALLET_NEED_SCAN
-            txp_id = opts.get("txProposalId")
-            if txp_id is not None and txp_id is not UNDEFINED:
-                if not isinstance(txp_id, str) or not txp_id or len(txp_id) > 200:
-                    raise bad_request("Invalid txProposalId")
-                existing = await self.storage.fetch_tx(wallet.id, txp_id)
-                if existing:
-                    return TxProposal.from_dict(existing).to_dict()
+            wallet, existing = await self._create_preamble(opts)
+            if existing is not None:
+                return existing
+            txp_id = opts.get("txProposalId")  # validated by the preamble
             o = self._evm_fee_choice(wallet, opts)
             outputs = o.get("outputs")
             if not isinstance(outputs, list) or not outputs:

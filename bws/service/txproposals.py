@@ -135,6 +135,25 @@ class TxProposalsMixin(ServiceBase):
             raise Errors.TX_NOT_FOUND
         return TxProposal.from_dict(doc)
 
+    async def _create_preamble(self, opts: dict) -> tuple[Wallet, Optional[dict]]:
+        """Checks shared by every coin's createTx (§6.9): the wallet, complete and not
+        needing a scan, and the proposal already stored under a client-chosen
+        ``txProposalId`` (idempotency) or None. Errors: WALLET_NOT_FOUND,
+        WALLET_NOT_COMPLETE, WALLET_NEED_SCAN, "Invalid txProposalId"."""
+        wallet = await self._fetch_wallet()
+        if not wallet.is_complete():
+            raise Errors.WALLET_NOT_COMPLETE
+        if wallet.is_scan_error():
+            raise Errors.WALLET_NEED_SCAN
+        txp_id = opts.get("txProposalId")
+        if txp_id is not None and txp_id is not UNDEFINED:
+            if not isinstance(txp_id, str) or not txp_id or len(txp_id) > 200:
+                raise bad_request("Invalid txProposalId")
+            existing = await self.storage.fetch_tx(wallet.id, txp_id)
+            if existing:
+                return wallet, TxProposal.from_dict(existing).to_dict()
+        return wallet, None
+
     async def _store_txp(self, txp: TxProposal) -> None:
         await self.storage.store_tx(txp.to_dict(for_storage=True))
 
@@ -255,21 +274,12 @@ class TxProposalsMixin(ServiceBase):
         opts = dict(opts)
 
         async def create() -> dict:
-            wallet = await self._fetch_wallet()
-            if not wallet.is_complete():
-                raise Errors.WALLET_NOT_COMPLETE
-            if wallet.is_scan_error():
-                raise Errors.WALLET_NEED_SCAN
+            wallet, existing = await self._create_preamble(opts)
             if wallet.coin in C.EVM_COINS:
                 raise ServerError(_UNSUPPORTED_COIN)
-
-            txp_id = opts.get("txProposalId")
-            if txp_id is not None and txp_id is not UNDEFINED:
-                if not isinstance(txp_id, str) or not txp_id or len(txp_id) > 200:
-                    raise bad_request("Invalid txProposalId")
-                existing = await self.storage.fetch_tx(wallet.id, txp_id)
-                if existing:
-                    return TxProposal.from_dict(existing).to_dict()
+            if existing is not None:
+                return existing
+            txp_id = opts.get("txProposalId")  # validated by the preamble
 
             o = self._validate_fee_choice(wallet, opts, allow_fee=True)
             inputs = _check_inputs(o.get("inputs"))
