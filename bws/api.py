@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, unquote
 
 from klein import Klein
 from pymongo.errors import ConnectionFailure
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.web.server import Request
 from werkzeug.exceptions import HTTPException
 
@@ -112,6 +113,9 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
         if not isinstance(status, int) or not 400 <= status <= 599:
             status = 500
         return status, exc.to_body()
+    if isinstance(exc, CancelledError):  # the process is stopping; not a bug
+        log.debug("request cancelled")
+        return 503, dict(SERVICE_UNAVAILABLE)
     log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
     return 500, {"error": "Internal error"}
 
@@ -314,7 +318,30 @@ class BwsApi:
     def _render_error(self, request: Request, failure) -> Any:
         return self._render(request)
 
-    async def _render(self, request: Request, **_kw: Any) -> bytes:
+    def _render(self, request: Request, **_kw: Any) -> Deferred:
+        # When a client hangs up, klein cancels the Deferred we return.  That
+        # cancellation must not reach the handler: a pymongo read cancelled
+        # mid-reply closes its pooled connection (and the next request pays a
+        # reconnect), and a write cancelled half-way is worse.  So the handler
+        # runs to the end on its own Deferred, and only the wait for it is
+        # cancellable (its answer is then dropped).
+        work = Deferred.fromCoroutine(self._respond(request))
+        waiter: Deferred = Deferred()
+
+        def relay(body: Any) -> None:
+            if not waiter.called:
+                waiter.callback(body)
+
+        def failed(failure: Any) -> None:  # _respond maps every error; this is a bug guard
+            if not waiter.called:
+                waiter.errback(failure)
+            else:
+                log.error("request failed after the client left:\n%s", failure.getTraceback())
+
+        work.addCallbacks(relay, failed)
+        return waiter
+
+    async def _respond(self, request: Request) -> bytes:
         started = time.monotonic()
         method = request.method.decode("latin-1").upper()
         target = request.uri.decode("latin-1")

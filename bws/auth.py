@@ -79,6 +79,14 @@ def _not_authorized(message: str = "Not authorized"):
     return client_error("NOT_AUTHORIZED", message)
 
 
+def _signed_by(lookup: Mapping, req: AuthRequest) -> bool:
+    """True when x-signature verifies against one of the lookup's request keys."""
+    pubkeys = [k.get("key") for k in lookup.get("requestPubKeys") or [] if isinstance(k, Mapping)]
+    return crypto.verify_request_signature(
+        req.method, req.url, req.raw_body, req.body, req.header("x-signature"), [k for k in pubkeys if k]
+    )
+
+
 async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
     """The WalletService bound to the authenticated caller.
 
@@ -87,7 +95,9 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
     Missing x-identity and non-staff on staff routes -> 401 NOT_AUTHORIZED
     (Q1: the reference answers an odd 400; see docs/compatibility.md).
     Errors: UPGRADE_NEEDED, NOT_AUTHORIZED "Copayer not found" /
-    "Invalid signature" / "Session expired"."""
+    "Invalid signature" / "Session expired".  Lookups come through
+    ``service.copayer_lookups`` (bws/service/lookups.py: cached, re-read
+    before a signature is refused)."""
     version = req.header("x-client-version")
     check_client_version(version)
     copayer_id = req.header("x-identity")
@@ -99,12 +109,12 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
     if kind == SESSION and session_token:
         if not await service.check_session(copayer_id, session_token):
             raise _not_authorized("Session expired")
-        lookup = await service.storage.fetch_copayer_lookup(copayer_id)
+        lookup = await service.copayer_lookups.get(copayer_id)
         if not lookup:
             raise _not_authorized("Copayer not found")
         return service.bind(lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent)
 
-    lookup = await service.storage.fetch_copayer_lookup(copayer_id)
+    lookup = await service.copayer_lookups.get(copayer_id)
     if not lookup:
         raise _not_authorized("Copayer not found")
     if lookup.get("isSupportStaff"):
@@ -114,11 +124,11 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
         )
     if kind == STAFF:
         raise _not_authorized()
-    pubkeys = [k.get("key") for k in lookup.get("requestPubKeys") or [] if isinstance(k, Mapping)]
-    if not crypto.verify_request_signature(
-        req.method, req.url, req.raw_body, req.body, req.header("x-signature"), [k for k in pubkeys if k]
-    ):
-        raise _not_authorized("Invalid signature")
+    if not _signed_by(lookup, req):
+        # the cached lookup may predate a key added by addAccess: read it again once
+        lookup = await service.copayer_lookups.get(copayer_id, fresh=True)
+        if not lookup or not _signed_by(lookup, req):
+            raise _not_authorized("Invalid signature")
     return service.bind(lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent)
 
 

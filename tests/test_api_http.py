@@ -195,3 +195,56 @@ def test_parse_query():
 @pytest.mark.parametrize("path", ["/v1/version", "/v2/wallets/abc/copayers"])
 def test_router_matches(path):
     assert ROUTES.match("POST" if "copayers" in path else "GET", path) is not None
+
+
+@pytest_twisted.ensureDeferred
+async def test_client_hang_up_does_not_cancel_the_handler(service, caplog):
+    """A client that closes its connection mid-request must not cancel the
+    handler (a cancelled pymongo read closes a pooled connection; a cancelled
+    write could be half done): the handler finishes, its answer is dropped,
+    nothing is logged as an error."""
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+    from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+    from twisted.internet.protocol import Protocol
+
+    from bws.api import BwsApi, Router
+    from bws.auth import NONE
+
+    release: Deferred = Deferred()
+    entered: Deferred = Deferred()
+    outcome: list = []
+    router = Router()
+
+    @router.add("GET", "/v1/slow/", auth=NONE)
+    async def slow(r):
+        entered.callback(None)
+        try:
+            await release
+            outcome.append("finished")
+        except BaseException as exc:  # noqa: BLE001 - what the test looks for
+            outcome.append(type(exc).__name__)
+            raise
+        return {"ok": True}
+
+    port = reactor.listenTCP(0, BwsApi(service, router=router).site(), interface="127.0.0.1")
+    try:
+        proto = await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), Protocol())
+        proto.transport.write(b"GET /bws/api/v1/slow/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        await entered
+        proto.transport.loseConnection()
+        await deferLater(reactor, 0.1)
+        assert outcome == []  # still waiting: not cancelled
+        with caplog.at_level("ERROR"):
+            release.callback(None)
+            await deferLater(reactor, 0.05)
+        assert outcome == ["finished"]
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    finally:
+        await port.stopListening()
+
+
+def deferLater(reactor, seconds):
+    from twisted.internet import task
+
+    return task.deferLater(reactor, seconds, lambda: None)

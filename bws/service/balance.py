@@ -197,6 +197,8 @@ class BalanceMixin(ServiceBase):
         txps = await self._check_pending_broadcasts(txps)
         if not decorate:
             return [t.to_dict() for t in txps]
+        if not txps:  # nothing to decorate: spare the wallet read (most polls)
+            return []
         wallet = await self._fetch_wallet()
         out = []
         for t in txps:

@@ -24,6 +24,7 @@ from bws.errors import BWSError, Errors, ServerError, bad_request
 from bws.lock import run_locked
 from bws.model import Notification, Wallet
 from bws.model import constants as C
+from bws.service.lookups import CopayerLookups, WalletNetworks
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ class ServiceBase:
         self.lock_max_hold = lock_max_hold
         #: free-form tunables read by service areas (e.g. "maxMainAddressGap")
         self.options: dict = dict(options or {})
+        #: per-process caches of immutable facts (shared by bound copies)
+        self.copayer_lookups = CopayerLookups(storage)
+        self.wallet_networks = WalletNetworks()
         # caller identity (set by bind())
         self.wallet_id: Optional[str] = None
         self.copayer_id: Optional[str] = None

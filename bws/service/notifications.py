@@ -33,16 +33,20 @@ class NotificationsMixin(ServiceBase):
         notificationId)``; ``minTs`` defaults to ``now - timeSpan``.
         Errors: WALLET_NOT_FOUND."""
         opts = opts or {}
-        wallet = await self._fetch_wallet()
+        network = self.wallet_networks.get(self.wallet_id)
+        if network is None:  # the network never changes: one read per wallet and process
+            wallet = await self._fetch_wallet()
+            network = wallet.network
+            self.wallet_networks.remember(wallet.id, network)
         min_ts = opts.get("minTs")
         if not isinstance(min_ts, (int, float)) or isinstance(min_ts, bool):
             min_ts = self.now_ms() - time_span_seconds(opts.get("timeSpan")) * 1000
         nid = opts.get("notificationId")
         nid = nid if isinstance(nid, str) and nid else None
-        docs = await self.storage.fetch_notifications([wallet.id, wallet.network], nid, int(min_ts))
+        docs = await self.storage.fetch_notifications([self.wallet_id, network], nid, int(min_ts))
         out = []
         for d in docs:
             d = {k: v for k, v in d.items() if k != "_id"}
-            d["walletId"] = wallet.id
+            d["walletId"] = self.wallet_id
             out.append(d)
         return out

@@ -220,6 +220,7 @@ class WalletsMixin(ServiceBase):
                 copayer_id, request_pub_key, opts["signature"], restrictions, opts.get("name")
             )
             await self.storage.store_wallet_and_update_copayers_lookup(wallet.to_dict(for_storage=True))
+            self.copayer_lookups.forget(copayer_id)
             return {"copayerId": copayer_id, "wallet": wallet.to_dict()}
 
         return await self._run_locked(add, wallet_id)

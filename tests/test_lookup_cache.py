@@ -1,0 +1,63 @@
+"""Per-process caches of immutable facts (bws/service/lookups.py): the copayer
+lookup and the wallet network, against a real SecantusDB."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest_twisted
+
+from bws.crypto import sign_message
+from bws.service.lookups import CopayerLookups
+from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
+from tests.helpers.keys import CopayerKeys
+from tests.helpers.wallets import create_and_join
+
+
+@pytest_twisted.ensureDeferred
+async def test_lookup_is_cached_for_its_ttl(service):
+    w = await create_and_join(service, 1, 1)
+    cid = w.copayer_ids[0]
+    now = [1000.0]
+    lookups = CopayerLookups(service.storage, ttl=60, timer=lambda: now[0])
+    first = await lookups.get(cid)
+    assert first["walletId"] == w.id
+    # gone from the database: the cached entry still answers until the TTL ends
+    await service.storage._run(service.storage.db.copayers_lookup.delete_one({"copayerId": cid}))
+    assert (await lookups.get(cid))["walletId"] == w.id
+    assert await lookups.get(cid, fresh=True) is None
+    now[0] += 61
+    assert await lookups.get(cid) is None
+    # unknown copayers are never cached: one created later is seen at once
+    assert await lookups.get("nobody") is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_key_added_by_another_process_is_accepted(api):
+    """addAccess in another API process does not reach this process's cache;
+    a signature by the new key must still verify (re-read before refusing)."""
+    w = await create_and_join(api.service, 1, 1)
+    c = w.copayers[0]
+    cid = w.copayer_ids[0]
+    r = await api.client.get("/v1/preferences/", c)
+    assert r.status == 200  # the lookup is now cached here
+    elsewhere = copy.copy(api.service)
+    elsewhere.copayer_lookups = CopayerLookups(api.service.storage)  # another process's cache
+    new = CopayerKeys.random()
+    await elsewhere.add_access({"copayerId": cid, "requestPubKey": new.request_pub,
+                                "signature": sign_message(new.request_pub, c.auth_priv())})
+    sig = new.sign("get|/v1/preferences/|{}")
+    r = await api.client.get("/v1/preferences/", c, signature=sig)
+    assert r.status == 200, r.text
+    # a wrong signature is still refused (after the re-read)
+    r = await api.client.get("/v1/preferences/", c, signature=CopayerKeys.random().sign("get|/v1/preferences/|{}"))
+    assert r.status == 401 and r.json["message"] == "Invalid signature"
+
+
+@pytest_twisted.ensureDeferred
+async def test_notifications_use_the_remembered_network(api):
+    w = await create_and_join(api.service, 1, 1)
+    c = w.copayers[0]
+    r = await api.client.get("/v1/notifications/?timeSpan=60", c)
+    assert r.status == 200 and [n["type"] for n in r.json] == ["NewCopayer"]
+    assert api.service.wallet_networks.get(w.id) == "livenet"
