@@ -6,11 +6,17 @@ Same reactor as ``python -m bws`` (Twisted's asyncio reactor), plain twisted.web
 * ``GET /auth...`` -> the same after ONE coincurve signature check of the
   request (``x-signature`` over ``get|<uri relative to /auth>|{}`` by
   ``--pubkey``, exactly as bws checks a bwc request): the authenticated ceiling.
+* ``GET /authdb...`` (with ``--mongo-uri``) -> the signature check, then ONE
+  ``find_one`` by an indexed key through pymongo's AsyncMongoClient and
+  :func:`bws.aio.as_deferred`, exactly as bws reads: the floor of an
+  authenticated route that reads one document (bws's cheapest reads do this
+  plus their own work).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 
@@ -18,6 +24,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--pubkey", required=True)
+    p.add_argument("--mongo-uri", help="database for /authdb (a 'baseline' collection of 20 small docs is written)")
     args = p.parse_args(argv)
 
     from bws.reactor import install
@@ -25,9 +32,22 @@ def main(argv=None) -> int:
     install()
     from twisted.internet import reactor
     from twisted.web.resource import Resource
-    from twisted.web.server import Site
+    from twisted.web.server import NOT_DONE_YET, Site
 
+    from bws.aio import as_deferred
     from bws.crypto import verify_request_signature
+
+    coll = None
+    if args.mongo_uri:
+        from pymongo import AsyncMongoClient, MongoClient
+
+        with MongoClient(args.mongo_uri) as sync:  # seed before serving
+            c = sync.get_default_database("bench")["baseline"]
+            c.drop()
+            c.insert_many([{"walletId": f"w{i}", "copayerId": f"c{i}", "email": None, "language": "en"} for i in range(20)])
+            c.create_index("walletId")
+        coll = AsyncMongoClient(args.mongo_uri).get_default_database("bench")["baseline"]
+    reads = [0]
 
     body = b'{"ok":true}'
     pubkeys = [args.pubkey]
@@ -38,11 +58,27 @@ def main(argv=None) -> int:
         def render_GET(self, request):
             request.setHeader(b"content-type", b"application/json")
             uri = request.uri.decode("latin-1")
-            if uri.startswith("/auth"):
+            prefix = "/authdb" if uri.startswith("/authdb") else "/auth" if uri.startswith("/auth") else None
+            if prefix:
                 sig = (request.getHeader(b"x-signature") or b"").decode("latin-1")
-                if not verify_request_signature("GET", uri[len("/auth"):], None, None, sig, pubkeys):
+                if not verify_request_signature("GET", uri[len(prefix):], None, None, sig, pubkeys):
                     request.setResponseCode(401)
                     return b'{"code":"NOT_AUTHORIZED","message":"Invalid signature"}'
+            if prefix == "/authdb" and coll is not None:
+                reads[0] += 1
+                d = as_deferred(coll.find_one({"walletId": f"w{reads[0] % 20}"}, {"_id": False}))
+
+                def done(doc):
+                    request.write(json.dumps(doc).encode())
+                    request.finish()
+
+                def failed(f):
+                    request.setResponseCode(500)
+                    request.write(b'{"error":"Internal error"}')
+                    request.finish()
+
+                d.addCallbacks(done, failed)
+                return NOT_DONE_YET
             return body
 
     site = Site(Root(), timeout=300)
