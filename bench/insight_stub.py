@@ -1,12 +1,16 @@
 """BENCHMARK STUB: a tiny Insight-compatible HTTP API for the ORIGINAL
 bitcore-wallet-service 2.5.1 (its ``insight`` explorer provider).
 
-``python -m bench.insight_stub --port N``.  Answers what the read routes and
-address creation can ask for, from the same generator as
-:mod:`bench.stub_explorer` (so both servers see the same chain):
-``POST /api/addrs/utxo``, ``POST /api/addrs/txs``, ``GET /api/addr/:a``,
-``GET /api/utils/estimatefee``, ``GET /api/sync``, ``GET /api/tx/:txid``,
-``POST /api/tx/send``.
+``python -m bench.insight_stub --port N``.  Answers what the read routes,
+address creation, history and the proposal flow ask for, from the same
+generator as :mod:`bench.stub_explorer` (so both servers see the same chain:
+the same funded addresses via ``$BENCH_FUNDED_FILE``, the same 10,000-tx
+history for a 1,000-address wallet):
+``POST /api/addrs/utxo``, ``POST /api/addrs/txs`` (``from``/``to`` in the
+query string, as the original's insight provider sends them, or in the body),
+``GET /api/addr/:a``, ``GET /api/utils/estimatefee``, ``GET /api/sync``,
+``GET /api/tx/:txid``, ``POST /api/tx/send`` (accepts any well-formed
+transaction and marks the outputs it spends).
 """
 
 from __future__ import annotations
@@ -82,11 +86,17 @@ def main(argv=None) -> int:
             if path == "/api/addrs/utxo":
                 return self._json(request, run(ex.get_utxos(addrs)))
             if path == "/api/addrs/txs":
-                frm, to = int(b.get("from") or 0), int(b.get("to") or 50)
+                q = {k.decode(): v[-1].decode() for k, v in request.args.items()}
+                frm = int(q.get("from") or b.get("from") or 0)
+                to = int(q.get("to") or b.get("to") or frm + 10)
                 page, total = run(ex.get_transactions(addrs, frm, to))
                 return self._json(request, {"totalItems": total, "from": frm, "to": to, "items": page})
             if path == "/api/tx/send":
-                return self._json(request, {"txid": run(ex.broadcast(b.get("rawtx")))})
+                try:
+                    return self._json(request, {"txid": run(ex.broadcast(b.get("rawtx")))})
+                except Exception as e:  # noqa: BLE001 - what insight answers a bad tx with
+                    request.setResponseCode(400)
+                    return f"TX decode failed: {e}".encode()
             return self._json(request, {"error": "not in the stub"}, 404)
 
     site = Site(Api())

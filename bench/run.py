@@ -5,9 +5,11 @@ operation with wrk (pre-signed requests, 50 connections, warm-up then a
 measured run) and prints one table: requests/s, p50/p99 latency, server CPU
 per request (utime+stime of the server process from /proc over the measured
 run / requests) and the ratios to the baselines measured in the same run.
+The ``proposal`` operation (create + publish + sign + broadcast, dependent
+steps) is driven by bench/flow_load.py instead of wrk and counted per flow.
 
 Pinning (taskset): the server under test on core 0; SecantusDB, wrk, the
-Insight stub and this harness on core 1.
+flow driver, the Insight stub and this harness on core 1.
 
 Servers: ours (``python -m bws`` with the benchmark stub explorer,
 bench/bws_server.py), the bare twisted.web and twisted.web+coincurve
@@ -37,7 +39,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.client import BenchWallet, SyncClient, call, create_wallet, seed_read_wallet, signed_headers  # noqa: E402
+from bench.client import (  # noqa: E402
+    BenchWallet,
+    SyncClient,
+    call,
+    create_wallet,
+    seed_read_wallet,
+    signed_headers,
+)
+from bench.stub_explorer import FUNDED_ENV  # noqa: E402
 from bws.devtools.process import ManagedProcess, free_port, port_open  # noqa: E402
 from bws.embedded_db import server_argv  # noqa: E402
 
@@ -192,6 +202,7 @@ class Result:
     requests: int = 0
     errors: int = 0
     note: str = ""
+    unit: str = "req"  # "flow" for the proposal operation (4 requests)
     raw: dict = field(default_factory=dict)
 
 
@@ -229,7 +240,10 @@ def run_wrk(name: str, server: str, port: int, pid: int, requests: list[Req], ar
                  cpu_ms=(cpu / n * 1000) if n else 0.0, db_cpu_ms=(db_cpu / n * 1000) if n else 0.0,
                  requests=n, errors=errors, raw=raw)
     if errors:
-        res.note = f"{errors} errors ({raw['err_status']} non-2xx)"
+        res.note = f"{errors} errors ({raw['err_status']} non-2xx, {raw['err_timeout']} timed out)"
+    if not n:
+        res.note = (f"0 completed: every request took longer than the {args.duration:g} s run"
+                    + (f" ({errors} errors)" if errors else ""))
     log(f"{server:9s} {name:22s} {res.rps:8.0f} req/s  p50 {res.p50_ms:7.2f} ms  p99 {res.p99_ms:7.2f} ms  "
         f"cpu {res.cpu_ms:6.3f} ms/req  db cpu {res.db_cpu_ms:6.3f} ms/req  {res.note}")
     return res
@@ -243,12 +257,26 @@ class Bench:
         self.args = args
         self.workdir = Path(tempfile.mkdtemp(prefix="bws-bench-"))
         self.procs: list[ManagedProcess] = []
+        # addresses the stub explorers give coins to (bench/stub_explorer.py), appended while seeding
+        self.funded_file = self.workdir / "funded.txt"
+        self.funded_file.write_text("")
+        self.install_s: Optional[float] = None
+
+    def fund(self, address: str) -> None:
+        with open(self.funded_file, "a") as f:
+            f.write(address + "\n")
 
     def start(self, name: str, argv: list[str], ready, core: str, env=None, cwd=None, timeout=60) -> ManagedProcess:
         p = ManagedProcess(name, pinned(core, argv), ready=ready, log_dir=self.workdir, env=env, cwd=cwd,
                            timeout=timeout).start()
         self.procs.append(p)
         return p
+
+    def stop(self, p: ManagedProcess) -> None:
+        """Stop one server when its operations are done (frees memory and the core for the next one)."""
+        p.stop()
+        if p in self.procs:
+            self.procs.remove(p)
 
     def stop_all(self) -> None:
         for p in reversed(self.procs):
@@ -276,7 +304,7 @@ class Bench:
         path.write_text(json.dumps(cfg))
         p = self.start("bws", [PY, "-m", "bench.bws_server", "--config", str(path)],
                        lambda: http_ready(port, BASE + "/v1/version/"), SERVER_CORE, cwd=str(ROOT),
-                       env={"PYTHONPATH": str(ROOT)})
+                       env={"PYTHONPATH": str(ROOT), FUNDED_ENV: str(self.funded_file)})
         return p, port
 
     def start_baseline(self, pubkey: str) -> tuple[ManagedProcess, int]:
@@ -294,18 +322,22 @@ class Bench:
         ORIGINAL_DIR.mkdir(parents=True, exist_ok=True)
         (ORIGINAL_DIR / "package.json").write_text(json.dumps({"name": "bws-original-bench", "private": True}))
         log(f"installing bitcore-wallet-service@{ORIGINAL_VERSION} into {ORIGINAL_DIR} (npm, once)")
+        t = time.monotonic()
         npm = ["npm", "--prefix", str(ORIGINAL_DIR), "--no-audit", "--no-fund"]
         subprocess.run([*npm, "install", "--ignore-scripts", f"bitcore-wallet-service@{ORIGINAL_VERSION}"],
                        check=True, cwd=ORIGINAL_DIR, stdout=subprocess.DEVNULL)
         subprocess.run([*npm, "rebuild", "secp256k1"], check=True, cwd=ORIGINAL_DIR, stdout=subprocess.DEVNULL)
         stamp.write_text(ORIGINAL_VERSION)
+        self.install_s = time.monotonic() - t
+        log(f"installed the original in {self.install_s:.0f} s")
         return pkg
 
     def start_original(self, db_port: int) -> tuple[ManagedProcess, int]:
         pkg = self.install_original()
         insight_port = free_port()
         self.start("insight-stub", [PY, "-m", "bench.insight_stub", "--port", str(insight_port)],
-                   lambda: port_open(insight_port), OTHER_CORE, cwd=str(ROOT), env={"PYTHONPATH": str(ROOT)})
+                   lambda: port_open(insight_port), OTHER_CORE, cwd=str(ROOT),
+                   env={"PYTHONPATH": str(ROOT), FUNDED_ENV: str(self.funded_file)})
         port = free_port()
         explorer = {"provider": "insight", "url": f"http://127.0.0.1:{insight_port}"}
         cfg = {
@@ -331,25 +363,56 @@ class Bench:
 class Seeded:
     read: list[BenchWallet]
     addr: list[BenchWallet]
+    spend: list[BenchWallet] = field(default_factory=list)
     history: Optional[BenchWallet] = None
 
 
-def seed(port: int, args, history: bool, mongo_uri: str = "") -> Seeded:
+def seed_history_http(c: SyncClient, w: BenchWallet, n: int) -> None:
+    """``n`` receive addresses through the API (``POST /v3/addresses/`` with
+    ``ignoreMaxGap``), one at a time: the original's way to get them."""
+    for _ in range(n):
+        call(c, w, "POST", "/v3/addresses/", {"ignoreMaxGap": True})
+
+
+def seed(b: Bench, port: int, args, ops: list[str], mongo_uri: str = "") -> Seeded:
+    """The same data in either server, over HTTP like bwc: ``wallets`` read
+    wallets (3 addresses, the first funded with the stub's UTXOs,
+    ``--pending-proposals`` pending proposals, preferences, a session),
+    ``wallets`` empty wallets for address creation, ``wallets`` funded
+    wallets for the proposal flow, and the history wallet (1,000 addresses:
+    written straight to the database for ours when ``mongo_uri`` is given,
+    else over HTTP)."""
     c = SyncClient(port, BASE)
     try:
         read = []
         for i in range(args.wallets):
             w = create_wallet(c, f"read {i}")
-            seed_read_wallet(c, w)
+            seed_read_wallet(c, w, fund=b.fund, proposals=args.pending_proposals)
             read.append(w)
-        addr = [create_wallet(c, f"addr {i}") for i in range(args.wallets)]
+        pending = call(c, read[0], "GET", "/v1/txproposals/")
+        if len(pending) != args.pending_proposals:
+            raise RuntimeError(f"read wallet has {len(pending)} pending proposals, expected {args.pending_proposals}")
+        addr = [create_wallet(c, f"addr {i}") for i in range(args.wallets)] if "address_create" in ops else []
+        spend = []
+        if "proposal" in ops:
+            for i in range(args.wallets):
+                w = create_wallet(c, f"spend {i}")
+                w.first_address = call(c, w, "POST", "/v3/addresses/", {})["address"]
+                b.fund(w.first_address)
+                spend.append(w)
         hist = None
-        if history:
+        if "history" in ops:
+            t = time.monotonic()
             hist = create_wallet(c, "history")
-            subprocess.run([PY, "-m", "bench.seed_history", "--mongo-uri", mongo_uri, "--wallet-id", hist.id,
-                            "--addresses", str(args.history_addresses)], check=True, cwd=str(ROOT),
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-        return Seeded(read, addr, hist)
+            if mongo_uri:
+                subprocess.run([PY, "-m", "bench.seed_history", "--mongo-uri", mongo_uri, "--wallet-id", hist.id,
+                                "--addresses", str(args.history_addresses)], check=True, cwd=str(ROOT),
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+            else:
+                seed_history_http(c, hist, args.history_addresses)
+            log(f"history wallet: {args.history_addresses} addresses in {time.monotonic() - t:.1f} s "
+                f"({'database write' if mongo_uri else 'HTTP, ignoreMaxGap'})")
+        return Seeded(read, addr, spend, hist)
     finally:
         c.close()
 
@@ -376,10 +439,63 @@ def op_requests(s: Seeded) -> dict[str, list[Req]]:
     return ops
 
 
-HTTP_OPS = ["notifications_session", "notifications_sig", "txproposals", "preferences", "status",
-            "address_create", "history"]
+WRK_OPS = ["notifications_session", "notifications_sig", "txproposals", "preferences", "status",
+           "address_create", "history"]
+FLOW_OPS = ["proposal"]
+HTTP_OPS = WRK_OPS + FLOW_OPS
 ALL_OPS = HTTP_OPS + ["monitor_block"]
 AUTH_READS = ["notifications_session", "notifications_sig", "txproposals", "preferences"]
+
+
+def run_flows(name: str, server: str, port: int, pid: int, wallets: list[BenchWallet], args,
+              workdir: Path) -> Result:
+    """The proposal operation: bench/flow_load.py (a second process pinned like wrk) runs
+    ``--flow-concurrency`` flows (create, publish, sign, broadcast) over the spend wallets;
+    it reads the server's and the database's CPU from /proc around its measured phase."""
+    wfile = workdir / f"{server}-{name}-wallets.json"
+    wfile.write_text(json.dumps([w.to_json() for w in wallets]))
+    cmd = [PY, "-m", "bench.flow_load", "--port", str(port), "--base", BASE, "--wallets", str(wfile),
+           "--concurrency", str(args.flow_concurrency), "--duration", f"{args.duration:g}",
+           "--warmup", f"{args.warmup:g}", "--server-pid", str(pid)]
+    if DB_PID:
+        cmd += ["--db-pid", str(DB_PID)]
+    spy = None
+    if args.profile and name in args.profile and server == "ours":
+        spy = start_py_spy(pid, args.warmup + args.duration, workdir / f"{name}.raw")
+    p = subprocess.run(pinned(OTHER_CORE, cmd), capture_output=True, text=True, cwd=str(ROOT),
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if spy is not None:
+        spy.wait(60)
+        write_profile(workdir / f"{name}.raw", ROOT / "bench" / "profiles" / f"{name}.txt",
+                      f"py-spy of the bws process during {name} ({args.flow_concurrency} concurrent flows, "
+                      f"warm-up + measured run)")
+    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("FLOWJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"flow_load printed no result for {server}/{name}: {p.stdout[-800:]} {p.stderr[-1500:]}")
+    raw = json.loads(line[len("FLOWJSON "):])
+    n = raw["flows"]
+    res = Result(name, server, rps=n / raw["seconds"] if raw["seconds"] else 0.0, p50_ms=raw["p50_ms"],
+                 p99_ms=raw["p99_ms"], cpu_ms=raw["server_cpu_s"] / n * 1000 if n else 0.0,
+                 db_cpu_ms=raw["db_cpu_s"] / n * 1000 if n else 0.0, requests=n, errors=raw["errors"],
+                 unit="flow", raw=raw)
+    if raw["errors"]:
+        kinds = ", ".join(f"{k} x{v}" for k, v in sorted(raw["error_kinds"].items(), key=lambda kv: -kv[1]))
+        res.note = f"{raw['errors']} failed flows ({kinds})"
+    if not n:
+        res.note = f"0 flows completed{': ' + res.note if res.note else ''}"
+    steps = " ".join(f"{k} {v:.0f}" for k, v in raw["step_p50_ms"].items())
+    log(f"{server:9s} {name:22s} {res.rps:8.1f} flow/s p50 {res.p50_ms:7.2f} ms  p99 {res.p99_ms:7.2f} ms  "
+        f"cpu {res.cpu_ms:6.3f} ms/flow  db cpu {res.db_cpu_ms:6.3f} ms/flow  step p50 ms: {steps}  {res.note}")
+    for k, v in raw.get("error_samples", {}).items():
+        log(f"  {server} {name} error {k}: {v}")
+    return res
+
+
+def run_op(op: str, server: str, port: int, pid: int, data: Seeded, reqs: dict, args, workdir: Path) -> Result:
+    if op in FLOW_OPS:
+        return run_flows(op, server, port, pid, data.spend, args, workdir)
+    check_requests(port, reqs[op], f"{server} {op}")
+    return run_wrk(op, server, port, pid, reqs[op], args, workdir)
 
 
 def check_requests(port: int, reqs: list[Req], what: str) -> None:
@@ -389,14 +505,33 @@ def check_requests(port: int, reqs: list[Req], what: str) -> None:
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         for r in reqs[:3]:
+            t = time.monotonic()
             c.request(r.method, r.path, body=r.body, headers={"x-client-version": "bwc-6.7.5", **r.headers,
                                                                 **({"Content-Type": "application/json"} if r.body else {})})
             resp = c.getresponse()
             text = resp.read()
             if resp.status != 200:
                 raise RuntimeError(f"{what}: {r.method} {r.path} -> {resp.status} {text[:300]!r}")
+            if time.monotonic() - t > 0.5:
+                log(f"{what}: the first {r.method} {r.path.split('?')[0]} alone took {time.monotonic() - t:.2f} s")
     finally:
         c.close()
+
+
+def guarded(op: str, server: str, fn) -> Result:
+    """One operation; a failure (e.g. its first request refused or timing out) is a row, not an abort."""
+    try:
+        return fn()
+    except Exception as e:  # noqa: BLE001
+        log(f"{server} {op}: not measured: {e}")
+        return Result(op, server, note=f"not measured: {str(e)[:200]}")
+
+
+def describe(d: Seeded) -> str:
+    parts = [f"{len(d.read)} read wallets", f"{len(d.addr)} address wallets", f"{len(d.spend)} spend wallets"]
+    if d.history:
+        parts.append("the history wallet")
+    return ", ".join(parts)
 
 
 # --------------------------------------------------------------------------- monitor
@@ -431,29 +566,39 @@ def report(results: list[Result], monitor: Optional[dict], args) -> str:
     by = {(r.server, r.op): r for r in results}
     bare, auth = by.get(("baseline", "bare")), by.get(("baseline", "coincurve"))
     lines = []
-    hdr = (f"{'operation':24s} {'server':9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'cpu ms/req':>10s} | "
-           f"{'rps/bare':>8s} {'rps/cc':>7s} {'rps/orig':>8s} | {'cpu/bare':>8s} {'cpu/cc':>7s} {'cpu/orig':>8s}")
+    hdr = (f"{'operation':22s} {'server':9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'cpu ms/req':>10s} "
+           f"{'db ms/req':>9s} | {'rps/bare':>8s} {'rps/cc':>7s} {'rps/orig':>8s} | {'cpu/bare':>8s} {'cpu/cc':>7s} "
+           f"{'cpu/orig':>8s}")
     lines += [hdr, "-" * len(hdr)]
     for r in results:
         orig = by.get(("original", r.op)) if r.server == "ours" else None
-        cells = [f"{r.op:24s} {r.server:9s} {r.rps:8.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.cpu_ms:10.3f} {r.db_cpu_ms:9.3f} |"]
+        cells = [f"{r.op:22s} {r.server:9s} {r.rps:8.1f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.cpu_ms:10.3f} "
+                 f"{r.db_cpu_ms:9.3f} |"]
         if r.server == "baseline":
             cells.append(f"{'':8s} {'':7s} {'':8s} | {'':8s} {'':7s} {'':8s}")
+        elif r.server == "original":
+            cells.append(f"{ratio(r.rps, bare and bare.rps):>8s} {ratio(r.rps, auth and auth.rps):>7s} "
+                         f"{'':8s} | {ratio(r.cpu_ms, bare and bare.cpu_ms):>8s} "
+                         f"{ratio(r.cpu_ms, auth and auth.cpu_ms):>7s} {'':8s}")
         else:
             cells.append(f"{ratio(r.rps, bare and bare.rps):>8s} {ratio(r.rps, auth and auth.rps):>7s} "
                          f"{ratio(r.rps, orig and orig.rps):>8s} | {ratio(r.cpu_ms, bare and bare.cpu_ms):>8s} "
                          f"{ratio(r.cpu_ms, auth and auth.cpu_ms):>7s} {ratio(r.cpu_ms, orig and orig.cpu_ms):>8s}")
-        if r.note:
-            cells.append(f"  ! {r.note}")
+        notes = ([f"per flow of 4 requests ({r.raw.get('concurrency')} concurrent)"] if r.unit == "flow" else [])
+        notes += [r.note] if r.note else []
+        if notes:
+            cells.append("  ! " + "; ".join(notes))
         lines.append(" ".join(cells))
     if monitor:
-        lines.append(f"{'monitor_block':24s} {'ours':9s} {monitor['txs']} txs / {monitor['addresses']} watched "
+        lines.append(f"{'monitor_block':22s} {'ours':9s} {monitor['txs']} txs / {monitor['addresses']} watched "
                      f"addresses: {monitor['wall_s'] * 1000:.0f} ms wall, {monitor['cpu_s'] * 1000:.0f} ms CPU "
                      f"(best of {len(monitor['runs'])}), {monitor['notifications']} NewIncomingTx")
     lines.append("")
     lines.append("cpu ms/req: the server process's utime+stime / requests; db ms/req: the same for SecantusDB.")
+    lines.append("proposal: req/s, p50/p99, cpu and db columns are per flow (create + publish + sign + broadcast).")
     lines.append("ratios: ours / baseline (rps: higher is better; cpu: lower is better). "
-                 "orig = original bitcore-wallet-service 2.5.1, same operation, same database server.")
+                 "orig = original bitcore-wallet-service 2.5.1, same operation, same database server; "
+                 "'-' = a side measured nothing.")
     lines.append("")
     lines += targets(by, monitor, args)
     return "\n".join(lines)
@@ -506,6 +651,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--wallets", type=int, default=20)
     p.add_argument("--history-addresses", type=int, default=1000)
+    p.add_argument("--pending-proposals", type=int, default=3, help="pending proposals in each read wallet (3)")
+    p.add_argument("--flow-concurrency", type=int,
+                   help="concurrent proposal flows (default: --wallets; a wallet runs one flow at a time)")
     p.add_argument("--monitor-addresses", type=int, help="default 100000 (quick 10000)")
     p.add_argument("--monitor-txs", type=int, default=4000)
     p.add_argument("--monitor-repeat", type=int, help="default 1 (best of N)")
@@ -522,6 +670,7 @@ def parse_args(argv=None):
     a.warmup = a.warmup if a.warmup is not None else (1 if a.quick else 3)
     a.monitor_addresses = a.monitor_addresses or (10_000 if a.quick else 100_000)
     a.monitor_repeat = a.monitor_repeat or 1
+    a.flow_concurrency = a.flow_concurrency or a.wallets
     a.ops = [o.strip() for o in a.ops.split(",")] if a.ops else list(ALL_OPS)
     unknown = set(a.ops) - set(ALL_OPS)
     if unknown:
@@ -547,9 +696,8 @@ def main(argv=None) -> int:
         if http_ops:
             ours, ours_port = b.start_ours(db_port)
             t = time.monotonic()
-            data = seed(ours_port, args, history="history" in http_ops, mongo_uri=b.ours_uri)
-            log(f"seeded ours: {len(data.read)} + {len(data.addr)} wallets"
-                f"{', history wallet' if data.history else ''} in {time.monotonic() - t:.1f} s")
+            data = seed(b, ours_port, args, http_ops, mongo_uri=b.ours_uri)
+            log(f"seeded ours: {describe(data)} in {time.monotonic() - t:.1f} s")
             w0 = data.read[0]
             base_proc, base_port = b.start_baseline(w0.copayer.request_pub)
             sig_path = f"/v1/notifications/?notificationId={w0.newest_notification}"
@@ -557,25 +705,22 @@ def main(argv=None) -> int:
             check_requests(base_port, cc_reqs, "baseline")
             results.append(run_wrk("bare", "baseline", base_port, base_proc.pid, [Req("GET", "/bare", {})], args, b.workdir))
             results.append(run_wrk("coincurve", "baseline", base_port, base_proc.pid, cc_reqs, args, b.workdir))
+            b.stop(base_proc)
             ops = op_requests(data)
             for op in http_ops:
-                check_requests(ours_port, ops[op], f"ours {op}")
-                results.append(run_wrk(op, "ours", ours_port, ours.pid, ops[op], args, b.workdir))
+                results.append(guarded(op, "ours", lambda: run_op(op, "ours", ours_port, ours.pid, data, ops, args,
+                                                                   b.workdir)))
+            b.stop(ours)
             if not args.no_original:
                 try:
                     orig, orig_port = b.start_original(db_port)
                     t = time.monotonic()
-                    odata = seed(orig_port, args, history=False)
-                    log(f"seeded original: {len(odata.read)} + {len(odata.addr)} wallets in {time.monotonic() - t:.1f} s")
+                    odata = seed(b, orig_port, args, http_ops)
+                    log(f"seeded original: {describe(odata)} in {time.monotonic() - t:.1f} s")
                     oops = op_requests(odata)
-                    for op in [o for o in http_ops if o in oops]:
-                        try:
-                            check_requests(orig_port, oops[op], f"original {op}")
-                        except Exception as e:  # noqa: BLE001
-                            log(f"original {op}: skipped: {e}")
-                            results.append(Result(op, "original", note=f"not measured: {e}"))
-                            continue
-                        results.append(run_wrk(op, "original", orig_port, orig.pid, oops[op], args, b.workdir))
+                    for op in http_ops:
+                        results.append(guarded(op, "original", lambda: run_op(op, "original", orig_port, orig.pid,
+                                                                               odata, oops, args, b.workdir)))
                 except Exception as e:  # noqa: BLE001
                     log(f"original BWS baseline unavailable: {e}")
         if "monitor_block" in args.ops:
@@ -590,7 +735,8 @@ def main(argv=None) -> int:
           f"{args.warmup:g} s warm-up, {args.wallets} wallets; server on core {SERVER_CORE}, "
           f"SecantusDB + wrk on core {OTHER_CORE}")
     print(report(results, monitor, args))
-    print(f"\ntotal {time.monotonic() - t_start:.0f} s")
+    install = f" (of which {b.install_s:.0f} s installing the original with npm)" if b.install_s else ""
+    print(f"\ntotal wall time {time.monotonic() - t_start:.0f} s{install}")
     if args.keep:
         log(f"kept {b.workdir}")
     if args.json:
