@@ -60,4 +60,26 @@ async def test_notifications_use_the_remembered_network(api):
     c = w.copayers[0]
     r = await api.client.get("/v1/notifications/?timeSpan=60", c)
     assert r.status == 200 and [n["type"] for n in r.json] == ["NewCopayer"]
-    assert api.service.wallet_networks.get(w.id) == "livenet"
+    assert api.service.wallet_facts.get(w.id).network == "livenet"
+
+
+@pytest_twisted.ensureDeferred
+async def test_names_are_only_trusted_from_a_complete_wallet(service):
+    """A wallet first seen incomplete (one copayer) must be read again once a
+    proposal by a later copayer needs decorating: its creatorName is known."""
+    from bws.model import TxProposal
+    from tests.helpers.wallets import join_opts
+
+    w = await create_and_join(service, 2, 2, join=1)
+    first = w.as_copayer(service, 0)
+    await first.get_notifications({})  # facts of the incomplete wallet are now cached
+    assert service.wallet_facts.get(w.id, complete=True) is None
+    second = CopayerKeys.random()
+    joined = await service.join_wallet(join_opts(w.id, w.key, second, name="late copayer"))
+    t = TxProposal.create(w.id, "btc", "livenet", 2, 2, outputs=[{"toAddress": "1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CG",
+                          "amount": 1000}], creatorId=joined["copayerId"], inputs=[], fee=100, now=service.now_s())
+    t.status = "pending"
+    await service.storage.store_tx(t.to_dict(for_storage=True))
+    pending = await first.get_pending_txs({})
+    assert [p["creatorName"] for p in pending] == ["late copayer"]
+    assert service.wallet_facts.get(w.id, complete=True).copayer_names[joined["copayerId"]] == "late copayer"

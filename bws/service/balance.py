@@ -16,6 +16,7 @@ from bws.chains.selection import totalize
 from bws.errors import Errors, bad_request
 from bws.jsnum import strip
 from bws.model import TxProposal, Wallet
+from bws.service.lookups import WalletFacts
 from bws.model import constants as C
 
 from .base import ServiceBase, truthy
@@ -199,10 +200,10 @@ class BalanceMixin(ServiceBase):
             return [t.to_dict() for t in txps]
         if not txps:  # nothing to decorate: spare the wallet read (most polls)
             return []
-        wallet = await self._fetch_wallet()
+        facts = await self._wallet_facts(complete=True)
         out = []
         for t in txps:
-            d = self.decorate_txp(wallet, t)
+            d = self.decorate_txp(facts, t)
             d["deleteLockTime"] = t.remaining_delete_lock_time(self.copayer_id, self.now_s())
             out.append(d)
         return out
@@ -220,7 +221,7 @@ class BalanceMixin(ServiceBase):
             raise Errors.TX_NOT_FOUND
         wallet = await self._fetch_wallet()
         txp = TxProposal.from_dict(doc)
-        out = self.decorate_txp(wallet, txp)
+        out = self.decorate_txp(WalletFacts.of(wallet), txp)
         if txp.txid:
             note = await self.storage.fetch_tx_note(self.wallet_id, txp.txid)
             if note:
@@ -230,14 +231,15 @@ class BalanceMixin(ServiceBase):
                 out["note"] = note
         return out
 
-    def decorate_txp(self, wallet: Wallet, txp: TxProposal) -> dict:
+    def decorate_txp(self, facts: WalletFacts, txp: TxProposal) -> dict:
         """Read-time decorations (§5.4): creatorName (or "unknown"),
         derivationStrategy, actions[].copayerName (Q3: the acting copayer's
-        name), and ``raw`` for accepted BTC/BCH proposals."""
+        name), and ``raw`` for accepted BTC/BCH proposals.
+        facts: ``WalletFacts.of(wallet)`` (or cached, bws/service/lookups.py)."""
         d = txp.to_dict()
-        names = {c.id: c.name for c in wallet.copayers}
+        names = facts.copayer_names
         d["creatorName"] = names.get(txp.creator_id, "unknown")
-        d["derivationStrategy"] = wallet.derivation_strategy
+        d["derivationStrategy"] = facts.derivation_strategy
         for a in d.get("actions") or []:
             a["copayerName"] = names.get(a.get("copayerId"), "unknown")
         if txp.status == C.TXP_ACCEPTED and txp.coin in C.UTXO_COINS and not d.get("raw"):

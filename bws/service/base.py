@@ -24,7 +24,7 @@ from bws.errors import BWSError, Errors, ServerError, bad_request
 from bws.lock import run_locked
 from bws.model import Notification, Wallet
 from bws.model import constants as C
-from bws.service.lookups import CopayerLookups, WalletNetworks
+from bws.service.lookups import CopayerLookups, WalletFacts, WalletFactsCache
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class ServiceBase:
         self.options: dict = dict(options or {})
         #: per-process caches of immutable facts (shared by bound copies)
         self.copayer_lookups = CopayerLookups(storage)
-        self.wallet_networks = WalletNetworks()
+        self.wallet_facts = WalletFactsCache()
         # caller identity (set by bind())
         self.wallet_id: Optional[str] = None
         self.copayer_id: Optional[str] = None
@@ -126,6 +126,16 @@ class ServiceBase:
             raise Errors.WALLET_NOT_FOUND
         return Wallet.from_dict(doc)
 
+    async def _wallet_facts(self, *, complete: bool = False) -> WalletFacts:
+        """The caller's :class:`~bws.service.lookups.WalletFacts`, from the
+        per-process cache when possible (``complete``: names and derivation
+        strategy needed, trusted only from a complete wallet), else read
+        (WALLET_NOT_FOUND)."""
+        facts = self.wallet_facts.get(self.wallet_id, complete=complete)
+        if facts is None:
+            facts = self.wallet_facts.remember(await self._fetch_wallet())
+        return facts
+
     async def _run_locked(self, task: Callable[[], Awaitable[T]], wallet_id: Optional[str] = None) -> T:
         """Run ``task()`` under the wallet lock (default: the caller's wallet)
         (spec §6.17); WALLET_BUSY after ``lock_wait`` seconds."""
@@ -149,14 +159,41 @@ class ServiceBase:
         global notifications, else ``creator_id`` or the caller.  Returns the
         stored notification dict.  A failure to publish is logged, never raised
         (the database is the source of truth)."""
+        n = self._new_notification(type_, data, is_global=is_global, wallet_id=wallet_id, creator_id=creator_id)
+        return await self.notifier.notify(n)
+
+    def _new_notification(
+        self,
+        type_: str,
+        data: dict,
+        *,
+        is_global: bool = False,
+        wallet_id: Optional[str] = None,
+        creator_id: Any = ...,
+    ) -> Notification:
+        """The notification :meth:`_notify` would emit, built but not stored
+        (for callers that store it in the same transaction as their write and
+        then call :meth:`_publish_stored`)."""
         if is_global:
             creator = None
         elif creator_id is not ...:
             creator = creator_id
         else:
             creator = self.copayer_id
-        n = Notification.create(type_, data, wallet_id or self.wallet_id, creatorId=creator, now_ms=self.now_ms())
-        return await self.notifier.notify(n)
+        return Notification.create(type_, data, wallet_id or self.wallet_id, creatorId=creator, now_ms=self.now_ms())
+
+    async def _publish_stored(self, docs: Iterable[dict]) -> None:
+        """Publish notifications already stored (committed with the caller's
+        write), in order.  A failure to publish is logged, never raised: the
+        store is the source of truth and consumers read it."""
+        if self.broker is None:
+            return
+        for doc in docs:
+            doc = {k: v for k, v in doc.items() if k != "_id"}
+            try:
+                await maybe_await(self.broker.publish(doc))
+            except Exception:
+                log.exception("publishing notification %s failed (stored; consumers read the store)", doc.get("id"))
 
     # ------------------------------------------------------------ explorers
     def _explorer(self, coin: str, network: str) -> Any:

@@ -14,13 +14,15 @@ facts are (nearly) immutable, so a process may keep them:
   found lookups are cached, so a copayer created in another process is visible
   at once.  Entries expire after ``ttl`` seconds, which bounds how long an
   operator's manual change (support-staff flag, removed wallet) takes to apply.
-* a wallet's network is fixed at creation.
+* a wallet's network is fixed at creation; once it is complete, so are its
+  derivation strategy and copayer names, which decorate every proposal.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
 
 from cachetools import LRUCache, TTLCache
 
@@ -66,20 +68,52 @@ class CopayerLookups:
         self._cache.pop(copayer_id, None)
 
 
-class WalletNetworks:
-    """walletId -> network ("livenet"/"testnet"/...), read once per process."""
+@dataclass(frozen=True)
+class WalletFacts:
+    """What never changes about a wallet once it is complete: its network,
+    derivation strategy and copayer names (copayers cannot leave or be
+    renamed).  network: "livenet" | "testnet" | ...; copayer_names:
+    copayerId -> name."""
+
+    id: str
+    network: str
+    derivation_strategy: str
+    copayer_names: Mapping[str, str]
+    complete: bool
+
+    @classmethod
+    def of(cls, wallet: Any) -> "WalletFacts":
+        """From a :class:`bws.model.Wallet`."""
+        return cls(
+            wallet.id,
+            wallet.network,
+            wallet.derivation_strategy,
+            {c.id: c.name for c in wallet.copayers},
+            bool(wallet.is_complete()),
+        )
+
+
+class WalletFactsCache:
+    """walletId -> :class:`WalletFacts`, per process.  Any wallet's network is
+    fixed at creation; the other facts are only trusted from a complete
+    wallet (:meth:`get` with ``complete=True``)."""
 
     def __init__(self, *, maxsize: int = LOOKUP_MAXSIZE) -> None:
         self._cache: LRUCache = LRUCache(maxsize=maxsize)
 
-    def get(self, wallet_id: str) -> Optional[str]:
-        """The network, or None when this process has not seen the wallet."""
-        return self._cache.get(wallet_id)
+    def get(self, wallet_id: str, *, complete: bool = False) -> Optional[WalletFacts]:
+        """The facts, or None when unknown here (or, with ``complete``, not
+        yet seen complete: the caller reads the wallet and calls :meth:`remember`)."""
+        facts = self._cache.get(wallet_id)
+        if facts is None or (complete and not facts.complete):
+            return None
+        return facts
 
-    def remember(self, wallet_id: str, network: str) -> None:
-        """Record a wallet's network (read from its stored document)."""
-        if wallet_id and network:
-            self._cache[wallet_id] = network
+    def remember(self, wallet: Any) -> WalletFacts:
+        """Record the facts of a wallet just read from storage; returns them."""
+        facts = WalletFacts.of(wallet)
+        self._cache[wallet.id] = facts
+        return facts
 
 
-__all__ = ["CopayerLookups", "WalletNetworks", "LOOKUP_TTL"]
+__all__ = ["CopayerLookups", "WalletFacts", "WalletFactsCache", "LOOKUP_TTL"]

@@ -33,11 +33,7 @@ class NotificationsMixin(ServiceBase):
         notificationId)``; ``minTs`` defaults to ``now - timeSpan``.
         Errors: WALLET_NOT_FOUND."""
         opts = opts or {}
-        network = self.wallet_networks.get(self.wallet_id)
-        if network is None:  # the network never changes: one read per wallet and process
-            wallet = await self._fetch_wallet()
-            network = wallet.network
-            self.wallet_networks.remember(wallet.id, network)
+        network = (await self._wallet_facts()).network  # fixed: one read per wallet and process
         min_ts = opts.get("minTs")
         if not isinstance(min_ts, (int, float)) or isinstance(min_ts, bool):
             min_ts = self.now_ms() - time_span_seconds(opts.get("timeSpan")) * 1000

@@ -35,6 +35,7 @@ from bws.model import constants as C
 
 from .addresses import address_out, derive_wallet_address
 from .base import ServiceBase, check_required, is_int, maybe_await, truthy
+from .lookups import WalletFacts
 from .feelevels import fee_level_names, invalid_fee_level_error
 
 log = logging.getLogger(__name__)
@@ -505,7 +506,7 @@ class TxProposalsMixin(ServiceBase):
         check_required(opts, ["txProposalId"])
         wallet = await self._fetch_wallet()
         txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
-        out = self.decorate_txp(wallet, txp)
+        out = self.decorate_txp(WalletFacts.of(wallet), txp)
         if txp.txid:
             note = await self.storage.fetch_tx_note(wallet.id, txp.txid)
             if note:
