@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import txredisapi
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
 
-from bws.broker import Handler, Message
+from bws.broker import Message, ReconnectingBroker
 from bws.lock_redis import parse_redis_url, redis_connection
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ class _Subscriber(txredisapi.SubscriberProtocol):
         self.broker._lost(self)
 
 
-class RedisBroker:
+class RedisBroker(ReconnectingBroker):
     """:class:`bws.broker.Broker` over Redis pub/sub."""
 
     def __init__(
@@ -66,24 +65,12 @@ class RedisBroker:
         max_delay: float = 5.0,
         connection: Any = None,
     ):
-        if reactor is None:
-            from twisted.internet import reactor  # type: ignore[no-redef]
-        self.reactor = reactor
+        super().__init__(reactor, min_delay, max_delay)
         self.url = url
         self.channel = channel
-        self.min_delay = min_delay
-        self.max_delay = max_delay
-        self._delay = min_delay
         self._kw = parse_redis_url(url)
         self._pub_conn = connection
-        self._handlers: list[Handler] = []
-        self._connect_handlers: list[Callable[[], Any]] = []
         self._sub: Optional[_Subscriber] = None
-        self._ready = False
-        self._running = False
-        self._connecting = False
-        self._retry_call: Any = None
-        self._was_connected = False
 
     @property
     def _pub(self) -> Any:
@@ -96,32 +83,7 @@ class RedisBroker:
         d = self._pub.publish(self.channel, text)
         d.addErrback(lambda f: log.warning("broker: redis publish failed: %s", f.getErrorMessage()))
 
-    def on_message(self, handler: Handler) -> None:
-        self._handlers.append(handler)
-
-    def on_connect(self, handler: Callable[[], Any]) -> None:
-        self._connect_handlers.append(handler)
-
-    @property
-    def connected(self) -> bool:
-        return self._ready
-
-    def start(self) -> "RedisBroker":
-        if not self._running:
-            self._running = True
-            self._connect()
-        return self
-
-    def stop(self) -> None:
-        self._running = False
-        if self._retry_call is not None and self._retry_call.active():
-            self._retry_call.cancel()
-        if self._sub is not None and self._sub.transport is not None:
-            self._sub.transport.loseConnection()
-        self._ready = False
-        if self._pub_conn is not None:
-            self._pub_conn.disconnect()
-            self._pub_conn = None
+    # -- connection ----------------------------------------------------------------------
 
     def _connect(self) -> None:
         if not self._running or self._connecting or self._sub is not None:
@@ -138,24 +100,17 @@ class RedisBroker:
         d.addCallback(self._subscribe)
         d.addErrback(self._failed)
 
+    def _disconnect(self) -> None:
+        if self._sub is not None and self._sub.transport is not None:
+            self._sub.transport.loseConnection()
+        if self._pub_conn is not None:
+            self._pub_conn.disconnect()
+            self._pub_conn = None
+
     def _subscribe(self, proto: _Subscriber) -> Any:
         self._sub = proto
         d = proto.subscribe(self.channel)
-
-        def subscribed(_: Any) -> None:
-            self._connecting = False
-            self._ready = True
-            self._delay = self.min_delay
-            log.info("broker: %s redis channel %s", "resubscribed to" if self._was_connected else "subscribed to",
-                     self.channel)
-            self._was_connected = True
-            for h in list(self._connect_handlers):
-                try:
-                    h()
-                except Exception:
-                    log.exception("broker: on_connect handler failed")
-
-        return d.addCallback(subscribed)
+        return d.addCallback(lambda _: self._connected(f"redis channel {self.channel}"))
 
     def _failed(self, failure: Any) -> None:
         log.warning("broker: cannot subscribe on redis %s: %s", self.url, failure.getErrorMessage())
@@ -172,14 +127,6 @@ class RedisBroker:
             self._ready = False
         self._schedule()
 
-    def _schedule(self) -> None:
-        self._connecting = False
-        if not self._running or (self._retry_call is not None and self._retry_call.active()):
-            return
-        delay = self._delay * (1 + random.uniform(-0.5, 0.5))
-        self._delay = min(self._delay * 2, self.max_delay)
-        self._retry_call = self.reactor.callLater(delay, self._connect)
-
     def _received(self, raw: Any) -> None:
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
@@ -188,11 +135,5 @@ class RedisBroker:
         except (TypeError, ValueError):
             log.warning("broker: dropped a redis message that is not JSON")
             return
-        if not isinstance(msg, dict) or msg.get("event") != "msg":
-            return
-        data = msg.get("data")
-        for h in list(self._handlers):
-            try:
-                h(data)
-            except Exception:
-                log.exception("broker: message handler failed")
+        if isinstance(msg, dict) and msg.get("event") == "msg":
+            self._deliver(msg.get("data"))

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 from collections import deque
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol, connectWS
 
-from bws.broker import Handler, Message
+from bws.broker import Message, ReconnectingBroker
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class _ClientFactory(WebSocketClientFactory):
         self.broker._failed(reason)
 
 
-class WebSocketBroker:
+class WebSocketBroker(ReconnectingBroker):
     """:class:`bws.broker.Broker` over the ``messagebroker`` WebSocket relay."""
 
     def __init__(
@@ -64,28 +63,14 @@ class WebSocketBroker:
         max_delay: float = 5.0,
         buffer_limit: int = 10_000,
     ):
-        if reactor is None:
-            from twisted.internet import reactor  # type: ignore[no-redef]
-        self.reactor = reactor
+        super().__init__(reactor, min_delay, max_delay)
         if url.startswith(("http://", "https://")):  # the reference's default was http://localhost:3380
             url = "ws" + url[4:]
         self.url = url
         self.secret = secret
-        self.min_delay = min_delay
-        self.max_delay = max_delay
-        self._delay = min_delay
-        self._handlers: list[Handler] = []
-        self._connect_handlers: list[Callable[[], Any]] = []
         self._buffer: deque[str] = deque()
         self._buffer_limit = buffer_limit
         self._proto: Optional[_ClientProtocol] = None
-        self._ready = False
-        self._running = False
-        self._connecting = False
-        self._retry_call: Any = None
-        self._was_connected = False
-
-    # -- Broker interface ----------------------------------------------------------
 
     def publish(self, message: Message) -> None:
         text = json.dumps({"event": "msg", "data": message}, default=str)
@@ -97,32 +82,7 @@ class WebSocketBroker:
             log.warning("broker: offline buffer full (%d); dropped the oldest message", self._buffer_limit)
         self._buffer.append(text)
 
-    def on_message(self, handler: Handler) -> None:
-        self._handlers.append(handler)
-
-    def on_connect(self, handler: Callable[[], Any]) -> None:
-        """``handler()`` runs after every successful (re)connection."""
-        self._connect_handlers.append(handler)
-
-    @property
-    def connected(self) -> bool:
-        return self._ready
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> "WebSocketBroker":
-        if not self._running:
-            self._running = True
-            self._connect()
-        return self
-
-    def stop(self) -> None:
-        self._running = False
-        if self._retry_call is not None and self._retry_call.active():
-            self._retry_call.cancel()
-        if self._proto is not None:
-            self._proto.dropConnection(abort=True)
-        self._ready = False
+    # -- connection ----------------------------------------------------------------------
 
     def _connect(self) -> None:
         if not self._running or self._connecting or self._proto is not None:
@@ -133,13 +93,9 @@ class WebSocketBroker:
         factory.setProtocolOptions(autoPingInterval=20, autoPingTimeout=10, maxMessagePayloadSize=1 << 20)
         connectWS(factory, timeout=10)
 
-    def _schedule(self) -> None:
-        self._connecting = False
-        if not self._running or (self._retry_call is not None and self._retry_call.active()):
-            return
-        delay = self._delay * (1 + random.uniform(-0.5, 0.5))
-        self._delay = min(self._delay * 2, self.max_delay)
-        self._retry_call = self.reactor.callLater(delay, self._connect)
+    def _disconnect(self) -> None:
+        if self._proto is not None:
+            self._proto.dropConnection(abort=True)
 
     # -- protocol events -----------------------------------------------------------------
 
@@ -155,17 +111,10 @@ class WebSocketBroker:
             self._become_ready()
 
     def _become_ready(self) -> None:
-        self._ready = True
-        self._delay = self.min_delay
-        log.info("broker: %s to %s", "reconnected" if self._was_connected else "connected", self.url)
-        self._was_connected = True
+        # the offline buffer goes out before the on_connect handlers replay
         while self._buffer and self._proto is not None:
             self._proto.sendMessage(self._buffer.popleft().encode("utf-8"), isBinary=False)
-        for h in list(self._connect_handlers):
-            try:
-                h()
-            except Exception:
-                log.exception("broker: on_connect handler failed")
+        self._connected(self.url)
 
     def _received(self, proto: _ClientProtocol, text: str) -> None:
         try:
@@ -179,14 +128,8 @@ class WebSocketBroker:
             if msg.get("ok") and not self._ready:
                 self._become_ready()
             return
-        if msg.get("event") != "msg":
-            return
-        data = msg.get("data")
-        for h in list(self._handlers):
-            try:
-                h(data)
-            except Exception:
-                log.exception("broker: message handler failed")
+        if msg.get("event") == "msg":
+            self._deliver(msg.get("data"))
 
     def _closed(self, proto: _ClientProtocol, code: Any, reason: Any) -> None:
         if self._proto is proto or self._proto is None:
