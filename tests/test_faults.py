@@ -36,6 +36,8 @@ from bws.errors import ClientError, ServerError
 from bws.explorers.bitcoind import BitcoindExplorer
 from bws.lock import LocalLock
 from bws.lock_locker import LockerClient
+from bws.model import format_notification_id
+from bws.model import notification as notification_ids
 from bws.service import WalletService
 from bws.storage import Storage
 from tests.bws_process import create_wallet_http, signed_request, start_bws
@@ -118,6 +120,96 @@ async def test_join_write_failure_leaves_nothing(faulty):
     assert r["copayerId"] == newcomer.copayer_id("btc") and len(r["wallet"]["copayers"]) == 2
     after = _snapshot(db, w.id)
     assert len(after["lookups"]) == 2 and after["notifications"].count("NewCopayer") == 2
+
+
+def _join_notes(db, wallet_id: str) -> list[dict]:
+    """The wallet's NewCopayer / WalletComplete notifications in id order."""
+    return [
+        {k: d.get(k) for k in ("id", "type", "data", "walletId", "creatorId")}
+        for d in db.notifications.find({"walletId": wallet_id, "type": {"$in": ["NewCopayer", "WalletComplete"]}})
+        .sort("id", 1)
+    ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_join_notifications_land_with_the_copayer(faulty):
+    service, fp, db, _ex = faulty
+    key = WalletKey.random()
+    w = await create_and_join(service, 2, 2, key=key, join=1)
+    last = CopayerKeys.random("livenet", "BIP44")
+    last_id = last.copayer_id("btc")
+    before = _snapshot(db, w.id)
+    published = service.broker.published
+    n_published = len(published)
+    # the completing join writes, in one transaction: delete old lookups, insert lookups,
+    # replace the wallet, insert NewCopayer, insert WalletComplete -- fail each of them
+    for commands, skip in ((["delete"], 0), (["insert"], 0), (["update"], 0), (["insert"], 1), (["insert"], 2)):
+        fp.fail(commands, skip=skip)
+        with pytest.raises(Exception):
+            await service.join_wallet(join_opts(w.id, key, last, name="last"))
+        fp.off()
+        assert _snapshot(db, w.id) == before, (commands, skip)
+        # never the copayer without its notifications, nor the other way round
+        assert db.copayers_lookup.find_one({"copayerId": last_id}) is None
+        assert db.notifications.find_one({"walletId": w.id, "data.copayerId": last_id}) is None
+        assert len(published) == n_published, "nothing is published for a write that did not commit"
+    r = await service.join_wallet(join_opts(w.id, key, last, name="last"))
+    assert r["copayerId"] == last_id and len(r["wallet"]["copayers"]) == 2
+    notes = _join_notes(db, w.id)
+    # the wire shape of the reference: NewCopayer (creator = the joiner), then the global WalletComplete
+    assert [n["type"] for n in notes] == ["NewCopayer", "NewCopayer", "WalletComplete"]
+    assert notes[1]["data"] == {"walletId": w.id, "copayerId": last_id, "copayerName": "last"}
+    assert notes[1]["creatorId"] == last_id
+    assert notes[2]["data"] == {"walletId": w.id} and notes[2]["creatorId"] is None
+    assert "creatorId" in db.notifications.find_one({"id": notes[2]["id"]})  # null, not omitted
+    # published after the commit, in the same order, as stored
+    sent = [{k: m.get(k) for k in ("id", "type", "data", "walletId", "creatorId")} for m in published[n_published:]]
+    assert sent == notes[1:] and all("_id" not in m for m in published[n_published:])
+
+
+@pytest_twisted.ensureDeferred
+async def test_join_notification_id_collision_renews_both_ids(faulty):
+    service, _fp, db, _ex = faulty
+    key = WalletKey.random()
+    w = await create_and_join(service, 2, 2, key=key, join=1)
+    last = CopayerKeys.random("livenet", "BIP44")
+    # freeze the service clock at the id generator's last millisecond: the join's
+    # notifications then get the next two tickers of that millisecond
+    ms, ticker = notification_ids._last_ms, notification_ids._last_ticker
+    service.time_fn = lambda: ms / 1000
+    new_copayer_id, complete_id = format_notification_id(ms, ticker + 1), format_notification_id(ms, ticker + 2)
+    # another process already stored the id the WalletComplete notification will get:
+    # the whole write (copayer + both notifications) aborts and is retried with fresh ids
+    db.notifications.insert_one({"id": complete_id, "type": "foreign", "walletId": "elsewhere"})
+    r = await service.join_wallet(join_opts(w.id, key, last, name="last"))
+    assert r["copayerId"] == last.copayer_id("btc")
+    notes = _join_notes(db, w.id)
+    assert [n["type"] for n in notes] == ["NewCopayer", "NewCopayer", "WalletComplete"]
+    assert notes[1]["id"] > complete_id and notes[2]["id"] > notes[1]["id"]  # both renewed, order kept
+    assert db.notifications.find_one({"id": new_copayer_id}) is None  # the first attempt left nothing
+    assert sorted(_snapshot(db, w.id)["lookups"]) == sorted(w.copayer_ids + [r["copayerId"]])
+    sent = [m["id"] for m in service.broker.published[-2:]]
+    assert sent == [notes[1]["id"], notes[2]["id"]]
+
+
+@pytest_twisted.ensureDeferred
+async def test_join_publish_failure_keeps_the_join(storage):
+    class DeadBroker:
+        def __init__(self):
+            self.seen = []
+
+        def publish(self, message):
+            self.seen.append(message["type"])
+            raise ConnectionError("broker gone")
+
+    broker = DeadBroker()
+    service = WalletService(storage, LocalLock(), broker, {})
+    w = await create_and_join(service, 1, 2, join=1)
+    other = CopayerKeys.random("livenet", "BIP44")
+    r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
+    assert r["copayerId"] and broker.seen[-2:] == ["NewCopayer", "WalletComplete"]
+    types = [n["type"] for n in await storage.fetch_notifications([w.id])]
+    assert types == ["NewCopayer", "NewCopayer", "WalletComplete"]
 
 
 async def _funded_1of1(service, ex):

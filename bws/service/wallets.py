@@ -11,7 +11,7 @@ from coincurve import PublicKey
 from bws import crypto
 from bws.errors import ClientError, Errors, ServerError, bad_request, client_error
 from bws.model import UNDEFINED as _UNDEF
-from bws.model import Copayer, Wallet
+from bws.model import Copayer, Wallet, next_notification_id
 from bws.model import constants as C
 
 from .base import ServiceBase, check_required, is_int, maybe_await, truthy
@@ -107,7 +107,8 @@ class WalletsMixin(ServiceBase):
         coin?, customData?, dryRun?, supportBIP44AndP2PKH?}`` ->
         ``{"copayerId": str, "wallet": Wallet}`` (dryRun: copayerId null and
         the wallet unchanged).  Emits NewCopayer, and WalletComplete when the
-        wallet of n > 1 becomes complete.  Errors in spec order (§4.3)."""
+        wallet of n > 1 becomes complete, stored in the same transaction as
+        the copayer and published after it.  Errors in spec order (§4.3)."""
         check_required(opts, ["walletId", "name", "xPubKey", "requestPubKey", "copayerSignature"])
         name = opts["name"]
         if not isinstance(name, str) or not name:
@@ -163,15 +164,24 @@ class WalletsMixin(ServiceBase):
             if truthy(opts.get("dryRun")):
                 return {"copayerId": None, "wallet": wallet.to_dict()}
             wallet.add_copayer(copayer)
-            await self.storage.store_wallet_and_update_copayers_lookup(wallet.to_dict(for_storage=True))
-            await self._notify(
-                "NewCopayer",
-                {"walletId": wallet.id, "copayerId": copayer.id, "copayerName": copayer.name},
-                wallet_id=wallet.id,
-                creator_id=copayer.id,
-            )
+            notes = [
+                self._new_notification(
+                    "NewCopayer",
+                    {"walletId": wallet.id, "copayerId": copayer.id, "copayerName": copayer.name},
+                    wallet_id=wallet.id,
+                    creator_id=copayer.id,
+                )
+            ]
             if wallet.is_complete() and wallet.n > 1:
-                await self._notify("WalletComplete", {"walletId": wallet.id}, wallet_id=wallet.id, is_global=True)
+                notes.append(
+                    self._new_notification("WalletComplete", {"walletId": wallet.id}, wallet_id=wallet.id, is_global=True)
+                )
+            # the copayer and its notifications land together or not at all (issue 10);
+            # published only after the commit
+            stored = await self.storage.store_wallet_lookups_and_notifications(
+                wallet.to_dict(for_storage=True), [n.to_dict() for n in notes], renew_id=next_notification_id
+            )
+            await self._publish_stored(stored)
             return {"copayerId": copayer.id, "wallet": wallet.to_dict()}
 
         return await self._run_locked(join, wallet_id)
