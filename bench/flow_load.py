@@ -23,7 +23,8 @@ at either boundary, so the server and database CPU read from /proc over the
 phase belongs to exactly the counted flows).
 
 Prints one line ``FLOWJSON {...}``: flows, errors (by step and code), flows/s,
-p50/p90/p99 flow latency, per-step p50, server and database CPU seconds.
+p50/p90/p99 flow latency, per-step p50, server, database and the driver's own
+CPU seconds.
 Run pinned to the load core, like wrk.
 """
 
@@ -211,12 +212,13 @@ class Driver:
                 conn.close()
 
         t0 = time.monotonic()
-        c0, d0 = cpu_seconds(self.args.server_pid), cpu_seconds(self.args.db_pid)
+        c0, d0, g0 = cpu_seconds(self.args.server_pid), cpu_seconds(self.args.db_pid), time.process_time()
         await asyncio.gather(*(worker(k) for k in range(self.args.concurrency)))
         elapsed = time.monotonic() - t0
         cpu, db = cpu_seconds(self.args.server_pid) - c0, cpu_seconds(self.args.db_pid) - d0
+        driver = time.process_time() - g0
         return {"flows": len(lat), "seconds": elapsed, "errors": sum(errors.values()), "error_kinds": dict(errors),
-                "error_samples": samples, "server_cpu_s": cpu, "db_cpu_s": db,
+                "error_samples": samples, "server_cpu_s": cpu, "db_cpu_s": db, "driver_cpu_s": driver,
                 **{f"p{q}_ms": pct(lat, q) for q in (50, 90, 99)},
                 "step_p50_ms": {name: pct(s, 50) for name, s in zip(STEPS, step_lat)}}
 

@@ -485,7 +485,8 @@ def run_flows(name: str, server: str, port: int, pid: int, wallets: list[BenchWa
         res.note = f"0 flows completed{': ' + res.note if res.note else ''}"
     steps = " ".join(f"{k} {v:.0f}" for k, v in raw["step_p50_ms"].items())
     log(f"{server:9s} {name:22s} {res.rps:8.1f} flow/s p50 {res.p50_ms:7.2f} ms  p99 {res.p99_ms:7.2f} ms  "
-        f"cpu {res.cpu_ms:6.3f} ms/flow  db cpu {res.db_cpu_ms:6.3f} ms/flow  step p50 ms: {steps}  {res.note}")
+        f"cpu {res.cpu_ms:6.3f} ms/flow  db cpu {res.db_cpu_ms:6.3f} ms/flow  "
+        f"driver cpu {raw['driver_cpu_s'] / n * 1000 if n else 0:6.3f} ms/flow  step p50 ms: {steps}  {res.note}")
     for k, v in raw.get("error_samples", {}).items():
         log(f"  {server} {name} error {k}: {v}")
     return res
