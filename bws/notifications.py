@@ -99,7 +99,10 @@ class Notifier:
             renew = next_notification_id
         stored = await self.storage.store_notification(doc, renew_id=renew)
         stored.pop("_id", None)
-        self.broker.publish(stored)
+        try:
+            self.broker.publish(stored)
+        except Exception:  # stored is what counts: consumers read the store after any wake-up
+            log.exception("publishing notification %s failed (stored; consumers read the store)", stored.get("id"))
         return stored
 
 

@@ -82,6 +82,21 @@ async def test_notifier_stores_first_then_publishes_and_renews_colliding_ids(sto
 
 
 @pytest_twisted.ensureDeferred
+async def test_publish_failure_keeps_the_stored_notification(storage, caplog):
+    """The store is the source of truth: a broker that throws on publish is
+    logged, and notify() still returns the stored notification."""
+
+    class BrokenBroker(LocalBroker):
+        def publish(self, message):
+            raise ConnectionError("broker down")
+
+    with caplog.at_level("ERROR"):
+        stored = await Notifier(storage, BrokenBroker()).notify(note(1))
+    assert (await storage.fetch_notification_by_id(stored["id"]))["data"] == {"n": 1}
+    assert any("publishing notification" in r.getMessage() for r in caplog.records)
+
+
+@pytest_twisted.ensureDeferred
 async def test_consumer_handles_each_once_and_resumes_from_its_cursor(storage):
     broker = LocalBroker()
     notifier = Notifier(storage, broker)

@@ -34,7 +34,7 @@ from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxPro
 from bws.model import constants as C
 
 from .addresses import address_out, derive_wallet_address
-from .base import ServiceBase, check_required, is_int, maybe_await, truthy
+from .base import ServiceBase, check_required, is_int, truthy
 from .lookups import WalletFacts
 from .feelevels import fee_level_names, invalid_fee_level_error
 
@@ -528,11 +528,7 @@ class TxProposalsMixin(ServiceBase):
         stored = await self.storage.store_tx_and_notification(
             txp.to_dict(for_storage=True), n.to_dict(), renew_id=n.renew_id
         )
-        if self.broker is not None:
-            try:
-                await maybe_await(self.broker.publish(dict(stored)))
-            except Exception:
-                log.exception("publishing notification %s failed (stored; consumers read the store)", stored.get("id"))
+        await self._publish_stored([stored])
         try:
             await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
         except Exception as e:  # a stale history cache is refreshed by the next block
