@@ -22,6 +22,7 @@ from bws.broker import LocalBroker
 from bws.devtools.litecoind import RegtestNode
 from bws.devtools.process import free_port
 from bws.model import TxConfirmationSub, notification_id_ms
+from bws.storage import Storage
 
 REGTEST_MAGIC = bytes.fromhex("fabfb5da")
 
@@ -53,14 +54,15 @@ async def wait_for(predicate, timeout=15.0, step=0.1):
         await sleep(step)
 
 
-async def add_wallet_address(storage, node, wallet_id=None, is_change=False):
-    """A node-wallet legacy address registered as a BTC testnet wallet address."""
+async def add_wallet_address(storage, node, wallet_id=None, is_change=False, created_on=None, wallet=None):
+    """A node-wallet legacy address registered as a BTC testnet wallet address,
+    stored as the API stores one (with ``wallet``, default ``{id, name}``)."""
     address = node.new_address("legacy")
     spk = node.rpc("getaddressinfo", address, wallet="miner")["scriptPubKey"]
-    wallet_id = wallet_id or str(uuid.uuid4())
+    wallet_id = wallet_id or (wallet or {}).get("id") or str(uuid.uuid4())
     doc = {
         "version": "1.0.0",
-        "createdOn": int(time.time()),
+        "createdOn": int(time.time()) if created_on is None else created_on,
         "address": address,
         "walletId": wallet_id,
         "isChange": is_change,
@@ -72,15 +74,19 @@ async def add_wallet_address(storage, node, wallet_id=None, is_change=False):
         "hasActivity": None,
         "scriptPubKey": spk,
     }
-    await storage.store_address_and_wallet({"id": wallet_id, "name": "w"}, [doc])
+    await storage.store_address_and_wallet(wallet or {"id": wallet_id, "name": "w"}, [doc])
     return doc
 
 
-def make_runner(storage, node, broker, third_party_delay=0.3):
-    monitor = BtcMonitor(
-        storage, MonitorNotifier(storage, broker), BitcoindRpc(node.rpc_url), reactor,
+def make_monitor(storage, node, broker, third_party_delay=0.3):
+    return BtcMonitor(
+        storage, MonitorNotifier(storage, broker), BitcoindRpc(node.rpc_url) if node else None, reactor,
         coin="btc", network="testnet", third_party_delay=third_party_delay,
     )  # fmt: skip
+
+
+def make_runner(storage, node, broker, third_party_delay=0.3):
+    monitor = make_monitor(storage, node, broker, third_party_delay)
     return BtcRunner(monitor, reactor, "127.0.0.1", node.p2p_port, REGTEST_MAGIC, max_delay=2.0)
 
 
@@ -297,3 +303,136 @@ async def test_process_python_m_bcmonitor_btc(storage, node, mongo_uri, tmp_path
 
 async def _handshake_logged(path):
     return "p2p handshake done" in path.read_text()
+
+
+# -- issue 11: in-memory matching of watched scripts, batched per block ----------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_addresses_stored_after_start_are_matched_in_the_next_block(storage, node):
+    """The monitor matches outputs against scripts loaded at start; addresses the API
+    stores later (createAddress, and a scan that stores a branch's addresses long
+    after their ``createdOn``) must still be found in the next block (RPC sync path,
+    no mempool: the block is the first sighting)."""
+    monitor = make_monitor(storage, node, LocalBroker())
+    await monitor.start(scan_mempool=False)
+    loaded = set(monitor.watched)
+
+    # createAddress after start: createdOn = now
+    created = await add_wallet_address(storage, node)
+    # a scan: the wallet is marked running, a block is handled meanwhile, then the
+    # branch's addresses are stored with the createdOn of the branch's start (an hour
+    # ago: far outside the monitor's createdOn window) and the scan ends
+    scan_wallet = {"id": str(uuid.uuid4()), "name": "scanned", "scanStatus": "running"}
+    await storage.store_wallet(scan_wallet)
+    node.mine(1)
+    await monitor.sync()
+    scanned = await add_wallet_address(storage, node, created_on=int(time.time()) - 3600, wallet=scan_wallet)
+    await storage.store_wallet({**scan_wallet, "scanStatus": "success"})
+    assert created["scriptPubKey"] not in loaded and scanned["scriptPubKey"] not in loaded
+
+    tx1 = node.fund(created["address"], "0.7")
+    tx2 = node.fund(scanned["address"], "0.8")
+    [block_hash] = node.mine(1)
+    await monitor.sync()
+
+    assert {created["scriptPubKey"], scanned["scriptPubKey"]} <= monitor.watched
+    got = [(n["walletId"], n["data"]) for n in await notes(storage, "NewIncomingTx")]
+    assert sorted(got, key=lambda x: x[1]["amount"]) == [
+        (created["walletId"], {"txid": tx1, "address": created["address"], "amount": 70_000_000}),
+        (scan_wallet["id"], {"txid": tx2, "address": scanned["address"], "amount": 80_000_000}),
+    ]
+    cursor = await storage.get_monitor_cursor("btc", "testnet")
+    assert cursor["hash"] == block_hash
+
+
+def _txid(n: int) -> str:
+    return f"{n:064x}"
+
+
+async def _store_address(storage, wallet_id, address, spk, is_change=False, network="testnet"):
+    doc = {
+        "version": "1.0.0", "createdOn": int(time.time()), "address": address, "walletId": wallet_id,
+        "isChange": is_change, "path": "m/0/0", "publicKeys": [], "coin": "btc", "network": network,
+        "type": "P2PKH", "hasActivity": None, "scriptPubKey": spk,
+    }  # fmt: skip
+    await storage.store_address_and_wallet({"id": wallet_id, "name": wallet_id}, [doc])
+
+
+def _proposal(wallet_id, txid, status):
+    return {
+        "version": 3, "createdOn": int(time.time()), "id": "txp-" + txid[-4:], "walletId": wallet_id,
+        "creatorId": "c0", "coin": "btc", "network": "testnet", "outputs": [{"toAddress": "x", "amount": 5_000}],
+        "amount": 5_000, "message": None, "changeAddress": None, "inputs": [], "fee": 1000,
+        "requiredSignatures": 1, "requiredRejections": 1, "walletM": 1, "walletN": 1, "status": status,
+        "txid": txid, "actions": [], "isPending": status == "accepted",
+    }  # fmt: skip
+
+
+async def _feed_block_or_txs(storage, by_block: bool):
+    """The same payments through one block (batched) or one ``on_tx`` per tx;
+    returns the notifications ``(type, walletId, data)`` in id order."""
+    from bcmonitor.btc import BlockView, TxView
+
+    s1, s2, s3, s4, other = ("76a914" + c * 40 + "88ac" for c in "12345")
+    await _store_address(storage, "wA", "a1", s1)
+    await _store_address(storage, "wA", "a2", s2)
+    await _store_address(storage, "wA", "c1", s3, is_change=True)  # change: never notified
+    await _store_address(storage, "wB", "b1", s4)
+    await _store_address(storage, "wL", "l1", s1, network="livenet")  # same script, other network
+    await storage.store_tx(_proposal("wP", _txid(3), "accepted"))
+    await storage.store_tx(_proposal("wQ", _txid(5), "broadcasted"))
+    for w in ("wA", "wB"):
+        await storage.set_cache(w, "historyCacheStatus", None, {"isUpdated": True})
+    await storage.set_cache("wA", "addressesWithBalance", None, {"addresses": ["a0"]})
+
+    monitor = make_monitor(storage, None, LocalBroker(), third_party_delay=0)
+    prev = _txid(1000)
+    await storage.set_monitor_cursor("btc", "testnet", 100, prev)
+    monitor.cursor = await storage.get_monitor_cursor("btc", "testnet")
+    await monitor.refresh_watched()
+    txs = [
+        TxView(_txid(1), [(s1, 1_000), (s1, 500), (s3, 200), (other, 9)]),
+        TxView(_txid(2), [(s4, 700), (s2, 300)]),
+        TxView(_txid(3), [(other, 5_000)]),  # the accepted proposal, broadcast by someone else
+        TxView(_txid(4), [(s1, 42)]),  # already notified from the mempool
+        TxView(_txid(5), [(other, 5_000)]),  # its proposal is already broadcasted
+        TxView(_txid(6), [(other, 1)]),
+    ]
+    await monitor.on_tx(txs[3])
+    if by_block:
+        await monitor.on_block(BlockView(_txid(2000), prev, txs))
+    else:
+        for tx in txs:
+            await monitor.on_tx(tx)
+    for w in ("wA", "wB"):
+        assert (await storage.get_cache(w, "historyCacheStatus", None))["isUpdated"] is False
+    assert (await storage.get_cache("wA", "addressesWithBalance", None))["addresses"] == ["a0", "a1", "a2"]
+    assert (await storage.get_cache("wB", "addressesWithBalance", None))["addresses"] == ["b1"]
+    assert (await storage.fetch_tx("wP", "txp-0003"))["status"] == "broadcasted"
+    return [(n["type"], n["walletId"], n["data"]) for n in await notes(storage)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_block_batching_gives_the_notifications_of_one_tx_at_a_time(storage, mongo_server):
+    """A block is matched with a fixed number of queries; its notifications (and
+    caches, proposal status) are those of handling its txs one at a time, in order."""
+    by_block = await _feed_block_or_txs(storage, by_block=True)
+
+    other = Storage(mongo_server.uri("t_" + uuid.uuid4().hex[:12]))
+    await other.connect()
+    try:
+        one_by_one = await _feed_block_or_txs(other, by_block=False)
+    finally:
+        await other.drop_database()
+        await other.close()
+
+    incoming = [
+        ("NewIncomingTx", "wA", {"txid": _txid(4), "address": "a1", "amount": 42}),
+        ("NewIncomingTx", "wA", {"txid": _txid(1), "address": "a1", "amount": 1_500}),
+        ("NewIncomingTx", "wB", {"txid": _txid(2), "address": "b1", "amount": 700}),
+        ("NewIncomingTx", "wA", {"txid": _txid(2), "address": "a2", "amount": 300}),
+        ("NewOutgoingTxByThirdParty", "wP", {"txProposalId": "txp-0003", "txid": _txid(3), "amount": 5_000}),
+    ]
+    assert one_by_one == incoming
+    assert by_block == incoming + [("NewBlock", "testnet", {"hash": _txid(2000), "coin": "btc", "network": "testnet"})]
