@@ -54,6 +54,9 @@ async def test_reject_flow(chain_service, litecoind):
     r1 = await b.reject_tx({"txProposalId": t["id"], "reason": "too much"})
     assert r1["status"] == "pending" and r1["actions"][0]["comment"] == "too much"
     assert r1["actions"][0]["type"] == "reject" and [p["id"] for p in await a.get_pending_txs({})] == [t["id"]]
+    # answers are decorated like the reference's fetchTx (_completeTxData): names and strategy
+    assert t["creatorName"] == "copayer 1" and t["derivationStrategy"] == "BIP44"
+    assert r1["creatorName"] == "copayer 1" and r1["actions"][0]["copayerName"] == "copayer 2"
     r2 = await c.reject_tx({"txProposalId": t["id"]})
     assert r2["status"] == "rejected" and await a.get_pending_txs({}) == []
     assert (await err(a.reject_tx({"txProposalId": t["id"]}))).code == "TX_NOT_PENDING"
@@ -128,13 +131,13 @@ async def test_remove_pending(storage, node_explorer, litecoind):
 async def test_third_party_broadcast_detected(chain_service, litecoind):
     w, (a, b), keys, t = await published(chain_service, litecoind, m=1, n=2)
     acc = await b.sign_tx({"txProposalId": t["id"], "signatures": sign_txp(t, keys[1])})
-    assert acc["status"] == "accepted"
+    assert acc["status"] == "accepted" and acc["actions"][0]["copayerName"] == "copayer 2"
     # someone pushes the raw tx directly: broadcast_raw answers the txid
     txid = await a.broadcast_raw_tx({"network": "testnet", "rawTx": acc["raw"]})
     assert txid == acc["txid"]
     # the node answers a re-sent mempool tx with its txid: our broadcast succeeds
     done = await b.broadcast_tx({"txProposalId": t["id"]})
-    assert done["status"] == "broadcasted" and done["txid"] == txid
+    assert done["status"] == "broadcasted" and done["txid"] == txid and done["creatorName"] == "copayer 1"
     assert [n["data"]["txid"] for n in await notifications(chain_service, w.id, {"NewOutgoingTx"})] == [txid]
 
     # pending listing: an accepted proposal already on chain is marked and dropped

@@ -152,7 +152,7 @@ class TxProposalsMixin(ServiceBase):
                 raise bad_request("Invalid txProposalId")
             existing = await self.storage.fetch_tx(wallet.id, txp_id)
             if existing:
-                return wallet, TxProposal.from_dict(existing).to_dict()
+                return wallet, self.decorate_txp(WalletFacts.of(wallet), TxProposal.from_dict(existing))
         return wallet, None
 
     async def _store_txp(self, txp: TxProposal) -> None:
@@ -381,7 +381,7 @@ class TxProposalsMixin(ServiceBase):
             txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
             self._require_v3(txp)
             if not txp.is_temporary():
-                return txp.to_dict()
+                return self.decorate_txp(WalletFacts.of(wallet), txp)
             raw = unsigned_raw(txp.to_dict())
             sig = opts["proposalSignature"]
             copayer = wallet.get_copayer(self.copayer_id)
@@ -405,7 +405,7 @@ class TxProposalsMixin(ServiceBase):
             txp.status = C.TXP_PENDING
             await self._store_txp(txp)
             await self._notify("NewTxProposal", txp.notification_data())
-            return txp.to_dict()
+            return self.decorate_txp(WalletFacts.of(wallet), txp)
 
         return await self._run_locked(publish)
 
@@ -452,7 +452,13 @@ class TxProposalsMixin(ServiceBase):
         await self._notify("TxProposalAcceptedBy", txp.notification_data(copayerId=self.copayer_id))
         if txp.status == C.TXP_ACCEPTED:
             await self._notify("TxProposalFinallyAccepted", txp.notification_data())
-        return txp.to_dict()
+        return await self._as_read(txp)
+
+    async def _as_read(self, txp: TxProposal) -> dict:
+        """A proposal the way the reference answers one it read from storage
+        (its ``fetchTx`` decorates: creatorName, derivationStrategy,
+        actions[].copayerName, raw when accepted; §5.4)."""
+        return self.decorate_txp(await self._wallet_facts(complete=True), txp)
 
     async def reject_tx(self, opts: dict) -> dict:
         """Reject a pending proposal (§4.12).  opts: ``{txProposalId,
@@ -474,7 +480,7 @@ class TxProposalsMixin(ServiceBase):
             await self._notify("TxProposalRejectedBy", txp.notification_data(copayerId=self.copayer_id))
             if txp.status == C.TXP_REJECTED:
                 await self._notify("TxProposalFinallyRejected", txp.notification_data(rejectedBy=txp.get_rejecters()))
-            return txp.to_dict()
+            return await self._as_read(txp)
 
         return await self._run_locked(reject)
 
@@ -562,11 +568,11 @@ class TxProposalsMixin(ServiceBase):
                 if not found:
                     raise err
                 await self._process_broadcast(txp, by_third_party=True)
-                return txp.to_dict()
+                return self.decorate_txp(WalletFacts.of(wallet), txp)
             if not txp.txid and isinstance(txid, str):
                 txp.txid = txid
             await self._process_broadcast(txp, by_third_party=False)
-            return txp.to_dict()
+            return self.decorate_txp(WalletFacts.of(wallet), txp)
 
         return await self._run_locked(broadcast)
 
