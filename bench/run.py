@@ -307,9 +307,10 @@ class Bench:
                        env={"PYTHONPATH": str(ROOT), FUNDED_ENV: str(self.funded_file)})
         return p, port
 
-    def start_baseline(self, pubkey: str) -> tuple[ManagedProcess, int]:
+    def start_baseline(self, pubkey: str, db_port: int) -> tuple[ManagedProcess, int]:
         port = free_port()
-        p = self.start("baseline", [PY, "-m", "bench.baseline_server", "--port", str(port), "--pubkey", pubkey],
+        p = self.start("baseline", [PY, "-m", "bench.baseline_server", "--port", str(port), "--pubkey", pubkey,
+                                    "--mongo-uri", f"mongodb://127.0.0.1:{db_port}/bench_baseline"],
                        lambda: http_ready(port, "/bare"), SERVER_CORE, cwd=str(ROOT), env={"PYTHONPATH": str(ROOT)})
         return p, port
 
@@ -565,26 +566,28 @@ def ratio(a: float, b: float) -> str:
 
 def report(results: list[Result], monitor: Optional[dict], args) -> str:
     by = {(r.server, r.op): r for r in results}
-    bare, auth = by.get(("baseline", "bare")), by.get(("baseline", "coincurve"))
+    # ratio columns: each baseline of this run, then the original (same operation)
+    bases = [("bare", "bare"), ("cc", "coincurve"), ("1rd", "coincurve_1read")]
+    base_rows = [by.get(("baseline", op)) for _, op in bases]
     lines = []
+    rps_hdr = " ".join(f"{'rps/' + short:>8s}" for short, _ in bases)
+    cpu_hdr = " ".join(f"{'cpu/' + short:>8s}" for short, _ in bases)
     hdr = (f"{'operation':22s} {'server':9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'cpu ms/req':>10s} "
-           f"{'db ms/req':>9s} | {'rps/bare':>8s} {'rps/cc':>7s} {'rps/orig':>8s} | {'cpu/bare':>8s} {'cpu/cc':>7s} "
-           f"{'cpu/orig':>8s}")
+           f"{'db ms/req':>9s} | {rps_hdr} {'rps/orig':>8s} | {cpu_hdr} {'cpu/orig':>8s}")
     lines += [hdr, "-" * len(hdr)]
+    blank = " ".join(f"{'':8s}" for _ in bases)
     for r in results:
         orig = by.get(("original", r.op)) if r.server == "ours" else None
         cells = [f"{r.op:22s} {r.server:9s} {r.rps:8.1f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.cpu_ms:10.3f} "
                  f"{r.db_cpu_ms:9.3f} |"]
         if r.server == "baseline":
-            cells.append(f"{'':8s} {'':7s} {'':8s} | {'':8s} {'':7s} {'':8s}")
-        elif r.server == "original":
-            cells.append(f"{ratio(r.rps, bare and bare.rps):>8s} {ratio(r.rps, auth and auth.rps):>7s} "
-                         f"{'':8s} | {ratio(r.cpu_ms, bare and bare.cpu_ms):>8s} "
-                         f"{ratio(r.cpu_ms, auth and auth.cpu_ms):>7s} {'':8s}")
+            cells.append(f"{blank} {'':8s} | {blank} {'':8s}")
         else:
-            cells.append(f"{ratio(r.rps, bare and bare.rps):>8s} {ratio(r.rps, auth and auth.rps):>7s} "
-                         f"{ratio(r.rps, orig and orig.rps):>8s} | {ratio(r.cpu_ms, bare and bare.cpu_ms):>8s} "
-                         f"{ratio(r.cpu_ms, auth and auth.cpu_ms):>7s} {ratio(r.cpu_ms, orig and orig.cpu_ms):>8s}")
+            rps = " ".join(f"{ratio(r.rps, b and b.rps):>8s}" for b in base_rows)
+            cpu = " ".join(f"{ratio(r.cpu_ms, b and b.cpu_ms):>8s}" for b in base_rows)
+            o_rps = ratio(r.rps, orig and orig.rps) if r.server == "ours" else ""
+            o_cpu = ratio(r.cpu_ms, orig and orig.cpu_ms) if r.server == "ours" else ""
+            cells.append(f"{rps} {o_rps:>8s} | {cpu} {o_cpu:>8s}")
         notes = ([f"per flow of 4 requests ({r.raw.get('concurrency')} concurrent)"] if r.unit == "flow" else [])
         notes += [r.note] if r.note else []
         if notes:
@@ -597,6 +600,8 @@ def report(results: list[Result], monitor: Optional[dict], args) -> str:
     lines.append("")
     lines.append("cpu ms/req: the server process's utime+stime / requests; db ms/req: the same for SecantusDB.")
     lines.append("proposal: req/s, p50/p99, cpu and db columns are per flow (create + publish + sign + broadcast).")
+    lines.append("baselines: bare = twisted.web JSON endpoint; coincurve = + one request-signature check; "
+                 "coincurve_1read = + one pymongo find_one on the same SecantusDB (the floor of a one-read route).")
     lines.append("ratios: ours / baseline (rps: higher is better; cpu: lower is better). "
                  "orig = original bitcore-wallet-service 2.5.1, same operation, same database server; "
                  "'-' = a side measured nothing.")
@@ -611,12 +616,15 @@ def targets(by: dict, monitor: Optional[dict], args) -> list[str]:
     def line(ok: Optional[bool], text: str) -> None:
         out.append(f"  {'PASS' if ok else ('MISS' if ok is False else 'N/A ')}  {text}")
 
+    floor = by.get(("baseline", "coincurve_1read"))
+    floor_note = (f"; floor of a one-read route (coincurve_1read) {floor.cpu_ms:.3f} ms"
+                  if floor and floor.cpu_ms else "")
     for op in AUTH_READS:
         ours, orig = by.get(("ours", op)), by.get(("original", op))
         if ours and orig and orig.cpu_ms:
             line(ours.cpu_ms <= orig.cpu_ms / 2,
                  f"{op}: server CPU/request {ours.cpu_ms:.3f} ms <= half the original's {orig.cpu_ms:.3f} ms "
-                 f"(x{ours.cpu_ms / orig.cpu_ms:.2f})")
+                 f"(x{ours.cpu_ms / orig.cpu_ms:.2f}){floor_note}")
         else:
             line(None, f"{op}: server CPU/request <= half the original's (not measured)")
     ours, orig = by.get(("ours", "address_create")), by.get(("original", "address_create"))
@@ -700,12 +708,15 @@ def main(argv=None) -> int:
             data = seed(b, ours_port, args, http_ops, mongo_uri=b.ours_uri)
             log(f"seeded ours: {describe(data)} in {time.monotonic() - t:.1f} s")
             w0 = data.read[0]
-            base_proc, base_port = b.start_baseline(w0.copayer.request_pub)
+            base_proc, base_port = b.start_baseline(w0.copayer.request_pub, db_port)
             sig_path = f"/v1/notifications/?notificationId={w0.newest_notification}"
-            cc_reqs = [Req("GET", "/auth" + sig_path, signed(w0, "GET", sig_path).headers)]
-            check_requests(base_port, cc_reqs, "baseline")
+            sig_headers = signed(w0, "GET", sig_path).headers
+            cc_reqs = [Req("GET", "/auth" + sig_path, sig_headers)]
+            db_reqs = [Req("GET", "/authdb" + sig_path, sig_headers)]
+            check_requests(base_port, cc_reqs + db_reqs, "baseline")
             results.append(run_wrk("bare", "baseline", base_port, base_proc.pid, [Req("GET", "/bare", {})], args, b.workdir))
             results.append(run_wrk("coincurve", "baseline", base_port, base_proc.pid, cc_reqs, args, b.workdir))
+            results.append(run_wrk("coincurve_1read", "baseline", base_port, base_proc.pid, db_reqs, args, b.workdir))
             b.stop(base_proc)
             ops = op_requests(data)
             for op in http_ops:
@@ -728,7 +739,7 @@ def main(argv=None) -> int:
             monitor = run_monitor(b, db_port, args)
     finally:
         b.stop_all()
-    order = {("baseline", "bare"): 0, ("baseline", "coincurve"): 1}
+    order = {("baseline", "bare"): 0, ("baseline", "coincurve"): 1, ("baseline", "coincurve_1read"): 1.5}
     results.sort(key=lambda r: order.get((r.server, r.op), 2 + (HTTP_OPS.index(r.op) * 2 + (r.server == "original"))
                                           if r.op in HTTP_OPS else 99))
     print()
