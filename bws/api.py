@@ -464,12 +464,21 @@ class _Raw:
 
 
 def _to_json(payload: Any) -> bytes:
+    """A response body as ``JSON.stringify`` would write it.  The C encoder of
+    :mod:`json` does (6x faster than :func:`js_json_stringify` on a proposal
+    list; bench/profiles/NOTES.md); it only differs in key order for
+    integer-like keys and in number spelling (``5.0``, ``1e+16``), which parse to
+    the same values.  NaN/Infinity (JS writes ``null``) and odd types take the
+    exact, slower path."""
     if isinstance(payload, _Raw):
         return payload.data
     try:
-        text = js_json_stringify(payload)
-    except TypeError:
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        try:
+            text = js_json_stringify(payload)
+        except TypeError:
+            text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
     return text.encode("utf-8")
 
 
