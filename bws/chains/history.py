@@ -23,6 +23,7 @@ from bws.jsnum import js_parse_int, to_fixed0
 __all__ = [
     "normalize_tx",
     "classify",
+    "index_addresses",
     "decorate_tx",
     "decorate_txs",
     "tag_low_fees",
@@ -87,8 +88,10 @@ def _key(address: Any) -> Any:
     return address
 
 
-def _index_addresses(addresses: Iterable[Any]) -> dict:
-    """address string → Address (dict/object with isChange), or a set/list of strings."""
+def index_addresses(addresses: Iterable[Any]) -> dict:
+    """address key → Address (dict/object with isChange); plain strings count
+    as non-change addresses. Build it once per address set and pass it to
+    :func:`decorate_txs` as ``indexed`` to decorate several pages."""
     out = {}
     for a in addresses:
         if isinstance(a, str):
@@ -219,16 +222,19 @@ def decorate_txs(
     notes: Iterable[Any] = (),
     single_address: bool = False,
     include_extended_info: bool = True,
+    indexed: Optional[Mapping] = None,
 ) -> list[dict]:
     """Decorate normalised txs (§6.14). addresses: the wallet's Address
-    dicts/objects (``address``, ``isChange``) or plain strings; proposals and
-    notes are matched by ``txid``.
+    dicts/objects (``address``, ``isChange``) or plain strings; or pass
+    ``indexed`` (:func:`index_addresses` of them) instead; proposals and
+    notes are matched by ``txid``. The txs are not modified.
 
     Examples (wallet fees 100): external → mine 200 ⇒ received 200; mine 500
     → external 400, no change ⇒ sent 500; mine 500 → external 300 + my
     change 100 ⇒ sent 300.
     """
-    indexed = _index_addresses(addresses)
+    if indexed is None:
+        indexed = index_addresses(addresses)
     by_txid = {F.get(p, "txid"): p for p in proposals if F.get(p, "txid")}
     notes_by_txid = {F.get(n, "txid"): n for n in notes}
     return [

@@ -11,15 +11,48 @@ only txs with >= 36 confirmations are stored (type ``historyCache``, key =
 position, ``{tx}``) with a status document (type ``historyCacheStatus``,
 ``{totalItems, updatedOn, isComplete, isUpdated}``); reads need every
 position of the page and refresh confirmations from the block height.
+
+Cost (bench/profiles/NOTES.md, finding 3), per process:
+
+* Concurrent requests for the same page of the same wallet share one
+  computation (:func:`coalesce`): every request that arrives before a
+  computation starts is answered by it; one that arrives while it runs waits
+  for the next one. So each answer comes from reads made after its request
+  arrived (an edited note, a broadcast, a new address show at once), and 50
+  concurrent requests cost two computations, not 50 (one explorer page, one
+  cache write, one proposal and note read each).
+* The wallet's addresses (``address``/``isChange`` only) are kept in memory
+  per wallet and re-read only when the wallet's write token changes (every
+  path that adds addresses renews it; one indexed read checks it), or after
+  ``ADDRESS_SET_TTL`` seconds.
+* A fill writes the cache status only if its ``rev`` is the one it read
+  before asking the explorer (Storage.store_tx_history_cache): a fill that
+  raced a soft reset (own broadcast, incoming payment) or a scan cannot mark
+  the cache updated again, and positions are written in one batch.
+* The computation runs on its own Deferred: a cancelled request stops
+  waiting, the others still get the answer.
+* Proposals and notes are read for the page's txids only; fee levels only
+  when the page has an unconfirmed tx (they only tag those).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import weakref
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Hashable, Optional
 
-from bws.chains.history import cache_window, decorate_txs, normalize_tx, proposal_time_window, tag_low_fees
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.python.failure import Failure
+
+from bws.chains.history import (
+    cache_window,
+    decorate_txs,
+    index_addresses,
+    normalize_tx,
+    proposal_time_window,
+    tag_low_fees,
+)
 from bws.errors import Errors
 from bws.model import TxProposal, Wallet
 from bws.model import constants as C
@@ -30,6 +63,169 @@ log = logging.getLogger(__name__)
 
 #: explorer -> (fetched at unix s, height): the process-wide block-height cache (§6.21)
 _HEIGHTS: "weakref.WeakKeyDictionary[Any, tuple[float, int]]" = weakref.WeakKeyDictionary()
+
+#: seconds an in-memory address set is trusted even if the wallet's token did not change
+ADDRESS_SET_TTL = 60.0
+#: addresses kept in memory per process, all wallets together (least recently used dropped)
+ADDRESS_SET_MAX_ADDRESSES = 200_000
+
+
+class _AddressSet:
+    """One wallet's ``[{address, isChange?}]`` in creation order, its index
+    (:func:`index_addresses`) and the wallet token it was read under."""
+
+    __slots__ = ("version", "addresses", "indexed", "strings", "loaded_at")
+
+    def __init__(self, version: Optional[str], addresses: list[dict], loaded_at: float):
+        self.version = version
+        self.addresses = addresses
+        self.indexed = index_addresses(addresses)
+        self.strings = [a["address"] for a in addresses]
+        self.loaded_at = loaded_at
+
+
+class _PerStorage:
+    """Per-Storage (per-database) process state: address sets and fills in flight."""
+
+    def __init__(self) -> None:
+        self.address_sets: dict[str, _AddressSet] = {}  # insertion order = LRU order
+        self.address_count = 0
+        self.flights: dict[Hashable, list[Deferred]] = {}
+        self.batches: dict[Hashable, _Batches] = {}
+
+    def remember(self, wallet_id: str, s: _AddressSet) -> None:
+        old = self.address_sets.pop(wallet_id, None)
+        if old is not None:
+            self.address_count -= len(old.addresses)
+        self.address_sets[wallet_id] = s
+        self.address_count += len(s.addresses)
+        while self.address_count > ADDRESS_SET_MAX_ADDRESSES and len(self.address_sets) > 1:
+            oldest = next(iter(self.address_sets))
+            self.address_count -= len(self.address_sets.pop(oldest).addresses)
+
+    def forget(self) -> None:
+        self.address_sets.clear()
+        self.address_count = 0
+
+
+_STATE: "weakref.WeakKeyDictionary[Any, _PerStorage]" = weakref.WeakKeyDictionary()
+
+
+def _state(storage: Any) -> _PerStorage:
+    st = _STATE.get(storage)
+    if st is None:
+        st = _STATE[storage] = _PerStorage()
+    return st
+
+
+def forget_address_sets(storage: Any = None) -> None:
+    """Drop the in-memory address sets (of one Storage, or all); tests and tools."""
+    for st in [_STATE.get(storage)] if storage is not None else list(_STATE.values()):
+        if st is not None:
+            st.forget()
+
+
+def _fire(waiters: list, result: Any) -> None:
+    for d in list(waiters):
+        if not d.called:
+            if isinstance(result, Failure):
+                d.errback(result)
+            else:
+                d.callback(result)
+    waiters.clear()
+
+
+def _waiter(waiters: list) -> Deferred:
+    def cancel(d: Deferred) -> None:
+        if d in waiters:
+            waiters.remove(d)
+
+    d: Deferred = Deferred(canceller=cancel)
+    waiters.append(d)
+    return d
+
+
+def single_flight(flights: dict, key: Hashable, work: Callable[[], Awaitable[Any]]) -> Deferred:
+    """A Deferred of ``await work()``, shared by every caller with the same
+    ``key`` while it runs (only the first caller's ``work`` runs; later ones
+    join the running one).
+
+    The work runs on its own Deferred: cancelling one caller's Deferred only
+    stops that caller waiting. The result object is shared: callers must not
+    mutate it."""
+    waiters = flights.get(key)
+    if waiters is not None:
+        return _waiter(waiters)
+    waiters = flights[key] = []
+    mine = _waiter(waiters)
+
+    def done(result: Any) -> None:
+        if flights.get(key) is waiters:
+            del flights[key]
+        _fire(waiters, result)
+
+    Deferred.fromCoroutine(work()).addBoth(done)
+    return mine
+
+
+class _Batches:
+    """One key's state in :func:`coalesce`: the run in progress and the
+    callers waiting for the next one."""
+
+    __slots__ = ("running", "waiting", "work")
+
+    def __init__(self) -> None:
+        self.running: Optional[list] = None
+        self.waiting: list = []
+        self.work: Optional[Callable[[], Awaitable[Any]]] = None
+
+
+def coalesce(batches: dict, key: Hashable, work: Callable[[], Awaitable[Any]]) -> Deferred:
+    """A Deferred of ``await work()`` computed for this caller and every other
+    caller with the same ``key`` that arrives before that computation starts.
+
+    A computation starts one reactor turn after its first caller (so callers
+    arriving together share it) and never while another one for the key runs:
+    callers arriving meanwhile wait for the next one. Hence every answer comes
+    from a computation that started after its caller arrived -- the same
+    answer the caller would get alone, at some instant while it waits.
+    Cancelling a caller only stops it waiting; the result object is shared
+    (callers must not mutate it)."""
+    b = batches.get(key)
+    if b is None:
+        b = batches[key] = _Batches()
+    mine = _waiter(b.waiting)
+    if b.work is None:
+        b.work = work
+        if b.running is None:
+            from twisted.internet import reactor  # the installed one (bws.reactor), not a default
+
+            reactor.callLater(0, _start_batch, batches, key, b)
+    return mine
+
+
+def _start_batch(batches: dict, key: Hashable, b: _Batches) -> None:
+    if b.running is not None:  # started already; done() starts the next one
+        return
+    work, b.work = b.work, None
+    running, b.waiting = b.waiting, []
+    if not running or work is None:  # every caller gave up
+        if batches.get(key) is b:
+            del batches[key]
+        return
+    b.running = running
+
+    def done(result: Any) -> None:
+        b.running = None
+        if b.work is not None:  # callers arrived meanwhile: their turn
+            _start_batch(batches, key, b)
+        elif batches.get(key) is b:
+            del batches[key]
+        _fire(running, result)
+        if isinstance(result, Failure) and not result.check(Exception):
+            log.debug("history computation ended: %s", result.getErrorMessage())
+
+    Deferred.fromCoroutine(work()).addBoth(done)
 
 
 class HistoryMixin(ServiceBase):
@@ -64,8 +260,32 @@ class HistoryMixin(ServiceBase):
             pass
         return height
 
-    async def _history_from_cache(self, wallet: Wallet, frm: int, to: int) -> Optional[list[dict]]:
-        status = await self.storage.get_cache(wallet.id, "historyCacheStatus", None)
+    # ------------------------------------------------------------ addresses
+
+    async def _history_addresses(self, wallet_id: str) -> _AddressSet:
+        """The wallet's address set, from memory when its token is unchanged
+        (see the module doc); concurrent loads of one version are shared."""
+        st = _state(self.storage)
+        version = await self.storage.fetch_address_version(wallet_id)
+        now = time.monotonic()
+        known = st.address_sets.get(wallet_id)
+        if version is not None and known is not None and known.version == version and now - known.loaded_at < ADDRESS_SET_TTL:
+            st.address_sets[wallet_id] = st.address_sets.pop(wallet_id)  # most recently used
+            return known
+
+        async def load() -> _AddressSet:
+            s = _AddressSet(version, await self.storage.fetch_address_keys(wallet_id), time.monotonic())
+            if version is not None:
+                st.remember(wallet_id, s)
+            return s
+
+        if version is None:  # no token: nothing tells two reads apart, never share
+            return await load()
+        return await single_flight(st.flights, ("addresses", wallet_id, version), load)
+
+    # ------------------------------------------------------------ cache
+
+    async def _history_from_cache(self, wallet: Wallet, status: Optional[dict], frm: int, to: int) -> Optional[list[dict]]:
         if not status or not status.get("isUpdated") or not is_int(status.get("totalItems")):
             return None
         window = cache_window(int(status["totalItems"]), frm, to)
@@ -84,32 +304,66 @@ class HistoryMixin(ServiceBase):
                     tx["confirmations"] = height - bh + 1
         return items
 
-    async def _store_history_cache(self, wallet: Wallet, txs: list[dict], total: int, to: int) -> None:
+    async def _store_history_cache(
+        self, wallet: Wallet, txs: list[dict], total: int, to: int, expected_rev: Optional[str]
+    ) -> None:
         fwd = max(0, total - to)
         deep = [t for t in txs if is_int(t.get("confirmations")) and t["confirmations"] >= C.CONFIRMATIONS_TO_START_CACHING]
-        for i, tx in enumerate(reversed(deep)):
-            await self.storage.set_cache(wallet.id, "historyCache", fwd + i, {"tx": tx})
-        await self.storage.set_cache(
-            wallet.id,
-            "historyCacheStatus",
-            None,
-            {"totalItems": total, "updatedOn": self.now_s(), "isComplete": fwd == 0, "isUpdated": True},
-        )
+        status = {"totalItems": total, "updatedOn": self.now_s(), "isComplete": fwd == 0, "isUpdated": True}
+        if not await self.storage.store_tx_history_cache(wallet.id, fwd, list(reversed(deep)), status, expected_rev):
+            log.debug("history cache of %s changed during a fill; status left alone", wallet.id)
 
-    async def _normalized_txs(self, wallet: Wallet, addresses: list[dict], frm: int, to: int) -> tuple[list[dict], bool]:
-        """(normalised txs of page [frm, to) newest first, served from cache)."""
-        use_cache = len(addresses) >= self._history_cache_threshold()
-        if use_cache:
-            cached = await self._history_from_cache(wallet, frm, to)
-            if cached is not None:
-                return cached, True
+    async def _explorer_page(self, wallet: Wallet, addresses: _AddressSet, frm: int, to: int) -> tuple[list[dict], int]:
         page, total = await self._explorer_call(
-            wallet.coin, wallet.network, "get_transactions", [a["address"] for a in addresses], frm, to
+            wallet.coin, wallet.network, "get_transactions", list(addresses.strings), frm, to
         )
-        txs = [normalize_tx(raw, wallet.coin, now=self.now_s()) for raw in page or []]
-        if use_cache:
-            await self._store_history_cache(wallet, txs, int(total or 0), to)
-        return txs, False
+        return [normalize_tx(raw, wallet.coin, now=self.now_s()) for raw in page or []], int(total or 0)
+
+    async def _normalized_txs(
+        self, wallet: Wallet, addresses: _AddressSet, status: Optional[dict], frm: int, to: int
+    ) -> tuple[list[dict], Optional[Awaitable[None]]]:
+        """(normalised txs of page [frm, to) newest first, the cache write
+        still to await or None). status: the cache status read before (None
+        when missing or when the wallet is below the cache threshold)."""
+        if len(addresses.addresses) < self._history_cache_threshold():
+            txs, _ = await self._explorer_page(wallet, addresses, frm, to)
+            return txs, None
+        cached = await self._history_from_cache(wallet, status, frm, to)
+        if cached is not None:
+            return cached, None
+        if status is None:
+            rev = await self.storage.init_tx_history_cache_status(wallet.id)
+        else:
+            rev = status.get("rev") if isinstance(status.get("rev"), str) else None
+        txs, total = await self._explorer_page(wallet, addresses, frm, to)
+        return txs, self._store_history_cache(wallet, txs, total, to, rev)
+
+    async def _page_proposals(self, wallet: Wallet, txids: list[str], min_ts: int, max_ts: int) -> list[dict]:
+        names = {c.id: c.name for c in wallet.copayers}
+        out = []
+        for doc in await self.storage.fetch_history_proposals(wallet.id, txids, min_ts, max_ts):
+            t = TxProposal.from_dict(doc)
+            d = t.to_dict()
+            d["creatorName"] = names.get(t.creator_id, "unknown")
+            for a in d.get("actions") or []:
+                a["copayerName"] = names.get(a.get("copayerId"), "unknown")
+            out.append(d)
+        return out
+
+    async def _page_notes(self, wallet: Wallet, txids: list[str], min_ts: int) -> list[dict]:
+        return [await self._note_out(n, wallet) for n in await self.storage.fetch_history_notes(wallet.id, txids, min_ts)]
+
+    async def _page_fee_levels(self, wallet: Wallet, txs: list[dict]) -> Optional[list[dict]]:
+        """Fee levels for lowFees, only when the page has an unconfirmed tx
+        (tag_low_fees tags nothing else); errors are ignored (None)."""
+        if not any(t.get("confirmations") == 0 and not isinstance(t.get("confirmations"), bool) for t in txs):
+            return None
+        try:
+            return await self.get_fee_levels({"coin": wallet.coin, "network": wallet.network})
+        except Exception:  # noqa: BLE001 - fee-level errors are ignored here
+            return None
+
+    # ------------------------------------------------------------ history
 
     async def get_tx_history(self, opts: Optional[dict] = None) -> list[dict]:
         """History page (§4.22, §6.14) newest first.
@@ -128,38 +382,62 @@ class HistoryMixin(ServiceBase):
         limit = int(limit) if is_int(limit) else C.HISTORY_LIMIT
         if limit > C.HISTORY_LIMIT:
             raise Errors.HISTORY_LIMIT_EXCEEDED
-        wallet = await self._fetch_wallet()
-        addresses = await self.storage.fetch_addresses(wallet.id)
-        if not addresses or limit <= 0:
+        key = ("history", self.wallet_id, skip, limit)
+        return await coalesce(_state(self.storage).batches, key, lambda: self._tx_history(skip, limit))
+
+    async def _tx_history(self, skip: int, limit: int) -> list[dict]:
+        """One computation of a history page (shared by coalesced requests: the
+        returned list must not be changed). Independent reads run together."""
+        wallet, addresses, status = await _gather(
+            self._fetch_wallet(),
+            self._history_addresses(self.wallet_id),
+            self.storage.get_cache(self.wallet_id, "historyCacheStatus", None),
+        )
+        if not addresses.addresses or limit <= 0:
             return []
-        txs, _ = await self._normalized_txs(wallet, addresses, skip, skip + limit)
+        txs, cache_write = await self._normalized_txs(wallet, addresses, status, skip, skip + limit)
         if not txs:
+            if cache_write is not None:
+                await cache_write
             return []
         min_ts, max_ts = proposal_time_window(txs)
-        proposals = []
-        for doc in await self.storage.fetch_txs(wallet.id, min_ts, max_ts):
-            t = TxProposal.from_dict(doc)
-            d = t.to_dict()
-            names = {c.id: c.name for c in wallet.copayers}
-            d["creatorName"] = names.get(t.creator_id, "unknown")
-            for a in d.get("actions") or []:
-                a["copayerName"] = names.get(a.get("copayerId"), "unknown")
-            proposals.append(d)
-        notes = [await self._note_out(n, wallet) for n in await self.storage.fetch_tx_notes(wallet.id, min_ts)]
+        txids = list(dict.fromkeys(t.get("txid") for t in txs if isinstance(t.get("txid"), str)))
+        proposals, notes, levels, _ = await _gather(
+            self._page_proposals(wallet, txids, min_ts, max_ts) if txids else _none([]),
+            self._page_notes(wallet, txids, min_ts) if txids else _none([]),
+            self._page_fee_levels(wallet, txs),
+            cache_write if cache_write is not None else _none(None),
+        )
         items = decorate_txs(
             txs,
-            addresses,
+            (),
+            indexed=addresses.indexed,
             proposals=proposals,
             notes=notes,
             single_address=bool(wallet.single_address),
             include_extended_info=True,
         )
-        try:
-            levels = await self.get_fee_levels({"coin": wallet.coin, "network": wallet.network})
-        except Exception:  # noqa: BLE001 - fee-level errors are ignored here
-            levels = None
         tag_low_fees(items, levels)
         return items
 
 
-__all__ = ["HistoryMixin"]
+async def _none(value: Any) -> Any:
+    return value
+
+
+async def _gather(*aws: Awaitable[Any]) -> list[Any]:
+    """Await several coroutines running together; their results in order, or
+    the first failure in order (the others' failures are dropped)."""
+    ds = [ensureDeferred(a) for a in aws]
+    out = []
+    try:
+        for d in ds:
+            out.append(await d)
+    except BaseException:
+        for d in ds:
+            d.addErrback(lambda _f: None)
+        raise
+    return out
+
+
+__all__ = ["HistoryMixin", "coalesce", "single_flight", "forget_address_sets", "ADDRESS_SET_TTL"]
