@@ -107,7 +107,10 @@ class _Storage:
 
 class _Service:
     def __init__(self, lookups):
+        from bws.service.lookups import CopayerLookups
+
         self.storage = _Storage(lookups)
+        self.copayer_lookups = CopayerLookups(self.storage)  # as WalletService has (cached lookups)
 
     async def check_session(self, copayer_id, token):
         return token == "good-session"
