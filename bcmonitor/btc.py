@@ -28,9 +28,9 @@ it cost a database query; a block costs one query for the address records of its
 matched scripts and one ``$in`` query for proposals with its txids, whatever its
 size. Change addresses are left out of the set (they are never notified). The
 set only grows (a deleted wallet's scripts stay: a false positive costs
-one query, never a wrong notification) and it is refreshed before every block
-(and at most every ``tx_refresh_interval`` s before a mempool tx; one missed
-there is notified when its block arrives).
+one query, never a wrong notification) and it is refreshed before every block.
+Mempool txs arrive one at a time and are matched by one database query on their
+outputs, so a payment to a just-created address is notified at once.
 """
 
 from __future__ import annotations
@@ -98,9 +98,7 @@ class BtcMonitor:
     ``createdOn`` (clock skew between hosts + time createAddress spends between
     deriving and storing: the explorer registration) and still be picked up by
     the incremental refresh; scans, which store addresses long after their
-    ``createdOn``, are handled separately (see :meth:`_refresh_watched`).
-    ``tx_refresh_interval`` (s): minimum time between refreshes triggered by
-    mempool transactions (blocks always refresh)."""
+    ``createdOn``, are handled separately (see :meth:`_refresh_watched`)."""
 
     def __init__(
         self,
@@ -112,7 +110,6 @@ class BtcMonitor:
         network: str = "testnet",
         third_party_delay: float = 20.0,
         address_margin: float = 600.0,
-        tx_refresh_interval: float = 1.0,
     ):
         self.storage = storage
         self.notifier = notifier
@@ -128,7 +125,6 @@ class BtcMonitor:
         #: txid -> clock time its P2P ``tx`` message arrived (last 1000; latency checks)
         self.p2p_seen: dict[str, float] = {}
         self.address_margin = address_margin
-        self.tx_refresh_interval = tx_refresh_interval
         #: scriptPubKeys (hex) of the receive addresses of this coin/network; None until loaded
         self.watched: Optional[set[str]] = None
         self._watched_at: float = 0.0  # clock time the last refresh started
@@ -220,9 +216,12 @@ class BtcMonitor:
 
     async def _handle_tx(self, tx: TxView) -> None:
         log.info("btc: tx %s", tx.txid)
-        if self.watched is None or self.clock.seconds() - self._watched_at >= self.tx_refresh_interval:
-            await self._refresh_watched()
-        by_script = await self._address_docs(self._matched([tx]))
+        # A mempool tx is matched against the database itself (one query for its
+        # outputs; mempool txs come one at a time): an address created a moment
+        # before it was paid is notified now, whatever the in-memory set knows.
+        by_script = await self._address_docs({spk for spk, _ in tx.outputs})
+        if self.watched is not None:
+            self.watched.update(spk for spk, docs in by_script.items() if any(self._watch(d) for d in docs))
         payments = await self._unnotified({tx.txid: self._payments(tx, by_script)})
         await self._before_incoming(payments)
         await self._notify_incoming(tx.txid, payments.get(tx.txid, []))

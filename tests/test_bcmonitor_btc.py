@@ -14,7 +14,7 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
-from bcmonitor.btc import BtcMonitor
+from bcmonitor.btc import BtcMonitor, TxView
 from bcmonitor.notify import MonitorNotifier
 from bcmonitor.rpc import BitcoindRpc
 from bcmonitor.runner import BtcRunner
@@ -436,3 +436,18 @@ async def test_block_batching_gives_the_notifications_of_one_tx_at_a_time(storag
     ]
     assert one_by_one == incoming
     assert by_block == incoming + [("NewBlock", "testnet", {"hash": _txid(2000), "coin": "btc", "network": "testnet"})]
+
+
+@pytest_twisted.ensureDeferred
+async def test_mempool_payment_to_a_just_created_address_is_notified_at_once(storage, node):
+    """The in-memory set was refreshed a moment before the address was stored:
+    a mempool tx paying it must still be notified from the mempool (not only
+    when its block arrives)."""
+    monitor = make_monitor(storage, None, LocalBroker())
+    await monitor.refresh_watched()
+    addr = await add_wallet_address(storage, node)
+    assert addr["scriptPubKey"] not in monitor.watched
+    await monitor.on_tx(TxView("ab" * 32, [(addr["scriptPubKey"], 12_345)]))
+    [n] = await notes(storage, "NewIncomingTx", addr["walletId"])
+    assert n["data"] == {"txid": "ab" * 32, "address": addr["address"], "amount": 12_345}
+    assert addr["scriptPubKey"] in monitor.watched  # learnt for the next block
