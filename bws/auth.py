@@ -117,18 +117,20 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
     lookup = await service.copayer_lookups.get(copayer_id)
     if not lookup:
         raise _not_authorized("Copayer not found")
+    if not _signed_by(lookup, req):
+        # the cached lookup may predate a key added by addAccess: read it again once
+        lookup = await service.copayer_lookups.get(copayer_id, fresh=True)
+        if not lookup or not _signed_by(lookup, req):
+            raise _not_authorized("Invalid signature")
     if lookup.get("isSupportStaff"):
+        # Signed like everyone else: the reference skipped the check for staff, so
+        # knowing a staff copayerId was enough to read any wallet (docs/security.md).
         wallet_id = req.header("x-wallet-id") or lookup.get("walletId")
         return service.bind(
             wallet_id, copayer_id, is_support_staff=True, client_version=version, user_agent=user_agent
         )
     if kind == STAFF:
         raise _not_authorized()
-    if not _signed_by(lookup, req):
-        # the cached lookup may predate a key added by addAccess: read it again once
-        lookup = await service.copayer_lookups.get(copayer_id, fresh=True)
-        if not lookup or not _signed_by(lookup, req):
-            raise _not_authorized("Invalid signature")
     return service.bind(lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent)
 
 
