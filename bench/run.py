@@ -153,6 +153,19 @@ def start_py_spy(pid: int, duration: float, out: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def collect(p: subprocess.CompletedProcess, marker: str, what: str, spy, workdir: Path, name: str,
+            title: str) -> dict:
+    """The load generator's JSON result line (``<marker> {...}``) from its output;
+    with ``spy``, wait for py-spy and write bench/profiles/<name>.txt first."""
+    if spy is not None:
+        spy.wait(60)
+        write_profile(workdir / f"{name}.raw", ROOT / "bench" / "profiles" / f"{name}.txt", title)
+    line = next((ln for ln in p.stdout.splitlines() if ln.startswith(marker + " ")), None)
+    if line is None:
+        raise RuntimeError(f"{what} printed no result: {p.stdout[-800:]} {p.stderr[-1500:]}")
+    return json.loads(line[len(marker) + 1:])
+
+
 def write_profile(raw: Path, out: Path, title: str, top: int = 40) -> None:
     """py-spy's collapsed stacks -> a text profile: inclusive and self time per function."""
     from collections import Counter
@@ -224,15 +237,9 @@ def run_wrk(name: str, server: str, port: int, pid: int, requests: list[Req], ar
     p = subprocess.run(pinned(OTHER_CORE, [*base, "-d", f"{args.duration:g}s", url]), capture_output=True, text=True)
     cpu = cpu_seconds(pid) - c0
     db_cpu = (cpu_seconds(DB_PID) - d0) if DB_PID else 0.0
-    if spy is not None:
-        spy.wait(60)
-        write_profile(workdir / f"{name}.raw", ROOT / "bench" / "profiles" / f"{name}.txt",
-                      f"py-spy of the bws process during the measured run of {name} "
-                      f"({args.connections} connections, {args.duration:g} s)")
-    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no result for {server}/{name}: {p.stdout[-800:]} {p.stderr[-800:]}")
-    raw = json.loads(line[len("BENCHJSON "):])
+    raw = collect(p, "BENCHJSON", f"wrk ({server}/{name})", spy, workdir, name,
+                  f"py-spy of the bws process during the measured run of {name} "
+                  f"({args.connections} connections, {args.duration:g} s)")
     n = raw["requests"]
     secs = raw["duration_us"] / 1e6 or (time.monotonic() - t0)
     errors = sum(raw[k] for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
@@ -465,15 +472,9 @@ def run_flows(name: str, server: str, port: int, pid: int, wallets: list[BenchWa
         spy = start_py_spy(pid, args.warmup + args.duration, workdir / f"{name}.raw")
     p = subprocess.run(pinned(OTHER_CORE, cmd), capture_output=True, text=True, cwd=str(ROOT),
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
-    if spy is not None:
-        spy.wait(60)
-        write_profile(workdir / f"{name}.raw", ROOT / "bench" / "profiles" / f"{name}.txt",
-                      f"py-spy of the bws process during {name} ({args.flow_concurrency} concurrent flows, "
-                      f"warm-up + measured run)")
-    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("FLOWJSON ")), None)
-    if line is None:
-        raise RuntimeError(f"flow_load printed no result for {server}/{name}: {p.stdout[-800:]} {p.stderr[-1500:]}")
-    raw = json.loads(line[len("FLOWJSON "):])
+    raw = collect(p, "FLOWJSON", f"flow_load ({server}/{name})", spy, workdir, name,
+                  f"py-spy of the bws process during {name} ({args.flow_concurrency} concurrent flows, "
+                  f"warm-up + measured run)")
     n = raw["flows"]
     res = Result(name, server, rps=n / raw["seconds"] if raw["seconds"] else 0.0, p50_ms=raw["p50_ms"],
                  p99_ms=raw["p99_ms"], cpu_ms=raw["server_cpu_s"] / n * 1000 if n else 0.0,
