@@ -353,37 +353,14 @@ class Storage:
                 doc["isSupportStaff"] = True
             lookups.append(doc)
 
-        docs = [dict(n) for n in notifications]
-        collided = False
-        kept = 0  # notifications already inserted for good (only without a transaction)
-
-        async def work(session):
-            nonlocal collided, kept
+        async def write(session):
             await self._c("copayers_lookup").delete_many({"walletId": wallet_id}, session=session)
             if lookups:
                 await self._c("copayers_lookup").insert_many([dict(d) for d in lookups], session=session)
             doc = {k: v for k, v in wallet.items() if k not in ("_id", "_rev")}
             await self._c("wallets").replace_one({"id": wallet_id}, {**doc, "_rev": _new_rev()}, upsert=True, session=session)
-            for i in range(kept, len(docs)):
-                try:
-                    await self._c("notifications").insert_one(dict(docs[i]), session=session)
-                except DuplicateKeyError:
-                    collided = True
-                    raise
-                if session is None:
-                    kept = i + 1
 
-        for _ in range(20):
-            collided = False
-            try:
-                await self._in_transaction(work)
-                return docs
-            except DuplicateKeyError:
-                if not collided or renew_id is None:
-                    raise
-                for d in docs[kept:]:
-                    d["id"] = renew_id()
-        raise StorageError("could not allocate a unique notification id")
+        return await self._store_with_notifications(write, notifications, renew_id)
 
     async def fetch_copayer_lookup(self, copayer_id: str) -> Optional[Doc]:
         """``{copayerId, walletId, requestPubKeys:[{key, signature, ...}], isSupportStaff?}`` or None.
@@ -453,16 +430,7 @@ class Storage:
         in the same millisecond collide on the unique index; the loser takes a
         fresh id from ``renew_id()`` and retries.
         """
-        doc = dict(notification)
-        for _ in range(20):
-            try:
-                await as_deferred(self._c("notifications").insert_one(dict(doc)))
-                return doc
-            except DuplicateKeyError:
-                if renew_id is None:
-                    raise
-                doc["id"] = renew_id()
-        raise StorageError("could not allocate a unique notification id")
+        return (await self._store_with_notifications(None, [notification], renew_id))[0]
 
     async def store_tx_and_notification(
         self, txp: Doc, notification: Doc, renew_id: Optional[Callable[[], str]] = None
@@ -472,22 +440,56 @@ class Storage:
         otherwise the proposal first). Returns the stored notification (its
         ``id`` renewed after a collision, as :meth:`store_notification`)."""
         tdoc = {k: v for k, v in txp.items() if k != "_id"}
-        doc = dict(notification)
-        for _ in range(20):
 
-            async def work(session):
-                await self._c("txs").replace_one(
-                    {"walletId": tdoc["walletId"], "id": tdoc["id"]}, tdoc, upsert=True, session=session
-                )
-                await self._c("notifications").insert_one(dict(doc), session=session)
+        async def write(session):
+            await self._c("txs").replace_one(
+                {"walletId": tdoc["walletId"], "id": tdoc["id"]}, tdoc, upsert=True, session=session
+            )
 
-            try:
-                await self._in_transaction(work)
-                return doc
-            except DuplicateKeyError:
-                if renew_id is None:
+        return (await self._store_with_notifications(write, [notification], renew_id))[0]
+
+    async def _store_with_notifications(
+        self,
+        write: Optional[Callable[[Any], Awaitable[None]]],
+        notifications: Iterable[Doc],
+        renew_id: Optional[Callable[[], str]],
+    ) -> list[Doc]:
+        """``write(session)`` then the insert of ``notifications`` (in order),
+        atomically when there is a ``write`` (one transaction, or those writes in
+        order on a server without transactions); returns the stored notifications.
+
+        Notification ids are unique across processes: after a collision every
+        notification not yet stored takes a fresh id from ``renew_id()`` (in
+        order, so the ids keep the given order) and the step is retried, up to
+        20 times (StorageError). Any other duplicate key raises."""
+        docs = [dict(n) for n in notifications]
+        state = {"collided": False, "kept": 0}  # kept: inserted for good (no transaction)
+
+        async def work(session):
+            if write is not None:
+                await write(session)
+            for i in range(state["kept"], len(docs)):
+                try:
+                    await self._c("notifications").insert_one(dict(docs[i]), session=session)
+                except DuplicateKeyError:
+                    state["collided"] = True
                     raise
-                doc["id"] = renew_id()
+                if session is None:
+                    state["kept"] = i + 1
+
+        for _ in range(20):
+            state["collided"] = False
+            try:
+                if write is None:  # a lone insert: no transaction needed
+                    await as_deferred(work(None))
+                else:
+                    await self._in_transaction(work)
+                return docs
+            except DuplicateKeyError:
+                if not state["collided"] or renew_id is None:
+                    raise
+                for d in docs[state["kept"]:]:
+                    d["id"] = renew_id()
         raise StorageError("could not allocate a unique notification id")
 
     async def fetch_notifications(
