@@ -298,10 +298,7 @@ class EvmMixin(ServiceBase):
         async def sign() -> dict:
             txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
             self._require_evm_v3(txp)
-            if txp.get_action_by(self.copayer_id) is not None:
-                raise Errors.COPAYER_VOTED
-            if not txp.is_pending():
-                raise Errors.TX_NOT_PENDING
+            self._check_can_sign(txp)
             copayer = wallet.get_copayer(self.copayer_id)
             if copayer is None:
                 raise Errors.BAD_SIGNATURES

@@ -423,10 +423,7 @@ class TxProposalsMixin(ServiceBase):
             wallet = await self._fetch_wallet()
             txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
             self._require_v3(txp)
-            if txp.get_action_by(self.copayer_id) is not None:
-                raise Errors.COPAYER_VOTED
-            if not txp.is_pending():
-                raise Errors.TX_NOT_PENDING
+            self._check_can_sign(txp)
             copayer = wallet.get_copayer(self.copayer_id)
             sigs = opts["signatures"]
             if copayer is None or not isinstance(sigs, list) or not verify_input_signatures(
@@ -440,6 +437,14 @@ class TxProposalsMixin(ServiceBase):
             return await self._accept_and_notify(txp, copayer, sigs, finalize)
 
         return await self._run_locked(sign)
+
+    def _check_can_sign(self, txp: TxProposal) -> None:
+        """COPAYER_VOTED when the caller already acted on ``txp``; TX_NOT_PENDING
+        when it no longer takes signatures (BTC and EVM signing)."""
+        if txp.get_action_by(self.copayer_id) is not None:
+            raise Errors.COPAYER_VOTED
+        if not txp.is_pending():
+            raise Errors.TX_NOT_PENDING
 
     async def _accept_and_notify(self, txp, copayer, sigs: list, finalize) -> dict:
         """Record the caller's (already verified) accept on ``txp``; on quorum set
