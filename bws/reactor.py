@@ -8,11 +8,42 @@ pytest-twisted's ``--reactor=asyncio`` (set in pyproject.toml).
 
 from __future__ import annotations
 
+import importlib
+import logging
 import sys
+
+#: The recursion limit every process runs with.  Some imports raise it for
+#: their own needs (py_ecc, pulled in by eth_account, sets 100,000); C code that
+#: recurses (the json parser, repr, deepcopy) is bounded only by this limit, so
+#: a limit far above what the 8 MiB C stack holds turns deep input into a
+#: segfault instead of a RecursionError.
+RECURSION_LIMIT = 2000
+
+#: Imported before the limit is set, so their import-time changes are undone.
+_LIMIT_RAISERS = ("py_ecc",)
+
+
+def pin_recursion_limit() -> None:
+    """Import the known limit-raising libraries, then set RECURSION_LIMIT.
+
+    Called by install() and again when the reactor starts running (after the
+    process's own imports); logs a warning when something had raised it."""
+    for name in _LIMIT_RAISERS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    current = sys.getrecursionlimit()
+    if current != RECURSION_LIMIT:
+        if current > RECURSION_LIMIT:
+            logging.getLogger("bws.reactor").debug("recursion limit %d lowered to %d", current, RECURSION_LIMIT)
+        sys.setrecursionlimit(RECURSION_LIMIT)
 
 
 def install() -> None:
-    """Install the asyncio reactor; a no-op if it is already the installed one."""
+    """Install the asyncio reactor (a no-op if it is already the installed one)
+    and pin the recursion limit, now and once the reactor runs."""
+    pin_recursion_limit()
     if "twisted.internet.reactor" in sys.modules:
         from twisted.internet import reactor
 
@@ -29,3 +60,6 @@ def install() -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     asyncioreactor.install(loop)
+    from twisted.internet import reactor as installed
+
+    installed.callWhenRunning(pin_recursion_limit)
