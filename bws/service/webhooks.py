@@ -26,17 +26,15 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from bws.errors import bad_request
+from bws.model import constants as C
 from bws.webhooks import DestinationPolicy, DestinationRefused
 
 __all__ = ["register_webhook", "list_webhooks", "remove_webhook", "list_webhook_deliveries", "public_view"]
 
-MAX_URL_LENGTH = 2048
-
-
 def _check_url(url: Any, allow_http: bool) -> str:
     if not isinstance(url, str) or not url:
         raise bad_request("Required argument url missing.")
-    if len(url) > MAX_URL_LENGTH:
+    if len(url) > C.MAX_URL_LENGTH:
         raise bad_request("Invalid url: too long")
     parts = urlsplit(url)
     schemes = ("https", "http") if allow_http else ("https",)
