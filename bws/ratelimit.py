@@ -157,6 +157,7 @@ class RateLimiter:
         self.trust_proxy = trust_proxy
         self.prefix = prefix
         self._sleep = sleep or _reactor_sleep
+        self._warned_forwarded = False
         self.by_route: dict[tuple[str, str], Rule] = {
             route: rule for name, rule in rules.items() for route in RULE_ROUTES.get(name, ())
         }
@@ -168,6 +169,14 @@ class RateLimiter:
             first = xff.split(",", 1)[0].strip()
             if first:
                 return first[:100]
+        elif "x-forwarded-for" in headers and not self._warned_forwarded:
+            # behind a proxy every client would share the proxy's count: say so once
+            self._warned_forwarded = True
+            log.warning(
+                "rate limits: X-Forwarded-For ignored (rateLimits.trustProxy is false), clients are counted "
+                "by TCP peer %s; behind a reverse proxy that sets the header, set rateLimits.trustProxy to true",
+                peer,
+            )
         return peer or "unknown"
 
     async def check(self, method: str, route_path: str, peer: Optional[str], headers: dict[str, str]) -> None:

@@ -275,14 +275,19 @@ async def test_failures_look_the_same_in_the_deliveries_list(storage):
 # Finding 5: wallet creation limits and field sizes
 
 
-def test_upstream_limits_are_on_by_default_and_ignore_forwarded_for():
+def test_upstream_limits_are_on_by_default_and_ignore_forwarded_for(caplog):
     lim = make_rate_limiter(config_from_dict({}))
     assert lim is not None and not lim.trust_proxy and isinstance(lim.counter, MemoryCounter)
     cw = lim.rules["createWallet"]
     assert (cw.window_ms, cw.max, cw.delay_after, cw.delay_ms, cw.message) == (3_600_000, 15, 8, 3000, WALLET_MSG)
     fl = lim.rules["feeLevels"]
     assert (fl.window_ms, fl.max, fl.delay_after, fl.delay_ms) == (600_000, 10, 5, 300)
-    assert lim.client_ip("192.0.2.9", {"x-forwarded-for": "203.0.113.7"}) == "192.0.2.9"
+    with caplog.at_level("WARNING", logger="bws.ratelimit"):
+        assert lim.client_ip("192.0.2.9", {"x-forwarded-for": "203.0.113.7"}) == "192.0.2.9"
+        assert lim.client_ip("192.0.2.9", {"x-forwarded-for": "203.0.113.8"}) == "192.0.2.9"
+    # the operator behind a proxy learns why everybody shares one count (once, not per request)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "bws.ratelimit"]
+    assert "set rateLimits.trustProxy to true" in warning
     for mode in ({"lockOpts": {"mode": "redis"}}, {"messageBrokerOpts": {"mode": "redis"}}):
         assert isinstance(make_rate_limiter(config_from_dict(mode)).counter, RedisCounter)
 
