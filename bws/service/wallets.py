@@ -53,8 +53,9 @@ class WalletsMixin(ServiceBase):
         opts: ``{name, m, n, pubKey, id?, coin?, network?, singleAddress?,
         supportBIP44AndP2PKH?}`` -> ``{"walletId": str}``.
         Errors (in order): "Required argument <f> missing.", "Invalid wallet
-        name" (also over MAX_NAME_LENGTH characters), "Invalid combination of required copayers / total copayers"
-        (also for non-integers, Q18), "Invalid coin", "Invalid network",
+        name" (also "...: longer than MAX_NAME_LENGTH characters"), "Invalid
+        combination of required copayers / total copayers" (also for
+        non-integers, Q18), "Invalid coin", "Invalid network",
         "Invalid public key", WALLET_ALREADY_EXISTS."""
         check_required(opts, ["name", "m", "n", "pubKey"])
         name = opts["name"]

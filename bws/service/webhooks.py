@@ -31,6 +31,7 @@ from bws.webhooks import DestinationPolicy, DestinationRefused
 
 __all__ = ["register_webhook", "list_webhooks", "remove_webhook", "list_webhook_deliveries", "public_view"]
 
+
 def _check_url(url: Any, allow_http: bool) -> str:
     if not isinstance(url, str) or not url:
         raise bad_request("Required argument url missing.")
