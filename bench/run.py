@@ -306,7 +306,8 @@ class Bench:
             self.ours_uri += f"?maxPoolSize={self.args.ours_max_pool}"
         cfg = {"port": port, "host": "127.0.0.1", "basePath": BASE, "disableLogs": True,
                "storageOpts": {"mongoDb": {"uri": self.ours_uri}},
-               "lockOpts": {"mode": "local"}, "messageBrokerOpts": {"mode": "local"}}
+               "lockOpts": {"mode": "local"}, "messageBrokerOpts": {"mode": "local"},
+               "rateLimits": {"enabled": False}}  # the flows create wallets from one IP at full speed
         path = self.workdir / "bws.json"
         path.write_text(json.dumps(cfg))
         p = self.start("bws", [PY, "-m", "bench.bws_server", "--config", str(path)],

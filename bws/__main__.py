@@ -79,6 +79,7 @@ def service_options(cfg: Any) -> dict:
     return {
         "fiatDefaultProvider": cfg.fiatRateServiceOpts.defaultProvider,
         "webhookAllowHttp": cfg.webhookOpts.allowHttp,
+        "webhookAllowPrivateNetworks": list(cfg.webhookOpts.allowPrivateNetworks),
     }
 
 

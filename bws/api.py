@@ -719,8 +719,11 @@ def _webhook_args(r: ApiRequest):
 async def webhook_register(r: ApiRequest):
     from bws.service import webhooks
 
+    from bws.webhooks import DestinationPolicy
+
     allow_http = bool(r.service.options.get("webhookAllowHttp", False))
-    return await webhooks.register_webhook(*_webhook_args(r), r.body, allow_http=allow_http)
+    policy = DestinationPolicy(r.service.options.get("webhookAllowPrivateNetworks", ()))
+    return await webhooks.register_webhook(*_webhook_args(r), r.body, allow_http=allow_http, policy=policy)
 
 
 @ROUTES.add("GET", "/v1/webhooks/")

@@ -24,6 +24,7 @@ Every value is type-checked and range-checked when loaded; a bad one raises
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import types
@@ -222,6 +223,11 @@ class WebhookOpts:
     leaseSeconds: float = 60.0
     #: accept http:// callback URLs (tests and development only)
     allowHttp: bool = False
+    #: CIDR networks (``"10.1.0.0/16"``, ``"fd00::/8"``, ``"127.0.0.1/32"``) a webhook
+    #: may reach although they are not public; everything else that is private,
+    #: loopback, link-local, reserved or multicast is refused at registration
+    #: and at every delivery (SSRF guard, bws/webhooks.py). Empty: public only.
+    allowPrivateNetworks: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -287,13 +293,14 @@ class FeeLevelsRateLimitRule(RateLimitRule):
 class RateLimitsOpts:
     """Upstream's limits on wallet creation and fee levels (bws/ratelimit.py).
 
-    Off by default, as in the fork the port follows; ``enabled: true`` applies
-    upstream's numbers below."""
+    On by default with upstream's numbers below (upstream Defaults.RateLimit;
+    the fork shipped without them; docs/security.md §6, issue 15 finding 5)."""
 
-    enabled: bool = False
-    #: client IP = left-most X-Forwarded-For (the API sits behind a proxy);
-    #: set false when clients connect directly, or they choose their own IP.
-    trustProxy: bool = True
+    enabled: bool = True
+    #: client IP = left-most X-Forwarded-For. Off by default: the TCP peer is
+    #: the client, so nobody picks their own IP with a header. Set true only
+    #: behind a proxy that sets (not appends to) X-Forwarded-For.
+    trustProxy: bool = False
     #: ``auto`` (Redis when lockOpts or messageBrokerOpts use Redis), ``redis`` or ``memory``.
     store: str = "auto"
     createWallet: RateLimitRule = field(default_factory=RateLimitRule)
@@ -362,6 +369,11 @@ class Config:
             raise ConfigError("storageOpts.mongoDb.serverSelectionTimeoutMS: must be > 0")
         if self.rateLimits.store not in ("auto", "redis", "memory"):
             raise ConfigError(f"rateLimits.store: must be one of auto, redis, memory, got {self.rateLimits.store!r}")
+        for i, net in enumerate(self.webhookOpts.allowPrivateNetworks):
+            try:
+                ipaddress.ip_network(net)
+            except ValueError as e:
+                raise ConfigError(f"webhookOpts.allowPrivateNetworks[{i}]: must be a CIDR network: {e}") from None
         for name in ("createWallet", "feeLevels"):
             rule: RateLimitRule = getattr(self.rateLimits, name)
             if rule.windowMs <= 0 or rule.max < 0 or rule.delayAfter < 0 or rule.delayMs < 0:

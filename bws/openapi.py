@@ -24,6 +24,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Iterable, Optional
 
+from bws.model import constants as C
+
 OPENAPI_VERSION = "3.0.3"
 
 # ----------------------------------------------------------------------------- schemas
@@ -33,6 +35,12 @@ _int = {"type": "integer"}
 _num = {"type": "number"}
 _bool = {"type": "boolean"}
 _obj = {"type": "object", "additionalProperties": True}
+#: bounded client-chosen strings (bws/model/constants.py, issue 15 finding 5)
+_name = {**_str, "maxLength": C.MAX_NAME_LENGTH}
+_message = {**_str, "maxLength": C.MAX_MESSAGE_LENGTH}
+_txid = {**_str, "maxLength": C.MAX_TXID_LENGTH}
+_token = {**_str, "maxLength": C.MAX_TOKEN_LENGTH}
+_url = {**_str, "maxLength": C.MAX_URL_LENGTH}
 
 
 def _ref(name: str) -> dict:
@@ -65,7 +73,7 @@ SCHEMAS: dict[str, dict] = {
     # -- wallets (§4.2–§4.6)
     "CreateWalletRequest": _object(
         {
-            "name": _str, "m": _int, "n": _int, "pubKey": {**_str, "description": "wallet (shared) public key, hex"},
+            "name": _name, "m": _int, "n": _int, "pubKey": {**_str, "description": "wallet (shared) public key, hex"},
             "coin": {**_str, "enum": ["btc", "bch", "eth", "try"]}, "network": {**_str, "enum": ["livenet", "testnet"]},
             "singleAddress": _bool, "id": _str, "supportBIP44AndP2PKH": _bool,
         },
@@ -74,14 +82,14 @@ SCHEMAS: dict[str, dict] = {
     "CreateWalletResponse": _object({"walletId": _str}, ["walletId"]),
     "JoinWalletRequest": _object(
         {
-            "name": _str, "xPubKey": _str, "requestPubKey": _str, "copayerSignature": _str,
+            "name": _name, "xPubKey": _str, "requestPubKey": _str, "copayerSignature": _str,
             "coin": _str, "customData": {}, "dryRun": _bool, "supportBIP44AndP2PKH": _bool,
         },
         ["name", "xPubKey", "requestPubKey", "copayerSignature"],
     ),
     "JoinWalletResponse": _object({"copayerId": {**_str, "nullable": True}, "wallet": _ref("Wallet")}),
     "AddAccessRequest": _object(
-        {"requestPubKey": _str, "signature": _str, "restrictions": _obj, "name": _str},
+        {"requestPubKey": _str, "signature": _str, "restrictions": _obj, "name": _name},
         ["requestPubKey", "signature"],
     ),
     "Copayer": _object({"id": _str, "name": _str, "xPubKey": _str, "requestPubKey": _str,
@@ -115,11 +123,11 @@ SCHEMAS: dict[str, dict] = {
                             "utxosBelowFee": _int, "amountBelowFee": _int, "utxosAboveMaxSize": _int,
                             "amountAboveMaxSize": _int}),
     # -- proposals (§4.8–§4.15)
-    "Output": _object({"toAddress": _str, "amount": _int, "message": _str, "script": _str}),
+    "Output": _object({"toAddress": _str, "amount": _int, "message": _message, "script": _str}),
     "CreateTxRequest": _object(
         {
-            "outputs": _array(_ref("Output")), "message": _str, "feeLevel": _str, "feePerKb": _int, "fee": _int,
-            "inputs": _array(_ref("Utxo")), "changeAddress": _str, "sendMax": _bool, "payProUrl": _str,
+            "outputs": _array(_ref("Output")), "message": _message, "feeLevel": _str, "feePerKb": _int, "fee": _int,
+            "inputs": _array(_ref("Utxo")), "changeAddress": _str, "sendMax": _bool, "payProUrl": _url,
             "excludeUnconfirmedUtxos": _bool, "validateOutputs": _bool, "dryRun": _bool, "txProposalId": _str,
             "customData": {}, "noShuffleOutputs": _bool, "utxosToExclude": _array(_str),
         }
@@ -133,7 +141,7 @@ SCHEMAS: dict[str, dict] = {
     ),
     "PublishRequest": _object({"proposalSignature": _str}, ["proposalSignature"]),
     "SignRequest": _object({"signatures": _array(_str)}, ["signatures"]),
-    "RejectRequest": _object({"reason": _str}),
+    "RejectRequest": _object({"reason": _message}),
     "BroadcastRawRequest": _object({"network": _str, "rawTx": _str, "coin": _str}, ["network", "rawTx"]),
     "ScanRequest": _object({"includeCopayerBranches": _bool}),
     "HistoryItem": _object({"txid": _str, "action": {**_str, "enum": ["sent", "received", "moved", "invalid"]},
@@ -143,11 +151,11 @@ SCHEMAS: dict[str, dict] = {
                              "createdOn": _int}),
     "TxNote": _object({"txid": _str, "walletId": _str, "body": {**_str, "nullable": True}, "editedBy": _str,
                        "editedByName": _str, "editedOn": _int}),
-    "EditTxNoteRequest": _object({"body": {**_str, "nullable": True}}),
-    "PushSubscriptionRequest": _object({"token": _str, "packageName": _str, "platform": _str}, ["token"]),
-    "TxConfirmationRequest": _object({"txid": _str}, ["txid"]),
+    "EditTxNoteRequest": _object({"body": {**_message, "nullable": True}}),
+    "PushSubscriptionRequest": _object({"token": _token, "packageName": _token, "platform": _token}, ["token"]),
+    "TxConfirmationRequest": _object({"txid": _txid}, ["txid"]),
     "Ok": _object({"ok": _int, "n": _int}),
-    "WebhookRequest": _object({"url": _str, "secret": _str}, ["url"]),
+    "WebhookRequest": _object({"url": _url, "secret": _str}, ["url"]),
     "Webhook": _object({"id": _str, "walletId": _str, "copayerId": _str, "url": _str, "secret": _str,
                         "createdOn": _int, "updatedOn": _int}),
     "WebhookDelivery": _object({"id": _str, "webhookId": _str, "notificationId": _str, "status": _str,

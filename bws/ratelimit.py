@@ -16,11 +16,12 @@ API process shares one count; otherwise in process memory.  A Redis failure
 lets the request through (fail open, logged): limits protect capacity, they
 must not take the API down with them.
 
-Configuration (``rateLimits`` in the config file, see bws/config.py): off by
-default (the fork shipped without limits); ``trustProxy`` (default true, as
-the reference's Express ``trust proxy``) takes the client IP from the left-most
-``X-Forwarded-For`` entry -- turn it off when clients reach the API directly,
-or they can pick their own IP.
+Configuration (``rateLimits`` in the config file, see bws/config.py): on by
+default with upstream's numbers (upstream ``Defaults.RateLimit``; the fork
+shipped without limits, issue 15 finding 5).  ``trustProxy`` (default false;
+upstream enables Express ``trust proxy``) takes the client IP from the
+left-most ``X-Forwarded-For`` entry: turn it on only behind a proxy that sets
+that header, or clients pick their own IP.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class RateLimiter:
         rules: dict[str, Rule],
         counter: Any,
         *,
-        trust_proxy: bool = True,
+        trust_proxy: bool = False,
         sleep: Optional[Callable[[float], Awaitable[None]]] = None,
         prefix: str = "bws:ratelimit:",
     ) -> None:
@@ -156,6 +157,7 @@ class RateLimiter:
         self.trust_proxy = trust_proxy
         self.prefix = prefix
         self._sleep = sleep or _reactor_sleep
+        self._warned_forwarded = False
         self.by_route: dict[tuple[str, str], Rule] = {
             route: rule for name, rule in rules.items() for route in RULE_ROUTES.get(name, ())
         }
@@ -167,6 +169,14 @@ class RateLimiter:
             first = xff.split(",", 1)[0].strip()
             if first:
                 return first[:100]
+        elif "x-forwarded-for" in headers and not self._warned_forwarded:
+            # behind a proxy every client would share the proxy's count: say so once
+            self._warned_forwarded = True
+            log.warning(
+                "rate limits: X-Forwarded-For ignored (rateLimits.trustProxy is false), clients are counted "
+                "by TCP peer %s; behind a reverse proxy that sets the header, set rateLimits.trustProxy to true",
+                peer,
+            )
         return peer or "unknown"
 
     async def check(self, method: str, route_path: str, peer: Optional[str], headers: dict[str, str]) -> None:
@@ -211,6 +221,10 @@ def make_rate_limiter(cfg: Any) -> Optional[RateLimiter]:
         redis_used = cfg.lockOpts.mode == "redis" or cfg.messageBrokerOpts.mode == "redis"
         store = "redis" if redis_used else "memory"
     counter: Any = RedisCounter(cfg.redis.url) if store == "redis" else MemoryCounter()
+    if store == "memory":
+        # several API processes on one database each count on their own
+        log.info("rate limits: counted in this process only; set lockOpts.mode or rateLimits.store "
+                 "to redis to share the counts between API processes")
     log.info(
         "rate limits on (%s counter, trustProxy=%s): createWallet %d/%d ms, feeLevels %d/%d ms",
         store, rl.trustProxy, rl.createWallet.max, rl.createWallet.windowMs, rl.feeLevels.max, rl.feeLevels.windowMs,

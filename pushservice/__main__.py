@@ -19,7 +19,7 @@ configuration keys (file or BWS__pushNotificationsOpts__<key>=<json> environment
   pushNotificationsOpts.apns.keyFile/keyId/teamId/topic/baseUrl/caFile   APNs token auth (.p8 key)
   pushNotificationsOpts.templatePath/defaultLanguage/defaultUnit/subjectPrefix
   pushNotificationsOpts.maxAttempts/retryBackoff/sendTimeout/pollInterval/leaseSeconds
-  webhookOpts.enabled/timeout/maxAttempts/retryBackoff/maxBackoff/pollInterval/leaseSeconds/allowHttp
+  webhookOpts.enabled/timeout/maxAttempts/retryBackoff/maxBackoff/pollInterval/leaseSeconds/allowHttp/allowPrivateNetworks
 apns2 is deliberately not used: it does not import on Python 3.10+ and breaks twisted.web.
 The legacy FCM endpoint (/fcm/send with a server key) is retired and not implemented.
 """

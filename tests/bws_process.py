@@ -1,7 +1,7 @@
 """Run the API as a real ``python -m bws`` process (hardening tests).
 
 ``start_bws(mongo_uri, log_dir, **env)`` starts one on a free loopback port
-(local lock and broker unless the env says otherwise) and waits until
+(local lock and broker, rate limits off, unless the env says otherwise) and waits until
 ``GET /v1/version/`` answers; ``.base`` is ``http://127.0.0.1:<port>/bws/api``.
 ``signed_request`` / ``create_wallet_http`` drive it synchronously with
 ``requests``, signing like bitcore-wallet-client (tests/helpers/keys.py).
@@ -35,7 +35,12 @@ def _ready(base: str) -> bool:
     return requests.get(base + "/v1/version/", timeout=1).status_code == 200
 
 
-def start_bws(mongo_uri: str, log_dir: Path, name: str = "bws", port: Optional[int] = None, **env: str) -> BwsProcess:
+def start_bws(
+    mongo_uri: str, log_dir: Path, name: str = "bws", port: Optional[int] = None, *, default_limits: bool = False,
+    **env: str,
+) -> BwsProcess:
+    """``default_limits``: keep the configured rate limits (on by default);
+    otherwise they are turned off, as tests create many wallets from 127.0.0.1."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}/bws/api"
     full_env = {
@@ -45,6 +50,7 @@ def start_bws(mongo_uri: str, log_dir: Path, name: str = "bws", port: Optional[i
         "BWS_MONGODB_URI": mongo_uri,
         "BWS_LOCK_MODE": "local",
         "BWS_BROKER_MODE": "local",
+        **({} if default_limits else {"BWS__rateLimits__enabled": "false"}),
         **env,
     }
     log_dir = Path(log_dir)

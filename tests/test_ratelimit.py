@@ -46,12 +46,15 @@ def test_rule_semantics_match_express_rate_limit():
     assert Rule("x", 1000, 0, 0, 0, "m").decide(10**6) == (False, 0.0)  # max 0 = unlimited
 
 
-def test_default_off_and_store_choice():
-    assert make_rate_limiter(config_from_dict({})) is None
-    mem = make_rate_limiter(config_from_dict({"rateLimits": {"enabled": True}}))
-    assert isinstance(mem.counter, MemoryCounter) and mem.trust_proxy
-    red = make_rate_limiter(config_from_dict({"rateLimits": {"enabled": True}, "lockOpts": {"mode": "redis"}}))
+def test_default_on_and_store_choice():
+    assert make_rate_limiter(config_from_dict({"rateLimits": {"enabled": False}})) is None
+    mem = make_rate_limiter(config_from_dict({}))
+    assert isinstance(mem.counter, MemoryCounter) and not mem.trust_proxy
+    assert set(mem.rules) == {"createWallet", "feeLevels"}
+    red = make_rate_limiter(config_from_dict({"lockOpts": {"mode": "redis"}}))
     assert isinstance(red.counter, RedisCounter)
+    broker = make_rate_limiter(config_from_dict({"messageBrokerOpts": {"mode": "redis"}}))
+    assert isinstance(broker.counter, RedisCounter)
     forced = make_rate_limiter(config_from_dict({"rateLimits": {"enabled": True, "store": "memory"},
                                                  "lockOpts": {"mode": "redis"}}))
     assert isinstance(forced.counter, MemoryCounter)
@@ -177,6 +180,7 @@ def test_two_api_processes_share_one_count(mongo_server, redis_server, tmp_path)
     env = {
         "BWS_REDIS_URL": redis_server.url,
         "BWS__rateLimits__enabled": "true",
+        "BWS__rateLimits__trustProxy": "true",
         "BWS__rateLimits__store": "redis",
         "BWS__rateLimits__createWallet": '{"max": 4, "delayAfter": 2, "delayMs": 300, "windowMs": 60000}',
     }
@@ -208,7 +212,7 @@ def test_two_api_processes_share_one_count(mongo_server, redis_server, tmp_path)
 
 def test_one_api_process_memory_count(mongo_server, tmp_path):
     db = "rl_" + uuid.uuid4().hex[:10]
-    env = {"BWS__rateLimits__enabled": "true",
+    env = {"BWS__rateLimits__enabled": "true", "BWS__rateLimits__trustProxy": "true",
            "BWS__rateLimits__feeLevels": '{"max": 2, "delayAfter": 1, "delayMs": 200, "windowMs": 60000}'}
     p = start_bws(mongo_server.uri(db), tmp_path, name="bws_mem", **env)
     try:

@@ -9,7 +9,7 @@ from twisted.internet import reactor, task
 from bws.config import WebhookOpts
 from bws.errors import ClientError
 from bws.service.webhooks import list_webhook_deliveries, list_webhooks, register_webhook, remove_webhook
-from bws.webhooks import WebhookService, sign, verify_signature
+from bws.webhooks import DestinationPolicy, WebhookService, sign, verify_signature
 from tests.notify_fixtures import make_wallet, notify
 
 
@@ -24,17 +24,17 @@ def test_signature_format():
 @pytest_twisted.ensureDeferred
 async def test_registration_rules(storage):
     with pytest.raises(ClientError, match="https"):
-        await register_webhook(storage, "w1", "c1", {"url": "http://example.com/hook"})
+        await register_webhook(storage, "w1", "c1", {"url": "http://8.8.8.8/hook"})
     with pytest.raises(ClientError):
-        await register_webhook(storage, "w1", "c1", {"url": "https://example.com/h", "secret": "short"})
+        await register_webhook(storage, "w1", "c1", {"url": "https://8.8.8.8/h", "secret": "short"})
     with pytest.raises(ClientError):
         await register_webhook(storage, "w1", "c1", {})
-    h = await register_webhook(storage, "w1", "c1", {"url": "https://example.com/hook"})
-    assert len(h["secret"]) == 64 and h["url"] == "https://example.com/hook"
-    h2 = await register_webhook(storage, "w1", "c1", {"url": "https://example.com/other", "secret": "x" * 20})
+    h = await register_webhook(storage, "w1", "c1", {"url": "https://8.8.8.8/hook"})
+    assert len(h["secret"]) == 64 and h["url"] == "https://8.8.8.8/hook"
+    h2 = await register_webhook(storage, "w1", "c1", {"url": "https://8.8.4.4/other", "secret": "x" * 20})
     assert h2["id"] == h["id"] and h2["secret"] == "x" * 20
     listed = await list_webhooks(storage, "w1", "c1")
-    assert [x["url"] for x in listed] == ["https://example.com/other"] and "secret" not in listed[0]
+    assert [x["url"] for x in listed] == ["https://8.8.4.4/other"] and "secret" not in listed[0]
     assert await list_webhooks(storage, "w1", "c2") == []
     assert (await remove_webhook(storage, "w1", "c2", h["id"]))["n"] == 0
     assert (await remove_webhook(storage, "w1", "c1", h["id"]))["n"] == 1
@@ -43,10 +43,13 @@ async def test_registration_rules(storage):
 @pytest_twisted.ensureDeferred
 async def test_receiver_failing_twice_gets_it_once_signed(storage, webhook_receiver):
     w = await make_wallet(storage, m=1, n=1)
-    hook = await register_webhook(storage, w["id"], "w1-c1", {"url": webhook_receiver.url}, allow_http=True)
+    local = DestinationPolicy(["127.0.0.0/8"])  # the receiver is on loopback: the operator allow-list
+    hook = await register_webhook(storage, w["id"], "w1-c1", {"url": webhook_receiver.url}, allow_http=True,
+                                  policy=local)
     webhook_receiver.secret = hook["secret"]
     webhook_receiver.fail_first = 2
-    svc = WebhookService(storage, WebhookOpts(enabled=True, retryBackoff=0.1, maxAttempts=5, pollInterval=0.2, allowHttp=True),
+    svc = WebhookService(storage, WebhookOpts(enabled=True, retryBackoff=0.1, maxAttempts=5, pollInterval=0.2, allowHttp=True,
+                                                allowPrivateNetworks=["127.0.0.0/8"]),
                          reactor, reactor=reactor)
     svc.start()
     try:

@@ -132,6 +132,19 @@ INSIGHT_TIMEOUT = 30_000              # ms
 
 POST_BODY_LIMIT = 100 * 1024          # bytes
 
+# Field sizes (added; the reference bounds only the whole body): characters of a
+# client-chosen string, or of the compact JSON of a value that is not one
+# (customData). bitcore-wallet-client encrypts names, messages and notes (sjcl
+# JSON: about 110 characters plus 4/3 of the plain text), so every bound leaves
+# room for far more than an app lets a user type. Checked by
+# bws.service.base.check_length -> 400 "Invalid <field>: longer than N characters".
+MAX_NAME_LENGTH = 1024                # wallet name, copayer name, request-key (access) name
+MAX_MESSAGE_LENGTH = 8192             # proposal and output message, tx-note body, reject reason
+MAX_CUSTOM_DATA_LENGTH = 8192         # copayer and proposal customData, access restrictions
+MAX_URL_LENGTH = 2048                 # payProUrl, webhook url
+MAX_TOKEN_LENGTH = 1024               # push token, packageName, platform
+MAX_TXID_LENGTH = 128                 # txid of notes and confirmation subscriptions
+
 IS_ETH_TEST = False
 
 # --------------------------------------------------------------------- §8.3 fee levels

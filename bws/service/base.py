@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import logging
 import time
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVar
@@ -230,6 +231,21 @@ def check_required(opts: Mapping, fields: Iterable[str]) -> None:
     for f in fields:
         if not isinstance(opts, Mapping) or f not in opts:
             raise bad_request(f"Required argument {f} missing.")
+
+
+def check_length(value: Any, limit: int, field: str) -> None:
+    """BADREQUEST "Invalid <field>: longer than <limit> characters" when
+    ``value`` (a string, or any other value measured as compact JSON; None is
+    never too long) is longer than ``limit`` (bounds in bws/model/constants.py,
+    issue 15 finding 5)."""
+    if value is None:
+        return
+    if isinstance(value, str):
+        size = len(value)
+    else:
+        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))
+    if size > limit:
+        raise bad_request(f"Invalid {field}: longer than {limit} characters")
 
 
 def is_int(value: Any) -> bool:

@@ -6,8 +6,9 @@ from typing import Optional
 
 from bws.errors import bad_request
 from bws.model import TxNote, Wallet
+from bws.model import constants as C
 
-from .base import ServiceBase, check_required
+from .base import ServiceBase, check_length, check_required
 
 
 def copayer_name(wallet: Wallet, copayer_id: Optional[str]) -> str:
@@ -34,13 +35,15 @@ class NotesMixin(ServiceBase):
 
     async def edit_tx_note(self, opts: dict) -> dict:
         """Create or edit the note of ``opts["txid"]`` with ``opts["body"]``
-        (opaque, may be null), under the wallet lock -> the stored note with
-        ``editedByName``."""
+        (opaque, may be null; at most MAX_MESSAGE_LENGTH characters), under
+        the wallet lock -> the stored note with ``editedByName``."""
         check_required(opts, ["txid"])
         txid = opts["txid"]
         if not isinstance(txid, str) or not txid:
             raise bad_request("Invalid txid")
+        check_length(txid, C.MAX_TXID_LENGTH, "txid")
         body = opts.get("body")
+        check_length(body, C.MAX_MESSAGE_LENGTH, "body")
 
         async def edit() -> dict:
             wallet = await self._fetch_wallet()

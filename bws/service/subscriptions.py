@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from bws.errors import bad_request
 from bws.model import PushNotificationSub, TxConfirmationSub
+from bws.model import constants as C
 from bws.model.base import UNDEFINED
 
-from .base import ServiceBase, check_required
+from .base import ServiceBase, check_length, check_required
 
 
-def _str_arg(opts: dict, name: str) -> str:
+def _str_arg(opts: dict, name: str, limit: int) -> str:
     check_required(opts, [name])
     value = opts[name]
     if not isinstance(value, str) or not value:
         raise bad_request(f"Invalid {name}")
+    check_length(value, limit, name)
     return value
 
 
@@ -25,7 +27,9 @@ class SubscriptionsMixin(ServiceBase):
         """Upsert ``{token, packageName?, platform?}`` for the caller by
         (copayerId, token) -> ``{"ok": 1, "n": 1}``.  Error: "Required
         argument token missing."."""
-        token = _str_arg(opts, "token")
+        token = _str_arg(opts, "token", C.MAX_TOKEN_LENGTH)
+        check_length(opts.get("packageName"), C.MAX_TOKEN_LENGTH, "packageName")
+        check_length(opts.get("platform"), C.MAX_TOKEN_LENGTH, "platform")
         sub = PushNotificationSub.create(
             self.copayer_id,
             token,
@@ -38,20 +42,20 @@ class SubscriptionsMixin(ServiceBase):
 
     async def push_notifications_unsubscribe(self, opts: dict) -> dict:
         """Delete the caller's subscription of ``token`` -> ``{"ok": 1, "n": deleted}``."""
-        token = _str_arg(opts, "token")
+        token = _str_arg(opts, "token", C.MAX_TOKEN_LENGTH)
         n = await self.storage.remove_push_notification_sub(self.copayer_id, token)
         return {"ok": 1, "n": n}
 
     async def tx_confirmation_subscribe(self, opts: dict) -> dict:
         """Upsert an active subscription to ``txid`` for the caller ->
         ``{"ok": 1, "n": 1}``.  Error: "Required argument txid missing."."""
-        txid = _str_arg(opts, "txid")
+        txid = _str_arg(opts, "txid", C.MAX_TXID_LENGTH)
         sub = TxConfirmationSub.create(self.wallet_id, self.copayer_id, txid, now=self.now_s())
         await self.storage.store_tx_confirmation_sub(sub.to_dict(for_storage=True))
         return {"ok": 1, "n": 1}
 
     async def tx_confirmation_unsubscribe(self, opts: dict) -> dict:
         """Delete the caller's subscription to ``txid`` -> ``{"ok": 1, "n": deleted}``."""
-        txid = _str_arg(opts, "txid")
+        txid = _str_arg(opts, "txid", C.MAX_TXID_LENGTH)
         n = await self.storage.remove_tx_confirmation_sub(self.copayer_id, txid)
         return {"ok": 1, "n": n}

@@ -34,7 +34,7 @@ from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxPro
 from bws.model import constants as C
 
 from .addresses import address_out, derive_wallet_address
-from .base import ServiceBase, check_required, is_int, truthy
+from .base import ServiceBase, check_length, check_required, is_int, truthy
 from .lookups import WalletFacts
 from .feelevels import fee_level_names, invalid_fee_level_error
 
@@ -140,12 +140,20 @@ class TxProposalsMixin(ServiceBase):
         """Checks shared by every coin's createTx (§6.9): the wallet, complete and not
         needing a scan, and the proposal already stored under a client-chosen
         ``txProposalId`` (idempotency) or None. Errors: WALLET_NOT_FOUND,
-        WALLET_NOT_COMPLETE, WALLET_NEED_SCAN, "Invalid txProposalId"."""
+        WALLET_NOT_COMPLETE, WALLET_NEED_SCAN, "Invalid txProposalId",
+        "Invalid message|payProUrl|customData: longer than N characters"."""
         wallet = await self._fetch_wallet()
         if not wallet.is_complete():
             raise Errors.WALLET_NOT_COMPLETE
         if wallet.is_scan_error():
             raise Errors.WALLET_NEED_SCAN
+        check_length(opts.get("message"), C.MAX_MESSAGE_LENGTH, "message")
+        check_length(opts.get("payProUrl"), C.MAX_URL_LENGTH, "payProUrl")
+        check_length(opts.get("customData"), C.MAX_CUSTOM_DATA_LENGTH, "customData")
+        outputs = opts.get("outputs")
+        for o in outputs if isinstance(outputs, list) else ():
+            if isinstance(o, dict):
+                check_length(o.get("message"), C.MAX_MESSAGE_LENGTH, "message")
         txp_id = opts.get("txProposalId")
         if txp_id is not None and txp_id is not UNDEFINED:
             if not isinstance(txp_id, str) or not txp_id or len(txp_id) > 200:
@@ -473,6 +481,7 @@ class TxProposalsMixin(ServiceBase):
         TxProposalRejectedBy and, on quorum, TxProposalFinallyRejected
         ``{..., rejectedBy: [copayerId]}``."""
         check_required(opts, ["txProposalId"])
+        check_length(opts.get("reason"), C.MAX_MESSAGE_LENGTH, "reason")
 
         async def reject() -> dict:
             txp = await self._fetch_txp(opts["txProposalId"])

@@ -14,7 +14,7 @@ from bws.model import UNDEFINED as _UNDEF
 from bws.model import Copayer, Wallet, next_notification_id
 from bws.model import constants as C
 
-from .base import ServiceBase, check_required, is_int, maybe_await, truthy
+from .base import ServiceBase, check_length, check_required, is_int, maybe_await, truthy
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,15 @@ class WalletsMixin(ServiceBase):
         opts: ``{name, m, n, pubKey, id?, coin?, network?, singleAddress?,
         supportBIP44AndP2PKH?}`` -> ``{"walletId": str}``.
         Errors (in order): "Required argument <f> missing.", "Invalid wallet
-        name", "Invalid combination of required copayers / total copayers"
-        (also for non-integers, Q18), "Invalid coin", "Invalid network",
+        name" (also "...: longer than MAX_NAME_LENGTH characters"), "Invalid
+        combination of required copayers / total copayers" (also for
+        non-integers, Q18), "Invalid coin", "Invalid network",
         "Invalid public key", WALLET_ALREADY_EXISTS."""
         check_required(opts, ["name", "m", "n", "pubKey"])
         name = opts["name"]
         if not isinstance(name, str) or not name:
             raise bad_request("Invalid wallet name")
+        check_length(name, C.MAX_NAME_LENGTH, "wallet name")
         m, n = opts["m"], opts["n"]
         if not (is_int(m) and is_int(n)) or not Wallet.verify_copayer_limits(int(m), int(n)):
             raise bad_request("Invalid combination of required copayers / total copayers")
@@ -113,6 +115,8 @@ class WalletsMixin(ServiceBase):
         name = opts["name"]
         if not isinstance(name, str) or not name:
             raise bad_request("Invalid copayer name")
+        check_length(name, C.MAX_NAME_LENGTH, "copayer name")
+        check_length(opts.get("customData"), C.MAX_CUSTOM_DATA_LENGTH, "customData")
         coin = _coin(opts)
         xpub = opts["xPubKey"]
         try:
@@ -207,6 +211,8 @@ class WalletsMixin(ServiceBase):
         restrictions = opts.get("restrictions")
         if restrictions is not None and not isinstance(restrictions, dict):
             raise bad_request("Invalid restrictions")
+        check_length(restrictions, C.MAX_CUSTOM_DATA_LENGTH, "restrictions")
+        check_length(opts.get("name"), C.MAX_NAME_LENGTH, "name")
 
         async def add() -> dict:
             doc = await self.storage.fetch_wallet(wallet_id)

@@ -8,6 +8,13 @@ docs/notifications.md). Routes (authenticated like every copayer route):
 * ``GET /v1/webhooks/`` → :func:`list_webhooks`
 * ``DELETE /v1/webhooks/:id`` → :func:`remove_webhook`
 * ``GET /v1/webhooks/:id/deliveries`` → :func:`list_webhook_deliveries`
+
+A URL whose host does not resolve, or resolves to an address that is not
+public (loopback, private, link-local such as 169.254.169.254, reserved,
+multicast; odd spellings such as ``0x7f000001`` resolve like any other host)
+is refused unless the operator allowed its network in
+``webhookOpts.allowPrivateNetworks`` (bws/webhooks.py DestinationPolicy;
+delivery checks again, issue 15 finding 4).
 """
 
 from __future__ import annotations
@@ -19,16 +26,16 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from bws.errors import bad_request
+from bws.model import constants as C
+from bws.webhooks import DestinationPolicy, DestinationRefused
 
 __all__ = ["register_webhook", "list_webhooks", "remove_webhook", "list_webhook_deliveries", "public_view"]
-
-MAX_URL_LENGTH = 2048
 
 
 def _check_url(url: Any, allow_http: bool) -> str:
     if not isinstance(url, str) or not url:
         raise bad_request("Required argument url missing.")
-    if len(url) > MAX_URL_LENGTH:
+    if len(url) > C.MAX_URL_LENGTH:
         raise bad_request("Invalid url: too long")
     parts = urlsplit(url)
     schemes = ("https", "http") if allow_http else ("https",)
@@ -38,7 +45,16 @@ def _check_url(url: Any, allow_http: bool) -> str:
         raise bad_request("Invalid url: no host")
     if parts.username or parts.password:
         raise bad_request("Invalid url: credentials are not allowed in the URL")
+    try:
+        parts.port
+    except ValueError:
+        raise bad_request("Invalid url: bad port") from None
     return url
+
+
+#: one answer for "does not resolve" and "not public", so registration tells
+#: nothing about the operator's internal names
+NOT_PUBLIC = "Invalid url: the host must resolve to public addresses only"
 
 
 def _check_secret(secret: Any) -> str:
@@ -55,17 +71,30 @@ def public_view(hook: dict[str, Any]) -> dict[str, Any]:
 
 
 async def register_webhook(
-    storage, wallet_id: str, copayer_id: str, args: dict[str, Any], *, allow_http: bool = False, now: Optional[float] = None
+    storage,
+    wallet_id: str,
+    copayer_id: str,
+    args: dict[str, Any],
+    *,
+    allow_http: bool = False,
+    policy: Optional[DestinationPolicy] = None,
+    now: Optional[float] = None,
 ) -> dict[str, Any]:
     """Create or replace the caller's webhook for its wallet.
 
-    ``args``: ``url`` (required, https), ``secret`` (optional, 16–256 chars;
-    generated when absent). Returns ``{id, walletId, copayerId, url, secret,
-    createdOn, updatedOn}`` — the only response that contains the secret.
+    ``args``: ``url`` (required, https, its host resolving to addresses that
+    ``policy`` allows: public ones by default), ``secret`` (optional, 16–256
+    chars; generated when absent). Returns ``{id, walletId, copayerId, url,
+    secret, createdOn, updatedOn}`` — the only response that contains the
+    secret. Errors: BADREQUEST "Invalid url: ..." / "Invalid secret: ...".
     """
     args = args or {}
     url = _check_url(args.get("url"), allow_http)
     secret = _check_secret(args.get("secret"))
+    try:
+        await (policy or DestinationPolicy()).addresses(url)
+    except DestinationRefused:
+        raise bad_request(NOT_PUBLIC) from None
     ts = int(time.time() if now is None else now)
     existing = await storage.fetch_webhooks(wallet_id, copayer_id)
     hook = {

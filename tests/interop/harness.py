@@ -72,6 +72,8 @@ class BwsProcess:
             "storageOpts": {"mongoDb": {"uri": mongo_uri}},
             "lockOpts": {"mode": "local"},
             "messageBrokerOpts": {"mode": "local"},
+            # the suites create many wallets from 127.0.0.1 (limits are on by default)
+            "rateLimits": {"enabled": False},
             "blockchainExplorerOpts": {
                 # A watch-only wallet of its own on the shared node, so other suites'
                 # imports never show up in our wallets' history.

@@ -43,10 +43,20 @@ class WebhookReceiver(resource.Resource):
     def delivered(self) -> list[dict]:
         return [r for r in self.requests if r["code"] == 200]
 
-    def start(self, reactor=None) -> "WebhookReceiver":
+    def start(self, reactor=None, tls=None) -> "WebhookReceiver":
+        """Listen on 127.0.0.1 (plain HTTP, or TLS with ``tls``: (cert.pem, key.pem) paths)."""
         if reactor is None:
             from twisted.internet import reactor  # type: ignore[no-redef]
-        self._listening = reactor.listenTCP(0, server.Site(self), interface="127.0.0.1")
+        if tls is None:
+            self._listening = reactor.listenTCP(0, server.Site(self), interface="127.0.0.1")
+        else:
+            from OpenSSL import crypto
+            from twisted.internet import ssl
+
+            cert = crypto.load_certificate(crypto.FILETYPE_PEM, tls[0].read_bytes())
+            key = crypto.load_privatekey(crypto.FILETYPE_PEM, tls[1].read_bytes())
+            opts = ssl.CertificateOptions(privateKey=key, certificate=cert)
+            self._listening = reactor.listenSSL(0, server.Site(self), opts, interface="127.0.0.1")
         self.port = self._listening.getHost().port
         return self
 
