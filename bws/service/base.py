@@ -23,8 +23,8 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVa
 from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
 from bws.lock import run_locked
 from bws.model import Notification, Wallet
-from bws.model.base import RequestLog
 from bws.model import constants as C
+from bws.model.base import RequestLog
 from bws.service.lookups import CopayerLookups, WalletFacts, WalletFactsCache
 
 log = logging.getLogger(__name__)
