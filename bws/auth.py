@@ -7,6 +7,7 @@ the raw request; the result is a WalletService bound to the caller.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
@@ -36,6 +37,25 @@ class AuthRequest:
     def header(self, name: str) -> Optional[str]:
         v = self.headers.get(name.lower())
         return v if v else None
+
+    @property
+    def is_read(self) -> bool:
+        """GET (and HEAD, routed as GET): the routes that change nothing."""
+        return self.method.upper() in ("GET", "HEAD")
+
+
+def request_digest(copayer_id: str, req: AuthRequest) -> str:
+    """Hex sha256 of what a signed request asks for: copayer, method, url and
+    the body as ``JSON.stringify`` writes it.  Every valid re-send of one
+    signed request (bit-identical, or re-spaced JSON that still verifies)
+    has the same digest; the replay guard of the last-writer-wins writes
+    keeps it (bws/model/base.py RequestLog, docs/security.md §4)."""
+    try:
+        body = crypto.js_json_stringify({} if req.body is None else req.body)
+    except (TypeError, RecursionError):  # only the raw text verified
+        body = (req.raw_body or b"").decode("utf-8", "replace")
+    text = "|".join((copayer_id, req.method.lower(), req.url, body))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def parse_client_version(value: Optional[str]) -> Optional[dict]:
@@ -94,10 +114,15 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
     signature), ``staff`` (signature/staff lookup, support staff only).
     Missing x-identity and non-staff on staff routes -> 401 NOT_AUTHORIZED
     (Q1: the reference answers an odd 400; see docs/compatibility.md).
+    Support staff act on the wallet ``x-wallet-id`` names for reads (GET)
+    only; every write must come from a copayer of the wallet it changes
+    (docs/security.md §8, finding 3).
     Errors: UPGRADE_NEEDED, NOT_AUTHORIZED "Copayer not found" /
-    "Invalid signature" / "Session expired".  Lookups come through
+    "Invalid signature" / "Session expired" / "Support staff may only read
+    other wallets" / "Copayer not in wallet".  Lookups come through
     ``service.copayer_lookups`` (bws/service/lookups.py: cached, re-read
-    before a signature is refused)."""
+    before a signature is refused).  A signed write is bound with its
+    :func:`request_digest` (the replay guard)."""
     version = req.header("x-client-version")
     check_client_version(version)
     copayer_id = req.header("x-identity")
@@ -122,16 +147,32 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
         lookup = await service.copayer_lookups.get(copayer_id, fresh=True)
         if not lookup or not _signed_by(lookup, req):
             raise _not_authorized("Invalid signature")
+    digest = None if req.is_read else request_digest(copayer_id, req)
     if lookup.get("isSupportStaff"):
         # Signed like everyone else: the reference skipped the check for staff, so
         # knowing a staff copayerId was enough to read any wallet (docs/security.md).
+        # Another wallet is theirs to read, never to change (the reference let them
+        # reject proposals, set preferences, register webhooks there).
         wallet_id = req.header("x-wallet-id") or lookup.get("walletId")
-        return service.bind(
-            wallet_id, copayer_id, is_support_staff=True, client_version=version, user_agent=user_agent
+        if wallet_id != lookup.get("walletId") and not req.is_read:
+            raise _not_authorized("Support staff may only read other wallets")
+        bound = service.bind(
+            wallet_id,
+            copayer_id,
+            is_support_staff=True,
+            client_version=version,
+            user_agent=user_agent,
+            request_digest=digest,
         )
-    if kind == STAFF:
+    elif kind == STAFF:
         raise _not_authorized()
-    return service.bind(lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent)
+    else:
+        bound = service.bind(
+            lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent, request_digest=digest
+        )
+    if not req.is_read:
+        await bound._check_copayer()
+    return bound
 
 
 __all__ = [
@@ -143,4 +184,5 @@ __all__ = [
     "authenticate",
     "check_client_version",
     "parse_client_version",
+    "request_digest",
 ]

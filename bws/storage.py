@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Iterable, Optional
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional
 
 import decimal
 
@@ -493,17 +493,27 @@ class Storage:
         raise StorageError("could not allocate a unique notification id")
 
     async def fetch_notifications(
-        self, wallet_ids: Iterable[str], notification_id: Optional[str] = None, min_ts_ms: Optional[int] = None
+        self,
+        wallet_ids: Iterable[str],
+        notification_id: Optional[str] = None,
+        min_ts_ms: Optional[int] = None,
+        *,
+        scoped: Optional[Mapping[str, Iterable[str]]] = None,
     ) -> list[Doc]:
-        """Notifications of the given wallet ids with id > max(notification_id, pad14(min_ts_ms)+"0000"), ascending."""
+        """Notifications of the given wallet ids with id > max(notification_id,
+        pad14(min_ts_ms)+"0000"), ascending.  scoped: more walletIds, each
+        with the only notification types taken from it (a network name ->
+        NewBlock)."""
         floor = ""
         if min_ts_ms is not None:
             floor = str(int(min_ts_ms)).zfill(14) + "0000"
         if notification_id and notification_id > floor:
             floor = notification_id
-        return await self._find(
-            "notifications", {"walletId": {"$in": list(wallet_ids)}, "id": {"$gt": floor}}, sort=[("id", ASCENDING)]
-        )
+        scopes: list[Doc] = [{"walletId": {"$in": list(wallet_ids)}}]
+        for wallet_id, types in (scoped or {}).items():
+            scopes.append({"walletId": wallet_id, "type": {"$in": list(types)}})
+        q: Doc = scopes[0] if len(scopes) == 1 else {"$or": scopes}
+        return await self._find("notifications", {**q, "id": {"$gt": floor}}, sort=[("id", ASCENDING)])
 
     async def fetch_latest_notification_id(self) -> str:
         """The greatest notification id stored ("" when there is none)."""

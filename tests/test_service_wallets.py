@@ -31,11 +31,12 @@ async def raises(coro, code=None, message=None) -> ClientError:
 
 @pytest_twisted.ensureDeferred
 async def test_create_wallet_stores_name_and_honours_id(service):
-    res = await service.create_wallet(wallet_opts(id="my-id-1"))
-    assert res == {"walletId": "my-id-1"}
-    w = await service.storage.fetch_wallet("my-id-1")
+    wid = "0f6a4c52-3b1e-4a8e-9c1d-2b7e5f4a9d10"
+    res = await service.create_wallet(wallet_opts(id=wid))
+    assert res == {"walletId": wid}
+    w = await service.storage.fetch_wallet(wid)
     assert w["name"] == "my wallet" and w["status"] == "pending" and w["copayers"] == []
-    await raises(service.create_wallet(wallet_opts(id="my-id-1")), "WALLET_ALREADY_EXISTS", "Wallet already exists")
+    await raises(service.create_wallet(wallet_opts(id=wid)), "WALLET_ALREADY_EXISTS", "Wallet already exists")
     await raises(service.create_wallet(wallet_opts(name="")), "BADREQUEST", "name")
     await raises(service.create_wallet(wallet_opts(pubKey="dummy")), "BADREQUEST", "Invalid public key")
     await raises(service.create_wallet({"m": 1, "n": 1, "pubKey": random_pubkey()}), "BADREQUEST",

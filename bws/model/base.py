@@ -248,3 +248,50 @@ class Model:
     def __repr__(self) -> str:
         ident = getattr(self, "id", UNDEFINED)
         return f"<{type(self).__name__} {ident!r}>" if ident is not UNDEFINED else f"<{type(self).__name__}>"
+
+
+#: storage-only key of the last-writer-wins documents (TxNote, Preferences,
+#: Session): digests of the signed requests that changed the document, oldest first
+APPLIED_REQUESTS = "appliedRequests"
+#: digests such a document keeps (an older request could be replayed again)
+MAX_APPLIED_REQUESTS = 100
+
+
+class RequestLog(Model):
+    """A model whose stored document remembers which signed requests changed
+    it, so that a replayed request cannot undo a newer change (docs/security.md
+    §4; the digests come from :func:`bws.auth.request_digest`).
+
+    ``applied_requests``: list of digests (str), oldest first, at most
+    :data:`MAX_APPLIED_REQUESTS`; stored under :data:`APPLIED_REQUESTS`, never
+    on the wire (``to_dict()`` without ``for_storage``)."""
+
+    DERIVED: ClassVar[tuple[str, ...]] = (APPLIED_REQUESTS,)
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.applied_requests: list[str] = []
+
+    @classmethod
+    def _from_dict_fields(cls, obj, d: dict[str, Any]):
+        obj = super()._from_dict_fields(obj, d)
+        log = d.get(APPLIED_REQUESTS)
+        obj.applied_requests = [x for x in log if isinstance(x, str)] if isinstance(log, list) else []
+        return obj
+
+    def _derived(self) -> dict[str, Any]:
+        return {APPLIED_REQUESTS: list(self.applied_requests)} if self.applied_requests else {}
+
+    def last_request(self) -> str | None:
+        """Digest of the request that made the latest change, or None."""
+        return self.applied_requests[-1] if self.applied_requests else None
+
+    def record_request(self, digest: str | None) -> None:
+        """Remember ``digest`` as the latest change (no-op for None: a call
+        that did not come from a signed request)."""
+        if not digest:
+            return
+        if digest in self.applied_requests:
+            self.applied_requests.remove(digest)
+        self.applied_requests.append(digest)
+        del self.applied_requests[:-MAX_APPLIED_REQUESTS]

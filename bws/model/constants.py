@@ -27,6 +27,10 @@ LIVENET = "livenet"
 TESTNET = "testnet"
 NETWORKS: tuple[str, ...] = (LIVENET, TESTNET)
 DEFAULT_NETWORK = LIVENET
+#: notification types stored under a network name instead of a wallet id
+#: (the block monitors' NewBlock); the poll takes only these from the network
+#: scope, so nothing else stored there reaches every wallet of the network
+NETWORK_NOTIFICATION_TYPES: tuple[str, ...] = ("NewBlock",)
 
 P2SH = "P2SH"
 P2PKH = "P2PKH"

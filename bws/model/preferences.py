@@ -1,17 +1,18 @@
 """Preferences (spec api.md §5.6), key (walletId, copayerId).
 
 Shape: ``{"version": "1.0.0", "createdOn": int s, "walletId", "copayerId",
-"email", "language", "unit"}`` (unset fields absent or null).
+"email", "language", "unit"}`` (unset fields absent or null).  Stored documents
+also keep ``appliedRequests`` (replay guard, :class:`~bws.model.base.RequestLog`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .base import UNDEFINED, Model, to_seconds
+from .base import UNDEFINED, RequestLog, to_seconds
 
 
-class Preferences(Model):
+class Preferences(RequestLog):
     """Per-copayer preferences.  Attributes: ``version``, ``created_on`` (int unix
     s), ``wallet_id``, ``copayer_id``, ``email``, ``language``, ``unit``."""
 

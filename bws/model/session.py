@@ -2,7 +2,8 @@
 
 Shape: ``{"id": uuid4, "version": 1, "createdOn": int s, "updatedOn": int s,
 "copayerId", "walletId"}``; valid while ``now - updatedOn <= SESSION_EXPIRATION``
-(3600 s).
+(3600 s).  A logout keeps the document with ``id: null`` (ended), so that its
+replay guard (``appliedRequests``, :class:`~bws.model.base.RequestLog`) outlives it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import uuid
 
 from . import constants as C
-from .base import Model, to_seconds
+from .base import RequestLog, to_seconds
 
 
-class Session(Model):
+class Session(RequestLog):
     """Login session.  Attributes: ``id``, ``version``, ``created_on``,
     ``updated_on`` (int, unix seconds), ``copayer_id``, ``wallet_id``."""
 
@@ -40,8 +41,14 @@ class Session(Model):
         return x
 
     def is_valid(self, now: float | None = None) -> bool:
-        """``now - updatedOn <= 3600`` (now: unix seconds, default clock)."""
+        """Not ended and ``now - updatedOn <= 3600`` (now: unix seconds, default clock)."""
+        if not self.id or not isinstance(self.updated_on, (int, float)):
+            return False
         return (to_seconds(now) - self.updated_on) <= C.SESSION_EXPIRATION
+
+    def end(self) -> None:
+        """Logout: the token is gone (``id`` null), the document stays."""
+        self.id = None
 
     def touch(self, now: float | None = None) -> None:
         """updatedOn = now (unix seconds)."""

@@ -2,17 +2,18 @@
 
 Shape: ``{"version": 1, "createdOn": int s, "walletId", "txid", "body": str | null,
 "editedOn": int s, "editedBy": copayerId}``; ``editedByName`` is a read-time
-decoration added by the service.
+decoration added by the service.  Stored documents also keep
+``appliedRequests`` (replay guard, :class:`~bws.model.base.RequestLog`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .base import Model, to_seconds
+from .base import RequestLog, to_seconds
 
 
-class TxNote(Model):
+class TxNote(RequestLog):
     """Note.  Attributes: ``version``, ``created_on`` (int unix s), ``wallet_id``,
     ``txid``, ``body``, ``edited_on`` (int unix s), ``edited_by``."""
 

@@ -21,10 +21,11 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVar
 
-from bws.errors import BWSError, Errors, ServerError, bad_request
+from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
 from bws.lock import run_locked
 from bws.model import Notification, Wallet
 from bws.model import constants as C
+from bws.model.base import RequestLog
 from bws.service.lookups import CopayerLookups, WalletFacts, WalletFactsCache
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class ServiceBase:
         self.is_support_staff = False
         self.client_version: Optional[str] = None
         self.user_agent: Optional[str] = None
+        #: digest of the caller's signed write (bws.auth.request_digest), else None
+        self.request_digest: Optional[str] = None
 
     # ------------------------------------------------------------ identity
     def bind(
@@ -99,16 +102,53 @@ class ServiceBase:
         is_support_staff: bool = False,
         client_version: Optional[str] = None,
         user_agent: Optional[str] = None,
+        request_digest: Optional[str] = None,
     ):
         """A copy of this service acting as ``copayer_id`` on ``wallet_id``
-        (dependencies shared)."""
+        (dependencies shared).  request_digest: the signed write being served
+        (the replay guard of :meth:`_already_applied`)."""
         other = copy.copy(self)
         other.wallet_id = wallet_id
         other.copayer_id = copayer_id
         other.is_support_staff = is_support_staff
         other.client_version = client_version
         other.user_agent = user_agent
+        other.request_digest = request_digest
         return other
+
+    async def _check_copayer(self) -> None:
+        """NOT_AUTHORIZED unless the caller is a copayer of the bound wallet
+        (support staff bound to another wallet are not; docs/security.md §8,
+        finding 3).  Served from the wallet-facts cache; a miss re-reads the
+        wallet, which may have gained the copayer since (WALLET_NOT_FOUND)."""
+        facts = await self._wallet_facts()
+        if self.copayer_id in facts.copayer_names:
+            return
+        facts = self.wallet_facts.remember(await self._fetch_wallet())
+        if self.copayer_id not in facts.copayer_names:
+            raise client_error("NOT_AUTHORIZED", "Copayer not in wallet")
+
+    def _already_applied(self, target: Optional[RequestLog]) -> bool:
+        """Replay guard of the last-writer-wins writes (tx note, preferences,
+        logout; docs/security.md §4).  ``target``: the stored document the
+        caller's signed request is about to change, or None.
+
+        True when this very request already made the latest change of
+        ``target`` (a re-send: answer as the first time, write nothing).
+        NOT_AUTHORIZED "Request already applied" when it changed ``target``
+        before and something changed it since: a replay must not undo that
+        newer change.  False (go ahead, then ``target.record_request(
+        self.request_digest)``) otherwise, and for calls that are not signed
+        requests."""
+        digest = self.request_digest
+        if target is None or not digest or digest not in target.applied_requests:
+            return False
+        if target.last_request() == digest:
+            return True
+        raise client_error(
+            "NOT_AUTHORIZED",
+            "Request already applied: this signed request was used before and would undo a newer change",
+        )
 
     # ------------------------------------------------------------ time
     def now_s(self) -> int:

@@ -36,7 +36,10 @@ class NotesMixin(ServiceBase):
     async def edit_tx_note(self, opts: dict) -> dict:
         """Create or edit the note of ``opts["txid"]`` with ``opts["body"]``
         (opaque, may be null; at most MAX_MESSAGE_LENGTH characters), under
-        the wallet lock -> the stored note with ``editedByName``."""
+        the wallet lock -> the stored note with ``editedByName``.  A signed
+        request that already edited the note is not applied again: a re-send
+        answers the note, a replay after a newer edit is NOT_AUTHORIZED
+        "Request already applied" (:meth:`_already_applied`)."""
         check_required(opts, ["txid"])
         txid = opts["txid"]
         if not isinstance(txid, str) or not txid:
@@ -50,9 +53,12 @@ class NotesMixin(ServiceBase):
             doc = await self.storage.fetch_tx_note(self.wallet_id, txid)
             if doc:
                 note = TxNote.from_dict(doc)
+                if self._already_applied(note):
+                    return await self._note_out(doc, wallet)
                 note.edit(body, self.copayer_id, now=self.now_s())
             else:
                 note = TxNote.create(self.wallet_id, txid, body, self.copayer_id, now=self.now_s())
+            note.record_request(self.request_digest)
             await self.storage.store_tx_note(note.to_dict(for_storage=True))
             stored = await self.storage.fetch_tx_note(self.wallet_id, txid)
             return await self._note_out(stored, wallet)

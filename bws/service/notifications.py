@@ -25,8 +25,12 @@ class NotificationsMixin(ServiceBase):
     """getNotifications."""
 
     async def get_notifications(self, opts: Optional[dict] = None) -> list[dict]:
-        """Notifications of the caller's wallet and of its network pseudo-wallet
-        (NewBlock), ascending by id, every ``walletId`` rewritten to the caller's.
+        """Notifications of the caller's wallet and, from its network
+        pseudo-wallet, those of the network-wide types
+        (``C.NETWORK_NOTIFICATION_TYPES``: NewBlock), ascending by id, every
+        ``walletId`` rewritten to the caller's.  Only those types: anything
+        else stored under a network name (a wallet created with the id
+        "testnet" before ids were checked) is not another wallet's business.
 
         opts: ``{timeSpan?: seconds (str|number), notificationId?: str,
         minTs?: ms}`` -- the floor is ``max(pad14(minTs)+"0000",
@@ -39,7 +43,8 @@ class NotificationsMixin(ServiceBase):
             min_ts = self.now_ms() - time_span_seconds(opts.get("timeSpan")) * 1000
         nid = opts.get("notificationId")
         nid = nid if isinstance(nid, str) and nid else None
-        docs = await self.storage.fetch_notifications([self.wallet_id, network], nid, int(min_ts))
+        scoped = {network: C.NETWORK_NOTIFICATION_TYPES} if network != self.wallet_id else None
+        docs = await self.storage.fetch_notifications([self.wallet_id], nid, int(min_ts), scoped=scoped)
         out = []
         for d in docs:
             d = {k: v for k, v in d.items() if k != "_id"}

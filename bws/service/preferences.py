@@ -39,7 +39,10 @@ class PreferencesMixin(ServiceBase):
         """Merge ``email``/``language``/``unit`` into the caller's preferences
         (keys present overwrite, null clears, other keys ignored), under the
         wallet lock.  Errors: "Invalid email", "Invalid language",
-        "Invalid unit".  Returns None (empty body)."""
+        "Invalid unit"; NOT_AUTHORIZED "Request already applied" for a signed
+        request that changed them before a newer change (a replay,
+        :meth:`_already_applied`; a plain re-send changes nothing).  Returns
+        None (empty body)."""
         opts = opts if isinstance(opts, dict) else {}
         prefs = {k: opts[k] for k in Preferences.KEYS if k in opts}
         if truthy(prefs.get("email")) and not valid_email(prefs["email"]):
@@ -58,8 +61,11 @@ class PreferencesMixin(ServiceBase):
                 if doc
                 else Preferences.create(self.wallet_id, self.copayer_id, now=self.now_s())
             )
+            if self._already_applied(current):
+                return
             for k, v in prefs.items():
                 setattr(current, k, v)
+            current.record_request(self.request_digest)
             await self.storage.store_preferences(current.to_dict(for_storage=True))
 
         await self._run_locked(save)

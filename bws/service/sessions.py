@@ -14,23 +14,38 @@ class SessionsMixin(ServiceBase):
 
     async def login(self, opts: Optional[dict] = None) -> str:
         """Session token (uuid4 string) for the caller: the stored one when
-        still valid (touched), else a new one replacing it."""
+        still valid (touched), else a new one replacing it.  A new session is
+        a change the logout replay guard sees (login itself is not guarded:
+        every login of a client is the same signed request)."""
         doc = await self.storage.get_session(self.copayer_id)
         now = self.now_s()
-        if doc:
-            s = Session.from_dict(doc)
-            if s.is_valid(now):
-                s.touch(now)
-                await self.storage.store_session(s.to_dict(for_storage=True))
-                return s.id
+        old = Session.from_dict(doc) if doc else None
+        if old is not None and old.is_valid(now):
+            old.touch(now)
+            await self.storage.store_session(old.to_dict(for_storage=True))
+            return old.id
         s = Session.create(self.copayer_id, self.wallet_id, now=now)
+        s.applied_requests = old.applied_requests if old is not None else []
+        s.record_request(self.request_digest)
         await self.storage.store_session(s.to_dict(for_storage=True))
         return s.id
 
     async def logout(self, opts: Optional[dict] = None) -> None:
-        """Delete the caller's session (Q2: the reference crashed here).
-        Returns None (empty body)."""
-        await self.storage.remove_session(self.copayer_id)
+        """End the caller's session (Q2: the reference crashed here); the
+        ended document stays for the replay guard.  bitcore-wallet-client signs
+        every logout identically, so once a login started a newer session, that
+        signed logout is NOT_AUTHORIZED "Request already applied"
+        (:meth:`_already_applied`; the session expires on its own).  Returns
+        None (empty body)."""
+        doc = await self.storage.get_session(self.copayer_id)
+        if not doc and not self.request_digest:
+            return None  # nothing to end, nothing to remember
+        s = Session.from_dict(doc) if doc else Session(copayer_id=self.copayer_id, wallet_id=self.wallet_id)
+        if self._already_applied(s):
+            return None
+        s.end()
+        s.record_request(self.request_digest)
+        await self.storage.store_session(s.to_dict(for_storage=True))
         return None
 
     async def check_session(self, copayer_id: str, token: str) -> bool:

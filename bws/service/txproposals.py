@@ -476,12 +476,14 @@ class TxProposalsMixin(ServiceBase):
     async def reject_tx(self, opts: dict) -> dict:
         """Reject a pending proposal (§4.12).  opts: ``{txProposalId,
         reason?}`` (reason opaque, stored as the action's comment) ->
-        TxProposal.  Errors: TX_NOT_FOUND, COPAYER_VOTED, TX_NOT_PENDING
+        TxProposal.  Errors: NOT_AUTHORIZED (the caller is not a copayer of
+        the wallet), TX_NOT_FOUND, COPAYER_VOTED, TX_NOT_PENDING
         (accepted proposals can no longer be rejected).  Emits
         TxProposalRejectedBy and, on quorum, TxProposalFinallyRejected
         ``{..., rejectedBy: [copayerId]}``."""
         check_required(opts, ["txProposalId"])
         check_length(opts.get("reason"), C.MAX_MESSAGE_LENGTH, "reason")
+        await self._check_copayer()
 
         async def reject() -> dict:
             txp = await self._fetch_txp(opts["txProposalId"])
@@ -501,9 +503,11 @@ class TxProposalsMixin(ServiceBase):
     # ------------------------------------------------------------ remove (§6.12)
     async def remove_pending_tx(self, opts: dict) -> dict:
         """Delete a pending proposal (§4.13) -> ``{"success": True}``.
-        Errors: TX_NOT_FOUND, TX_NOT_PENDING (also for temporary ones),
-        TX_CANNOT_REMOVE (delete lock, §6.12).  Emits TxProposalRemoved."""
+        Errors: NOT_AUTHORIZED (not a copayer of the wallet), TX_NOT_FOUND,
+        TX_NOT_PENDING (also for temporary ones), TX_CANNOT_REMOVE (delete
+        lock, §6.12).  Emits TxProposalRemoved."""
         check_required(opts, ["txProposalId"])
+        await self._check_copayer()
 
         async def remove() -> dict:
             txp = await self._fetch_txp(opts["txProposalId"])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any, Optional
 
 from coincurve import PublicKey
@@ -35,6 +36,21 @@ def _support_bip44(opts: dict) -> bool:
     return v if isinstance(v, bool) else True
 
 
+def valid_wallet_id(value: Any) -> bool:
+    """A client-chosen wallet ``id`` is a UUID in its canonical 36-character
+    form, any case (bitcore-wallet-client sends ``uuid.v4()`` or nothing, and
+    its join secret packs the id as 32 hex digits).  Anything else -- a network
+    name such as "testnet", blanks, long strings -- is refused: the id doubles
+    as the notification scope, and "livenet"/"testnet" are the scopes every
+    wallet of that network polls (docs/security.md §8, finding 2)."""
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
 def _coin(opts: dict) -> str:
     coin = opts.get("coin")
     coin = coin if truthy(coin) else C.DEFAULT_COIN
@@ -56,7 +72,8 @@ class WalletsMixin(ServiceBase):
         name" (also "...: longer than MAX_NAME_LENGTH characters"), "Invalid
         combination of required copayers / total copayers" (also for
         non-integers, Q18), "Invalid coin", "Invalid network",
-        "Invalid public key", WALLET_ALREADY_EXISTS."""
+        "Invalid public key", "Invalid wallet id" (``id`` given but not a
+        UUID, see :func:`valid_wallet_id`), WALLET_ALREADY_EXISTS."""
         check_required(opts, ["name", "m", "n", "pubKey"])
         name = opts["name"]
         if not isinstance(name, str) or not name:
@@ -77,7 +94,7 @@ class WalletsMixin(ServiceBase):
         if not _valid_pubkey(opts["pubKey"]):
             raise bad_request("Invalid public key")
         wallet_id = opts.get("id")
-        if truthy(wallet_id) and not isinstance(wallet_id, str):
+        if truthy(wallet_id) and not valid_wallet_id(wallet_id):
             raise bad_request("Invalid wallet id")
         wallet = Wallet.create(
             name,
