@@ -40,7 +40,7 @@ step "Python packages (pinned by constraints.txt)"
 .venv/bin/python -m pip install -q --upgrade pip || fail "pip upgrade failed"
 .venv/bin/python -m pip install -q -c constraints.txt -e '.[test,bench]' || fail "pip install failed (see the messages above)"
 
-step "npm packages (ganache, solc, bitcore-wallet-client, locker) from package-lock.json"
+step "npm packages (ganache, solc, bitcore-wallet-client 6.7.5 + bwc10/bwc11, locker) from package-lock.json"
 stamp=node_modules/.setup-stamp
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -48,6 +48,15 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 else
   # --ignore-scripts: bitcore-wallet-client 6.7.5 pulls phantomjs-prebuilt, whose install
   # script downloads a browser; nothing we use needs any package's install script.
+  # The lock keeps each client's bitcore-lib a single copy: 6.7.5's tree is hoisted (one
+  # bitcore-lib 0.15.0 at the top, which tests/interop/bwc_driver.js also loads) and the
+  # bwc10/bwc11 aliases have their own trees under node_modules/bwc1x/node_modules (bitcore-lib
+  # refuses to load twice in one process). To change it, edit package.json and run
+  #   npm install --ignore-scripts --install-strategy=shallow
+  # starting from this lock (shallow places only the new trees; the existing ones stay put).
+  # "cbor-extract": "2.2.2" (an optional native accelerator deep in bwc11's tree) is pinned
+  # because the registry here has no @cbor-extract/* 2.2.3 platform packages, and without
+  # their lock entries npm ci refuses the lock.
   npm ci --ignore-scripts --no-audit --no-fund || fail "npm ci failed"
   echo "$want" > "$stamp"
 fi
@@ -55,6 +64,11 @@ fi
 step "Check"
 .venv/bin/python -c 'import twisted, klein, pymongo, coincurve, bip32, web3; print("python deps ok")' || fail "python imports failed"
 node -e 'require("bitcore-wallet-client"); console.log("bitcore-wallet-client ok")' || fail "bitcore-wallet-client does not load"
+# Each client in its own process: two bitcore-lib versions never load in one.
+for alias in bwc10 bwc11; do
+  node -e "require('$alias'); console.log('$alias: bitcore-wallet-client', require('$alias/package.json').version, 'ok')" \
+    || fail "$alias (bitcore-wallet-client alias) does not load"
+done
 [ -x node_modules/.bin/ganache ] || fail "ganache missing from node_modules"
 echo
 echo "setup complete. Run the tests with: ./run-tests.sh"

@@ -1,5 +1,6 @@
 """Interop harness: our ``python -m bws`` as a real OS process, driven by the real
-npm bitcore-wallet-client 6.7.5 through ``bwc_driver.js`` (a JSON-lines REPL).
+npm bitcore-wallet-client 6.7.5 through ``bwc_driver.js`` (a JSON-lines REPL), or by
+11.5.2 (npm alias ``bwc11``) through ``bwc11_driver.js`` (:class:`Bwc11Driver`).
 
 * :class:`BwsProcess` writes a config (SecantusDB database, local lock/broker,
   ``btc``/``testnet`` explorer on the session litecoind regtest node, its own
@@ -28,6 +29,7 @@ from typing import Any, Optional
 from tests.servers.proc import ROOT, ManagedProcess, free_port, require_binary
 
 DRIVER = Path(__file__).with_name("bwc_driver.js")
+DRIVER11 = Path(__file__).with_name("bwc11_driver.js")
 BASE_PATH = "/bws/api"
 
 #: Seconds one driver command may take (HTTP calls + client-side crypto).
@@ -133,6 +135,9 @@ class _Client:
 class BwcDriver:
     """One ``node bwc_driver.js`` process (many named clients), driven step by step."""
 
+    #: the JSON-lines driver script this class runs
+    script: Path = DRIVER
+
     def __init__(self, base_url: str, log_dir: Path, name: str = "bwc"):
         self.base_url = base_url
         self.stderr_path = Path(log_dir) / f"{name}-driver.log"
@@ -141,7 +146,7 @@ class BwcDriver:
         self._replies: "queue.Queue[Optional[str]]" = queue.Queue()
         self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(
-            [require_binary("node"), str(DRIVER), base_url],
+            [require_binary("node"), str(self.script), base_url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -202,6 +207,26 @@ class BwcDriver:
                 self.proc.kill()
                 self.proc.wait()
         self._stderr.close()
+
+
+class Bwc11Driver(BwcDriver):
+    """One ``node bwc11_driver.js`` process: bitcore-wallet-client 11.5.2, same protocol.
+
+    11.x makes a copayer from a ``Key`` (seed) and per-wallet credentials, whose root path
+    depends on n (``m/44'/…`` for 1-of-1, ``m/48'/…`` for multisig), so m and n are given
+    when the copayer is made, not only at createWallet."""
+
+    script = DRIVER11
+
+    def __init__(self, base_url: str, log_dir: Path, name: str = "bwc11"):
+        super().__init__(base_url, log_dir, name)
+
+    def new_copayer(  # type: ignore[override]
+        self, name: str, m: int = 1, n: int = 1, network: str = "testnet", coin: str = "btc", **key_opts: Any
+    ) -> _Client:
+        """A new Key (random, or ``words=``/``xPrivKey=``) and credentials for an m-of-n wallet."""
+        self.call(name, "newCopayer", m=m, n=n, network=network, coin=coin, **key_opts)
+        return self.client(name)
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.3, what: str = "condition"):
