@@ -176,6 +176,9 @@ def test_two_api_processes_share_one_count(mongo_server, redis_server, tmp_path)
     db = "rl_" + uuid.uuid4().hex[:10]
     env = {
         "BWS_REDIS_URL": redis_server.url,
+        # two API processes on one database need shared locks and broker (a local one is refused)
+        "BWS_LOCK_MODE": "redis",
+        "BWS_BROKER_MODE": "redis",
         "BWS__rateLimits__enabled": "true",
         "BWS__rateLimits__store": "redis",
         "BWS__rateLimits__createWallet": '{"max": 4, "delayAfter": 2, "delayMs": 300, "windowMs": 60000}',
