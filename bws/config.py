@@ -52,16 +52,17 @@ class MongoDbOpts:
     #: ``mongodb://host:port/dbname``. Empty means: use the embedded SecantusDB
     #: server that ``python -m bws.embedded_db`` (and start.sh) runs on loopback.
     uri: str = ""
-    #: Milliseconds a request waits for an unreachable database before it is
-    #: answered 503 SERVICE_UNAVAILABLE (docs/security.md, "Faults").
+    #: Milliseconds pymongo waits for an unreachable database. In the API
+    #: process ``timeoutMS`` bounds that wait instead (pymongo uses the remaining
+    #: timeoutMS for server selection whenever timeoutMS is set).
     serverSelectionTimeoutMS: int = 3000
     #: Milliseconds one database operation of the API process may take in all
-    #: (pymongo ``timeoutMS``: server selection, connection, retries and the
-    #: server's own work) before its request answers 503 SERVICE_UNAVAILABLE;
-    #: bounds every request when the database hangs (docs/security.md §8,
-    #: Finding 11). 1..300000 (the HTTP idle timeout); index builds at start-up
-    #: are exempt.
-    timeoutMS: int = 5000
+    #: (pymongo ``timeoutMS``: waiting for an unreachable server, connecting,
+    #: retries and the server's own work) before its request answers 503
+    #: SERVICE_UNAVAILABLE: the database down, frozen or overloaded never holds a
+    #: request longer (docs/security.md §7, §8 Finding 11). 1..300000 (the HTTP
+    #: idle timeout); the index builds at start-up are exempt.
+    timeoutMS: int = 3000
 
 
 @dataclass

@@ -274,8 +274,7 @@ def test_frozen_database_health_503_and_bounded_requests_then_recovery(tmp_path)
     port = free_port()
     db = _secantus(port, ":memory:", tmp_path)
     api = start_bws(f"mongodb://127.0.0.1:{port}/frozen", tmp_path / "bws",
-                    BWS__storageOpts__mongoDb__timeoutMS="2500",
-                    BWS__storageOpts__mongoDb__serverSelectionTimeoutMS="1000")
+                    BWS__storageOpts__mongoDb__timeoutMS="2500")
     http = requests.Session()
     frozen = False
     try:
@@ -370,7 +369,7 @@ async def test_health_answers_in_time_when_a_cancelled_check_does_not_stop():
 
 
 def test_database_timeout_config_validated(tmp_path):
-    assert config_from_dict({}).storageOpts.mongoDb.timeoutMS == 5000
+    assert config_from_dict({}).storageOpts.mongoDb.timeoutMS == 3000
     assert config_from_dict({"storageOpts": {"mongoDb": {"timeoutMS": 1500}}}).storageOpts.mongoDb.timeoutMS == 1500
     for bad in (0, -1, 300_001, "5s", 2.5):
         with pytest.raises(ConfigError) as e:
