@@ -102,8 +102,8 @@ def _pid_runs(pid: int) -> bool:
 
 def is_dead_predecessor(mine: Doc, other: Doc) -> bool:
     """True when ``other`` was written on this host and pid namespace by a pid
-    that no longer runs, or by this process's own pid (a previous run that
-    crashed: a container restarted as pid 1 again)."""
+    that no longer runs, or by this process's own pid (an earlier run with the
+    same pid that crashed, e.g. pid 1 of a restarted container)."""
     pid = other.get("pid")
     if not isinstance(pid, int) or pid <= 0 or not mine.get("pidNamespace"):
         return False
@@ -127,7 +127,7 @@ def single_process_conflict(
             head = f"{key}: 'local' allows only one API process per database, but another one is registered"
         elif local_others:
             other = local_others[0]
-            head = f"{key}: another API process on this database uses 'local', which allows no second one"
+            head = f"{key}: another API process on this database uses 'local', which allows only one API process per database"
         else:
             continue
         age = max(0.0, float(other.get("age", 0.0)))
