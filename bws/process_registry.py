@@ -127,7 +127,10 @@ def single_process_conflict(
             head = f"{key}: 'local' allows only one API process per database, but another one is registered"
         elif local_others:
             other = local_others[0]
-            head = f"{key}: another API process on this database uses 'local', which allows only one API process per database"
+            head = (
+                f"{key}: another API process on this database uses 'local', "
+                "which allows only one API process per database"
+            )
         else:
             continue
         age = max(0.0, float(other.get("age", 0.0)))
