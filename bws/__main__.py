@@ -2,6 +2,8 @@
 
 Wiring only: installs the asyncio reactor, loads the configuration
 (bws/config.py; a bad one prints the error and exits 2), connects storage,
+registers in the process registry (bws/process_registry.py; a local lock or
+broker beside another API process on the same database also exits 2),
 builds the lock, broker and explorers, and serves ``BwsApi`` on
 ``host:port`` under ``basePath``.  One log line per request (method, path,
 status, milliseconds).
@@ -74,6 +76,22 @@ def _make_broker(cfg: Any) -> Any:
     return LocalBroker()
 
 
+async def _register(storage: Any, cfg: Any) -> None:
+    """Enter this process in the process registry (bws/process_registry.py),
+    heartbeat until shutdown; ConfigError when a local lock/broker mode meets
+    another live API process on the same database."""
+    from twisted.internet import defer, reactor
+
+    from bws.process_registry import ProcessRegistry, new_entry
+
+    registry = ProcessRegistry(
+        storage, reactor, new_entry("bws", lockMode=cfg.lockOpts.mode, brokerMode=cfg.messageBrokerOpts.mode)
+    )
+    await registry.register_api()
+    reactor.addSystemEventTrigger("before", "shutdown", lambda: defer.ensureDeferred(registry.stop()))
+    registry.start_heartbeat()
+
+
 def service_options(cfg: Any) -> dict:
     """Config values the service areas read from ``WalletService.options``."""
     return {
@@ -92,9 +110,11 @@ async def serve(cfg: Any) -> Any:
     from bws.service import WalletService
     from bws.storage import Storage
 
+    mongo = cfg.storageOpts.mongoDb
     storage = await Storage(
-        cfg.mongo_uri, server_selection_timeout_ms=cfg.storageOpts.mongoDb.serverSelectionTimeoutMS
+        cfg.mongo_uri, server_selection_timeout_ms=mongo.serverSelectionTimeoutMS, timeout_ms=mongo.timeoutMS
     ).connect()
+    await _register(storage, cfg)
     service = WalletService(
         storage,
         _make_lock(cfg),
@@ -144,8 +164,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     exit_code = [0]
 
     def started_failed(failure):
-        log.error("bws failed to start: %s", failure.getErrorMessage())
-        exit_code[0] = 1
+        if failure.check(ConfigError):  # found at start-up, e.g. a second process with a local lock
+            print(f"bws: configuration error: {failure.getErrorMessage()}", file=sys.stderr)
+            exit_code[0] = 2
+        else:
+            log.error("bws failed to start: %s", failure.getErrorMessage())
+            exit_code[0] = 1
         reactor.stop()
 
     def start():

@@ -40,7 +40,7 @@ from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import parse_qsl, unquote
 
 from klein import Klein
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.web.server import Request, Site
 from werkzeug.exceptions import HTTPException
@@ -94,8 +94,10 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
 
     ClientError -> 400 (401 for NOT_AUTHORIZED) ``{code, message}``;
     ServerError -> its status (500 unless a valid 4xx/5xx) ``{error}``;
-    HttpError -> as given; database unreachable (pymongo ConnectionFailure:
-    server selection timeout, AutoReconnect, network timeout) -> 503
+    HttpError -> as given; database unreachable or too slow (pymongo
+    ConnectionFailure: server selection timeout, AutoReconnect, network
+    timeout; any PyMongoError whose ``timeout`` is true, e.g. ExecutionTimeout
+    when ``storageOpts.mongoDb.timeoutMS`` runs out) -> 503
     ``{"code": "SERVICE_UNAVAILABLE", "message"}``; rate limited -> 429 with
     the plain-text message (a :class:`_Raw` payload, as upstream); anything
     else -> logged with its traceback, 500 ``{"error": "Internal error"}``
@@ -104,7 +106,7 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
         return exc.status, exc.body
     if isinstance(exc, RateLimited):
         return 429, _Raw(exc.message.encode("utf-8"))
-    if isinstance(exc, ConnectionFailure):
+    if isinstance(exc, ConnectionFailure) or (isinstance(exc, PyMongoError) and exc.timeout):
         log.warning("database unavailable: %s", str(exc).split(",", 1)[0][:200])
         return 503, dict(SERVICE_UNAVAILABLE)
     if isinstance(exc, ClientError):

@@ -39,6 +39,11 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message names the dotted key."""
 
 
+#: Upper bound of ``storageOpts.mongoDb.timeoutMS``: the API's HTTP idle timeout
+#: (bws/__main__.py ``site(timeout=300)``); a longer database wait outlives the request.
+MAX_DB_TIMEOUT_MS = 300_000
+
+
 # ---------------------------------------------------------------------------
 # Sections
 
@@ -48,9 +53,17 @@ class MongoDbOpts:
     #: ``mongodb://host:port/dbname``. Empty means: use the embedded SecantusDB
     #: server that ``python -m bws.embedded_db`` (and start.sh) runs on loopback.
     uri: str = ""
-    #: Milliseconds a request waits for an unreachable database before it is
-    #: answered 503 SERVICE_UNAVAILABLE (docs/security.md, "Faults").
+    #: Milliseconds pymongo waits for an unreachable database. In the API
+    #: process ``timeoutMS`` bounds that wait instead (pymongo uses the remaining
+    #: timeoutMS for server selection whenever timeoutMS is set).
     serverSelectionTimeoutMS: int = 3000
+    #: Milliseconds one database operation of the API process may take in all
+    #: (pymongo ``timeoutMS``: waiting for an unreachable server, connecting,
+    #: retries and the server's own work) before its request answers 503
+    #: SERVICE_UNAVAILABLE: the database down, frozen or overloaded never holds a
+    #: request longer (docs/security.md §7, §8 Finding 11). 1..300000 (the HTTP
+    #: idle timeout); the index builds at start-up are exempt.
+    timeoutMS: int = 3000
 
 
 @dataclass
@@ -367,6 +380,14 @@ class Config:
             raise ConfigError("lockOpts.waitTime/maxHoldTime: must be > 0 seconds")
         if self.storageOpts.mongoDb.serverSelectionTimeoutMS <= 0:
             raise ConfigError("storageOpts.mongoDb.serverSelectionTimeoutMS: must be > 0")
+        # A frozen database must not hold requests for longer than a client waits
+        # (issue 15, Finding 11): no "0 = no limit", nothing beyond the idle timeout.
+        timeout_ms = self.storageOpts.mongoDb.timeoutMS
+        if not 0 < timeout_ms <= MAX_DB_TIMEOUT_MS:
+            raise ConfigError(
+                f"storageOpts.mongoDb.timeoutMS: must be an integer in 1..{MAX_DB_TIMEOUT_MS} (milliseconds), "
+                f"got {timeout_ms!r}"
+            )
         if self.rateLimits.store not in ("auto", "redis", "memory"):
             raise ConfigError(f"rateLimits.store: must be one of auto, redis, memory, got {self.rateLimits.store!r}")
         for i, net in enumerate(self.webhookOpts.allowPrivateNetworks):

@@ -137,9 +137,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("webhookId", ASCENDING), ("createdOn", ASCENDING)]),
         IndexModel([("status", ASCENDING), ("nextAttemptOn", ASCENDING)]),
     ],
+    # added: running processes and their heartbeats (bws/process_registry.py)
+    "processes": [IndexModel([("id", ASCENDING)], unique=True), IndexModel([("kind", ASCENDING)])],
 }
 
 _NO_ID = {"_id": False}
+
+#: Seconds the index builds of :meth:`Storage.connect` may take (instead of timeoutMS).
+INDEX_BUILD_TIMEOUT = 3600.0
 
 
 # Integers beyond int64 (wei / token amounts of eth, tri, try) are stored as
@@ -196,11 +201,16 @@ class Storage:
     index (idempotent) and is safe to call from several processes at once.
     """
 
-    def __init__(self, uri: str, *, server_selection_timeout_ms: int = 10_000):
+    def __init__(self, uri: str, *, server_selection_timeout_ms: int = 10_000, timeout_ms: Optional[int] = None):
+        """timeout_ms: pymongo ``timeoutMS``, the most one operation may take in all
+        (server selection, connection, retries, server work); a timeout raises a
+        ``PyMongoError`` whose ``.timeout`` is true (the API answers 503). None =
+        no limit. Config: ``storageOpts.mongoDb.timeoutMS`` (bws/config.py)."""
         self.uri = uri
-        self.client: AsyncMongoClient = AsyncMongoClient(
-            uri, serverSelectionTimeoutMS=server_selection_timeout_ms, tz_aware=False
-        )
+        options: Doc = {"serverSelectionTimeoutMS": server_selection_timeout_ms, "tz_aware": False}
+        if timeout_ms is not None:
+            options["timeoutMS"] = timeout_ms
+        self.client: AsyncMongoClient = AsyncMongoClient(uri, **options)
         self.db = self.client.get_default_database("bws", codec_options=CODEC_OPTIONS)
         self._transactions: Optional[bool] = None
 
@@ -209,9 +219,17 @@ class Storage:
     async def connect(self) -> "Storage":
         """Check the server answers and create all indexes; returns self."""
         await as_deferred(self.db.command("ping"))
-        for name, indexes in INDEXES.items():
-            if indexes:
-                await as_deferred(self.db[name].create_indexes(indexes))
+
+        async def build_indexes() -> None:
+            # Exempt from the per-operation timeoutMS: building a new index on a large
+            # collection after an upgrade takes as long as it takes, and a timeout
+            # would abort the build and fail every start-up.
+            with pymongo.timeout(INDEX_BUILD_TIMEOUT):
+                for name, indexes in INDEXES.items():
+                    if indexes:
+                        await self.db[name].create_indexes(indexes)
+
+        await as_deferred(build_indexes())
         return self
 
     async def ping(self) -> None:
@@ -1185,6 +1203,35 @@ class Storage:
         """Delete the indexed tx(s) matching ``key`` (e.g. ``{hash, logIndex}``)."""
         self._EVM_TX_COLLECTIONS[collection]
         await as_deferred(self._c(collection).delete_many(dict(key)))
+
+    # -- process registry (added; bws/process_registry.py) ----------------------------
+
+    async def register_process(self, entry: Doc) -> Doc:
+        """Insert (or overwrite) the entry ``{id, kind, ...}`` of a running process;
+        ``startedAt`` and ``heartbeatAt`` are set to the database server's clock
+        (one clock for every host, so ages compare without clock skew). Returns
+        the stored entry, datetimes naive UTC."""
+        fields = {k: v for k, v in entry.items() if k not in ("_id", "startedAt", "heartbeatAt")}
+        return await as_deferred(self._c("processes").find_one_and_update(
+            {"id": entry["id"]},
+            {"$set": fields, "$currentDate": {"startedAt": True, "heartbeatAt": True}},
+            projection=_NO_ID, upsert=True, return_document=ReturnDocument.AFTER,
+        ))
+
+    async def touch_process(self, process_id: str) -> Optional[Doc]:
+        """Set the entry's ``heartbeatAt`` to the server's clock; the entry, or None when it is gone."""
+        return await as_deferred(self._c("processes").find_one_and_update(
+            {"id": process_id}, {"$currentDate": {"heartbeatAt": True}},
+            projection=_NO_ID, return_document=ReturnDocument.AFTER,
+        ))
+
+    async def fetch_processes(self, kind: str) -> list[Doc]:
+        """Every registered entry of ``kind`` (e.g. ``"bws"``), live or stale, oldest first."""
+        return await self._find("processes", {"kind": kind}, sort=[("startedAt", ASCENDING)])
+
+    async def remove_process(self, process_id: str) -> None:
+        """Delete one process entry (clean shutdown, refused start, a dead pid)."""
+        await as_deferred(self._c("processes").delete_one({"id": process_id}))
 
 
 async def open_storage(uri: str) -> Storage:

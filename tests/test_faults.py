@@ -292,7 +292,7 @@ def test_database_down_503_then_recovers(tmp_path):
     data.mkdir()
     db = _secantus(port, str(data), tmp_path)
     api = start_bws(f"mongodb://127.0.0.1:{port}/faults", tmp_path / "bws",
-                    BWS__storageOpts__mongoDb__serverSelectionTimeoutMS="1000")
+                    BWS__storageOpts__mongoDb__timeoutMS="1000")
     http = requests.Session()
     try:
         _wid, _key, (copayer,) = create_wallet_http(http, api.base)

@@ -183,6 +183,9 @@ def test_two_api_processes_share_one_count(mongo_server, redis_server, tmp_path)
         "BWS__rateLimits__trustProxy": "true",
         "BWS__rateLimits__store": "redis",
         "BWS__rateLimits__createWallet": '{"max": 4, "delayAfter": 2, "delayMs": 300, "windowMs": 60000}',
+        # two API processes on one database need a shared lock and broker (a local one is refused)
+        "BWS_LOCK_MODE": "redis",
+        "BWS_BROKER_MODE": "redis",
     }
     p1 = start_bws(mongo_server.uri(db), tmp_path / "one", name="bws1", **env)
     p2 = start_bws(mongo_server.uri(db), tmp_path / "two", name="bws2", **env)
