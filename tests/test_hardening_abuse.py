@@ -300,7 +300,7 @@ def test_spoofed_forwarded_for_and_two_processes_share_one_count(mongo_server, r
     subprocess.run(["redis-cli", "-p", str(redis_server.port), "-n", str(dbid), "FLUSHDB"], check=True,
                    capture_output=True, timeout=10)
     db = "abuse_" + uuid.uuid4().hex[:10]
-    env = {"BWS_LOCK_MODE": "redis", "BWS_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/{dbid}",
+    env = {"BWS_LOCK_MODE": "redis", "BWS_BROKER_MODE": "redis", "BWS_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/{dbid}",
            "BWS__rateLimits__createWallet__delayMs": "10"}
     p1 = start_bws(mongo_server.uri(db), tmp_path / "one", name="bws_a", default_limits=True, **env)
     p2 = start_bws(mongo_server.uri(db), tmp_path / "two", name="bws_b", default_limits=True, **env)
