@@ -40,7 +40,7 @@ from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import parse_qsl, unquote
 
 from klein import Klein
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.web.server import Request, Site
 from werkzeug.exceptions import HTTPException
@@ -50,6 +50,7 @@ from bws.auth import NONE, SESSION, SIG, STAFF, AuthRequest
 from bws.crypto import js_json_stringify
 from bws.errors import ClientError, Errors, ServerError
 from bws.ratelimit import RateLimited
+from bws.storage import StorageBusy
 from bws.service.base import SERVICE_VERSION
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,13 @@ SERVICE_UNAVAILABLE = {
     "message": "The wallet service cannot reach its database right now, please try again later",
 }
 
+#: a write that kept conflicting with another one (storageOpts.mongoDb.transactionTimeoutMS); nothing was written
+DATABASE_BUSY = {
+    "code": "SERVICE_UNAVAILABLE",
+    "message": "The wallet service could not complete this write in time (another write is in the way), "
+    "nothing was changed; please try again later",
+}
+
 
 def error_envelope(exc: BaseException) -> tuple[int, Any]:
     """The one mapping from an exception to (HTTP status, JSON body) (§2.4).
@@ -96,7 +104,10 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
     ServerError -> its status (500 unless a valid 4xx/5xx) ``{error}``;
     HttpError -> as given; database unreachable (pymongo ConnectionFailure:
     server selection timeout, AutoReconnect, network timeout) -> 503
-    ``{"code": "SERVICE_UNAVAILABLE", "message"}``; rate limited -> 429 with
+    ``{"code": "SERVICE_UNAVAILABLE", "message"}``; a transactional write
+    still conflicting after its retries (:class:`bws.storage.StorageBusy`, or
+    any driver error labelled ``TransientTransactionError``) -> 503
+    SERVICE_UNAVAILABLE, nothing written; rate limited -> 429 with
     the plain-text message (a :class:`_Raw` payload, as upstream); anything
     else -> logged with its traceback, 500 ``{"error": "Internal error"}``
     (no details leak)."""
@@ -107,6 +118,11 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
     if isinstance(exc, ConnectionFailure):
         log.warning("database unavailable: %s", str(exc).split(",", 1)[0][:200])
         return 503, dict(SERVICE_UNAVAILABLE)
+    if isinstance(exc, StorageBusy) or (
+        isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
+    ):
+        log.warning("database busy: %s", str(exc)[:200])
+        return 503, dict(DATABASE_BUSY)
     if isinstance(exc, ClientError):
         return exc.http_status(), exc.to_body()
     if isinstance(exc, ServerError):

@@ -192,9 +192,12 @@ async def test_transient_transaction_errors_are_retried(faulty):
         a = await me.create_address({})
         fp.off()
         assert db.addresses.count_documents({"walletId": w.id, "address": a["address"]}) == 1, commands
-    # a commit whose outcome is unknown (ShutdownInProgress) is retried as a commit: applied once
+    # a commit whose outcome is unknown (the connection drops) is retried as a commit: applied once
     t = await _proposal_of(me, keys)
-    fp.fail(["commitTransaction"], times=2, code=91)
+    fp.admin.admin.command({
+        "configureFailPoint": "failCommand", "mode": {"times": 2},
+        "data": {"failCommands": ["commitTransaction"], "closeConnection": True, "appName": fp.app},
+    })
     r = await me.sign_tx({"txProposalId": t["id"], "signatures": sign_txp(t, keys)})
     fp.off()
     assert r["status"] == "accepted"
