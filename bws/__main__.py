@@ -92,7 +92,9 @@ async def serve(cfg: Any) -> Any:
     from bws.storage import Storage
 
     storage = await Storage(
-        cfg.mongo_uri, server_selection_timeout_ms=cfg.storageOpts.mongoDb.serverSelectionTimeoutMS
+        cfg.mongo_uri,
+        server_selection_timeout_ms=cfg.storageOpts.mongoDb.serverSelectionTimeoutMS,
+        transaction_timeout_ms=cfg.storageOpts.mongoDb.transactionTimeoutMS,
     ).connect()
     service = WalletService(
         storage,

@@ -50,6 +50,12 @@ class MongoDbOpts:
     #: Milliseconds a request waits for an unreachable database before it is
     #: answered 503 SERVICE_UNAVAILABLE (docs/security.md, "Faults").
     serverSelectionTimeoutMS: int = 3000
+    #: Milliseconds a multi-document write (a state change and its notifications)
+    #: may take, retries of transient transaction errors included (a write
+    #: conflict, e.g. with the transaction of a process killed mid-write, which
+    #: the server aborts after its transaction lifetime, 60 s); then the request
+    #: is answered 503 SERVICE_UNAVAILABLE with nothing written (docs/security.md §8).
+    transactionTimeoutMS: int = 5000
 
 
 @dataclass
@@ -360,6 +366,8 @@ class Config:
             raise ConfigError("lockOpts.waitTime/maxHoldTime: must be > 0 seconds")
         if self.storageOpts.mongoDb.serverSelectionTimeoutMS <= 0:
             raise ConfigError("storageOpts.mongoDb.serverSelectionTimeoutMS: must be > 0")
+        if self.storageOpts.mongoDb.transactionTimeoutMS <= 0:
+            raise ConfigError("storageOpts.mongoDb.transactionTimeoutMS: must be > 0")
         if self.rateLimits.store not in ("auto", "redis", "memory"):
             raise ConfigError(f"rateLimits.store: must be one of auto, redis, memory, got {self.rateLimits.store!r}")
         for name in ("createWallet", "feeLevels"):

@@ -186,8 +186,8 @@ def _new_rev() -> str:
     return uuid.uuid4().hex
 
 
-#: default of ``storageOpts.mongoDb.transactionTimeoutMS``: how long a transactional
-#: write keeps retrying transient errors before :class:`StorageBusy`
+#: default ``transaction_timeout_ms`` (``storageOpts.mongoDb.transactionTimeoutMS``, bws/config.py):
+#: how long a transactional write may take, retries of transient errors included
 TRANSACTION_TIMEOUT_MS = 5000
 
 
