@@ -17,22 +17,26 @@ Fail points: SecantusDB's ``failCommand`` scoped by ``appName`` (tests/test_faul
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
 import pytest
 import pytest_twisted
 import requests
+from pymongo import MongoClient
 from twisted.internet import defer, reactor
 
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotifier
 from bws.broker import LocalBroker
 from bws.chains.address import script_for_address
+from bws.embedded_db import server_argv
 from tests.bws_process import create_wallet_http, signed_request, start_bws
 from tests.helpers.fixtures import api, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
+from tests.servers.proc import ManagedProcess, free_port
 from tests.test_bcmonitor_btc import _proposal, make_monitor
 from tests.test_faults import FailPoints, faulty  # noqa: F401
 from tests.test_txp_support import (  # noqa: F401
@@ -264,6 +268,68 @@ def test_write_conflicts_answer_503_over_http_not_500(mongo_server, bws_db, tmp_
         fp.off()
         admin.close()
         p.stop()
+
+
+def test_kill_9_mid_transaction_answers_503_not_500(tmp_path):
+    """The review's case: an API killed (SIGKILL) inside a createAddress
+    transaction leaves it open on the server, holding the wallet document
+    until the server's transaction lifetime (60 s) ends; another API's writes
+    to that wallet then conflict. They are retried, then answered 503, and
+    nothing of the killed request is visible. Own SecantusDB process: the open
+    transaction would otherwise outlive the test on the shared server."""
+    port = free_port()
+
+    def ready():
+        with MongoClient(f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=300) as c:
+            c.admin.command("ping")
+        return True
+
+    server = ManagedProcess("secantus_kill9", server_argv("127.0.0.1", port, ":memory:", test_commands=True),
+                            ready=ready, log_dir=tmp_path, timeout=30).start()
+    admin = MongoClient(f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=5000)
+    uri = f"mongodb://127.0.0.1:{port}/kill9"
+    victim = start_bws(uri + "?appName=victim", tmp_path / "victim", name="bws-victim")
+    survivor = None
+    try:
+        http = requests.Session()
+        wallet_id, _key, (me,) = create_wallet_http(http, victim.base)
+        assert signed_request(http, victim.base, "POST", "/v3/addresses/", {}, me).status_code == 200
+        before = _state(admin.kill9, wallet_id)
+        # hold the next createAddress inside its transaction, at the wallet write (after the address)
+        admin.admin.command({
+            "configureFailPoint": "failCommand", "mode": {"skip": 1, "times": 1},
+            "data": {"failCommands": ["update"], "blockConnection": True, "blockTimeMS": 2000, "appName": "victim"},
+        })
+
+        def doomed():
+            try:
+                signed_request(requests.Session(), victim.base, "POST", "/v3/addresses/", {}, me, timeout=30)
+            except requests.RequestException:
+                pass  # the process is killed under it
+
+        t = threading.Thread(target=doomed, daemon=True)
+        t.start()
+        time.sleep(1.0)
+        victim.proc.kill()  # SIGKILL: no abort, no commit
+        t.join(10)
+        time.sleep(2.0)  # the blocked write runs in the now orphaned transaction
+        survivor = start_bws(uri, tmp_path / "survivor", name="bws-survivor")
+        started = time.monotonic()
+        r = signed_request(http, survivor.base, "POST", "/v3/addresses/", {}, me)
+        elapsed = time.monotonic() - started
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "SERVICE_UNAVAILABLE" and "Traceback" not in r.text
+        assert elapsed > 3.0  # retried (transactionTimeoutMS, 5 s) before giving up
+        assert _state(admin.kill9, wallet_id) == before  # neither the killed request's address nor its notification
+        r = signed_request(http, survivor.base, "GET", "/v1/addresses/", copayer=me)  # reads are not blocked
+        assert r.status_code == 200 and [a["address"] for a in r.json()] == before["addresses"], r.text
+    finally:
+        admin.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+        admin.close()
+        if survivor is not None:
+            survivor.stop()
+        victim.stop()
+        server.stop()
 
 
 # ----------------------------------------------------------------------------- finding 8
