@@ -54,7 +54,7 @@ class MongoDbOpts:
     #: may take, retries of transient transaction errors included (a write
     #: conflict, e.g. with the transaction of a process killed mid-write, which
     #: the server aborts after its transaction lifetime, 60 s); then the request
-    #: is answered 503 SERVICE_UNAVAILABLE with nothing written (docs/security.md §8).
+    #: is answered 503 SERVICE_UNAVAILABLE with nothing written (docs/security.md §8). 1..300000.
     transactionTimeoutMS: int = 5000
 
 
@@ -366,8 +366,9 @@ class Config:
             raise ConfigError("lockOpts.waitTime/maxHoldTime: must be > 0 seconds")
         if self.storageOpts.mongoDb.serverSelectionTimeoutMS <= 0:
             raise ConfigError("storageOpts.mongoDb.serverSelectionTimeoutMS: must be > 0")
-        if self.storageOpts.mongoDb.transactionTimeoutMS <= 0:
-            raise ConfigError("storageOpts.mongoDb.transactionTimeoutMS: must be > 0")
+        if not 0 < self.storageOpts.mongoDb.transactionTimeoutMS <= 300_000:
+            # at most the API's HTTP idle timeout (bws/__main__.py site(timeout=300))
+            raise ConfigError("storageOpts.mongoDb.transactionTimeoutMS: must be in 1..300000")
         if self.rateLimits.store not in ("auto", "redis", "memory"):
             raise ConfigError(f"rateLimits.store: must be one of auto, redis, memory, got {self.rateLimits.store!r}")
         for name in ("createWallet", "feeLevels"):

@@ -311,6 +311,7 @@ def test_kill_9_mid_transaction_answers_503_not_500(tmp_path):
         t.start()
         time.sleep(1.0)
         victim.proc.kill()  # SIGKILL: no abort, no commit
+        victim.proc.proc.wait(10)  # reaped: a dead pid, not a zombie, for the next API's start-up checks
         t.join(10)
         time.sleep(2.0)  # the blocked write runs in the now orphaned transaction
         survivor = start_bws(uri, tmp_path / "survivor", name="bws-survivor")
