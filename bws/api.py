@@ -50,8 +50,8 @@ from bws.auth import NONE, SESSION, SIG, STAFF, AuthRequest
 from bws.crypto import js_json_stringify
 from bws.errors import ClientError, Errors, ServerError
 from bws.ratelimit import RateLimited
-from bws.storage import StorageBusy
 from bws.service.base import SERVICE_VERSION
+from bws.storage import StorageBusy
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,11 @@ SERVICE_UNAVAILABLE = {
     "message": "The wallet service cannot reach its database right now, please try again later",
 }
 
-#: a write that kept conflicting with another one (storageOpts.mongoDb.transactionTimeoutMS); nothing was written
+#: a write that kept conflicting with another one (storageOpts.mongoDb.transactionTimeoutMS)
 DATABASE_BUSY = {
     "code": "SERVICE_UNAVAILABLE",
     "message": "The wallet service could not complete this write in time (another write is in the way), "
-    "nothing was changed; please try again later",
+    "please try again later",
 }
 
 
@@ -107,7 +107,7 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
     ``{"code": "SERVICE_UNAVAILABLE", "message"}``; a transactional write
     still conflicting after its retries (:class:`bws.storage.StorageBusy`, or
     any driver error labelled ``TransientTransactionError``) -> 503
-    SERVICE_UNAVAILABLE, nothing written; rate limited -> 429 with
+    SERVICE_UNAVAILABLE; rate limited -> 429 with
     the plain-text message (a :class:`_Raw` payload, as upstream); anything
     else -> logged with its traceback, 500 ``{"error": "Internal error"}``
     (no details leak)."""

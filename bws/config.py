@@ -54,7 +54,7 @@ class MongoDbOpts:
     #: may take, retries of transient transaction errors included (a write
     #: conflict, e.g. with the transaction of a process killed mid-write, which
     #: the server aborts after its transaction lifetime, 60 s); then the request
-    #: is answered 503 SERVICE_UNAVAILABLE with nothing written (docs/security.md §8). 1..300000.
+    #: is answered 503 SERVICE_UNAVAILABLE (docs/security.md §8 Finding 6). 1..300000.
     transactionTimeoutMS: int = 5000
 
 

@@ -296,7 +296,7 @@ _ERROR_RESPONSES = {
     "500": {"description": "Reference server error (explorer message etc.)",
             "content": {"application/json": {"schema": _ref("ServerError")}}},
     "503": {"description": "Database unreachable, or a write still conflicting after storageOpts.mongoDb."
-                           "transactionTimeoutMS (SERVICE_UNAVAILABLE, nothing written); retry later. "
+                           "transactionTimeoutMS (SERVICE_UNAVAILABLE); retry later. "
                            "GET /v1/health/: a failed check",
             "content": {"application/json": {"schema": _ref("Unavailable")}}},
 }

@@ -199,8 +199,10 @@ class StorageBusy(StorageError):
     """A transactional write kept failing for a transient reason (a write
     conflict, typically with the transaction a killed process left open,
     which the server aborts only after its transaction lifetime, 60 s by
-    default) for longer than ``transaction_timeout_ms``. Nothing was written;
-    the API answers 503 SERVICE_UNAVAILABLE and the client may retry."""
+    default) for longer than ``transaction_timeout_ms``. The API answers 503
+    SERVICE_UNAVAILABLE and the client may retry. Nothing was written, unless
+    the last attempt was a commit whose answer was lost: then the whole
+    transaction may have landed (never a part of it)."""
 
 
 def _transient(e: PyMongoError) -> bool:
@@ -299,8 +301,8 @@ class Storage:
         alone after ``UnknownTransactionCommitResult`` (so it lands at most
         once), with jittered backoff. The driver's client-side timeout
         (``pymongo.timeout``) bounds all of it to ``transaction_timeout_ms``;
-        then :class:`StorageBusy` (nothing written). ``work`` may therefore run
-        several times and must write only through ``session``.
+        then :class:`StorageBusy`. ``work`` may therefore run several times
+        and must write only through ``session``.
 
         On a standalone MongoDB (no replica set) transactions are refused; the
         writes then run in order without a session. Callers order their writes
