@@ -104,7 +104,8 @@ async def _run(reactor, args: argparse.Namespace) -> None:
         log.error("bcmonitor: configuration error: %s", e)
         raise SystemExit(EXIT_CONFIG)
 
-    storage = Storage(cfg.mongo_uri)
+    # it marks proposals broadcast in transactions, as the API does
+    storage = Storage(cfg.mongo_uri, transaction_timeout_ms=cfg.storageOpts.mongoDb.transactionTimeoutMS)
     try:
         await storage.connect()
     except Exception as e:  # noqa: BLE001

@@ -45,8 +45,8 @@ from bitcoin.core import CBlock, CTransaction, b2lx
 from twisted.internet.defer import DeferredLock
 
 from bws.aio import run_coroutine
-from bws.model import TxProposal
 
+from .notify import mark_broadcast_by_third_party
 from .rpc import RpcError
 
 log = logging.getLogger("bcmonitor.btc")
@@ -368,18 +368,7 @@ class BtcMonitor:
         self._third_party_pending[txid] = self.clock.callLater(self.third_party_delay, later)
 
     async def _mark_third_party(self, txid: str) -> None:
-        doc = await self.storage.fetch_tx_by_hash(txid)
-        if not doc or doc.get("status") != "accepted":
-            return
-        txp = TxProposal.from_dict(doc)
-        txp.set_broadcasted(now=self.clock.seconds())
-        await self.storage.store_tx(txp.to_storage())  # under the txp's own walletId
-        await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
-        await self.notifier.notify(
-            "NewOutgoingTxByThirdParty",
-            {"txProposalId": txp.id, "txid": txid, "amount": txp.get_total_amount()},
-            txp.wallet_id,
-        )
+        await mark_broadcast_by_third_party(self.storage, self.notifier, txid, self.clock.seconds())
 
     # -- blocks --------------------------------------------------------------------
 

@@ -35,7 +35,8 @@ from eth_utils import to_checksum_address
 from twisted.internet.defer import DeferredLock
 
 from bws.aio import as_deferred
-from bws.model import TxProposal
+
+from .notify import mark_broadcast_by_third_party
 
 log = logging.getLogger("bcmonitor.evm")
 
@@ -280,15 +281,4 @@ class EvmMonitor:
             )
 
     async def _third_party(self, txid: str) -> None:
-        doc = await self.storage.fetch_tx_by_hash(txid)
-        if not doc or doc.get("status") != "accepted":
-            return
-        txp = TxProposal.from_dict(doc)
-        txp.set_broadcasted(now=self.clock.seconds())
-        await self.storage.store_tx(txp.to_storage())
-        await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
-        await self.notifier.notify(
-            "NewOutgoingTxByThirdParty",
-            {"txProposalId": txp.id, "txid": txid, "amount": txp.get_total_amount()},
-            txp.wallet_id,
-        )
+        await mark_broadcast_by_third_party(self.storage, self.notifier, txid, self.clock.seconds())

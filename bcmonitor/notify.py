@@ -9,9 +9,9 @@ stored as decimal strings; everything smaller stays an int.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
-from bws.model import UNDEFINED, Notification
+from bws.model import UNDEFINED, Notification, TxProposal, next_notification_id
 
 log = logging.getLogger("bcmonitor")
 
@@ -54,10 +54,57 @@ class MonitorNotifier:
             doc = stored if isinstance(stored, dict) else n.to_dict()
         else:
             doc = await self.storage.store_notification(n.to_dict(), renew_id=n.renew_id)
-            if self.broker is not None:
-                try:
-                    self.broker.publish(dict(doc))
-                except Exception:
-                    log.exception("broker publish failed (notification %s is stored)", doc.get("id"))
+            self._publish(doc)
         log.info("notify %s wallet=%s data=%s", type_, wallet_id, data)
         return doc
+
+    async def notify_with_tx(
+        self, txp: dict, expect: dict, type_: str, data: dict, wallet_id: str, creator_id: Any = UNDEFINED
+    ) -> Optional[dict]:
+        """Store the proposal ``txp`` -- only if the stored one still matches
+        ``expect`` -- together with the notification (one transaction:
+        ``Storage.store_tx_and_notifications``), then publish it. None when the
+        stored proposal no longer matched: someone else (the API, another
+        monitor) made the change first, nothing was stored or published."""
+        n = Notification.create(type_, bson_safe(data), wallet_id, creatorId=creator_id)
+        stored = await self.storage.store_tx_and_notifications(
+            txp, [n.to_dict()], renew_id=next_notification_id, expect=expect
+        )
+        if stored is None:
+            return None
+        self._publish(stored[0])
+        log.info("notify %s wallet=%s data=%s", type_, wallet_id, data)
+        return stored[0]
+
+    def _publish(self, doc: dict) -> None:
+        if self.broker is None:
+            return
+        try:
+            self.broker.publish({k: v for k, v in doc.items() if k != "_id"})
+        except Exception:  # stored is what counts: consumers read the store after any wake-up
+            log.exception("broker publish failed (notification %s is stored)", doc.get("id"))
+
+
+async def mark_broadcast_by_third_party(storage, notifier: MonitorNotifier, txid: str, now: float) -> bool:
+    """The accepted proposal whose tx ``txid`` a monitor saw on the network is
+    marked broadcast and announced (NewOutgoingTxByThirdParty ``{txProposalId,
+    txid, amount}``) once: the mark only lands on a proposal still stored as
+    accepted, so a monitor racing the API (``GET /v1/txproposals/``) or
+    another monitor cannot announce it twice (issue 15 finding 8). Returns
+    whether this call marked it."""
+    doc = await storage.fetch_tx_by_hash(txid)
+    if not doc or doc.get("status") != "accepted":
+        return False
+    txp = TxProposal.from_dict(doc)
+    txp.set_broadcasted(now=now)
+    stored = await notifier.notify_with_tx(
+        txp.to_storage(),  # under the txp's own walletId
+        {"status": "accepted"},
+        "NewOutgoingTxByThirdParty",
+        {"txProposalId": txp.id, "txid": txid, "amount": txp.get_total_amount()},
+        txp.wallet_id,
+    )
+    if stored is None:
+        return False
+    await storage.soft_reset_tx_history_cache(txp.wallet_id)
+    return True

@@ -112,7 +112,10 @@ async def serve(cfg: Any) -> Any:
 
     mongo = cfg.storageOpts.mongoDb
     storage = await Storage(
-        cfg.mongo_uri, server_selection_timeout_ms=mongo.serverSelectionTimeoutMS, timeout_ms=mongo.timeoutMS
+        cfg.mongo_uri,
+        server_selection_timeout_ms=mongo.serverSelectionTimeoutMS,
+        timeout_ms=mongo.timeoutMS,
+        transaction_timeout_ms=mongo.transactionTimeoutMS,
     ).connect()
     await _register(storage, cfg)
     service = WalletService(

@@ -51,6 +51,7 @@ from bws.crypto import js_json_stringify
 from bws.errors import ClientError, Errors, ServerError
 from bws.ratelimit import RateLimited
 from bws.service.base import SERVICE_VERSION
+from bws.storage import StorageBusy
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,13 @@ SERVICE_UNAVAILABLE = {
     "message": "The wallet service cannot reach its database right now, please try again later",
 }
 
+#: a write that kept conflicting with another one (storageOpts.mongoDb.transactionTimeoutMS)
+DATABASE_BUSY = {
+    "code": "SERVICE_UNAVAILABLE",
+    "message": "The wallet service could not complete this write in time (another write is in the way), "
+    "please try again later",
+}
+
 
 def error_envelope(exc: BaseException) -> tuple[int, Any]:
     """The one mapping from an exception to (HTTP status, JSON body) (§2.4).
@@ -98,7 +106,10 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
     ConnectionFailure: server selection timeout, AutoReconnect, network
     timeout; any PyMongoError whose ``timeout`` is true, e.g. ExecutionTimeout
     when ``storageOpts.mongoDb.timeoutMS`` runs out) -> 503
-    ``{"code": "SERVICE_UNAVAILABLE", "message"}``; rate limited -> 429 with
+    ``{"code": "SERVICE_UNAVAILABLE", "message"}``; a transactional write
+    still conflicting after its retries (:class:`bws.storage.StorageBusy`, or
+    any driver error labelled ``TransientTransactionError``) -> 503
+    SERVICE_UNAVAILABLE; rate limited -> 429 with
     the plain-text message (a :class:`_Raw` payload, as upstream); anything
     else -> logged with its traceback, 500 ``{"error": "Internal error"}``
     (no details leak)."""
@@ -109,6 +120,11 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
     if isinstance(exc, ConnectionFailure) or (isinstance(exc, PyMongoError) and exc.timeout):
         log.warning("database unavailable: %s", str(exc).split(",", 1)[0][:200])
         return 503, dict(SERVICE_UNAVAILABLE)
+    if isinstance(exc, StorageBusy) or (
+        isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
+    ):
+        log.warning("database busy: %s", str(exc)[:200])
+        return 503, dict(DATABASE_BUSY)
     if isinstance(exc, ClientError):
         return exc.http_status(), exc.to_body()
     if isinstance(exc, ServerError):

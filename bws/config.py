@@ -64,6 +64,13 @@ class MongoDbOpts:
     #: request longer (docs/security.md §7, §8 Finding 11). 1..300000 (the HTTP
     #: idle timeout); the index builds at start-up are exempt.
     timeoutMS: int = 3000
+    #: Milliseconds a multi-document write (a state change and its notifications)
+    #: may take, retries of transient transaction errors included (a write
+    #: conflict, e.g. with the transaction of a process killed mid-write, which
+    #: the server aborts after its transaction lifetime, 60 s); then the request
+    #: is answered 503 SERVICE_UNAVAILABLE (docs/security.md §8 Finding 6).
+    #: 1..300000. It replaces ``timeoutMS`` inside a transaction.
+    transactionTimeoutMS: int = 5000
 
 
 @dataclass
@@ -382,12 +389,13 @@ class Config:
             raise ConfigError("storageOpts.mongoDb.serverSelectionTimeoutMS: must be > 0")
         # A frozen database must not hold requests for longer than a client waits
         # (issue 15, Finding 11): no "0 = no limit", nothing beyond the idle timeout.
-        timeout_ms = self.storageOpts.mongoDb.timeoutMS
-        if not 0 < timeout_ms <= MAX_DB_TIMEOUT_MS:
-            raise ConfigError(
-                f"storageOpts.mongoDb.timeoutMS: must be an integer in 1..{MAX_DB_TIMEOUT_MS} (milliseconds), "
-                f"got {timeout_ms!r}"
-            )
+        for key in ("timeoutMS", "transactionTimeoutMS"):
+            value = getattr(self.storageOpts.mongoDb, key)
+            if not 0 < value <= MAX_DB_TIMEOUT_MS:
+                raise ConfigError(
+                    f"storageOpts.mongoDb.{key}: must be an integer in 1..{MAX_DB_TIMEOUT_MS} (milliseconds), "
+                    f"got {value!r}"
+                )
         if self.rateLimits.store not in ("auto", "redis", "memory"):
             raise ConfigError(f"rateLimits.store: must be one of auto, redis, memory, got {self.rateLimits.store!r}")
         for i, net in enumerate(self.webhookOpts.allowPrivateNetworks):

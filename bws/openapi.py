@@ -303,7 +303,9 @@ _ERROR_RESPONSES = {
     "413": {"description": "Body over 100 KiB", "content": {"application/json": {"schema": _ref("ClientError")}}},
     "500": {"description": "Reference server error (explorer message etc.)",
             "content": {"application/json": {"schema": _ref("ServerError")}}},
-    "503": {"description": "Database unreachable (SERVICE_UNAVAILABLE); retry later. GET /v1/health/: a failed check",
+    "503": {"description": "Database unreachable, or a write still conflicting after storageOpts.mongoDb."
+                           "transactionTimeoutMS (SERVICE_UNAVAILABLE); retry later. "
+                           "GET /v1/health/: a failed check",
             "content": {"application/json": {"schema": _ref("Unavailable")}}},
 }
 _RATE_LIMITED = {"description": "Rate limited (plain-text message, as upstream)", "content": {"text/plain": {"schema": _str}}}

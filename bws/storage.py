@@ -10,9 +10,11 @@ The same code runs against real MongoDB in production and against the embedded
 SecantusDB server (``python -m bws.embedded_db``) by default and in tests.
 
 Writes that must not be half-done (a wallet and its copayer lookups, addresses
-and the wallet index that produced them) run in one multi-document
-transaction; MongoDB needs a replica set for that, so on a standalone server
-they fall back to ordered single writes (logged once at start).
+and the wallet index that produced them, a state change and the notifications
+announcing it) run in one multi-document transaction; MongoDB needs a replica
+set for that, so on a standalone server they fall back to ordered single
+writes (logged once at start). Transient transaction errors are retried for a
+bounded time, then raised as :class:`StorageBusy` (see ``_in_transaction``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pymongo
 from bson.codec_options import CodecOptions, TypeDecoder, TypeRegistry
 from bson.decimal128 import Decimal128
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, OperationFailure, PyMongoError
 
 from bws.aio import as_deferred
 
@@ -189,8 +191,34 @@ def _new_rev() -> str:
     return uuid.uuid4().hex
 
 
+#: default ``transaction_timeout_ms`` (``storageOpts.mongoDb.transactionTimeoutMS``, bws/config.py):
+#: how long a transactional write may take, retries of transient errors included
+TRANSACTION_TIMEOUT_MS = 5000
+
+
 class StorageError(Exception):
     """A write was refused by the database for a reason the caller may want to report."""
+
+
+class StorageBusy(StorageError):
+    """A transactional write kept failing for a transient reason (a write
+    conflict, typically with the transaction a killed process left open,
+    which the server aborts only after its transaction lifetime, 60 s by
+    default) for longer than ``transaction_timeout_ms``. The API answers 503
+    SERVICE_UNAVAILABLE and the client may retry. Nothing was written, unless
+    the last attempt was a commit whose answer was lost: then the whole
+    transaction may have landed (never a part of it)."""
+
+
+def _transient(e: PyMongoError) -> bool:
+    """A transaction error worth retrying later: the driver's labels for a
+    transient failure or a commit of unknown outcome, or its client-side
+    timeout ending the retries (``ExecutionTimeout``)."""
+    return (
+        isinstance(e, ExecutionTimeout)
+        or e.has_error_label("TransientTransactionError")
+        or e.has_error_label("UnknownTransactionCommitResult")
+    )
 
 
 class Storage:
@@ -201,12 +229,24 @@ class Storage:
     index (idempotent) and is safe to call from several processes at once.
     """
 
-    def __init__(self, uri: str, *, server_selection_timeout_ms: int = 10_000, timeout_ms: Optional[int] = None):
+    def __init__(
+        self,
+        uri: str,
+        *,
+        server_selection_timeout_ms: int = 10_000,
+        timeout_ms: Optional[int] = None,
+        transaction_timeout_ms: int = TRANSACTION_TIMEOUT_MS,
+    ):
         """timeout_ms: pymongo ``timeoutMS``, the most one operation may take in all
         (server selection, connection, retries, server work); a timeout raises a
         ``PyMongoError`` whose ``.timeout`` is true (the API answers 503). None =
-        no limit. Config: ``storageOpts.mongoDb.timeoutMS`` (bws/config.py)."""
+        no limit. Config: ``storageOpts.mongoDb.timeoutMS`` (bws/config.py).
+        transaction_timeout_ms: the most a transactional write may take, its
+        retries of transient errors included (then StorageBusy); config
+        ``storageOpts.mongoDb.transactionTimeoutMS``."""
         self.uri = uri
+        #: ms a transactional write may take, its retries of transient errors included
+        self.transaction_timeout_ms = transaction_timeout_ms
         options: Doc = {"serverSelectionTimeoutMS": server_selection_timeout_ms, "tz_aware": False}
         if timeout_ms is not None:
             options["timeoutMS"] = timeout_ms
@@ -276,6 +316,16 @@ class Storage:
     async def _in_transaction(self, work: Callable[[Any], Awaitable[None]]) -> None:
         """Run ``work(session)`` atomically when the server supports transactions.
 
+        Transient failures are retried by the driver's ``with_transaction``:
+        the whole transaction again after a ``TransientTransactionError``
+        (e.g. a WriteConflict with the transaction a process killed mid-write
+        left open until the server's transaction lifetime ends), the commit
+        alone after ``UnknownTransactionCommitResult`` (so it lands at most
+        once), with jittered backoff. The driver's client-side timeout
+        (``pymongo.timeout``) bounds all of it to ``transaction_timeout_ms``;
+        then :class:`StorageBusy`. ``work`` may therefore run several times
+        and must write only through ``session``.
+
         On a standalone MongoDB (no replica set) transactions are refused; the
         writes then run in order without a session. Callers order their writes
         so that the last one "commits" (e.g. the wallet document after its
@@ -284,17 +334,26 @@ class Storage:
         if self._transactions is not False:
             try:
                 async def txn():
-                    async with self.client.start_session() as session:
-                        async with await session.start_transaction():
-                            await work(session)
+                    with pymongo.timeout(self.transaction_timeout_ms / 1000):
+                        async with self.client.start_session() as session:
+                            await session.with_transaction(work)
 
                 await as_deferred(txn())
                 self._transactions = True
                 return
-            except OperationFailure as e:
-                if self._transactions is None and e.code in (20, 263, 303):  # IllegalOperation/no replica set
+            except PyMongoError as e:
+                if isinstance(e, OperationFailure) and self._transactions is None and e.code in (20, 263, 303):
+                    # IllegalOperation / no replica set
                     log.warning("storage: server has no transactions; writes run unbatched (%s)", e)
                     self._transactions = False
+                elif _transient(e):
+                    # the driver's timeout error names the last failure as its cause
+                    last = e.__cause__ if isinstance(e.__cause__, PyMongoError) else e
+                    if isinstance(last, ConnectionFailure):
+                        raise last  # unreachable, not busy: the callers' (and the API's) database-down path
+                    log.warning("storage: transaction still failing after %d ms: %s",
+                                self.transaction_timeout_ms, str(last)[:200])
+                    raise StorageBusy(f"transaction not committed within {self.transaction_timeout_ms} ms") from e
                 else:
                     raise
         await as_deferred(work(None))
@@ -450,42 +509,81 @@ class Storage:
         """
         return (await self._store_with_notifications(None, [notification], renew_id))[0]
 
-    async def store_tx_and_notification(
-        self, txp: Doc, notification: Doc, renew_id: Optional[Callable[[], str]] = None
-    ) -> Doc:
-        """Replace-upsert a proposal and insert the notification announcing its
-        new state, atomically (one transaction when the server has them;
-        otherwise the proposal first). Returns the stored notification (its
-        ``id`` renewed after a collision, as :meth:`store_notification`)."""
+    async def store_tx_and_notifications(
+        self,
+        txp: Doc,
+        notifications: Iterable[Doc],
+        renew_id: Optional[Callable[[], str]] = None,
+        *,
+        expect: Optional[Doc] = None,
+    ) -> Optional[list[Doc]]:
+        """Replace-upsert a proposal and insert the notifications announcing
+        its new state (in order), atomically (one transaction when the server
+        has them; otherwise the proposal first). Returns the stored
+        notifications (ids renewed after a collision, as :meth:`store_notification`).
+
+        expect: conditions on the stored proposal, e.g. ``{"status": "accepted"}``
+        (marking it broadcast): the proposal is then only replaced if it still
+        matches, never inserted; when it no longer does (a concurrent request
+        or a block monitor already made the change) nothing is written and
+        None is returned, so the change is announced once."""
         tdoc = {k: v for k, v in txp.items() if k != "_id"}
+        key = {"walletId": tdoc["walletId"], "id": tdoc["id"]}
 
-        async def write(session):
-            await self._c("txs").replace_one(
-                {"walletId": tdoc["walletId"], "id": tdoc["id"]}, tdoc, upsert=True, session=session
-            )
+        async def write(session) -> bool:
+            if expect is None:
+                await self._c("txs").replace_one(key, tdoc, upsert=True, session=session)
+                return True
+            r = await self._c("txs").replace_one({**key, **expect}, tdoc, session=session)
+            return r.matched_count == 1
 
-        return (await self._store_with_notifications(write, [notification], renew_id))[0]
+        return await self._store_with_notifications(write, notifications, renew_id)
+
+    async def remove_tx_and_notifications(
+        self, wallet_id: str, txp_id: str, notifications: Iterable[Doc], renew_id: Optional[Callable[[], str]] = None
+    ) -> Optional[list[Doc]]:
+        """Delete a proposal and insert the notifications announcing it, atomically
+        (as :meth:`store_tx_and_notifications`). None, and nothing written, when
+        the proposal was already gone."""
+
+        async def write(session) -> bool:
+            r = await self._c("txs").delete_one({"walletId": wallet_id, "id": txp_id}, session=session)
+            return r.deleted_count == 1
+
+        return await self._store_with_notifications(write, notifications, renew_id)
 
     async def _store_with_notifications(
         self,
-        write: Optional[Callable[[Any], Awaitable[None]]],
+        write: Optional[Callable[[Any], Awaitable[Optional[bool]]]],
         notifications: Iterable[Doc],
         renew_id: Optional[Callable[[], str]],
-    ) -> list[Doc]:
+    ) -> Optional[list[Doc]]:
         """``write(session)`` then the insert of ``notifications`` (in order),
         atomically when there is a ``write`` (one transaction, or those writes in
         order on a server without transactions); returns the stored notifications.
+
+        Every write that announces a state change goes through here, so the
+        change and its notifications commit together (a crash or a failed
+        write leaves neither); callers publish the result after the commit.
+        A ``write`` that returns False found nothing to change (its condition
+        no longer held): no notification is stored and None is returned.
 
         Notification ids are unique across processes: after a collision every
         notification not yet stored takes a fresh id from ``renew_id()`` (in
         order, so the ids keep the given order) and the step is retried, up to
         20 times (StorageError). Any other duplicate key raises."""
         docs = [dict(n) for n in notifications]
-        state = {"collided": False, "kept": 0}  # kept: inserted for good (no transaction)
+        # written / kept: the write / the first ``kept`` notifications done for good (no
+        # transaction); changed: False when the write's condition no longer held
+        state = {"collided": False, "written": False, "kept": 0, "changed": True}
 
         async def work(session):
-            if write is not None:
-                await write(session)
+            state["changed"] = True  # a transaction may run several times (transient retries)
+            if write is not None and not state["written"]:
+                if await write(session) is False:
+                    state["changed"] = False
+                    return
+                state["written"] = session is None
             for i in range(state["kept"], len(docs)):
                 try:
                     await self._c("notifications").insert_one(dict(docs[i]), session=session)
@@ -502,7 +600,7 @@ class Storage:
                     await as_deferred(work(None))
                 else:
                     await self._in_transaction(work)
-                return docs
+                return docs if state["changed"] else None
             except DuplicateKeyError:
                 if not state["collided"] or renew_id is None:
                     raise
@@ -596,8 +694,16 @@ class Storage:
         """Replace an existing address by (walletId, address); no insert (reference semantics)."""
         await self._replace("addresses", {"walletId": address["walletId"], "address": address["address"]}, address, upsert=False)
 
-    async def store_address_and_wallet(self, wallet: Doc, addresses: list[Doc]) -> None:
-        """Insert new addresses, then store the wallet whose index produced them, atomically.
+    async def store_address_and_wallet(
+        self,
+        wallet: Doc,
+        addresses: list[Doc],
+        notifications: Iterable[Doc] = (),
+        renew_id: Optional[Callable[[], str]] = None,
+    ) -> list[Doc]:
+        """Insert new addresses, then store the wallet whose index produced
+        them, then insert ``notifications`` (e.g. NewAddress), atomically (see
+        :meth:`_store_with_notifications`). Returns the stored notifications.
 
         Addresses already stored for the wallet are skipped (never duplicated).
         """
@@ -614,7 +720,7 @@ class Storage:
             doc = {k: v for k, v in wallet.items() if k not in ("_id", "_rev")}
             await self._c("wallets").replace_one({"id": wallet_id}, {**doc, "_rev": _new_rev()}, upsert=True, session=session)
 
-        await self._in_transaction(work)
+        return await self._store_with_notifications(work, notifications, renew_id) or []
 
     async def fetch_address_by_wallet_id(self, wallet_id: str, address: str) -> Optional[Doc]:
         return await self._find_one("addresses", {"walletId": wallet_id, "address": address})

@@ -43,6 +43,9 @@ def test_file_then_environment(tmp_path):
         ({"blockchainExplorerOpts": {"btc": {"livenet": {"provider": "insight", "url": "x"}}}},
          "blockchainExplorerOpts.btc.livenet.provider"),
         ({"fiatRateServiceOpts": {"defaultProvider": "Nobody"}}, "fiatRateServiceOpts.defaultProvider"),
+        ({"storageOpts": {"mongoDb": {"transactionTimeoutMS": 0}}}, "storageOpts.mongoDb.transactionTimeoutMS"),
+        ({"storageOpts": {"mongoDb": {"transactionTimeoutMS": "5s"}}}, "storageOpts.mongoDb.transactionTimeoutMS"),
+        ({"storageOpts": {"mongoDb": {"transactionTimeoutMS": 300_001}}}, "storageOpts.mongoDb.transactionTimeoutMS"),
     ],
 )
 def test_invalid_values_name_the_key(data, key):

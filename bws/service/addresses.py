@@ -8,7 +8,7 @@ from typing import Optional
 
 from bws.chains.address import derive_address, script_for_address
 from bws.errors import Errors, ServerError
-from bws.model import Address, Wallet
+from bws.model import Address, Notification, Wallet, next_notification_id
 from bws.model import constants as C
 
 from .base import ServiceBase, is_int, maybe_await, truthy
@@ -69,14 +69,18 @@ class AddressesMixin(ServiceBase):
             return
         await maybe_await(register([a.to_dict() for a in addresses]))
 
-    async def _store_new_addresses(self, wallet: Wallet, addresses: list[Address]) -> None:
+    async def _store_new_addresses(self, wallet: Wallet, addresses: list[Address], *notes: Notification) -> None:
         """Register with the explorer, then store the addresses together with
-        the wallet whose index produced them (atomically: a failed store keeps
-        neither the addresses nor the advanced index)."""
+        the wallet whose index produced them and the notifications announcing
+        them (atomically: a failed store keeps none of them), then publish."""
         await self._register_addresses(wallet, addresses)
-        await self.storage.store_address_and_wallet(
-            wallet.to_dict(for_storage=True), [a.to_dict() for a in addresses]
+        stored = await self.storage.store_address_and_wallet(
+            wallet.to_dict(for_storage=True),
+            [a.to_dict() for a in addresses],
+            [n.to_dict() for n in notes],
+            renew_id=next_notification_id,
         )
+        await self._publish_stored(stored)
 
     async def _can_create_address(self, ignore_max_gap: bool) -> bool:
         """Gap check (§6.2): False when the last MAX_MAIN_ADDRESS_GAP receive
@@ -123,8 +127,8 @@ class AddressesMixin(ServiceBase):
                 if existing:
                     return address_out(existing[0])
             address = derive_wallet_address(wallet, False, now=self.now_s())
-            await self._store_new_addresses(wallet, [address])
-            await self._notify("NewAddress", {"address": address.address})
+            notice = self._new_notification("NewAddress", {"address": address.address})
+            await self._store_new_addresses(wallet, [address], notice)
             return address_out(address.to_dict())
 
         return await self._run_locked(create)

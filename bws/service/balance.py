@@ -87,7 +87,8 @@ class BalanceMixin(ServiceBase):
         if not utxos:
             return []
         locked = set()
-        for txp in await self.get_pending_txs({}, decorate=False):
+        # take_lock=False: this may run under the wallet lock already (createTx, publish, balance)
+        for txp in await self.get_pending_txs({}, decorate=False, take_lock=False):
             for i in txp.get("inputs") or []:
                 locked.add(f"{i.get('txid')}|{i.get('vout')}")
         for u in utxos:
@@ -184,18 +185,23 @@ class BalanceMixin(ServiceBase):
         return balance
 
     # ------------------------------------------------------------ pending (§4.8)
-    async def _check_pending_broadcasts(self, txps: list[TxProposal]) -> list[TxProposal]:
+    async def _check_pending_broadcasts(self, txps: list[TxProposal], *, take_lock: bool = True) -> list[TxProposal]:
         """Hook for the transaction area: mark accepted proposals already on
         chain as broadcast and drop them (§6.11).  Default: unchanged."""
         return txps
 
-    async def get_pending_txs(self, opts: Optional[dict] = None, decorate: bool = True) -> list[dict]:
+    async def get_pending_txs(
+        self, opts: Optional[dict] = None, decorate: bool = True, *, take_lock: bool = True
+    ) -> list[dict]:
         """Pending and accepted proposals, newest first (§4.8), each decorated
         with ``creatorName``, ``derivationStrategy``, ``actions[].copayerName``
-        and ``deleteLockTime`` (``decorate=False``: stored form only)."""
+        and ``deleteLockTime`` (``decorate=False``: stored form only).
+        Proposals found broadcast by a third party are marked under the wallet
+        lock (``take_lock=False``: by the conditional store alone, for callers
+        that may hold the lock already)."""
         docs = await self.storage.fetch_pending_txs(self.wallet_id)
         txps = [TxProposal.from_dict(d) for d in docs]
-        txps = await self._check_pending_broadcasts(txps)
+        txps = await self._check_pending_broadcasts(txps, take_lock=take_lock)
         if not decorate:
             return [t.to_dict() for t in txps]
         if not txps:  # nothing to decorate: spare the wallet read (most polls)

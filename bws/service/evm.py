@@ -251,8 +251,7 @@ class EvmMixin(ServiceBase):
             if not txp.inputs or any(f"{i.get('txid')}|{i.get('vout')}" not in available for i in txp.inputs):
                 raise Errors.UNAVAILABLE_UTXOS
             txp.status = C.TXP_PENDING
-            await self._store_txp(txp)
-            await self._notify("NewTxProposal", txp.notification_data())
+            await self._store_txp(txp, self._new_notification("NewTxProposal", txp.notification_data()))
             return txp.to_dict()
 
         return await self._run_locked(publish)
@@ -351,11 +350,11 @@ class EvmMixin(ServiceBase):
         return await self._run_locked(broadcast)
 
     # ------------------------------------------------------------ pending list
-    async def _check_pending_broadcasts(self, txps: list) -> list:
+    async def _check_pending_broadcasts(self, txps: list, *, take_lock: bool = True) -> list:
         """Accepted EVM proposals whose tx the node knows were broadcast by
-        someone else (or by us, answer lost): mark and drop them.  Explorer
-        errors keep the proposal (Q7)."""
-        txps = await super()._check_pending_broadcasts(txps)
+        someone else (or by us, answer lost): mark (once, as BTC ones) and drop
+        them.  Explorer errors keep the proposal (Q7)."""
+        txps = await super()._check_pending_broadcasts(txps, take_lock=take_lock)
         out = []
         for t in txps:
             if not t.is_legacy() and t.status == C.TXP_ACCEPTED and t.txid and _is_evm(t.coin):
@@ -365,7 +364,7 @@ class EvmMixin(ServiceBase):
                     log.warning("pending check of %s (%s) failed: %r", t.id, t.txid, e)
                     found = None
                 if found:
-                    await self._process_broadcast(t, by_third_party=True)
+                    await self._mark_broadcast_by_third_party(t, take_lock=take_lock)
                     continue
             out.append(t)
         return out

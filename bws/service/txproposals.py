@@ -30,7 +30,7 @@ from bws.chains.selection import select_tx_inputs, send_max_info
 from bws.chains.txbuild import signed_raw, txid_of, unsigned_raw, verify_input_signatures
 from bws.crypto import verify_message
 from bws.errors import BWSError, ClientError, Errors, ServerError, bad_request
-from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet
+from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet, next_notification_id
 from bws.model import constants as C
 
 from .addresses import address_out, derive_wallet_address
@@ -163,8 +163,19 @@ class TxProposalsMixin(ServiceBase):
                 return wallet, self.decorate_txp(WalletFacts.of(wallet), TxProposal.from_dict(existing))
         return wallet, None
 
-    async def _store_txp(self, txp: TxProposal) -> None:
-        await self.storage.store_tx(txp.to_dict(for_storage=True))
+    async def _store_txp(self, txp: TxProposal, *notes: Notification, expect: Optional[dict] = None) -> bool:
+        """Store ``txp`` and the notifications announcing its new state together
+        (one transaction: :meth:`bws.storage.Storage.store_tx_and_notifications`),
+        then publish them. ``expect``: conditions the stored proposal must still
+        meet (e.g. ``{"status": "accepted"}``); False when it no longer did:
+        someone else made the change first, nothing was stored or published."""
+        stored = await self.storage.store_tx_and_notifications(
+            txp.to_dict(for_storage=True), [n.to_dict() for n in notes], renew_id=next_notification_id, expect=expect
+        )
+        if stored is None:
+            return False
+        await self._publish_stored(stored)
+        return True
 
     @staticmethod
     def _require_v3(txp: Any) -> None:
@@ -411,8 +422,7 @@ class TxProposalsMixin(ServiceBase):
             if any(f"{i.get('txid')}|{i.get('vout')}" not in available for i in txp.inputs or []):
                 raise Errors.UNAVAILABLE_UTXOS
             txp.status = C.TXP_PENDING
-            await self._store_txp(txp)
-            await self._notify("NewTxProposal", txp.notification_data())
+            await self._store_txp(txp, self._new_notification("NewTxProposal", txp.notification_data()))
             return self.decorate_txp(WalletFacts.of(wallet), txp)
 
         return await self._run_locked(publish)
@@ -459,12 +469,11 @@ class TxProposalsMixin(ServiceBase):
         ``raw``/``txid`` from ``finalize(txp) -> (raw hex, txid)``; store; emit
         TxProposalAcceptedBy and, on quorum, TxProposalFinallyAccepted -> TxProposal."""
         txp.accept(self.copayer_id, list(sigs), copayer.xpub_key, now=self.now_s())
+        notes = [self._new_notification("TxProposalAcceptedBy", txp.notification_data(copayerId=self.copayer_id))]
         if txp.status == C.TXP_ACCEPTED:
             txp.raw, txp.txid = finalize(txp)
-        await self._store_txp(txp)
-        await self._notify("TxProposalAcceptedBy", txp.notification_data(copayerId=self.copayer_id))
-        if txp.status == C.TXP_ACCEPTED:
-            await self._notify("TxProposalFinallyAccepted", txp.notification_data())
+            notes.append(self._new_notification("TxProposalFinallyAccepted", txp.notification_data()))
+        await self._store_txp(txp, *notes)
         return await self._as_read(txp)
 
     async def _as_read(self, txp: TxProposal) -> dict:
@@ -492,10 +501,12 @@ class TxProposalsMixin(ServiceBase):
             if txp.status != C.TXP_PENDING:
                 raise Errors.TX_NOT_PENDING
             txp.reject(self.copayer_id, opts.get("reason", UNDEFINED), now=self.now_s())
-            await self._store_txp(txp)
-            await self._notify("TxProposalRejectedBy", txp.notification_data(copayerId=self.copayer_id))
+            notes = [self._new_notification("TxProposalRejectedBy", txp.notification_data(copayerId=self.copayer_id))]
             if txp.status == C.TXP_REJECTED:
-                await self._notify("TxProposalFinallyRejected", txp.notification_data(rejectedBy=txp.get_rejecters()))
+                notes.append(
+                    self._new_notification("TxProposalFinallyRejected", txp.notification_data(rejectedBy=txp.get_rejecters()))
+                )
+            await self._store_txp(txp, *notes)
             return await self._as_read(txp)
 
         return await self._run_locked(reject)
@@ -515,8 +526,14 @@ class TxProposalsMixin(ServiceBase):
                 raise Errors.TX_NOT_PENDING
             if txp.remaining_delete_lock_time(self.copayer_id, self.now_s()) > 0:
                 raise Errors.TX_CANNOT_REMOVE
-            await self.storage.remove_tx(self.wallet_id, txp.id)
-            await self._notify("TxProposalRemoved", txp.notification_data())
+            # the deletion and its notification land together (issue 15 finding 7)
+            stored = await self.storage.remove_tx_and_notifications(
+                self.wallet_id,
+                txp.id,
+                [self._new_notification("TxProposalRemoved", txp.notification_data()).to_dict()],
+                renew_id=next_notification_id,
+            )
+            await self._publish_stored(stored or [])
             return {"success": True}
 
         return await self._run_locked(remove)
@@ -538,25 +555,26 @@ class TxProposalsMixin(ServiceBase):
         return out
 
     # ------------------------------------------------------------ broadcast (§6.11)
-    async def _process_broadcast(self, txp: TxProposal, by_third_party: bool) -> None:
-        """Mark broadcast, store, notify NewOutgoingTx(ByThirdParty)
-        ``{txProposalId, creatorId, amount, message, txid}``, soft-reset the
-        wallet's history cache.  Caller holds the wallet lock (or tolerates a
-        duplicate mark: the write is idempotent)."""
+    async def _process_broadcast(self, txp: TxProposal, by_third_party: bool) -> bool:
+        """Mark ``txp`` broadcast and store it with its NewOutgoingTx(ByThirdParty)
+        notification ``{txProposalId, creatorId, amount, message, txid}``
+        (together, issue 10), publish, soft-reset the wallet's history cache.
+
+        Idempotent: the mark only lands on a proposal still stored as
+        accepted, so of several processes marking the same proposal (API
+        requests, block monitors) exactly one stores and announces it.
+        Returns False when someone else had already marked it."""
         txp.set_broadcasted(self.now_s())
         kind = "NewOutgoingTxByThirdParty" if by_third_party else "NewOutgoingTx"
-        n = Notification.create(
-            kind, txp.notification_data(txid=txp.txid), txp.wallet_id, creatorId=self.copayer_id, now_ms=self.now_ms()
-        )
-        # the broadcast mark and its notification land together or not at all (issue 10)
-        stored = await self.storage.store_tx_and_notification(
-            txp.to_dict(for_storage=True), n.to_dict(), renew_id=n.renew_id
-        )
-        await self._publish_stored([stored])
+        n = self._new_notification(kind, txp.notification_data(txid=txp.txid), wallet_id=txp.wallet_id)
+        if not await self._store_txp(txp, n, expect={"status": C.TXP_ACCEPTED}):
+            log.info("proposal %s was already marked broadcast", txp.id)
+            return False
         try:
             await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
         except Exception as e:  # a stale history cache is refreshed by the next block
             log.warning("history cache reset for %s failed: %r", txp.wallet_id, e)
+        return True
 
     async def broadcast_tx(self, opts: dict) -> dict:
         """Broadcast an accepted proposal (§4.15) -> TxProposal (status
@@ -612,10 +630,11 @@ class TxProposalsMixin(ServiceBase):
         return await self._explorer_call(coin, network, "broadcast", raw)
 
     # ------------------------------------------------------------ pending check (§6.11, Q7)
-    async def _check_pending_broadcasts(self, txps: list) -> list:
+    async def _check_pending_broadcasts(self, txps: list, *, take_lock: bool = True) -> list:
         """Accepted proposals whose txid the explorer knows were broadcast by
-        someone else: mark them (NewOutgoingTxByThirdParty) and drop them.
-        Explorer errors are logged and the proposal kept (Q7)."""
+        someone else: mark them (NewOutgoingTxByThirdParty, see
+        :meth:`_mark_broadcast_by_third_party`) and drop them.  Explorer
+        errors are logged and the proposal kept (Q7)."""
         out = []
         for t in txps:
             if (
@@ -630,10 +649,38 @@ class TxProposalsMixin(ServiceBase):
                     log.warning("pending check of %s (%s) failed: %r", t.id, t.txid, e)
                     found = None
                 if found:
-                    await self._process_broadcast(t, by_third_party=True)
+                    await self._mark_broadcast_by_third_party(t, take_lock=take_lock)
                     continue
             out.append(t)
         return out
+
+    async def _mark_broadcast_by_third_party(self, txp: TxProposal, *, take_lock: bool) -> None:
+        """Mark ``txp``, found on chain, broadcast by a third party, once
+        (issue 15 finding 8): under the wallet lock, re-read, and only if still
+        accepted; the store itself is conditional too (:meth:`_process_broadcast`),
+        which keeps block monitors (no wallet lock) and callers that pass
+        ``take_lock=False`` (those that may already hold the lock: the
+        wallet's UTXOs are read inside createTx, publish and the balance,
+        and the lock is not reentrant) from announcing it twice.
+
+        The explorer was asked outside the lock, so the lock is held only for
+        the re-read and the write. WALLET_BUSY is logged, not raised: the
+        proposal is on chain either way and the next listing marks it."""
+
+        async def mark() -> None:
+            doc = await self.storage.fetch_tx(txp.wallet_id, txp.id)
+            if doc and doc.get("status") == C.TXP_ACCEPTED:
+                await self._process_broadcast(TxProposal.from_dict(doc), by_third_party=True)
+
+        if not take_lock:
+            await mark()
+            return
+        try:
+            await self._run_locked(mark, txp.wallet_id)
+        except ClientError as e:
+            if e.code != "WALLET_BUSY":
+                raise
+            log.warning("proposal %s (%s) is on chain; wallet busy, marking it on the next listing", txp.id, txp.txid)
 
 
 __all__ = ["TxProposalsMixin"]
