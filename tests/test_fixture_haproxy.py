@@ -90,3 +90,28 @@ def test_health_path_is_configurable(haproxy_factory, tmp_path):
         assert (served_by, body["backend"]) == ("s0", "c")
     finally:
         other.stop()
+
+
+def test_two_bws_processes_behind_haproxy(haproxy_factory, mongo_uri, tmp_path):
+    """The default health path is our API's: two real ``python -m bws`` on one database are
+    UP and share the requests; one killed is taken out (connection refused) and the other
+    serves everything."""
+    from tests.bws_process import start_bws
+
+    apis = [start_bws(mongo_uri, tmp_path / f"bws{i}", name=f"bws{i}") for i in range(2)]
+    try:
+        lb = haproxy_factory({"bws0": apis[0].port, "bws1": apis[1].port}, inter_ms=100)
+        assert {n: (r["status"], r["check_code"]) for n, r in lb.servers().items()} == {
+            "bws0": ("UP", "200"), "bws1": ("UP", "200")}
+        with urllib.request.urlopen(lb.url + "/bws/api/v1/health", timeout=5) as r:
+            assert json.load(r)["status"] == "ok"
+        versions = [get(lb) for _ in range(4)]
+        assert Counter(s for s, _ in versions) == {"bws0": 2, "bws1": 2}
+        assert {v["serviceVersion"] for _, v in versions} == {versions[0][1]["serviceVersion"]}
+
+        apis[1].proc.kill()
+        assert lb.wait_status("bws1", "DOWN", timeout=5)["check_status"] == "L4CON"
+        assert {get(lb)[0] for _ in range(4)} == {"bws0"}
+    finally:
+        for api in apis:
+            api.stop()

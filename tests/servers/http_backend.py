@@ -94,7 +94,8 @@ def start_backend(name: str, log_dir: Path, base_path: str = "/bws/api") -> Back
     port = free_port()
     proc = ManagedProcess(
         f"backend-{name}",
-        [sys.executable, "-m", "tests.servers.http_backend", "--port", str(port), "--name", name, "--base-path", base_path],
+        [sys.executable, "-m", "tests.servers.http_backend",
+         "--port", str(port), "--name", name, "--base-path", base_path],
         ready=lambda: port_open(port),
         log_dir=log_dir,
         cwd=str(ROOT),
