@@ -8,10 +8,14 @@ cd "$(dirname "$0")"
 step() { printf '\n==> %s\n' "$*"; }
 fail() { printf '\nsetup.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 
-[ "$(id -u)" = 0 ] || fail "run as root: it installs Debian packages (redis-server, litecoind)"
+[ "$(id -u)" = 0 ] || fail "run as root: it installs Debian packages (redis-server, litecoind, haproxy, chromium)"
 command -v apt-get >/dev/null || fail "apt-get not found: setup.sh supports Debian 12"
 
-APT_PACKAGES=(redis-server litecoind wrk)
+# haproxy: tests/plugins/haproxy.py (API processes behind a load balancer);
+# chromium: tests/plugins/browser.py (pages rendered headless);
+# systemd: only for `systemd-analyze verify` of service units (nothing is started under
+# systemd, and verify works without systemd as PID 1).
+APT_PACKAGES=(redis-server litecoind wrk haproxy chromium systemd)
 PYTHON=${PYTHON:-}
 if [ -z "$PYTHON" ]; then
   if command -v python3.11 >/dev/null; then PYTHON=python3.11
@@ -31,6 +35,7 @@ else
 fi
 command -v litecoind >/dev/null || fail "litecoind missing after install"
 command -v redis-server >/dev/null || fail "redis-server missing after install"
+for b in haproxy chromium systemd-analyze; do command -v "$b" >/dev/null || fail "$b missing after install"; done
 
 step "Python virtual environment (.venv, $($PYTHON --version 2>&1))"
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || fail "$PYTHON is not Python 3.11"
@@ -70,5 +75,20 @@ for alias in bwc10 bwc11; do
     || fail "$alias (bitcore-wallet-client alias) does not load"
 done
 [ -x node_modules/.bin/ganache ] || fail "ganache missing from node_modules"
+check_dir=$(mktemp -d)
+trap 'rm -rf "$check_dir"' EXIT
+haproxy -c -f /dev/stdin >/dev/null <<<$'defaults\n  mode http\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten t\n  bind 127.0.0.1:1\n  server s 127.0.0.1:1 check' \
+  || fail "haproxy -c rejects a minimal configuration (see its messages above)"
+echo "$(haproxy -v | head -1) ok"
+# The flags tests/plugins/browser.py passes; a page's script must have run.
+dom=$(timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$check_dir/chromium" \
+  --dump-dom 'data:text/html,<p id=p></p><script>document.getElementById("p").textContent="rendered"</script>' 2>"$check_dir/chromium.log") \
+  || fail "headless chromium failed: $(tail -3 "$check_dir/chromium.log")"
+grep -q '>rendered<' <<<"$dom" || fail "headless chromium did not run the page's script: $dom"
+echo "$(chromium --version 2>/dev/null) headless ok"
+printf '[Unit]\nDescription=setup.sh check\n[Service]\nExecStart=/bin/true\n' >"$check_dir/setup-check.service"
+systemd-analyze verify "$check_dir/setup-check.service" || fail "systemd-analyze verify fails on a minimal unit"
+echo "$(systemd-analyze --version | head -1): verify ok"
 echo
 echo "setup complete. Run the tests with: ./run-tests.sh"
