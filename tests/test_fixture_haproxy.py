@@ -92,13 +92,14 @@ def test_health_path_is_configurable(haproxy_factory, tmp_path):
         other.stop()
 
 
-def test_two_bws_processes_behind_haproxy(haproxy_factory, mongo_uri, tmp_path):
-    """The default health path is our API's: two real ``python -m bws`` on one database are
-    UP and share the requests; one killed is taken out (connection refused) and the other
-    serves everything."""
+def test_two_bws_processes_behind_haproxy(haproxy_factory, mongo_uri, redis_server, tmp_path):
+    """The default health path is our API's: two real ``python -m bws`` on one database (Redis
+    lock and broker: a local one refuses a second API process) are UP and share the requests;
+    one killed is taken out (connection refused) and the other serves everything."""
     from tests.bws_process import start_bws
 
-    apis = [start_bws(mongo_uri, tmp_path / f"bws{i}", name=f"bws{i}") for i in range(2)]
+    redis = {"BWS_LOCK_MODE": "redis", "BWS_BROKER_MODE": "redis", "BWS_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0"}
+    apis = [start_bws(mongo_uri, tmp_path / f"bws{i}", name=f"bws{i}", **redis) for i in range(2)]
     try:
         lb = haproxy_factory({"bws0": apis[0].port, "bws1": apis[1].port}, inter_ms=100)
         assert {n: (r["status"], r["check_code"]) for n, r in lb.servers().items()} == {
