@@ -4,25 +4,28 @@ a 500 or a traceback, and a refused request changes nothing.
 Everything runs against a real ``python -m bws`` (SecantusDB, and litecoind
 regtest as the btc/testnet node, so create/sign/history reach the chain code
 instead of stopping at "no explorer"), through real HTTP, signed by a copayer of
-a real, funded 1-of-1 wallet where the route needs a signature.
+a real, funded 1-of-1 wallet where the route needs a signature (support staff
+for the staff route).
 
-* the findings' own cases, one test each (non-string ``outputs[].script``, a NUL
-  byte in a JSON key, ``minTs=1e400``, a fee above the maximum, made-up inputs);
 * the odd-value fuzz: EVERY operation of the served OpenAPI description gets
-  each value of :data:`ODD_VALUES` in each of its body fields (nested output and
-  input fields included), query parameters and path parameters, every other
-  field valid, so the odd value is what the service sees;
-* body extremes on every body-taking route: nesting at and one past
-  ``MAX_JSON_DEPTH``, a real field filled up to exactly ``BODY_LIMIT`` bytes and
-  one byte more, odd object keys.
+  each value of :data:`ODD_VALUES` in each of its body fields (output and input
+  fields included), query parameters and path parameters, every other field
+  valid, so the odd value is what the service sees;
+* body extremes on every route: nesting at and one past ``MAX_JSON_DEPTH``, a
+  real field filled until the body is exactly ``BODY_LIMIT`` bytes and one byte
+  more, object keys no database can store and keys it can;
+* the findings' own cases, one test each (non-string ``outputs[].script``, a NUL
+  byte in a JSON key, ``minTs=1e400``, a fee above the maximum, made-up inputs)
+  and the transport's (non-UTF-8 path, long URL and header, odd Host).
 
 Each answer is checked by :meth:`Stack.check`: below 500 (except the reference
-500s of spec §7.3 that odd input cannot cause: the unconfigured eth node), no
+500 of spec §7.3 that odd input cannot cause: the unconfigured eth node), no
 traceback in the body or in the server's log since the previous request, a
-reference ``{"code"}`` on every 4xx, and on a refusal (4xx) every stored
-document of the database (wallets, lookups, addresses, proposals, notifications,
-preferences, notes, subscriptions, webhooks, sessions...; caches excluded)
-unchanged.
+reference ``{"code"}`` on every 4xx, and a refusal changes no stored document
+(wallets, lookups, addresses, proposals, notifications, preferences, notes,
+subscriptions, webhooks, sessions...; caches excluded): whenever the database
+server's write counters moved across a refused request, every document is
+compared with the snapshot taken after the last write.
 """
 
 from __future__ import annotations
@@ -87,10 +90,9 @@ ODD_VALUES: list[tuple[str, Any]] = [
 
 
 def query_form(value: Any) -> str:
-    """An odd value as query/path text (URL-encoded): strings as UTF-8 (lone
-    surrogates as the bytes a lax encoder would send), numbers as JS prints them,
-    null/bools as words, lists and objects as qs brackets are not expressible in a
-    single value, so they are sent as their JSON text."""
+    """An odd value as URL-encoded query/path text: strings as UTF-8 (a lone
+    surrogate as the bytes a lax encoder sends), null/bools as words, numbers
+    as JS prints them, lists and objects as their JSON text."""
     if isinstance(value, str):
         return quote(value.encode("utf-8", "surrogatepass"), safe="")
     if value is None:
@@ -581,7 +583,7 @@ def _first_string_field(body: dict) -> str:
 
 
 def test_body_extremes_on_every_route(stack):
-    """Every route (the parser runs before routing, whatever the method):
+    """Every route (the body parser runs before routing, whatever the method):
     a field nested so the body is exactly MAX_JSON_DEPTH deep (parsed) and one
     level deeper (400); a real string field filled until the body is exactly
     BODY_LIMIT bytes (parsed) and one byte more (413); keys no database can
