@@ -128,7 +128,7 @@ class Stack:
     copayer: Optional[CopayerKeys] = None
     staff: Optional[CopayerKeys] = None
     address: str = ""
-    ids: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, Any] = field(default_factory=dict)
     join_key: Optional[WalletKey] = None
     scans: int = 0
     newcomer: Optional[CopayerKeys] = None
@@ -359,13 +359,19 @@ def operations(s: Stack) -> dict[str, Op]:
         return Op(None, lambda: {"id": s.ids["join_wallet"]}, body=body, after_ok=lambda: new_join_wallet(s))
 
     def tx_body():
+        # change to a known address: an accepted proposal then adds no address (the wallet's
+        # UTXO look-up, hence every later request, would grow with each)
         return {"outputs": [{"toAddress": s.address, "amount": 20_000, "message": "m"}], "feePerKb": 10_000,
-                "message": "msg", "customData": {"k": "v"}, "excludeUnconfirmedUtxos": False}
+                "message": "msg", "customData": {"k": "v"}, "excludeUnconfirmedUtxos": False,
+                "changeAddress": s.address}
 
     def tx_body_for(name):
-        if name.startswith("inputs") or name == "fee":  # explicit inputs, the caller's fee
-            free = [u for u in s.ok("GET", "/v1/utxos/", signer=s.copayer) if not u["locked"]]
-            return {"outputs": [{"toAddress": s.address, "amount": 20_000}], "inputs": free[:1], "fee": 5_000}
+        if name.startswith("inputs") or name == "fee":  # explicit inputs (a free coin per field), the caller's fee
+            if s.ids.get("coin_for") != name:
+                utxos = s.request("GET", "/v1/utxos/", signer=s.copayer).json()
+                s.ids["coin"], s.ids["coin_for"] = next(u for u in utxos if not u["locked"]), name
+            return {"outputs": [{"toAddress": s.address, "amount": 20_000}], "inputs": [dict(s.ids["coin"])],
+                    "fee": 5_000}
         return None
 
     fee_choice = {"feeLevel": ("feePerKb",), "fee": ("feePerKb",)}
