@@ -16,6 +16,8 @@ Transport rules (§2):
   (object or array), at most 100 KiB (413), nested at most 64 levels,
   without unpaired surrogates or NUL in keys; malformed -> 400
   ``{"code": "BADREQUEST", "message": "Invalid JSON..."}``;
+* a request or header line over 16 KiB -> 414 / 431, a path parameter
+  that is not UTF-8 -> 400, both with the JSON envelope;
 * errors mapped once by :func:`error_envelope`.
 
 Adding routes (another module may do the same)::
