@@ -190,7 +190,8 @@ class Route:
         try:
             return {name: unquote(seg, errors="strict") for name, seg in raw.items()}
         except UnicodeDecodeError:
-            raise HttpError(400, {"code": "BADREQUEST", "message": "Invalid URL: a path parameter is not UTF-8"}) from None
+            message = "Invalid URL: a path parameter is not UTF-8"
+            raise HttpError(400, {"code": "BADREQUEST", "message": message}) from None
 
 
 class Router:
