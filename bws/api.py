@@ -13,8 +13,11 @@ Transport rules (§2):
 * ``OPTIONS`` on any path -> 200 ``OK`` before routing;
 * CORS headers and ``x-service-version: bws-2.5.1`` on every response;
 * JSON bodies parsed only for ``Content-Type: application/json``, strict
-  (object or array), at most 100 KiB (413); malformed -> 400
-  ``{"code": "BADREQUEST", "message": "Invalid JSON"}``;
+  (object or array), at most 100 KiB (413), nested at most 64 levels,
+  without unpaired surrogates or NUL in keys; malformed -> 400
+  ``{"code": "BADREQUEST", "message": "Invalid JSON..."}``;
+* a request or header line over 16 KiB -> 414 / 431, a path parameter
+  that is not UTF-8 -> 400, both with the JSON envelope;
 * errors mapped once by :func:`error_envelope`.
 
 Adding routes (another module may do the same)::
@@ -40,8 +43,10 @@ from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import parse_qsl, unquote
 
 from klein import Klein
+from klein.resource import KleinResource
 from pymongo.errors import ConnectionFailure, PyMongoError
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
 from twisted.web.server import Request, Site
 from werkzeug.exceptions import HTTPException
 
@@ -187,17 +192,24 @@ class Route:
         self.pattern = [s if s.startswith(":") else s.lower() for s in segs]
 
     def match(self, segments: list[str]) -> Optional[dict[str, str]]:
+        """The decoded ``:name`` parameters when ``segments`` fit, else None.
+        HttpError 400 BADREQUEST when a parameter's %-escapes are not UTF-8
+        (Express answers 400 "Failed to decode param")."""
         if len(segments) != len(self.pattern):
             return None
-        params: dict[str, str] = {}
+        raw: dict[str, str] = {}
         for pat, seg in zip(self.pattern, segments):
             if pat.startswith(":"):
                 if not seg:
                     return None
-                params[pat[1:]] = unquote(seg)
+                raw[pat[1:]] = seg
             elif pat != seg.lower():
                 return None
-        return params
+        try:
+            return {name: unquote(seg, errors="strict") for name, seg in raw.items()}
+        except UnicodeDecodeError:
+            message = "Invalid URL: a path parameter is not UTF-8"
+            raise HttpError(400, {"code": "BADREQUEST", "message": message}) from None
 
 
 class Router:
@@ -288,9 +300,50 @@ def parse_json_body(data: bytes) -> Any:
     if json_too_deep(text):
         raise HttpError(400, {"code": "BADREQUEST", "message": f"Invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels"})
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        parsed = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise HttpError(400, {"code": "BADREQUEST", "message": "Invalid JSON"}) from None
+    # \u escapes can spell what no stored document can hold: an unpaired
+    # surrogate (not UTF-8) or a NUL in a key (BSON keys are C strings).  Both
+    # failed later, in the database driver, as a 500.  Only a text with such an
+    # escape is walked.
+    if _ODD_ESCAPE.search(text):
+        problem = _unstorable(parsed)
+        if problem:
+            raise HttpError(400, {"code": "BADREQUEST", "message": f"Invalid JSON: {problem}"})
+    return parsed
+
+
+#: ``\u0000`` or a surrogate escape (``\ud800``-``\udfff``)
+_ODD_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _unstorable(value: Any) -> Optional[str]:
+    """Why a parsed body cannot be stored as is (None when it can): a string
+    or key with an unpaired surrogate, or a key containing NUL."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            for k, item in v.items():
+                if "\x00" in k:
+                    return "NUL character in an object key"
+                if not _utf8_encodable(k):
+                    return "unpaired surrogate in an object key"
+                stack.append(item)
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str) and not _utf8_encodable(v):
+            return "unpaired surrogate in a string"
+    return None
+
+
+def _utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -343,7 +396,7 @@ class BwsApi:
         self.app.handle_errors(HTTPException)(self._render_error)
 
     def resource(self):
-        return self.app.resource()
+        return _KleinResource(self.app)
 
     def site(self, **kw: Any):
         """A Twisted Site serving this API whose requests stop buffering a body
@@ -483,12 +536,62 @@ class BoundedRequest(Request):
         super().handleContentChunk(data)
 
 
+class _KleinResource(KleinResource):
+    """Klein's resource, minus its own answers to a path or Host it cannot use.
+
+    Before routing, klein decodes the %-decoded path as UTF-8 (failing: a
+    plain-text 400 and a logged traceback) and binds werkzeug's router to the
+    Host header (a name IDNA cannot encode, e.g. ``a..b``: a 500 page and a
+    traceback).  Our one klein route takes every path, and :class:`Router`
+    routes the raw request target (refusing a non-UTF-8 parameter with the
+    JSON envelope); nothing reads Host (Express takes any).  So klein gets a
+    decodable path, and a placeholder Host when the client's cannot be bound."""
+
+    def render(self, request: Request):
+        request.postpath = [_utf8_or_replaced(seg) for seg in request.postpath]
+        try:
+            request.getRequestHostname().decode("utf-8").encode("idna")
+        except UnicodeError:
+            request.requestHeaders.setRawHeaders(b"host", [b"invalid-host"])
+        return super().render(request)
+
+
+def _utf8_or_replaced(data: bytes) -> bytes:
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace").encode("utf-8")
+
+
+class _Channel(HTTPChannel):
+    """HTTPChannel that answers a request line or header line over its limit
+    (``MAX_LENGTH``, 16 KiB) instead of closing the connection without a word:
+    414 for the request line (a long URL), 431 for a header, with the JSON
+    envelope, then closes (the rest of the request is not read).  Node, under
+    the reference, answers 431 for both."""
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        first_line = not getattr(self, "_receivedHeaderSize", 0)
+        status = b"414 URI Too Long" if first_line else b"431 Request Header Fields Too Large"
+        what = "Request line" if first_line else "Request header"
+        body = _to_json({"code": "BADREQUEST", "message": f"{what} longer than {self.MAX_LENGTH} bytes"})
+        self.transport.write(
+            b"HTTP/1.1 " + status + b"\r\nContent-Type: " + JSON_TYPE.encode() + b"\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+        )
+        self.loseConnection()
+
+
 class _Site(Site):
     """twisted.web's Site without its per-request access-log event: every
     request is already logged once by :meth:`BwsApi._respond` (method, path,
     status, ms), and Twisted's combined-log line cost ~5% of a cheap
     request's CPU (bench/profiles/NOTES.md) while landing, unobserved, in
-    Twisted's in-memory log buffer."""
+    Twisted's in-memory log buffer.  Its connections are :class:`_Channel`."""
+
+    def protocol(self):  # twisted.web.http._genericHTTPChannelProtocolFactory, with our channel
+        return _GenericHTTPChannelProtocol(_Channel())
 
     def log(self, request: Request) -> None:
         pass

@@ -31,11 +31,12 @@ from typing import Any, Optional
 
 from bws.api import ROUTES, ApiRequest
 from bws.auth import NONE
+from bws.jsnum import js_integral
 
 
 def _number(text: Optional[str]) -> Any:
-    """JS ``+text`` for a query value: int when integral, float otherwise,
-    None when not a finite number (the option is then left out)."""
+    """JS ``+text`` for a query value: int when integral and exact in a double,
+    float otherwise, None when not a finite number (the option is then left out)."""
     if text is None or text.strip() == "":
         return None
     try:
@@ -44,7 +45,7 @@ def _number(text: Optional[str]) -> Any:
         return None
     if value != value or value in (float("inf"), float("-inf")):
         return None
-    return int(value) if value.is_integer() else value
+    return js_integral(value)
 
 
 # -- fee levels (§4.18) -----------------------------------------------------------

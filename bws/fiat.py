@@ -17,6 +17,7 @@ import time
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from bws.errors import ClientError
+from bws.jsnum import js_integral
 
 #: ``FIAT_RATE_MAX_LOOK_BACK_TIME`` (120 min) in ms: an older rate counts as missing.
 MAX_LOOK_BACK_MS = 120 * 60 * 1000
@@ -36,7 +37,7 @@ def _norm_ts(ts: Any, now_ms: int) -> Union[int, float]:
     """A usable epoch-ms number; None, 0, NaN and non-numbers become now (reference: falsy ts → now)."""
     if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not ts or math.isnan(ts):
         return now_ms
-    return int(ts) if float(ts).is_integer() else ts
+    return js_integral(ts) if isinstance(ts, float) else ts
 
 
 async def _one(storage: Any, provider: str, code: str, coin: str, ts: Union[int, float]) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def parse_ts_arg(raw: Optional[str]) -> Optional[Union[int, float]]:
         return None
     if not math.isfinite(value) or not value:
         return None
-    return int(value) if value.is_integer() else value
+    return js_integral(value)  # ?ts=1e308 stays a double (an int would overflow the query)
 
 
 async def fiat_rate_for_request(

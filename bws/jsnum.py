@@ -12,7 +12,10 @@ import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["js_round", "to_fixed0", "strip", "js_parse_int", "js_number_str"]
+__all__ = ["js_round", "to_fixed0", "strip", "js_parse_int", "js_number_str", "MAX_SAFE_INTEGER", "js_integral"]
+
+#: ``Number.MAX_SAFE_INTEGER``: the largest integer a double (a JS number) holds exactly
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def js_round(x: float) -> int:
@@ -67,6 +70,18 @@ def js_parse_int(value) -> int | float:
         return math.nan
     n = int(digits, 16 if hexprefix else 10)
     return -n if sign == "-" else n
+
+
+def js_integral(x: float) -> int | float:
+    """A JS number (a finite or infinite double) as Python: ``int`` when it is
+    integral and within +-MAX_SAFE_INTEGER, else the float itself.
+
+    ``int(float("1e308"))`` is a 309-digit int that BSON (int64) cannot store or
+    query, and ``int(inf)`` raises; the reference keeps such a value a double,
+    and so does this (MongoDB compares ints and doubles by value)."""
+    if isinstance(x, float) and x.is_integer() and abs(x) <= MAX_SAFE_INTEGER:
+        return int(x)
+    return x
 
 
 def js_number_str(x: int | float) -> str:

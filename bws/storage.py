@@ -883,7 +883,7 @@ class Storage:
     async def fetch_tx_note(self, wallet_id: str, txid: str) -> Optional[Doc]:
         return await self._find_one("tx_notes", {"walletId": wallet_id, "txid": txid})
 
-    async def fetch_tx_notes(self, wallet_id: str, min_ts: Optional[int] = None) -> list[Doc]:
+    async def fetch_tx_notes(self, wallet_id: str, min_ts: Optional[float] = None) -> list[Doc]:
         q: Doc = {"walletId": wallet_id}
         if min_ts is not None:
             q["editedOn"] = {"$gte": min_ts}

@@ -13,9 +13,13 @@ from bws.api import ROUTES
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.wallets import create_and_join
 
+#: values that broke storage or number handling before (issue 15 finding 12)
+odd_leaves = st.sampled_from([1e308, -1e308, 2**64, "NaN", "1e400", "a\u0000b", "\ud800", "x" * 20_000])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=20)
+    | odd_leaves,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12) | st.sampled_from(["\u0000", "\ud800", "$gt", "a.b"]), children, max_size=4),
     max_leaves=12,
 )
 FIELDS = ["name", "m", "n", "pubKey", "xPubKey", "requestPubKey", "copayerSignature", "signature", "coin",
@@ -28,14 +32,16 @@ bodies = st.one_of(
     st.binary(max_size=40),
 )
 query_keys = st.sampled_from(["limit", "reverse", "timeSpan", "notificationId", "twoStep", "includeExtendedInfo",
-                              "addresses", "minTs", "coin", "network", "from", "to", "r", "a[b]", "x[]"])
-queries = st.lists(st.tuples(query_keys, st.text(alphabet="abc019,.-%[]&=_ ", max_size=8)), max_size=4).map(
+                              "addresses", "minTs", "coin", "network", "from", "to", "r", "a[b]", "x[]", "skip", "ts"])
+query_values = st.text(alphabet="abc019,.-%[]&=_ ", max_size=8) | st.sampled_from(
+    ["1e400", "-1e308", "18446744073709551616", "Infinity", "%00", "%ED%A0%80"])
+queries = st.lists(st.tuples(query_keys, query_values), max_size=4).map(
     lambda kv: "&".join(f"{k}={v}" for k, v in kv))
 header_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
 headers = st.dictionaries(
     st.sampled_from(["x-identity", "x-signature", "x-session", "x-client-version", "x-wallet-id", "content-type"]),
     header_values, max_size=4)
-segments = st.text(alphabet="abcXYZ019-_.~%", min_size=1, max_size=10)
+segments = st.text(alphabet="abcXYZ019-_.~%", min_size=1, max_size=10) | st.sampled_from(["%ED%A0%80", "%00", "%FF"])
 
 
 def generate_requests(n: int) -> list[tuple]:

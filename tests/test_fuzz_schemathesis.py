@@ -108,6 +108,14 @@ def test_schemathesis_every_operation(bws_proc):
     # the signed routes were reached past authentication at least once
     assert any(200 in s for k, s in seen.items() if k.startswith("GET /v1/txproposals")), seen
     assert time.monotonic() - started < 90
+    _check_log(bws_proc)
+
+
+def _check_log(bws_proc) -> None:
+    """No traceback reached the server's log either (issue 15: "no traceback" is
+    neither in the answer nor in the log)."""
+    log = bws_proc.proc.log_path.read_text(errors="replace")
+    assert "Traceback (most recent call last)" not in log, log[log.find("Traceback") - 300:][:3000]
 
 
 def test_schemathesis_negative_bodies(bws_proc):
@@ -129,3 +137,4 @@ def test_schemathesis_negative_bodies(bws_proc):
             _check(resp, (case.method, path))
 
         run()
+    _check_log(bws_proc)

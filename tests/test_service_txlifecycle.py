@@ -152,8 +152,13 @@ async def test_third_party_broadcast_detected(chain_service, litecoind):
     assert n["data"]["txid"] == acc2["txid"] and n["data"]["txProposalId"] == t2["id"]
     assert (await err(a.broadcast_tx({"txProposalId": t2["id"]}))).code == "TX_ALREADY_BROADCASTED"
 
+    # not a transaction: refused before the node (issue 15 finding 12: the node's "TX decode
+    # failed" was a 500); a well-formed one the node refuses is the node's verdict, a 500
+    assert (await err(a.broadcast_raw_tx({"network": "testnet", "rawTx": "00"}))).message == "Invalid rawTx"
+    spends_nothing = ("01000000" "01" + "ab" * 32 + "00000000" "00" "ffffffff"
+                      "01" "e803000000000000" "00" "00000000")
     with pytest.raises(ServerError):
-        await a.broadcast_raw_tx({"network": "testnet", "rawTx": "00"})
+        await a.broadcast_raw_tx({"network": "testnet", "rawTx": spends_nothing})
     for opts, msg in (({"rawTx": "00"}, "Required argument network missing."),
                       ({"network": "x", "rawTx": "00"}, "Invalid network"),
                       ({"network": "testnet", "rawTx": "00", "coin": "doge"}, "Invalid coin")):

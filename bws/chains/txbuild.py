@@ -22,6 +22,7 @@ from typing import Any, Optional, Sequence
 from bitcoin.core import (
     COutPoint,
     CMutableTransaction,
+    CTransaction,
     CMutableTxIn,
     CMutableTxOut,
     Hash,
@@ -37,12 +38,13 @@ from bitcoin.core.script import (
     CScript,
     SignatureHash,
 )
+from bitcoin.core.serialize import SerializationError
 from coincurve import PublicKey
 
 from bws.chains import _fields as F
 from bws.chains.address import multisig_redeem_script, p2pkh_script, p2sh_script, parse_address
 from bws.chains.constants import DUST_AMOUNT, EVM_COINS, MAX_TX_FEE, MAX_TX_SIZE_IN_KB
-from bws.chains.errors import TxBuildError, client_error
+from bws.chains.errors import ClientError, TxBuildError, client_error
 from bws.chains.txsize import estimate_size
 from bws.crypto import derive_public_key
 
@@ -54,6 +56,7 @@ __all__ = [
     "signed_tx",
     "signed_raw",
     "txid_of",
+    "is_raw_tx",
     "add_signature",
     "apply_signatures",
     "verify_input_signatures",
@@ -278,6 +281,19 @@ def txid_of(raw_hex: str) -> str:
     return b2lx(Hash(bytes.fromhex(raw_hex)))
 
 
+def is_raw_tx(raw_hex: Any) -> bool:
+    """True when ``raw_hex`` is hex text of one whole serialised BTC/BCH
+    transaction with at least one input and one output (what a node can
+    decode; anything else it refuses with "TX decode failed")."""
+    if not isinstance(raw_hex, str):
+        return False
+    try:
+        tx = CTransaction.deserialize(bytes.fromhex(raw_hex))
+    except (ValueError, SerializationError):
+        return False
+    return bool(tx.vin) and bool(tx.vout)
+
+
 # --------------------------------------------------------------------------
 # signatures
 
@@ -379,7 +395,9 @@ def _is_op_return(script: bytes) -> bool:
 def check_tx(txp: Any) -> BuiltTx:
     """Validate a proposal whose inputs and fee are set (§6.8 ``checkTx``).
 
-    Raises ClientError('TX_MAX_SIZE_EXCEEDED'), TxBuildError (any build
+    Raises ClientError('TX_MAX_SIZE_EXCEEDED'), BADREQUEST "Invalid fee:
+    above the maximum ..." when txp.fee (given with explicit inputs, or
+    computed from feePerKb) exceeds MAX_TX_FEE, TxBuildError (any other build
     problem), ClientError('INSUFFICIENT_FUNDS_FOR_FEE') when the fee implied
     by inputs/outputs/change differs from txp.fee, ClientError('DUST_AMOUNT')
     for a non-OP_RETURN output below 546. On success sets ``txp.fee`` to the
@@ -387,6 +405,11 @@ def check_tx(txp: Any) -> BuiltTx:
     """
     if estimate_size(txp) / 1000 > MAX_TX_SIZE_IN_KB:
         raise client_error("TX_MAX_SIZE_EXCEEDED")
+    fee = F.get(txp, "fee")
+    if F.is_number(fee) and fee > MAX_TX_FEE:
+        # the build's own sanity check (reference: bitcore's checkState
+        # 'fee-too-high', a 500) would refuse it; this is the client's choice
+        raise ClientError(f"Invalid fee: above the maximum of {MAX_TX_FEE} satoshis")
     built = build_tx(txp)
     unspent = built.fee
     if unspent < 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from bws.errors import bad_request
+from bws.jsnum import js_integral
 from bws.model import TxNote, Wallet
 from bws.model import constants as C
 
@@ -67,16 +68,21 @@ class NotesMixin(ServiceBase):
 
     async def get_tx_notes(self, opts: Optional[dict] = None) -> list[dict]:
         """Notes of the wallet with ``editedOn >= opts["minTs"]`` (unix
-        seconds; all when absent), each with ``editedByName``."""
+        seconds, a number or its text; all when absent or not a number;
+        ``1e400`` is infinity: none), each with ``editedByName``."""
         opts = opts or {}
         min_ts = opts.get("minTs")
         if isinstance(min_ts, str):
             try:
-                min_ts = int(float(min_ts))
+                min_ts = float(min_ts)
             except ValueError:
                 min_ts = None
-        if not isinstance(min_ts, (int, float)) or isinstance(min_ts, bool):
+        if not isinstance(min_ts, (int, float)) or isinstance(min_ts, bool) or min_ts != min_ts:
             min_ts = None
+        elif isinstance(min_ts, float):
+            # a double, as the reference's +req.query.minTs: 1e400 is Infinity (no note is newer);
+            # int() of it raised, and int(1e308) is too big for a BSON query
+            min_ts = js_integral(min_ts)
         wallet = await self._fetch_wallet()
-        docs = await self.storage.fetch_tx_notes(self.wallet_id, None if min_ts is None else int(min_ts))
+        docs = await self.storage.fetch_tx_notes(self.wallet_id, min_ts)
         return [await self._note_out(d, wallet) for d in docs]

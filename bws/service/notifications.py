@@ -12,13 +12,18 @@ from .base import ServiceBase
 
 def time_span_seconds(value) -> float:
     """``timeSpan`` query value -> seconds: absent -> 60; else
-    ``min(+value || 0, 1209600)`` (NaN -> 0)."""
+    ``min(+value || 0, 1209600)`` (NaN -> 0), and at least 0.
+
+    The reference lets a negative span through: -10 asks for notifications
+    from 10 s in the future (none); -1e308 makes its floor Infinity, which
+    the port's integer id floor cannot hold (a 500).  0 answers the same as a
+    small negative span and never overflows."""
     if value is None:
         return C.NOTIFICATIONS_TIMESPAN
     n = js_number(value) if not isinstance(value, list) else None
     if n is None or n != n:
         n = 0
-    return min(n, C.MAX_NOTIFICATIONS_TIMESPAN)
+    return max(0, min(n, C.MAX_NOTIFICATIONS_TIMESPAN))
 
 
 class NotificationsMixin(ServiceBase):

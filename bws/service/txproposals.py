@@ -27,7 +27,7 @@ from typing import Any, Optional
 from bws.chains import _fields as F
 from bws.chains.address import validate_output_address
 from bws.chains.selection import select_tx_inputs, send_max_info
-from bws.chains.txbuild import signed_raw, txid_of, unsigned_raw, verify_input_signatures
+from bws.chains.txbuild import is_raw_tx, signed_raw, txid_of, unsigned_raw, verify_input_signatures
 from bws.crypto import verify_message
 from bws.errors import BWSError, ClientError, Errors, ServerError, bad_request
 from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet, next_notification_id
@@ -49,8 +49,8 @@ def _is_num(v: Any) -> bool:
 
 def _validate_outputs(wallet: Wallet, outputs: Any) -> None:
     """validateOutputs (§6.9): BADREQUEST "No outputs were specified",
-    "Argument missing in output #<n>.", "Invalid amount"; INVALID_ADDRESS,
-    INCORRECT_ADDRESS_NETWORK, DUST_AMOUNT."""
+    "Argument missing in output #<n>.", "Invalid amount", "Invalid script";
+    INVALID_ADDRESS, INCORRECT_ADDRESS_NETWORK, DUST_AMOUNT."""
     if not isinstance(outputs, list) or not outputs:
         raise bad_request("No outputs were specified")
     for i, o in enumerate(outputs):
@@ -59,6 +59,7 @@ def _validate_outputs(wallet: Wallet, outputs: Any) -> None:
         if not isinstance(o["toAddress"], str):
             raise Errors.INVALID_ADDRESS
         validate_output_address(o["toAddress"], wallet.coin, wallet.network)
+        _check_script(o)
         amount = o["amount"]
         # reference: not a number, NaN or <= 0; non-integers would only fail later in bitcore
         if not _is_num(amount) or amount <= 0 or not is_int(amount):
@@ -80,11 +81,40 @@ def _check_output_shapes(outputs: Any) -> None:
             raise bad_request("Invalid amount")
         if not isinstance(o.get("toAddress"), str) and not isinstance(o.get("script"), str):
             raise bad_request(f"Argument missing in output #{i + 1}.")
-        if isinstance(o.get("script"), str):
-            try:
-                bytes.fromhex(o["script"])
-            except ValueError:
-                raise bad_request("Invalid script") from None
+        _check_script(o)
+
+
+def _check_script(output: dict) -> None:
+    """BADREQUEST "Invalid script" unless an output's ``script`` is absent,
+    falsy (the build then pays ``toAddress``, as bitcore's ``if (o.script)``)
+    or hex text.  Anything else reached ``bytes.fromhex`` in the build (a 500
+    in the reference too: bitcore's Output refuses a non-string script)."""
+    script = output.get("script")
+    if not script:
+        return
+    try:
+        bytes.fromhex(script)
+    except (TypeError, ValueError):
+        raise bad_request("Invalid script") from None
+
+
+def _wallet_inputs(inputs: list[dict], utxos: list[dict]) -> list[dict]:
+    """The wallet's own records of caller-supplied inputs, in the caller's
+    order: UNAVAILABLE_UTXOS when one is not an unlocked UTXO of the wallet
+    (made up, spent, or locked by a pending proposal).
+
+    The reference takes ``inputs`` on trust ("todo: check inputs are ours",
+    server.js _selectTxInputs): made-up ones failed later inside bitcore (a
+    500) or only at publish (UNAVAILABLE_UTXOS).  The records come from the
+    explorer, so the proposal's amounts, paths and keys are the chain's."""
+    mine = {f"{u['txid']}|{u['vout']}": u for u in utxos if not u.get("locked")}
+    out = []
+    for i in inputs:
+        u = mine.get(f"{i['txid'].lower()}|{i['vout']}")
+        if u is None:
+            raise Errors.UNAVAILABLE_UTXOS
+        out.append(dict(u))
+    return out
 
 
 def _check_inputs(inputs: Any) -> list[dict]:
@@ -282,7 +312,8 @@ class TxProposalsMixin(ServiceBase):
 
         Errors in check order: WALLET_NOT_FOUND, WALLET_NOT_COMPLETE,
         WALLET_NEED_SCAN; BADREQUEST fee/sendMax/change/outputs messages of
-        §7.2; INVALID_ADDRESS, INCORRECT_ADDRESS_NETWORK, DUST_AMOUNT;
+        §7.2, "Invalid inputs"; UNAVAILABLE_UTXOS (an input that is not an
+        unlocked UTXO of the wallet); INVALID_ADDRESS, INCORRECT_ADDRESS_NETWORK, DUST_AMOUNT;
         TX_CANNOT_CREATE; INVALID_CHANGE_ADDRESS; selection errors
         (INSUFFICIENT_FUNDS, LOCKED_FUNDS, INSUFFICIENT_FUNDS_FOR_FEE,
         TX_MAX_SIZE_EXCEEDED); 500 for build failures and explorer errors.
@@ -308,6 +339,8 @@ class TxProposalsMixin(ServiceBase):
                     raise bad_request("fee can only be set when inputs are specified")
                 if not is_int(o["fee"]) or o["fee"] < C.MIN_TX_FEE:
                     raise bad_request("Invalid fee")
+            if inputs:
+                inputs = _wallet_inputs(inputs, await self.get_wallet_utxos({}, wallet=wallet))
             if wallet.single_address and o.get("changeAddress"):
                 raise bad_request("Cannot specify change address on single-address wallet")
             outputs = o.get("outputs")
@@ -616,7 +649,9 @@ class TxProposalsMixin(ServiceBase):
         """``POST /v1/broadcast_raw/`` (§4.21): push any signed raw tx.
         opts: ``{network (key required), rawTx, coin?: "btc"}`` -> txid
         string.  Errors: "Required argument ...", "Invalid coin", "Invalid
-        network", 500 with the explorer's message."""
+        network", "Invalid rawTx" (btc/bch: not the hex of a transaction
+        with inputs and outputs), 500 with the node's verdict on a
+        well-formed transaction (e.g. "bad-txns-inputs-missingorspent")."""
         check_required(opts, ["network", "rawTx"])
         coin = opts.get("coin") or C.DEFAULT_COIN
         if coin not in C.COINS:
@@ -625,7 +660,8 @@ class TxProposalsMixin(ServiceBase):
         if network not in C.NETWORKS:
             raise bad_request("Invalid network")
         raw = opts.get("rawTx")
-        if not isinstance(raw, str) or not raw:
+        if not isinstance(raw, str) or not raw or (coin in C.UTXO_COINS and not is_raw_tx(raw)):
+            # the node's "TX decode failed" came back as a 500
             raise bad_request("Invalid rawTx")
         return await self._explorer_call(coin, network, "broadcast", raw)
 
