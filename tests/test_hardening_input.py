@@ -52,8 +52,10 @@ pytestmark = pytest.mark.timeout(600)
 REFERENCE_CODES = set(ERROR_MESSAGES) | {"BADREQUEST", "NOT_FOUND"}
 #: spec §7.3 500s that are not caused by the request's values: no eth/tri node is configured here
 ALLOWED_500 = {"获取ETH地址信息失败，请稍后再试"}
-#: collections that are caches (rebuilt on demand), not state a refused request could corrupt
-CACHE_COLLECTIONS = {"cache", "eth_balance_cache", "try_balance_cache"}
+#: collections that are caches (rebuilt on demand) or the API process's own heartbeat in the
+#: process registry (bws/process_registry.py, refreshed every 10 s whatever the requests do),
+#: not state a refused request could corrupt
+CACHE_COLLECTIONS = {"cache", "eth_balance_cache", "try_balance_cache", "processes"}
 #: log lines that mean an exception escaped to the error envelope or to Twisted
 LOG_ALARMS = ("Traceback (most recent call last)", "unexpected error", "Unhandled error", "Unhandled Error")
 
