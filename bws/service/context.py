@@ -1,5 +1,5 @@
 """Who is calling: the :class:`Caller` the HTTP layer's authentication hands
-to the services (review docs in docs/spec/design.md; upstream
+to the services (upstream
 bitcore-wallet-service lib/server.js ``getInstanceWithAuth``).
 
 A plain frozen value: the services never read HTTP headers, and the HTTP layer
