@@ -89,6 +89,8 @@ async def _run(reactor, args: argparse.Namespace) -> None:
     from bcmonitor.runner import BtcRunner, EvmRunner
     from bws.broker import make_broker
     from bws.config import ConfigError, load_config
+    from bws.lock import make_lock
+    from bws.service.broadcasts import BroadcastMarks
     from bws.storage import Storage
 
     log = logging.getLogger("bcmonitor")
@@ -113,13 +115,17 @@ async def _run(reactor, args: argparse.Namespace) -> None:
         raise SystemExit(EXIT_CONFIG)
     broker = make_broker(cfg, reactor)
     notifier = MonitorNotifier(storage, broker)
+    # the API's mark-broadcast rule, under the same (cross-process) wallet lock
+    broadcasts = BroadcastMarks(storage, make_lock(cfg, reactor), broker, reactor,
+                                lock_wait=cfg.lockOpts.waitTime, lock_max_hold=cfg.lockOpts.maxHoldTime)
 
     if args.chain == "btc":
         from bcmonitor.btc import BtcMonitor
         from bcmonitor.rpc import BitcoindRpc
 
         monitor = BtcMonitor(storage, notifier, BitcoindRpc(opts.url, reactor=reactor), reactor,
-                             coin="btc", network=network, third_party_delay=args.third_party_delay)
+                             coin="btc", network=network, third_party_delay=args.third_party_delay,
+                             broadcasts=broadcasts)
         runner = BtcRunner(monitor, reactor, host, int(port), magic)
         log.info("bcmonitor btc %s: node p2p %s, rpc %s", network, opts.p2p, opts.url.split("@")[-1])
     else:
@@ -142,7 +148,7 @@ async def _run(reactor, args: argparse.Namespace) -> None:
         monitor = EvmMonitor(storage, notifier, w3, reactor, coin=args.chain, network=network,
                              token_coin="try" if token and args.chain == "eth" else None,
                              token_address=token if args.chain == "eth" else None,
-                             confirmations=opts.confirmations)
+                             confirmations=opts.confirmations, broadcasts=broadcasts)
         runner = EvmRunner(monitor, reactor, opts.pollInterval)
         log.info("bcmonitor %s %s: rpc %s every %ss, %d confirmations, token %s", args.chain, network,
                  opts.url, opts.pollInterval, opts.confirmations, token or "-")

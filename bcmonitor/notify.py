@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
-from bws.model import UNDEFINED, Notification, TxProposal, next_notification_id
+from bws.model import UNDEFINED, Notification, next_notification_id
 
 log = logging.getLogger("bcmonitor")
 
@@ -83,28 +83,3 @@ class MonitorNotifier:
             self.broker.publish({k: v for k, v in doc.items() if k != "_id"})
         except Exception:  # stored is what counts: consumers read the store after any wake-up
             log.exception("broker publish failed (notification %s is stored)", doc.get("id"))
-
-
-async def mark_broadcast_by_third_party(storage, notifier: MonitorNotifier, txid: str, now: float) -> bool:
-    """The accepted proposal whose tx ``txid`` a monitor saw on the network is
-    marked broadcast and announced (NewOutgoingTxByThirdParty ``{txProposalId,
-    txid, amount}``) once: the mark only lands on a proposal still stored as
-    accepted, so a monitor racing the API (``GET /v1/txproposals/``) or
-    another monitor cannot announce it twice (issue 15 finding 8). Returns
-    whether this call marked it."""
-    doc = await storage.fetch_tx_by_hash(txid)
-    if not doc or doc.get("status") != "accepted":
-        return False
-    txp = TxProposal.from_dict(doc)
-    txp.set_broadcasted(now=now)
-    stored = await notifier.notify_with_tx(
-        txp.to_storage(),  # under the txp's own walletId
-        {"status": "accepted"},
-        "NewOutgoingTxByThirdParty",
-        {"txProposalId": txp.id, "txid": txid, "amount": txp.get_total_amount()},
-        txp.wallet_id,
-    )
-    if stored is None:
-        return False
-    await storage.soft_reset_tx_history_cache(txp.wallet_id)
-    return True

@@ -92,13 +92,15 @@ async def _register(storage: Any, cfg: Any) -> None:
     registry.start_heartbeat()
 
 
-def service_options(cfg: Any) -> dict:
-    """Config values the service areas read from ``WalletService.options``."""
-    return {
-        "fiatDefaultProvider": cfg.fiatRateServiceOpts.defaultProvider,
-        "webhookAllowHttp": cfg.webhookOpts.allowHttp,
-        "webhookAllowPrivateNetworks": list(cfg.webhookOpts.allowPrivateNetworks),
-    }
+def service_tunables(cfg: Any) -> Any:
+    """The typed service tunables (bws/service/context.py ``Tunables``) from the config."""
+    from bws.service.context import Tunables
+
+    return Tunables(
+        fiat_default_provider=cfg.fiatRateServiceOpts.defaultProvider,
+        webhook_allow_http=cfg.webhookOpts.allowHttp,
+        webhook_allow_private_networks=tuple(cfg.webhookOpts.allowPrivateNetworks),
+    )
 
 
 async def serve(cfg: Any) -> Any:
@@ -125,7 +127,8 @@ async def serve(cfg: Any) -> Any:
         build_explorers(cfg),
         lock_wait=cfg.lockOpts.waitTime,
         lock_max_hold=cfg.lockOpts.maxHoldTime,
-        options=service_options(cfg),
+        clock=reactor,
+        tunables=service_tunables(cfg),
     )
     api = BwsApi(service, cfg.basePath, rate_limiter=make_rate_limiter(cfg))
     site = api.site(timeout=300)  # idle sockets (spec §2.1); bodies over 100 KiB not buffered

@@ -16,6 +16,8 @@ from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotifier
 from bcmonitor.runner import EvmRunner
 from bws.broker import LocalBroker
+from bws.lock import LocalLock
+from bws.service.broadcasts import BroadcastMarks
 from bws.devtools.ganache import GanacheChain, try_token_contract
 from bws.devtools.process import free_port
 from bws.model import TxConfirmationSub
@@ -58,6 +60,7 @@ def monitor_for(storage, chain, coin, broker, token=None, confirmations=0):
     return EvmMonitor(
         storage, MonitorNotifier(storage, broker), w3, reactor, coin=coin, network="livenet",
         token_coin="try" if token else None, token_address=token, confirmations=confirmations,
+        broadcasts=BroadcastMarks(storage, LocalLock(), broker, reactor),
     )  # fmt: skip
 
 

@@ -19,6 +19,8 @@ from bcmonitor.notify import MonitorNotifier
 from bws.aio import as_deferred
 from bws.api import BwsApi
 from bws.broker import LocalBroker
+from bws.lock import LocalLock
+from bws.service.broadcasts import BroadcastMarks
 from bws.chains.evm import erc20_transfer_data
 from bws.devtools.ganache import try_token_contract
 from bws.explorers import make_explorer
@@ -81,9 +83,11 @@ def _close_monitors():
 def monitor(storage, chain, coin, token=None):
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(chain.url))
     MONITORS.append(w3)
+    broker = LocalBroker()
     return EvmMonitor(
-        storage, MonitorNotifier(storage, LocalBroker()), w3, reactor, coin=coin,
+        storage, MonitorNotifier(storage, broker), w3, reactor, coin=coin,
         token_coin="try" if token else None, token_address=token,
+        broadcasts=BroadcastMarks(storage, LocalLock(), broker, reactor),
     )  # fmt: skip
 
 

@@ -42,7 +42,7 @@ from bws.service import WalletService
 from bws.storage import Storage
 from tests.bws_process import create_wallet_http, signed_request, start_bws
 from tests.helpers.client import TestClient
-from tests.helpers.fixtures import make_service
+from tests.helpers.fixtures import Clock, make_service
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.wallets import create_and_join, join_opts
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open
@@ -176,7 +176,7 @@ async def test_join_notification_id_collision_renews_both_ids(faulty):
     # freeze the service clock at the id generator's last millisecond: the join's
     # notifications then get the next two tickers of that millisecond
     ms, ticker = notification_ids._last_ms, notification_ids._last_ticker
-    service.time_fn = lambda: ms / 1000
+    service.clock = Clock(ms / 1000)
     new_copayer_id, complete_id = format_notification_id(ms, ticker + 1), format_notification_id(ms, ticker + 2)
     # another process already stored the id the WalletComplete notification will get:
     # the whole write (copayer + both notifications) aborts and is retried with fresh ids
@@ -203,7 +203,7 @@ async def test_join_publish_failure_keeps_the_join(storage):
             raise ConnectionError("broker gone")
 
     broker = DeadBroker()
-    service = WalletService(storage, LocalLock(), broker, {})
+    service = WalletService(storage, LocalLock(), broker, {}, clock=reactor)
     w = await create_and_join(service, 1, 2, join=1)
     other = CopayerKeys.random("livenet", "BIP44")
     r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
@@ -397,7 +397,7 @@ async def test_node_down_or_silent_answers_quickly(storage):
 async def test_locker_down_wallet_busy_then_recovers(storage, tmp_path):
     port = free_port()
     lock = LockerClient("127.0.0.1", port, reactor)
-    service = WalletService(storage, lock, None, {}, lock_wait=1.0)
+    service = WalletService(storage, lock, None, {}, clock=reactor, lock_wait=1.0)
     local = make_service(storage)
     w = await create_and_join(local, 1, 1)
     me = w.as_copayer(service)
@@ -426,7 +426,7 @@ async def test_locker_down_wallet_busy_then_recovers(storage, tmp_path):
 async def test_broker_down_notification_stored(storage):
     broker = WebSocketBroker(f"ws://127.0.0.1:{free_port()}", reactor).start()
     try:
-        service = WalletService(storage, LocalLock(), broker, {})
+        service = WalletService(storage, LocalLock(), broker, {}, clock=reactor)
         w = await create_and_join(service, 1, 2, join=1)
         other = CopayerKeys.random("livenet", "BIP44")
         r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))

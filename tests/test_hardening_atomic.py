@@ -30,6 +30,8 @@ from twisted.internet import defer, reactor
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotifier
 from bws.broker import LocalBroker
+from bws.lock import LocalLock
+from bws.service.broadcasts import BroadcastMarks
 from bws.chains.address import script_for_address
 from bws.embedded_db import server_argv
 from tests.bws_process import create_wallet_http, signed_request, start_bws
@@ -378,7 +380,7 @@ async def test_concurrent_pending_lists_mark_a_third_party_broadcast_once(api, l
 async def test_monitor_racing_the_pending_list_marks_once(api, litecoind):
     service = api.service
     w, me, keys, t = await _accepted_and_broadcast_elsewhere(service, litecoind)
-    monitor = make_monitor(service.storage, None, LocalBroker(), third_party_delay=0)
+    monitor = make_monitor(service.storage, None, LocalBroker(), third_party_delay=0, lock=service.lock)
     calls = [api.client.get("/v1/txproposals/", keys) for _ in range(10)]
     calls += [monitor._mark_third_party(t["txid"]) for _ in range(3)]
     results = await _gather(calls)
@@ -393,8 +395,10 @@ async def test_monitors_mark_a_third_party_broadcast_once(storage):
     txid = "ab" * 32
     await storage.store_tx(_proposal("wM", txid, "accepted"))
     btc_broker, evm_broker = LocalBroker(), LocalBroker()
-    btc = make_monitor(storage, None, btc_broker, third_party_delay=0)
-    evm = EvmMonitor(storage, MonitorNotifier(storage, evm_broker), None, reactor, coin="eth")
+    lock = LocalLock()  # both monitors' wallet lock (one locker across processes in production)
+    btc = make_monitor(storage, None, btc_broker, third_party_delay=0, lock=lock)
+    evm = EvmMonitor(storage, MonitorNotifier(storage, evm_broker), None, reactor, coin="eth",
+                     broadcasts=BroadcastMarks(storage, lock, evm_broker, reactor))
     await _gather([btc._mark_third_party(txid) for _ in range(5)] + [evm._third_party(txid) for _ in range(5)])
     notes = [n for n in await storage.fetch_notifications(["wM"]) if n["type"] == "NewOutgoingTxByThirdParty"]
     assert len(notes) == 1 and notes[0]["data"]["txid"] == txid

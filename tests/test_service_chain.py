@@ -21,7 +21,7 @@ def node_explorer(litecoind):
 
 @pytest.fixture
 def service(storage, clock, node_explorer):  # noqa: F811 - overrides the stub-explorer service
-    return make_service(storage, {("btc", "testnet"): node_explorer}, time_fn=clock)
+    return make_service(storage, {("btc", "testnet"): node_explorer}, clock=clock)
 
 
 @pytest_twisted.ensureDeferred

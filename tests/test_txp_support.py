@@ -24,7 +24,6 @@ from twisted.internet import reactor, task
 from bws.chains.txbuild import build_tx, unsigned_raw
 from bws.explorers import ExplorerError
 from bws.explorers.bitcoind import BitcoindExplorer
-from bws.service.jobs import drain_jobs
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
 
@@ -160,7 +159,6 @@ __all__ = [
     "fund",
     "FakeExplorer",
     "explorer_error",
-    "drain_jobs",
     "node_explorer",
     "chain_service",
     "module_watch_wallet",

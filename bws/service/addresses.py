@@ -53,7 +53,7 @@ class AddressesMixin(ServiceBase):
     """createAddress, getMainAddresses, and the helpers to store new wallet addresses."""
 
     def _max_main_address_gap(self) -> int:
-        return int(self.options.get("maxMainAddressGap", C.MAX_MAIN_ADDRESS_GAP))
+        return int(self.tunables.max_main_address_gap)
 
     async def _register_addresses(self, wallet: Wallet, addresses: list[Address]) -> None:
         """Tell the explorer to watch new addresses (when it supports it) before

@@ -185,11 +185,6 @@ class BalanceMixin(ServiceBase):
         return balance
 
     # ------------------------------------------------------------ pending (§4.8)
-    async def _check_pending_broadcasts(self, txps: list[TxProposal], *, take_lock: bool = True) -> list[TxProposal]:
-        """Hook for the transaction area: mark accepted proposals already on
-        chain as broadcast and drop them (§6.11).  Default: unchanged."""
-        return txps
-
     async def get_pending_txs(
         self, opts: Optional[dict] = None, decorate: bool = True, *, take_lock: bool = True
     ) -> list[dict]:

@@ -29,7 +29,6 @@ from bws.model import Wallet
 from bws.model import constants as C
 
 from .base import ServiceBase
-from .jobs import spawn
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +43,10 @@ class BalanceCacheMixin(ServiceBase):
     """Two-step balance and fast balance cache."""
 
     def _balance_cache_threshold(self) -> int:
-        return int(self.options.get("balanceCacheAddressThreshold", C.BALANCE_CACHE_ADDRESS_THRESHOLD))
+        return int(self.tunables.balance_cache_address_threshold)
 
     def _two_step_threshold(self) -> int:
-        return int(self.options.get("twoStepBalanceThreshold", C.TWO_STEP_BALANCE_THRESHOLD))
+        return int(self.tunables.two_step_balance_threshold)
 
     async def _get_balance_one_step(self, opts: dict, cache_ttl: float = C.BALANCE_CACHE_DIRECT_DURATION) -> dict:
         """All wallet addresses, under the wallet lock; fast cache for big
@@ -121,7 +120,7 @@ class BalanceCacheMixin(ServiceBase):
                 else:
                     await self.storage.set_cache(wallet.id, "twoStep", None, {"lastEmpty": self.now_s()})
 
-            spawn(self.storage, follow_up, name="two-step balance")
+            self.state.jobs.spawn(follow_up, name="two-step balance")
         return partial
 
 

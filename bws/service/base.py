@@ -18,25 +18,25 @@ import copy
 import inspect
 import json
 import logging
-import time
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVar
+
+from twisted.internet.interfaces import IReactorTime
 
 from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
 from bws.lock import run_locked
 from bws.model import Notification, Wallet
 from bws.model import constants as C
 from bws.model.base import RequestLog
-from bws.service.lookups import CopayerLookups, WalletFacts, WalletFactsCache
+
+from .broadcasts import BroadcastMarks
+from .context import Deps, Explorers, State, Tunables
+from .lookups import WalletFacts
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 SERVICE_VERSION = "bws-2.5.1"
-
-#: explorers: a mapping ``{(coin, network): explorer}`` or a callable
-#: ``(coin, network) -> explorer | None``.
-Explorers = Mapping[tuple[str, str], Any] | Callable[[str, str], Any]
 
 
 async def maybe_await(value: Any) -> Any:
@@ -51,11 +51,14 @@ class ServiceBase:
 
     storage: :class:`bws.storage.Storage`; lock: a :class:`bws.lock.Lock`;
     broker: a :class:`bws.broker.Broker` (or None); explorers: see
-    :data:`Explorers`; notifier: object with ``async notify(Notification)``
-    (stores then publishes), default built from ``bws.notifications.Notifier``
-    when that module exists, else store + ``broker.publish``;
-    time_fn: ``() -> float`` unix seconds (tests move time);
-    lock_wait: seconds before WALLET_BUSY.
+    :data:`bws.service.context.Explorers`; clock: ``IReactorTime`` (unix
+    seconds; background jobs and request coalescing are scheduled on it);
+    notifier: object with ``async notify(Notification)`` (stores then
+    publishes), default built from ``bws.notifications.Notifier``;
+    lock_wait: seconds before WALLET_BUSY; tunables:
+    :class:`bws.service.context.Tunables`; state: the process's
+    :class:`bws.service.context.State` (default: fresh).  They are kept
+    together as ``self.deps`` / ``self.state``.
     """
 
     def __init__(
@@ -65,25 +68,42 @@ class ServiceBase:
         broker: Any = None,
         explorers: Optional[Explorers] = None,
         *,
+        clock: IReactorTime,
         notifier: Any = None,
-        time_fn: Callable[[], float] = time.time,
         lock_wait: float = C.LOCK_WAIT_TIME,
         lock_max_hold: float = C.LOCK_EXE_TIME,
-        options: Optional[dict] = None,
+        tunables: Optional[Tunables] = None,
+        state: Optional[State] = None,
     ) -> None:
+        self.deps = Deps(
+            storage,
+            lock,
+            broker,
+            notifier if notifier is not None else _default_notifier(storage, broker),
+            explorers if explorers is not None else {},
+            clock,
+            lock_wait,
+            lock_max_hold,
+            tunables or Tunables(),
+        )
+        self.state = state if state is not None else State.build(storage, clock)
         self.storage = storage
         self.lock = lock
         self.broker = broker
-        self.explorers = explorers if explorers is not None else {}
-        self.notifier = notifier if notifier is not None else _default_notifier(storage, broker)
-        self.time_fn = time_fn
+        self.explorers = self.deps.explorers
+        self.notifier = self.deps.notifier
+        self.clock = clock
         self.lock_wait = lock_wait
         self.lock_max_hold = lock_max_hold
-        #: free-form tunables read by service areas (e.g. "maxMainAddressGap")
-        self.options: dict = dict(options or {})
+        self.tunables = self.deps.tunables
+        #: the HTTP layer's read-only view of a few tunables (wire-name keys;
+        #: bws/api.py, bws/api_fiat.py) until its routes read the typed ones
+        self.options: dict = self.tunables.wire_options()
         #: per-process caches of immutable facts (shared by bound copies)
-        self.copayer_lookups = CopayerLookups(storage)
-        self.wallet_facts = WalletFactsCache()
+        self.copayer_lookups = self.state.copayer_lookups
+        self.wallet_facts = self.state.wallet_facts
+        #: the ONE mark-broadcast rule (bws/service/broadcasts.py), also used by bcmonitor
+        self.broadcasts = BroadcastMarks(storage, lock, broker, clock, lock_wait=lock_wait, lock_max_hold=lock_max_hold)
         # caller identity (set by bind())
         self.wallet_id: Optional[str] = None
         self.copayer_id: Optional[str] = None
@@ -153,11 +173,11 @@ class ServiceBase:
     # ------------------------------------------------------------ time
     def now_s(self) -> int:
         """Current time, int unix seconds."""
-        return int(self.time_fn())
+        return int(self.clock.seconds())
 
     def now_ms(self) -> int:
         """Current time, int unix milliseconds."""
-        return int(self.time_fn() * 1000)
+        return int(self.clock.seconds() * 1000)
 
     # ------------------------------------------------------------ wallet
     async def _fetch_wallet(self, wallet_id: Optional[str] = None) -> Wallet:

@@ -328,7 +328,7 @@ class EvmMixin(ServiceBase):
             decoded = await self._verify_evm_raw(txp, raw, check_nonce=False)
             txp.txid = decoded.hash
             if await self._evm_call(txp.coin, "get_transaction", decoded.hash):
-                await self._process_broadcast(txp, by_third_party=True)
+                await self.broadcasts.mark_broadcast(txp, None, True, creator_id=self.copayer_id, locked=True)
                 return txp.to_dict()
             await self._verify_evm_raw(txp, raw, check_nonce=True)
             if txp.coin == C.COIN_TRY:
@@ -339,35 +339,15 @@ class EvmMixin(ServiceBase):
                 txid = await self._evm_call(txp.coin, "broadcast", raw)
             except BWSError:
                 if await self._evm_call(txp.coin, "get_transaction", decoded.hash):
-                    await self._process_broadcast(txp, by_third_party=True)
+                    await self.broadcasts.mark_broadcast(txp, None, True, creator_id=self.copayer_id, locked=True)
                     return txp.to_dict()
                 raise
             if isinstance(txid, str) and txid.lower() != decoded.hash:
                 log.warning("node answered txid %s for %s", txid, decoded.hash)
-            await self._process_broadcast(txp, by_third_party=False)
+            await self.broadcasts.mark_broadcast(txp, None, False, creator_id=self.copayer_id, locked=True)
             return txp.to_dict()
 
         return await self._run_locked(broadcast)
-
-    # ------------------------------------------------------------ pending list
-    async def _check_pending_broadcasts(self, txps: list, *, take_lock: bool = True) -> list:
-        """Accepted EVM proposals whose tx the node knows were broadcast by
-        someone else (or by us, answer lost): mark (once, as BTC ones) and drop
-        them.  Explorer errors keep the proposal (Q7)."""
-        txps = await super()._check_pending_broadcasts(txps, take_lock=take_lock)
-        out = []
-        for t in txps:
-            if not t.is_legacy() and t.status == C.TXP_ACCEPTED and t.txid and _is_evm(t.coin):
-                try:
-                    found = await self._evm_call(t.coin, "get_transaction", t.txid)
-                except Exception as e:  # noqa: BLE001
-                    log.warning("pending check of %s (%s) failed: %r", t.id, t.txid, e)
-                    found = None
-                if found:
-                    await self._mark_broadcast_by_third_party(t, take_lock=take_lock)
-                    continue
-            out.append(t)
-        return out
 
     # ------------------------------------------------------------ utxos (Q17)
     async def get_utxos(self, opts: Optional[dict] = None) -> list[dict]:

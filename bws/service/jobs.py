@@ -1,66 +1,61 @@
 """Background jobs of the wallet service (two-step balance follow-ups, address
-scans — spec api.md §6.4, §6.15, §10.1).
+scans — docs/spec/api.md §6.4, §6.15, §10.1).
 
 A job is a coroutine started without being awaited by the request that
-spawned it; its failure is logged, never raised.  Jobs are tracked per storage
-object so tests (and a graceful shutdown) can wait for them::
+spawned it; its failure is logged, never raised.  The :class:`JobTracker` is
+built once per process (bws/service/context.py ``State``) so tests (and a
+graceful shutdown) can wait for the jobs::
 
-    await drain_jobs(service)      # every job spawned through `service` is done
+    await service.state.jobs.drain()     # every job spawned so far is done
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import Any, Awaitable, Callable
 
 from twisted.internet import defer, task
+from twisted.internet.interfaces import IReactorTime
 
 log = logging.getLogger(__name__)
 
-_JOBS: "weakref.WeakKeyDictionary[Any, set]" = weakref.WeakKeyDictionary()
+
+class JobTracker:
+    """Background jobs run on ``clock`` (``IReactorTime``: ``callLater``),
+    tracked until they end."""
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self.clock = clock
+        self._jobs: set[defer.Deferred] = set()
+
+    def spawn(self, make: Callable[[], Awaitable[Any]], delay: float = 0.0, name: str = "job") -> defer.Deferred:
+        """Run ``make()`` in the background after ``delay`` seconds (clock time).
+        Returns the job's Deferred (fires with None whatever happens)."""
+
+        async def run() -> None:
+            try:
+                await make()
+            except Exception:
+                log.exception("background %s failed", name)
+
+        d = task.deferLater(self.clock, delay, lambda: defer.ensureDeferred(run()))
+        self._jobs.add(d)
+
+        def done(result: Any) -> None:
+            self._jobs.discard(d)
+            return None
+
+        d.addBoth(done)
+        return d
+
+    async def drain(self, rounds: int = 20) -> None:
+        """Wait until no job is running (jobs that spawn jobs are waited for
+        too, up to ``rounds`` generations)."""
+        for _ in range(rounds):
+            jobs = list(self._jobs)
+            if not jobs:
+                return
+            await defer.DeferredList(jobs, consumeErrors=True)
 
 
-def _jobs_of(owner: Any) -> set:
-    try:
-        return _JOBS.setdefault(owner, set())
-    except TypeError:  # not weak-referenceable: untracked
-        return set()
-
-
-def spawn(owner: Any, make: Callable[[], Awaitable[Any]], delay: float = 0.0, name: str = "job") -> defer.Deferred:
-    """Run ``make()`` in the background after ``delay`` seconds (reactor time).
-
-    owner: the object jobs are tracked by (the service's storage).  Returns the
-    job's Deferred (fires with None whatever happens)."""
-    from twisted.internet import reactor
-
-    async def run() -> None:
-        try:
-            await make()
-        except Exception:
-            log.exception("background %s failed", name)
-
-    d = task.deferLater(reactor, delay, lambda: defer.ensureDeferred(run()))
-    jobs = _jobs_of(owner)
-    jobs.add(d)
-
-    def done(result: Any) -> None:
-        jobs.discard(d)
-        return None
-
-    d.addBoth(done)
-    return d
-
-
-async def drain_jobs(service: Any, rounds: int = 20) -> None:
-    """Wait until no background job spawned for ``service.storage`` is running
-    (jobs that spawn jobs are waited for too, up to ``rounds`` generations)."""
-    for _ in range(rounds):
-        jobs = list(_jobs_of(service.storage))
-        if not jobs:
-            return
-        await defer.DeferredList(jobs, consumeErrors=True)
-
-
-__all__ = ["spawn", "drain_jobs"]
+__all__ = ["JobTracker"]

@@ -30,7 +30,6 @@ from bws.model import constants as C
 
 from .addresses import derive_wallet_address
 from .base import ServiceBase, maybe_await, truthy
-from .jobs import spawn
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ class ScanMixin(ServiceBase):
     """startScan and scan."""
 
     def _scan_gap(self) -> int:
-        return max(1, int(self.options.get("scanAddressGap", C.SCAN_ADDRESS_GAP)))
+        return max(1, int(self.tunables.scan_address_gap))
 
     async def start_scan(self, opts: Optional[dict] = None) -> dict:
         """``POST /v1/addresses/scan/`` -> ``{"started": true}``; the scan runs
@@ -82,7 +81,7 @@ class ScanMixin(ServiceBase):
                 data = {"result": "error", "error": message}
             await self._notify("ScanFinished", data, is_global=True, wallet_id=wallet.id)
 
-        spawn(self.storage, run, delay=SCAN_START_DELAY, name="address scan")
+        self.state.jobs.spawn(run, delay=SCAN_START_DELAY, name="address scan")
         return {"started": True}
 
     async def _register_for_scan(self, wallet: Wallet, addresses: list[Address]) -> None:

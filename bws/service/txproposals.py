@@ -588,27 +588,6 @@ class TxProposalsMixin(ServiceBase):
         return out
 
     # ------------------------------------------------------------ broadcast (§6.11)
-    async def _process_broadcast(self, txp: TxProposal, by_third_party: bool) -> bool:
-        """Mark ``txp`` broadcast and store it with its NewOutgoingTx(ByThirdParty)
-        notification ``{txProposalId, creatorId, amount, message, txid}``
-        (together, issue 10), publish, soft-reset the wallet's history cache.
-
-        Idempotent: the mark only lands on a proposal still stored as
-        accepted, so of several processes marking the same proposal (API
-        requests, block monitors) exactly one stores and announces it.
-        Returns False when someone else had already marked it."""
-        txp.set_broadcasted(self.now_s())
-        kind = "NewOutgoingTxByThirdParty" if by_third_party else "NewOutgoingTx"
-        n = self._new_notification(kind, txp.notification_data(txid=txp.txid), wallet_id=txp.wallet_id)
-        if not await self._store_txp(txp, n, expect={"status": C.TXP_ACCEPTED}):
-            log.info("proposal %s was already marked broadcast", txp.id)
-            return False
-        try:
-            await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
-        except Exception as e:  # a stale history cache is refreshed by the next block
-            log.warning("history cache reset for %s failed: %r", txp.wallet_id, e)
-        return True
-
     async def broadcast_tx(self, opts: dict) -> dict:
         """Broadcast an accepted proposal (§4.15) -> TxProposal (status
         broadcasted, ``broadcastedOn`` unix s).
@@ -636,11 +615,11 @@ class TxProposalsMixin(ServiceBase):
                 found = await self._explorer_call(wallet.coin, wallet.network, "get_transaction", txp.txid)
                 if not found:
                     raise err
-                await self._process_broadcast(txp, by_third_party=True)
+                await self.broadcasts.mark_broadcast(txp, None, True, creator_id=self.copayer_id, locked=True)
                 return self.decorate_txp(WalletFacts.of(wallet), txp)
-            if not txp.txid and isinstance(txid, str):
-                txp.txid = txid
-            await self._process_broadcast(txp, by_third_party=False)
+            await self.broadcasts.mark_broadcast(
+                txp, txp.txid or (txid if isinstance(txid, str) else None), False, creator_id=self.copayer_id, locked=True
+            )
             return self.decorate_txp(WalletFacts.of(wallet), txp)
 
         return await self._run_locked(broadcast)
@@ -667,56 +646,27 @@ class TxProposalsMixin(ServiceBase):
 
     # ------------------------------------------------------------ pending check (§6.11, Q7)
     async def _check_pending_broadcasts(self, txps: list, *, take_lock: bool = True) -> list:
-        """Accepted proposals whose txid the explorer knows were broadcast by
-        someone else: mark them (NewOutgoingTxByThirdParty, see
-        :meth:`_mark_broadcast_by_third_party`) and drop them.  Explorer
-        errors are logged and the proposal kept (Q7)."""
+        """Accepted proposals (any coin) whose txid the explorer knows were
+        broadcast by someone else (or by us, answer lost): mark them
+        (:meth:`bws.service.broadcasts.BroadcastMarks.mark_seen_on_chain`:
+        under the wallet lock, once) and drop them.  Explorer errors are
+        logged and the proposal kept (Q7).  take_lock=False: the caller may
+        hold the wallet lock already (the wallet's UTXOs are read inside
+        createTx, publish and the balance; the lock is not reentrant), the
+        conditional store alone keeps the mark single."""
         out = []
         for t in txps:
-            if (
-                not t.is_legacy()
-                and t.status == C.TXP_ACCEPTED
-                and t.txid
-                and t.coin in C.UTXO_COINS
-            ):
+            if not t.is_legacy() and t.status == C.TXP_ACCEPTED and t.txid:
                 try:
                     found = await self._explorer_call(t.coin, t.network, "get_transaction", t.txid)
                 except Exception as e:  # noqa: BLE001 - Q7: never fail the listing
                     log.warning("pending check of %s (%s) failed: %r", t.id, t.txid, e)
                     found = None
                 if found:
-                    await self._mark_broadcast_by_third_party(t, take_lock=take_lock)
+                    await self.broadcasts.mark_seen_on_chain(t, creator_id=self.copayer_id, locked=not take_lock)
                     continue
             out.append(t)
         return out
-
-    async def _mark_broadcast_by_third_party(self, txp: TxProposal, *, take_lock: bool) -> None:
-        """Mark ``txp``, found on chain, broadcast by a third party, once
-        (issue 15 finding 8): under the wallet lock, re-read, and only if still
-        accepted; the store itself is conditional too (:meth:`_process_broadcast`),
-        which keeps block monitors (no wallet lock) and callers that pass
-        ``take_lock=False`` (those that may already hold the lock: the
-        wallet's UTXOs are read inside createTx, publish and the balance,
-        and the lock is not reentrant) from announcing it twice.
-
-        The explorer was asked outside the lock, so the lock is held only for
-        the re-read and the write. WALLET_BUSY is logged, not raised: the
-        proposal is on chain either way and the next listing marks it."""
-
-        async def mark() -> None:
-            doc = await self.storage.fetch_tx(txp.wallet_id, txp.id)
-            if doc and doc.get("status") == C.TXP_ACCEPTED:
-                await self._process_broadcast(TxProposal.from_dict(doc), by_third_party=True)
-
-        if not take_lock:
-            await mark()
-            return
-        try:
-            await self._run_locked(mark, txp.wallet_id)
-        except ClientError as e:
-            if e.code != "WALLET_BUSY":
-                raise
-            log.warning("proposal %s (%s) is on chain; wallet busy, marking it on the next listing", txp.id, txp.txid)
 
 
 __all__ = ["TxProposalsMixin"]

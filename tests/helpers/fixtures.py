@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.interfaces import IReactorTime
+from zope.interface import implementer
 from twisted.web.server import Site
 
 from bws.api import BwsApi
@@ -21,19 +23,33 @@ from bws.service import WalletService
 from tests.helpers.client import TestClient
 
 
+@implementer(IReactorTime)
 class Clock:
-    """A settable wall clock (unix seconds) for WalletService(time_fn=...)."""
+    """A settable wall clock for WalletService(clock=...): ``seconds()`` (unix
+    seconds) is what the test sets (``advance``); scheduling (``callLater``:
+    background jobs, request coalescing) runs on the real reactor, because
+    these integration tests talk to real servers.  ``clock()`` also answers
+    the time (older call sites)."""
 
     def __init__(self, start: float | None = None):
         import time
 
         self.t = time.time() if start is None else start
 
+    def seconds(self) -> float:
+        return self.t
+
     def __call__(self) -> float:
         return self.t
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
+
+    def callLater(self, delay, f, *args, **kw):
+        return reactor.callLater(delay, f, *args, **kw)
+
+    def getDelayedCalls(self):
+        return reactor.getDelayedCalls()
 
 
 class ActivityExplorer:
@@ -73,8 +89,10 @@ class ActivityExplorer:
         return len(items)
 
 
-def make_service(storage, explorers: Any = None, **kw) -> WalletService:
-    return WalletService(storage, LocalLock(), LocalBroker(), explorers or {}, **kw)
+def make_service(storage, explorers: Any = None, *, clock: Any = None, **kw) -> WalletService:
+    """WalletService on ``storage`` with a local lock and broker; ``clock``
+    default: a :class:`Clock` at the current time; ``kw``: tunables=..., etc."""
+    return WalletService(storage, LocalLock(), LocalBroker(), explorers or {}, clock=clock or Clock(), **kw)
 
 
 @pytest.fixture
@@ -92,7 +110,7 @@ def service(storage, clock, explorer):
     """WalletService on a fresh database, a settable clock and an
     ActivityExplorer for (btc|bch, livenet|testnet)."""
     ex = {(c, n): explorer for c in ("btc", "bch") for n in ("livenet", "testnet")}
-    return make_service(storage, ex, time_fn=clock)
+    return make_service(storage, ex, clock=clock)
 
 
 @dataclass

@@ -1,0 +1,176 @@
+"""Marking a proposal broadcast: the ONE implementation, used by the API's
+broadcast and pending-list paths and by both block monitors (bcmonitor/btc.py,
+bcmonitor/evm.py) (issue 16 "One home per rule"; upstream
+bitcore-wallet-service lib/server.js ``_processBroadcast`` and
+lib/blockchainmonitor.js ``_handleThirdPartyBroadcasts``).
+
+The rule:
+
+* under the proposal's wallet lock (the API's writes on the same proposal and
+  a monitor's mark are serialised);
+* only a proposal still stored as ``accepted`` is marked: the store is
+  conditional (``expect={"status": "accepted"}``), so of several processes
+  marking the same proposal (API requests, monitors) exactly one stores and
+  announces it (issue 15 finding 8);
+* the proposal and its ``NewOutgoingTx`` / ``NewOutgoingTxByThirdParty``
+  notification are stored together (``Storage.store_tx_and_notifications``),
+  then published;
+* ONE payload: ``TxProposal.notification_data(txid=...)`` =
+  ``{txProposalId, creatorId, amount (int, satoshis or wei), message, txid}``
+  (upstream's monitor sent only ``{txProposalId, txid, amount}``: the email and
+  push templates got different fields depending on who saw the broadcast);
+* the wallet's history cache is soft-reset (the outgoing tx must appear).
+
+The upstream reference is callback-based and the API's copy and the monitor's
+copy had drifted; here both call :meth:`BroadcastMarks.mark_broadcast`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from twisted.internet.interfaces import IReactorTime
+
+from bws.errors import ClientError
+from bws.lock import run_locked
+from bws.model import UNDEFINED, Notification, TxProposal, next_notification_id
+from bws.model import constants as C
+
+log = logging.getLogger(__name__)
+
+
+class BroadcastMarks:
+    """The mark-broadcast rule over its dependencies.
+
+    storage: :class:`bws.storage.Storage` (``fetch_tx``, ``fetch_tx_by_hash``,
+    ``store_tx_and_notifications``, ``soft_reset_tx_history_cache``);
+    lock: a :class:`bws.lock.Lock` (the process's wallet lock: the API's and
+    the monitor's must be the same backend to serialise across processes);
+    broker: a :class:`bws.broker.Broker` or None (the wake-up after the store);
+    clock: ``IReactorTime`` (``seconds()``, unix s: ``broadcastedOn`` and
+    notification ids); lock_wait / lock_max_hold: seconds (WALLET_BUSY after
+    ``lock_wait``).
+    """
+
+    def __init__(
+        self,
+        storage: Any,
+        lock: Any,
+        broker: Any,
+        clock: IReactorTime,
+        *,
+        lock_wait: float = C.LOCK_WAIT_TIME,
+        lock_max_hold: float = C.LOCK_EXE_TIME,
+    ) -> None:
+        self.storage = storage
+        self.lock = lock
+        self.broker = broker
+        self.clock = clock
+        self.lock_wait = lock_wait
+        self.lock_max_hold = lock_max_hold
+
+    async def mark_broadcast(
+        self,
+        txp: TxProposal,
+        txid: Optional[str],
+        by_third_party: bool,
+        *,
+        creator_id: Any = UNDEFINED,
+        locked: bool = False,
+    ) -> bool:
+        """Mark ``txp`` (an accepted proposal) broadcast as ``txid`` (None: keep
+        ``txp.txid``) and announce it once (see the module doc).
+
+        by_third_party: NewOutgoingTxByThirdParty instead of NewOutgoingTx;
+        creator_id: the notification's creatorId (the acting copayer; a
+        monitor acts for nobody: omitted); locked: the caller already holds
+        ``txp``'s wallet lock (the lock is not reentrant: the API's broadcast
+        and the UTXO read inside createTx/publish run under it).
+
+        Returns True when this call stored the mark, False when the proposal
+        was no longer accepted (someone else marked it first).  ``txp`` is
+        updated in place (status, broadcastedOn, txid) either way.  Raises
+        ClientError('WALLET_BUSY') when the lock is not granted in time."""
+
+        async def mark() -> bool:
+            txp.txid = txid or txp.txid
+            txp.set_broadcasted(self.clock.seconds())
+            kind = "NewOutgoingTxByThirdParty" if by_third_party else "NewOutgoingTx"
+            n = Notification.create(
+                kind,
+                txp.notification_data(txid=txp.txid),
+                txp.wallet_id,
+                creatorId=creator_id,
+                now_ms=int(self.clock.seconds() * 1000),
+            )
+            stored = await self.storage.store_tx_and_notifications(
+                txp.to_dict(for_storage=True), [n.to_dict()], renew_id=next_notification_id,
+                expect={"status": C.TXP_ACCEPTED},
+            )
+            if stored is None:
+                log.info("proposal %s was already marked broadcast", txp.id)
+                return False
+            self._publish(stored)
+            try:
+                await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
+            except Exception as e:  # a stale history cache is refreshed by the next block
+                log.warning("history cache reset for %s failed: %r", txp.wallet_id, e)
+            return True
+
+        if locked:
+            return await mark()
+        return await run_locked(self.lock, txp.wallet_id, mark, wait_time=self.lock_wait, max_hold=self.lock_max_hold)
+
+    async def mark_seen_on_chain(
+        self, txp: TxProposal, *, creator_id: Any = UNDEFINED, locked: bool = False
+    ) -> bool:
+        """An accepted proposal whose txid the chain knows was broadcast by a
+        third party (or by us, answer lost): re-read it (under the lock) and
+        mark it if it is still accepted.  WALLET_BUSY is logged, not raised:
+        the transaction is on chain either way and the next pending listing
+        (or block) marks it.  Returns whether this call marked it."""
+
+        async def mark() -> bool:
+            doc = await self.storage.fetch_tx(txp.wallet_id, txp.id)
+            if not doc or doc.get("status") != C.TXP_ACCEPTED:
+                return False
+            return await self.mark_broadcast(
+                TxProposal.from_dict(doc), None, True, creator_id=creator_id, locked=True
+            )
+
+        if locked:
+            return await mark()
+        try:
+            return await run_locked(
+                self.lock, txp.wallet_id, mark, wait_time=self.lock_wait, max_hold=self.lock_max_hold
+            )
+        except ClientError as e:
+            if e.code != "WALLET_BUSY":
+                raise
+            log.warning("proposal %s (%s) is on chain; wallet busy, marking it later", txp.id, txp.txid)
+            return False
+
+    async def mark_txid_seen_on_chain(self, txid: str) -> bool:
+        """Monitors: the transaction ``txid`` was seen on the network; if it is
+        an accepted proposal's (any wallet), mark that proposal broadcast by a
+        third party (:meth:`mark_seen_on_chain`).  Returns whether this call
+        marked it."""
+        doc = await self.storage.fetch_tx_by_hash(txid)
+        if not doc or doc.get("status") != C.TXP_ACCEPTED:
+            return False
+        return await self.mark_seen_on_chain(TxProposal.from_dict(doc))
+
+    def _publish(self, docs: list[dict]) -> None:
+        """Wake consumers up with the stored notifications; a failure is logged,
+        never raised (the store is the source of truth, consumers read it)."""
+        if self.broker is None:
+            return
+        for doc in docs:
+            try:
+                self.broker.publish({k: v for k, v in doc.items() if k != "_id"})
+            except Exception:
+                log.exception("publishing notification %s failed (stored; consumers read the store)", doc.get("id"))
+
+
+__all__ = ["BroadcastMarks"]
