@@ -209,29 +209,6 @@ class BalanceMixin(ServiceBase):
             out.append(d)
         return out
 
-    async def get_tx(self, opts: dict) -> dict:
-        """One proposal of the caller's wallet (§4.14), decorated like the
-        pending list (without ``deleteLockTime``) plus ``note`` (the TxNote
-        of its txid with ``editedByName``) when it has a txid.
-        opts: ``{txProposalId}``.  Errors: TX_NOT_FOUND, WALLET_NOT_FOUND."""
-        txp_id = opts.get("txProposalId")
-        if not isinstance(txp_id, str) or not txp_id:
-            raise Errors.TX_NOT_FOUND
-        doc = await self.storage.fetch_tx(self.wallet_id, txp_id)
-        if not doc:
-            raise Errors.TX_NOT_FOUND
-        wallet = await self._fetch_wallet()
-        txp = TxProposal.from_dict(doc)
-        out = self.decorate_txp(WalletFacts.of(wallet), txp)
-        if txp.txid:
-            note = await self.storage.fetch_tx_note(self.wallet_id, txp.txid)
-            if note:
-                note = {k: v for k, v in note.items() if k != "_id"}
-                c = wallet.get_copayer(note.get("editedBy"))
-                note["editedByName"] = c.name if c is not None else "unknown"
-                out["note"] = note
-        return out
-
     def decorate_txp(self, facts: WalletFacts, txp: TxProposal) -> dict:
         """Read-time decorations (§5.4): creatorName (or "unknown"),
         derivationStrategy, actions[].copayerName (Q3: the acting copayer's

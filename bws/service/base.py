@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVa
 
 from twisted.internet.interfaces import IReactorTime
 
+from bws.chains.checks import is_int, truthy  # noqa: F401  (re-exported to the service areas)
 from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
 from bws.lock import run_locked
 from bws.model import Notification, Wallet
@@ -258,8 +259,12 @@ class ServiceBase:
 
     # ------------------------------------------------------------ explorers
     def _explorer(self, coin: str, network: str) -> Any:
-        """The explorer for (coin, network); ServerError("Could not get
-        blockchain explorer instance") when none is configured."""
+        """The explorer for (coin, network) (EVM coins: livenet only,
+        docs/spec/api.md §9.1; their explorers get the storage holding the tx
+        index); ServerError("Could not get blockchain explorer instance") when
+        none is configured."""
+        if coin in C.EVM_COINS:
+            network = C.LIVENET
         ex = None
         if callable(self.explorers) and not isinstance(self.explorers, Mapping):
             ex = self.explorers(coin, network)
@@ -267,6 +272,9 @@ class ServiceBase:
             ex = self.explorers.get((coin, network))
         if ex is None:
             raise ServerError("Could not get blockchain explorer instance")
+        attach = getattr(ex, "attach_storage", None)
+        if attach is not None:
+            attach(self.storage)
         return ex
 
     async def _explorer_call(self, coin: str, network: str, method: str, *args: Any) -> Any:
@@ -306,22 +314,6 @@ def check_length(value: Any, limit: int, field: str) -> None:
         size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))
     if size > limit:
         raise bad_request(f"Invalid {field}: longer than {limit} characters")
-
-
-def is_int(value: Any) -> bool:
-    """A real integer (bools excluded; 3.0 from JSON counts)."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, float) and value.is_integer()
-
-
-def truthy(value: Any) -> bool:
-    """JS truthiness of a JSON value ("", 0, null, false are falsy)."""
-    if isinstance(value, float) and value != value:
-        return False
-    return bool(value)
 
 
 def query_flag(value: Any) -> bool:

@@ -34,23 +34,21 @@ import copy
 import logging
 from typing import Any, Optional
 
-from bws.chains import _fields as F
 from bws.chains.address import parse_address
+from bws.chains.checks import is_int, is_number, truthy
 from bws.chains.evm import raw_from_signatures, verify_raw_tx
+from bws.chains.evm_rules import MAX_GAS_PRICE
 from bws.chains.feelevels import static_fee_levels
-from bws.chains.selection import EVM_GAS_LIMIT, select_evm_input
+from bws.chains.rules import rules_for
+from bws.chains.selection import select_evm_input
 from bws.errors import BWSError, Errors, ServerError, bad_request
 from bws.model import LEGACY_UNSUPPORTED_MESSAGE, UNDEFINED, TxProposal, Wallet
 from bws.model import constants as C
 
-from .base import ServiceBase, check_required, is_int, maybe_await, truthy
-from .feelevels import fee_level_names, invalid_fee_level_error
-from .txproposals import _validate_outputs
+from .base import ServiceBase, check_required, maybe_await
 
 log = logging.getLogger(__name__)
 
-#: highest gas price accepted as ``feePerKb`` (wei; 100 000 gwei)
-MAX_GAS_PRICE = 100_000 * 10**9
 #: the reference's nonce-route failure text (§4.29)
 NONCE_ERROR = "获取ETH地址信息失败，请稍后再试"
 INSUFFICIENT_ETH_FOR_FEE = "INSUFFICIENT_ETH_FOR_FEE"
@@ -65,18 +63,6 @@ def _is_evm(coin: Any) -> bool:
 class EvmMixin(ServiceBase):
     """EVM branches of wallets, fee levels, proposals, utxos; nonce and
     pending-status look-ups."""
-
-    # ------------------------------------------------------------ explorers
-    def _explorer(self, coin: str, network: str) -> Any:
-        """EVM coins live on livenet only (§9.1); their explorers get the
-        storage holding the tx index."""
-        if _is_evm(coin):
-            network = C.LIVENET
-        ex = super()._explorer(coin, network)
-        attach = getattr(ex, "attach_storage", None)
-        if attach is not None:
-            attach(self.storage)
-        return ex
 
     async def _evm_wallet(self) -> Optional[Wallet]:
         """The caller's wallet when it is an EVM one, else None (errors are
@@ -119,51 +105,15 @@ class EvmMixin(ServiceBase):
             log.warning("fee levels for %s failed: %r", coin, e)
             return static_fee_levels(coin)
 
-    def _evm_fee_choice(self, wallet: Wallet, opts: dict) -> dict:
-        opts = dict(opts)
-        if F.is_number(opts.get("fee")) or opts.get("inputs"):
-            raise bad_request(f"inputs/fee cannot be specified for {wallet.coin}")
-        n_args = int(truthy(opts.get("feeLevel"))) + int(F.is_number(opts.get("feePerKb")))
-        if n_args > 1:
-            raise bad_request("Only one of feeLevel/feePerKb/fee can be specified")
-        if n_args == 0:
-            opts["feeLevel"] = C.DEFAULT_FEE_LEVEL
-        if truthy(opts.get("feeLevel")) and opts["feeLevel"] not in fee_level_names(wallet.coin):
-            raise invalid_fee_level_error(wallet.coin)
-        if F.is_number(opts.get("feePerKb")):
-            gp = opts["feePerKb"]
-            if not is_int(gp) or not (1 <= gp <= MAX_GAS_PRICE):
-                raise bad_request("Invalid fee per KB")
-            opts["feePerKb"] = int(gp)
-        return opts
-
     # ------------------------------------------------------------ send max
     async def _send_max_info(self, wallet: Wallet, opts: dict) -> dict:
         if not _is_evm(wallet.coin):
             return await super()._send_max_info(wallet, opts)
-        o = self._evm_fee_choice(wallet, {k: v for k, v in opts.items() if k not in ("fee", "inputs")})
+        rules = rules_for(wallet.coin)
+        o = rules.validate_fee_choice(wallet, {k: v for k, v in opts.items() if k not in ("fee", "inputs")})
         gas_price = int(await self._get_fee_per_kb(wallet, o))
-        gas = gas_price * EVM_GAS_LIMIT
         utxos = [u for u in await self.get_wallet_utxos({}, wallet=wallet) if not u.get("locked")]
-        native = wallet.coin != C.COIN_TRY
-
-        def spendable(u: dict) -> int:
-            return u["satoshis"] - gas if native else u["satoshis"]
-
-        best = max(utxos, key=spendable, default=None)
-        below = [u for u in utxos if spendable(u) <= 0]
-        amount = max(0, spendable(best)) if best is not None else 0
-        return {
-            "size": 0,
-            "amount": amount,
-            "fee": gas if amount > 0 else 0,
-            "feePerKb": gas_price,
-            "inputs": [best] if (best is not None and amount > 0 and truthy(opts.get("returnInputs"))) else [],
-            "utxosBelowFee": len(below),
-            "amountBelowFee": sum(u["satoshis"] for u in below),
-            "utxosAboveMaxSize": 0,
-            "amountAboveMaxSize": 0,
-        }
+        return rules.send_max(utxos, gas_price, return_inputs=truthy(opts.get("returnInputs")))
 
     # ------------------------------------------------------------ create
     async def create_tx(self, opts: Optional[dict] = None) -> dict:
@@ -177,22 +127,17 @@ class EvmMixin(ServiceBase):
             if existing is not None:
                 return existing
             txp_id = opts.get("txProposalId")  # validated by the preamble
-            o = self._evm_fee_choice(wallet, opts)
-            outputs = o.get("outputs")
-            if not isinstance(outputs, list) or not outputs:
-                raise bad_request("No outputs were specified")
-            if len(outputs) > 1:
-                raise bad_request(f"Only one output allowed for {wallet.coin}")
-            if not isinstance(outputs[0], dict):
-                raise bad_request("Argument missing in output #1.")
+            rules = rules_for(wallet.coin)
+            o = rules.validate_fee_choice(wallet, opts)
+            outputs = [rules.single_output(wallet, o.get("outputs"))]
             if truthy(o.get("sendMax")):
-                if F.is_number(outputs[0].get("amount")):
+                if is_number(outputs[0].get("amount")):
                     raise bad_request("Amount is not allowed when sendMax is specified")
                 info = await self._send_max_info(
                     wallet, {"feePerKb": o.get("feePerKb"), "feeLevel": o.get("feeLevel"), "returnInputs": True}
                 )
                 outputs = [dict(outputs[0], amount=info["amount"])]
-            _validate_outputs(wallet, outputs)
+            rules.validate_outputs(wallet, outputs)
             out = dict(outputs[0])
             out["toAddress"] = parse_address(out["toAddress"], wallet.coin).address  # EIP-55 form
             await self._check_backoff(wallet)

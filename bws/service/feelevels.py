@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from bws.chains import _fields as F
 from bws.chains.feelevels import compute_fee_levels, sample_points, static_fee_levels
+from bws.chains.checks import fee_level_names, invalid_fee_level_error  # noqa: F401  (re-exported)
 from bws.crypto import js_json_stringify
 from bws.errors import bad_request
 from bws.model import Wallet
@@ -26,16 +27,6 @@ from .base import ServiceBase, maybe_await
 log = logging.getLogger(__name__)
 
 FEE_LEVELS_CACHE_TYPE = "feeLevels"
-
-
-def fee_level_names(coin: str) -> list[str]:
-    """Level names of ``coin`` in FEE_LEVELS order."""
-    return [lvl["name"] for lvl in C.FEE_LEVELS[coin]]
-
-
-def invalid_fee_level_error(coin: str):
-    """BADREQUEST "Invalid fee level. Valid values are urgent, priority, ..."."""
-    return bad_request("Invalid fee level. Valid values are " + ", ".join(fee_level_names(coin)))
 
 
 class FeeLevelsMixin(ServiceBase):

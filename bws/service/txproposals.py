@@ -24,133 +24,20 @@ import copy
 import logging
 from typing import Any, Optional
 
-from bws.chains import _fields as F
-from bws.chains.address import validate_output_address
+from bws.chains.checks import is_int, is_number, truthy
+from bws.chains.rules import rules_for
 from bws.chains.selection import select_tx_inputs, send_max_info
-from bws.chains.txbuild import is_raw_tx, signed_raw, txid_of, unsigned_raw, verify_input_signatures
+from bws.chains.txbuild import is_raw_tx, signed_raw, unsigned_raw
 from bws.crypto import verify_message
-from bws.errors import BWSError, ClientError, Errors, ServerError, bad_request
+from bws.errors import BWSError, Errors, ServerError, bad_request
 from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet, next_notification_id
 from bws.model import constants as C
 
 from .addresses import address_out, derive_wallet_address
-from .base import ServiceBase, check_length, check_required, is_int, truthy
+from .base import ServiceBase, check_length, check_required
 from .lookups import WalletFacts
-from .feelevels import fee_level_names, invalid_fee_level_error
 
 log = logging.getLogger(__name__)
-
-_UNSUPPORTED_COIN = "Unsupported operation for this coin"
-
-
-def _is_num(v: Any) -> bool:
-    return F.is_number(v)
-
-
-def _validate_outputs(wallet: Wallet, outputs: Any) -> None:
-    """validateOutputs (§6.9): BADREQUEST "No outputs were specified",
-    "Argument missing in output #<n>.", "Invalid amount", "Invalid script";
-    INVALID_ADDRESS, INCORRECT_ADDRESS_NETWORK, DUST_AMOUNT."""
-    if not isinstance(outputs, list) or not outputs:
-        raise bad_request("No outputs were specified")
-    for i, o in enumerate(outputs):
-        if not isinstance(o, dict) or "toAddress" not in o or "amount" not in o:
-            raise bad_request(f"Argument missing in output #{i + 1}.")
-        if not isinstance(o["toAddress"], str):
-            raise Errors.INVALID_ADDRESS
-        validate_output_address(o["toAddress"], wallet.coin, wallet.network)
-        _check_script(o)
-        amount = o["amount"]
-        # reference: not a number, NaN or <= 0; non-integers would only fail later in bitcore
-        if not _is_num(amount) or amount <= 0 or not is_int(amount):
-            raise bad_request("Invalid amount")
-        if amount < max(C.MIN_OUTPUT_AMOUNT, C.DUST_AMOUNT):
-            raise Errors.DUST_AMOUNT
-
-
-def _check_output_shapes(outputs: Any) -> None:
-    """Minimal shape check kept even with ``validateOutputs: false`` so a
-    malformed body is a 400, never a 500."""
-    if not isinstance(outputs, list) or not outputs:
-        raise bad_request("No outputs were specified")
-    for i, o in enumerate(outputs):
-        if not isinstance(o, dict):
-            raise bad_request(f"Argument missing in output #{i + 1}.")
-        amount = o.get("amount")
-        if not is_int(amount) or amount < 0:
-            raise bad_request("Invalid amount")
-        if not isinstance(o.get("toAddress"), str) and not isinstance(o.get("script"), str):
-            raise bad_request(f"Argument missing in output #{i + 1}.")
-        _check_script(o)
-
-
-def _check_script(output: dict) -> None:
-    """BADREQUEST "Invalid script" unless an output's ``script`` is absent,
-    falsy (the build then pays ``toAddress``, as bitcore's ``if (o.script)``)
-    or hex text.  Anything else reached ``bytes.fromhex`` in the build (a 500
-    in the reference too: bitcore's Output refuses a non-string script)."""
-    script = output.get("script")
-    if not script:
-        return
-    try:
-        bytes.fromhex(script)
-    except (TypeError, ValueError):
-        raise bad_request("Invalid script") from None
-
-
-def _wallet_inputs(inputs: list[dict], utxos: list[dict]) -> list[dict]:
-    """The wallet's own records of caller-supplied inputs, in the caller's
-    order: UNAVAILABLE_UTXOS when one is not an unlocked UTXO of the wallet
-    (made up, spent, or locked by a pending proposal).
-
-    The reference takes ``inputs`` on trust ("todo: check inputs are ours",
-    server.js _selectTxInputs): made-up ones failed later inside bitcore (a
-    500) or only at publish (UNAVAILABLE_UTXOS).  The records come from the
-    explorer, so the proposal's amounts, paths and keys are the chain's."""
-    mine = {f"{u['txid']}|{u['vout']}": u for u in utxos if not u.get("locked")}
-    out = []
-    for i in inputs:
-        u = mine.get(f"{i['txid'].lower()}|{i['vout']}")
-        if u is None:
-            raise Errors.UNAVAILABLE_UTXOS
-        out.append(dict(u))
-    return out
-
-
-def _check_inputs(inputs: Any) -> list[dict]:
-    """Caller-supplied ``inputs`` (as returned by utxos / sendmaxinfo):
-    BADREQUEST "Invalid inputs" unless each has txid (hex 64), vout, satoshis
-    (ints) and, when present, a string path and a list of hex publicKeys."""
-    if inputs is None or inputs is UNDEFINED:
-        return []
-    if not isinstance(inputs, list):
-        raise bad_request("Invalid inputs")
-    for i in inputs:
-        ok = (
-            isinstance(i, dict)
-            and isinstance(i.get("txid"), str)
-            and len(i["txid"]) == 64
-            and is_int(i.get("vout"))
-            and i["vout"] >= 0
-            and is_int(i.get("satoshis"))
-            and i["satoshis"] > 0
-            and isinstance(i.get("path", ""), str)
-            and isinstance(i.get("publicKeys", []), list)
-            and all(isinstance(k, str) for k in i.get("publicKeys", []))
-        )
-        if ok:
-            try:
-                bytes.fromhex(i["txid"])
-                for k in i.get("publicKeys", []):
-                    bytes.fromhex(k)
-                if i.get("scriptPubKey") is not None:
-                    bytes.fromhex(i["scriptPubKey"])
-            except (ValueError, TypeError):
-                ok = False
-        if not ok:
-            raise bad_request("Invalid inputs")
-    return inputs
-
 
 class TxProposalsMixin(ServiceBase):
     """createTx, publishTx, signTx, rejectTx, removePendingTx, getTx,
@@ -211,29 +98,8 @@ class TxProposalsMixin(ServiceBase):
     def _require_v3(txp: Any) -> None:
         if txp.is_legacy():
             raise ServerError(LEGACY_UNSUPPORTED_MESSAGE)
-        if txp.coin in C.EVM_COINS:
-            raise ServerError(_UNSUPPORTED_COIN)
 
     # ------------------------------------------------------------ send max (§6.13)
-    def _validate_fee_choice(self, wallet: Wallet, opts: dict, allow_fee: bool) -> dict:
-        """The fee-argument rules shared by createTx and getSendMaxInfo; returns
-        opts with ``feeLevel`` defaulted to "normal" when nothing was given."""
-        opts = dict(opts)
-        n_args = int(truthy(opts.get("feeLevel"))) + int(_is_num(opts.get("feePerKb")))
-        if allow_fee:
-            n_args += int(_is_num(opts.get("fee")))
-            if n_args > 1:
-                raise bad_request("Only one of feeLevel/feePerKb/fee can be specified")
-        elif n_args > 1:
-            raise bad_request("Only one of feeLevel/feePerKb can be specified")
-        if n_args == 0:
-            opts["feeLevel"] = C.DEFAULT_FEE_LEVEL
-        if truthy(opts.get("feeLevel")) and opts["feeLevel"] not in fee_level_names(wallet.coin):
-            raise invalid_fee_level_error(wallet.coin)
-        if _is_num(opts.get("feePerKb")) and not (C.MIN_FEE_PER_KB <= opts["feePerKb"] <= C.MAX_FEE_PER_KB):
-            raise bad_request("Invalid fee per KB")
-        return opts
-
     async def get_send_max_info(self, opts: Optional[dict] = None) -> dict:
         """``GET /v1/sendmaxinfo/`` (§4.19, §6.13).
 
@@ -247,9 +113,7 @@ class TxProposalsMixin(ServiceBase):
         return await self._send_max_info(wallet, opts or {})
 
     async def _send_max_info(self, wallet: Wallet, opts: dict) -> dict:
-        if wallet.coin in C.EVM_COINS:
-            raise ServerError(_UNSUPPORTED_COIN)
-        opts = self._validate_fee_choice(wallet, opts, allow_fee=False)
+        opts = rules_for(wallet.coin).validate_fee_choice(wallet, opts, allow_fee=False)
         fee_per_kb = await self._get_fee_per_kb(wallet, opts)
         utxos = await self.get_wallet_utxos({}, wallet=wallet)
         return send_max_info(
@@ -282,7 +146,7 @@ class TxProposalsMixin(ServiceBase):
     async def _change_address_for(self, wallet: Wallet, opts: dict) -> tuple[Any, Any]:
         """(change Address dict or UNDEFINED, newly derived Address or None).
         A derived address advances ``wallet``'s change index in memory only."""
-        if truthy(opts.get("sendMax")) or wallet.coin in C.EVM_COINS:
+        if truthy(opts.get("sendMax")):
             return UNDEFINED, None
         if wallet.single_address:
             addresses = await self.storage.fetch_addresses(wallet.id)
@@ -326,21 +190,20 @@ class TxProposalsMixin(ServiceBase):
 
         async def create() -> dict:
             wallet, existing = await self._create_preamble(opts)
-            if wallet.coin in C.EVM_COINS:
-                raise ServerError(_UNSUPPORTED_COIN)
             if existing is not None:
                 return existing
             txp_id = opts.get("txProposalId")  # validated by the preamble
+            rules = rules_for(wallet.coin)
 
-            o = self._validate_fee_choice(wallet, opts, allow_fee=True)
-            inputs = _check_inputs(o.get("inputs"))
-            if _is_num(o.get("fee")):
+            o = rules.validate_fee_choice(wallet, opts, allow_fee=True)
+            inputs = rules.check_inputs(o.get("inputs"))
+            if is_number(o.get("fee")):
                 if not inputs:
                     raise bad_request("fee can only be set when inputs are specified")
                 if not is_int(o["fee"]) or o["fee"] < C.MIN_TX_FEE:
                     raise bad_request("Invalid fee")
             if inputs:
-                inputs = _wallet_inputs(inputs, await self.get_wallet_utxos({}, wallet=wallet))
+                inputs = rules.wallet_inputs(inputs, await self.get_wallet_utxos({}, wallet=wallet))
             if wallet.single_address and o.get("changeAddress"):
                 raise bad_request("Cannot specify change address on single-address wallet")
             outputs = o.get("outputs")
@@ -349,15 +212,15 @@ class TxProposalsMixin(ServiceBase):
                     raise bad_request("Only one output allowed when sendMax is specified")
                 if not outputs or not isinstance(outputs[0], dict):
                     raise bad_request("No outputs were specified")
-                if _is_num(outputs[0].get("amount")):
+                if is_number(outputs[0].get("amount")):
                     raise bad_request("Amount is not allowed when sendMax is specified")
-                if _is_num(o.get("fee")):
+                if is_number(o.get("fee")):
                     raise bad_request("Fee is not allowed when sendMax is specified (use feeLevel/feePerKb instead)")
                 info = await self._send_max_info(
                     wallet,
                     {  # Q11: the requested level, not "normal"
                         "feePerKb": o.get("feePerKb"),
-                        "feeLevel": o.get("feeLevel") if not _is_num(o.get("feePerKb")) else None,
+                        "feeLevel": o.get("feeLevel") if not is_number(o.get("feePerKb")) else None,
                         "excludeUnconfirmedUtxos": o.get("excludeUnconfirmedUtxos"),
                         "returnInputs": True,
                     },
@@ -365,8 +228,8 @@ class TxProposalsMixin(ServiceBase):
                 outputs = [dict(outputs[0], amount=info["amount"])]
                 inputs = info["inputs"]
             if o.get("validateOutputs") is not False:
-                _validate_outputs(wallet, outputs)
-            _check_output_shapes(outputs)
+                rules.validate_outputs(wallet, outputs)
+            rules.check_output_shapes(outputs)
             excluded = o.get("utxosToExclude") or []
             if not isinstance(excluded, list) or not all(isinstance(x, str) for x in excluded):
                 raise bad_request("Invalid utxosToExclude")
@@ -374,7 +237,7 @@ class TxProposalsMixin(ServiceBase):
             await self._check_backoff(wallet)
 
             change, new_change = await self._change_address_for(wallet, o)
-            fee_given = _is_num(o.get("fee")) and bool(inputs)
+            fee_given = is_number(o.get("fee")) and bool(inputs)
             fee_per_kb = UNDEFINED if fee_given else await self._get_fee_per_kb(wallet, o)
 
             txp = TxProposal.create(
@@ -477,25 +340,29 @@ class TxProposalsMixin(ServiceBase):
             self._check_can_sign(txp)
             copayer = wallet.get_copayer(self.copayer_id)
             sigs = opts["signatures"]
-            if copayer is None or not isinstance(sigs, list) or not verify_input_signatures(
-                txp.to_dict(), copayer.xpub_key, sigs
-            ):
+            rules = rules_for(wallet.coin)
+            if copayer is None or not rules.verify_signatures(txp, copayer.xpub_key, sigs):
                 raise Errors.BAD_SIGNATURES
-            def finalize(t):
-                raw = signed_raw(t.to_dict())
-                return raw, txid_of(raw)
-
-            return await self._accept_and_notify(txp, copayer, sigs, finalize)
+            return await self._accept_and_notify(txp, copayer, sigs, rules.final_raw)
 
         return await self._run_locked(sign)
 
-    def _check_can_sign(self, txp: TxProposal) -> None:
-        """COPAYER_VOTED when the caller already acted on ``txp``; TX_NOT_PENDING
-        when it no longer takes signatures (BTC and EVM signing)."""
+    def _check_can_vote(self, txp: TxProposal, *, accepted_ok: bool) -> None:
+        """The one check before a vote: COPAYER_VOTED when the caller already
+        acted on ``txp``; TX_NOT_PENDING when it no longer takes this vote.
+        accepted_ok: an accepted proposal still takes it -- True for signing
+        (an extra signature on an accepted m-of-n, upstream lib/server.js
+        ``signTx``: ``!txp.isPending()``), False for rejecting (upstream
+        ``rejectTx``: ``txp.status != 'pending'``; tests/test_txp_flow.py Q24)."""
         if txp.get_action_by(self.copayer_id) is not None:
             raise Errors.COPAYER_VOTED
-        if not txp.is_pending():
+        pending = txp.is_pending() if accepted_ok else txp.status == C.TXP_PENDING
+        if not pending:
             raise Errors.TX_NOT_PENDING
+
+    def _check_can_sign(self, txp: TxProposal) -> None:
+        """:meth:`_check_can_vote` for a signature (BTC and EVM signing)."""
+        self._check_can_vote(txp, accepted_ok=True)
 
     async def _accept_and_notify(self, txp, copayer, sigs: list, finalize) -> dict:
         """Record the caller's (already verified) accept on ``txp``; on quorum set
@@ -529,10 +396,7 @@ class TxProposalsMixin(ServiceBase):
 
         async def reject() -> dict:
             txp = await self._fetch_txp(opts["txProposalId"])
-            if txp.get_action_by(self.copayer_id) is not None:
-                raise Errors.COPAYER_VOTED
-            if txp.status != C.TXP_PENDING:
-                raise Errors.TX_NOT_PENDING
+            self._check_can_vote(txp, accepted_ok=False)
             txp.reject(self.copayer_id, opts.get("reason", UNDEFINED), now=self.now_s())
             notes = [self._new_notification("TxProposalRejectedBy", txp.notification_data(copayerId=self.copayer_id))]
             if txp.status == C.TXP_REJECTED:
