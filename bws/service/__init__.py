@@ -32,12 +32,15 @@ module             methods
 
 To add an area: write ``bws/service/<area>.py`` with ``class XMixin(ServiceBase)``
 and list it in ``WalletService`` below.  Mixins listed earlier win, so an area
-may override a hook of a later one (e.g. ``_get_balance_two_step``,
-``_check_pending_broadcasts`` of ``balance``).
+may override a hook of a later one (e.g. ``_get_balance_two_step`` of
+``balance``).  Coin differences of the proposal rules are asked of
+``bws.chains.rules.rules_for(wallet.coin)``; marking a proposal broadcast is
+``bws/service/broadcasts.py`` (shared with bcmonitor); per-process state and
+dependencies are ``bws/service/context.py`` ``State`` / ``Deps``.
 
 Typical use::
 
-    service = WalletService(storage, LocalLock(), LocalBroker(), explorers={("btc", "testnet"): ex})
+    service = WalletService(storage, LocalLock(), LocalBroker(), explorers={("btc", "testnet"): ex}, clock=reactor)
     await service.create_wallet({...})                      # no caller needed
     me = service.bind(wallet_id, copayer_id)                # acting copayer
     await me.create_address({})

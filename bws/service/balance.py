@@ -1,10 +1,10 @@
 """Wallet UTXOs, one-step balance and the pending-proposal list
 (spec api.md §4.8, §4.17, §4.20, §6.3, §6.4).
 
-Two-step balance, the fast balance cache and the pending list's blockchain
-check (§6.11) belong to the transaction area: it overrides
-``_get_balance_two_step`` / ``_check_pending_broadcasts`` (a mixin listed
-before this one in WalletService wins)."""
+Two-step balance and the fast balance cache belong to bws/service/balancecache.py,
+which overrides ``_get_balance_two_step`` (a mixin listed before this one in
+WalletService wins); the pending list's blockchain check (§6.11) is
+``_check_pending_broadcasts`` of bws/service/txproposals.py."""
 
 from __future__ import annotations
 
