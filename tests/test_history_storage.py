@@ -82,6 +82,28 @@ async def test_conditional_fill_and_soft_reset_revs(storage):
 
 
 @pytest_twisted.ensureDeferred
+async def test_plural_soft_reset_refuses_a_fill_in_flight(storage):
+    """Bug 1 (issue 16): the BTC monitor resets the history caches of every wallet
+    paid by a mempool transaction in one write. A fill that read the status
+    before that reset must not mark the cache fresh afterwards, or the 0-conf
+    payment stays missing from history until the next block."""
+    status = {"totalItems": 1, "updatedOn": 1, "isComplete": True, "isUpdated": True}
+    rev1 = await storage.init_tx_history_cache_status("w1")
+    rev2 = await storage.init_tx_history_cache_status("w2")
+    assert await storage.store_tx_history_cache("w2", 0, [{"txid": "a"}], status, rev2) is True
+    fresh2 = (await storage.get_cache("w2", "historyCacheStatus", None))["rev"]
+    # the fills of w1 (never filled) and of w2 (fresh) read their revs, then the payment arrives
+    await storage.soft_reset_tx_history_caches(["w1", "w2", "w3"])
+    assert await storage.store_tx_history_cache("w1", 0, [{"txid": "a"}], status, rev1) is False
+    assert await storage.store_tx_history_cache("w2", 1, [{"txid": "b"}], status, fresh2) is False
+    for w in ("w1", "w2", "w3"):  # a wallet without a status gets one, as with the one-wallet reset
+        assert (await storage.get_cache(w, "historyCacheStatus", None))["isUpdated"] is False
+    # a fill that starts after the reset reads the new rev and is accepted
+    rev = (await storage.get_cache("w1", "historyCacheStatus", None))["rev"]
+    assert await storage.store_tx_history_cache("w1", 0, [{"txid": "a"}], status, rev) is True
+
+
+@pytest_twisted.ensureDeferred
 async def test_page_proposals_and_notes_are_the_page_subset(storage):
     for i, (txid, created) in enumerate([("x1", 100), ("x2", 200), (None, 150), ("x3", 900), ("x1", 120)]):
         doc = {"walletId": "w1", "id": f"p{i}", "isPending": False, "createdOn": created, "status": "broadcasted"}
