@@ -56,7 +56,7 @@ from bws.crypto import js_json_stringify
 from bws.errors import ClientError, Errors, ServerError
 from bws.ratelimit import RateLimited
 from bws.service.base import SERVICE_VERSION
-from bws.storage import StorageBusy
+from bws.errors import StorageBusy
 
 log = logging.getLogger(__name__)
 

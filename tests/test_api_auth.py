@@ -134,7 +134,7 @@ async def test_sessions_over_http(api, clock):
     assert new != token
     r = await api.client.post("/v1/logout", {}, c)
     assert r.status == 200 and r.text == ""
-    assert (await api.service.storage.get_session(w.copayer_ids[0]))["id"] is None  # ended, kept for the replay guard
+    assert (await api.service.storage.sessions.fetch(w.copayer_ids[0]))["id"] is None  # ended, kept for the replay guard
     r = await api.client.get("/v1/notifications/", identity=w.copayer_ids[0], session=new)
     assert r.status == 401
 

@@ -195,7 +195,7 @@ async def test_eth_and_try_tables(storage, fake_fiat):
     tr = await get_coin_rates(storage, "try")
     assert tr[0] == {"code": "TRY", "name": "Trias Token", "rate": 1}
     assert tr[4] == {"code": "USD", "name": "US Dollar", "rate": pytest.approx(0.12)}  # 60000 × 0.000002
-    doc = await storage.get_cache(None, "tryPriceCache", None)
+    doc = await storage.cache.get(None, "tryPriceCache", None)
     assert doc["updateTime"] == T0 * MS
 
     # TRY source gives an out-of-range price: table kept; with CoinGecko's trias id configured

@@ -127,7 +127,7 @@ async def _wait_settled(storage, hook_ids, attempts: int, timeout: float = 20.0)
     """The delivery rows of ``hook_ids`` once each has ``attempts`` attempts and no retry left."""
     rows = []
     for _ in range(int(timeout / 0.1)):
-        rows = [r for h in hook_ids for r in await storage.fetch_webhook_deliveries(h)]
+        rows = [r for h in hook_ids for r in await storage.webhooks.fetch_deliveries(h)]
         if len(rows) == len(hook_ids) and all(
             r["attempts"] >= attempts and r.get("leaseUntil") is None and r["status"] in ("sent", "fail")
             and (r["status"] == "sent" or r.get("nextAttemptOn") is None) for r in rows
@@ -348,7 +348,7 @@ async def test_field_sizes_are_bounded(api, storage):
     r = await client.post(f"/v2/wallets/{wid}/copayers/",
                           join_opts(wid, key, c, customData={"k": _long(C.MAX_CUSTOM_DATA_LENGTH)}))
     assert (r.status, r.json["message"]) == (400, f"Invalid customData: longer than {C.MAX_CUSTOM_DATA_LENGTH} characters")
-    assert (await storage.fetch_wallet(wid))["copayers"] == []
+    assert (await storage.wallets.fetch(wid))["copayers"] == []
     r = await client.post(f"/v2/wallets/{wid}/copayers/", join_opts(wid, key, c, name="me"))
     assert r.status == 200, r.text
 

@@ -79,7 +79,7 @@ async def test_names_are_only_trusted_from_a_complete_wallet(service):
     t = TxProposal.create(w.id, "btc", "livenet", 2, 2, outputs=[{"toAddress": "1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CG",
                           "amount": 1000}], creatorId=joined["copayerId"], inputs=[], fee=100, now=service.now_s())
     t.status = "pending"
-    await service.storage.store_tx(t.to_dict(for_storage=True))
+    await service.storage.proposals.store(t.to_dict(for_storage=True))
     pending = await first.get_pending_txs({})
     assert [p["creatorName"] for p in pending] == ["late copayer"]
     assert service.wallet_facts.get(w.id, complete=True).copayer_names[joined["copayerId"]] == "late copayer"

@@ -27,7 +27,7 @@ BIP45_XPUB_1 = (
 
 
 async def new_address_notifications(service, wallet_id):
-    return [n for n in await service.storage.fetch_notifications([wallet_id], None, 0) if n["type"] == "NewAddress"]
+    return [n for n in await service.storage.notifications.fetch([wallet_id], None, 0) if n["type"] == "NewAddress"]
 
 
 # -- case 19 -------------------------------------------------------------------------
@@ -52,7 +52,7 @@ async def test_create_address_vectors(service, xpubs, bip44, m, path, address):
     assert len(a["publicKeys"]) == len(xpubs) and "scriptPubKey" not in a
     ns = await new_address_notifications(service, w.id)
     assert [n["data"] for n in ns] == [{"address": address}]
-    stored = await service.storage.fetch_addresses(w.id)
+    stored = await service.storage.addresses.fetch(w.id)
     assert stored[0]["scriptPubKey"]  # monitors match by script
 
 
@@ -84,12 +84,12 @@ async def test_failed_store_keeps_nothing(service, monkeypatch):
     async def boom(*a, **k):
         raise RuntimeError("db down")
 
-    monkeypatch.setattr(service.storage, "store_address_and_wallet", boom)
+    monkeypatch.setattr(service.storage.addresses, "store_with_wallet", boom)
     with pytest.raises(RuntimeError):
         await me.create_address({})
     monkeypatch.undo()
-    assert len(await service.storage.fetch_addresses(w.id)) == 1
-    wallet = await service.storage.fetch_wallet(w.id)
+    assert len(await service.storage.addresses.fetch(w.id)) == 1
+    wallet = await service.storage.wallets.fetch(w.id)
     assert wallet["addressManager"]["receiveAddressIndex"] == 1
     a = await me.create_address({})
     assert a["path"] == "m/0/1"
@@ -117,7 +117,7 @@ async def test_gap_limit(service, explorer):
     explorer.active.add(newest["address"])
     await me.create_address({})
     assert explorer.calls == [newest["address"]]
-    stored = {a["address"]: a for a in await service.storage.fetch_addresses(w.id)}
+    stored = {a["address"]: a for a in await service.storage.addresses.fetch(w.id)}
     assert stored[newest["address"]]["hasActivity"] is True
     explorer.calls.clear()
     await me.create_address({})
@@ -176,7 +176,7 @@ async def test_single_address_wallet(service):
     first = await me.create_address({})
     again = await me.create_address({})
     assert again["address"] == first["address"] and again["path"] == "m/0/0"
-    assert len(await service.storage.fetch_addresses(w.id)) == 1
+    assert len(await service.storage.addresses.fetch(w.id)) == 1
     assert len(await new_address_notifications(service, w.id)) == 1
 
 

@@ -69,9 +69,9 @@ async def test_create_temporary_and_fresh_change(chain_service, litecoind):
     t2 = await me.create_tx(out(to, 1_000_000, feeLevel="economy"))
     assert t2["feeLevel"] == "economy" and t2["feePerKb"] == await level_rate(me, "economy")
     assert [t["changeAddress"]["path"], t2["changeAddress"]["path"]] == ["m/1/0", "m/1/1"]
-    stored = [a for a in await chain_service.storage.fetch_addresses(w.id) if a["isChange"]]
+    stored = [a for a in await chain_service.storage.addresses.fetch(w.id) if a["isChange"]]
     assert [a["path"] for a in stored] == ["m/1/0", "m/1/1"]
-    wallet_doc = await chain_service.storage.fetch_wallet(w.id)
+    wallet_doc = await chain_service.storage.wallets.fetch(w.id)
     assert wallet_doc["addressManager"]["changeAddressIndex"] == 2
 
 
@@ -130,7 +130,7 @@ async def test_explicit_inputs_fee_and_change_address(chain_service, litecoind):
     exact = await me.create_tx(out(to, 50_000_000 - 10_000, inputs=[small], fee=10_000))
     assert len(build_tx(exact).tx.vout) == 1
     # Q10: the user-supplied change address is not duplicated
-    assert len([a for a in await chain_service.storage.fetch_addresses(w.id) if a["address"] == a1["address"]]) == 1
+    assert len([a for a in await chain_service.storage.addresses.fetch(w.id) if a["address"] == a1["address"]]) == 1
     e = await err(me.create_tx(out(to, 10_000_000, changeAddress=litecoind.new_address())))
     assert e.code == "INVALID_CHANGE_ADDRESS"
 
@@ -243,12 +243,12 @@ async def test_backoff_after_rejections(chain_service, litecoind):
         t = TxProposal.create(w.id, "btc", "testnet", 1, 1, outputs=[{"toAddress": to, "amount": 10_000}],
                               creatorId=w.copayer_ids[0], now=now - 100 + i)
         t.status = "rejected"
-        await chain_service.storage.store_tx(t.to_dict(for_storage=True))
+        await chain_service.storage.proposals.store(t.to_dict(for_storage=True))
     assert (await err(me.create_tx(out(to)))).code == "TX_CANNOT_CREATE"
     # once BACKOFF_TIME passed since the newest rejection, creation is allowed again
     for doc in await chain_service.storage.fetch_txs(w.id):
         doc["createdOn"] -= 601
-        await chain_service.storage.store_tx(doc)
+        await chain_service.storage.proposals.store(doc)
     assert (await err(me.create_tx(out(to)))).code == "INSUFFICIENT_FUNDS"
 
 
@@ -285,7 +285,7 @@ async def test_single_address_change(chain_service, litecoind):
     to = litecoind.new_address()
     t = await me.create_tx(out(to, 1_000_000))
     assert t["changeAddress"]["address"] == addr["address"]
-    assert len(await chain_service.storage.fetch_addresses(w.id)) == 1
+    assert len(await chain_service.storage.addresses.fetch(w.id)) == 1
     e = await err(me.create_tx(out(to, 1_000_000, changeAddress=addr["address"])))
     assert e.message == "Cannot specify change address on single-address wallet"
 

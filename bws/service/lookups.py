@@ -56,7 +56,7 @@ class CopayerLookups:
             doc = self._cache.get(copayer_id)
             if doc is not None:
                 return doc
-        doc = await self.storage.fetch_copayer_lookup(copayer_id)
+        doc = await self.storage.wallets.fetch_copayer_lookup(copayer_id)
         if doc:
             self._cache[copayer_id] = doc
         else:
