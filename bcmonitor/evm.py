@@ -250,7 +250,8 @@ class EvmMonitor:
             txid = _hex(entry["transactionHash"])
             docs = await self._wallet_docs(self.token_coin, [to, frm])
             if docs:
-                await self.storage.store_try_tx(
+                await self.storage.chain_index.store(
+                    "try_txs",
                     {
                         "hash": txid, "logIndex": int(entry["logIndex"]), "from": frm, "to": to,
                         "value": str(value), "blockNumber": height, "blockHash": block_hash,

@@ -2,7 +2,7 @@
 
 Gives an existing wallet N more receive addresses in one go, the way
 ``create_address`` does (``derive_wallet_address`` advances the wallet's
-index, ``store_address_and_wallet`` stores them with the wallet), without N
+index, ``storage.addresses.store_with_wallet`` stores them with the wallet), without N
 HTTP round trips: 1,000 addresses over HTTP take ~40 s on SecantusDB.
 """
 

@@ -2,8 +2,8 @@
 
 Every API process (``python -m bws``) registers one entry when it starts,
 refreshes its heartbeat every :data:`HEARTBEAT_INTERVAL` seconds and removes the
-entry on a clean shutdown (storage methods ``register_process``,
-``touch_process``, ``fetch_processes``, ``remove_process`` in bws/storage.py)::
+entry on a clean shutdown (bws/storage/processes.py: ``register``, ``touch``,
+``fetch``, ``remove``)::
 
     {"id": "<32 hex, new for every run>", "kind": "bws",
      "host": socket.gethostname(), "pid": 1234,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest_twisted
 
+from tests.helpers import db
 from tests.test_storage import wallet_doc
 
 
@@ -113,7 +114,8 @@ async def test_page_proposals_and_notes_are_the_page_subset(storage):
     await storage.proposals.store({"walletId": "w2", "id": "q", "isPending": False, "createdOn": 150, "txid": "x1"})
     page = ["x1", "x2", "x3", "nope"]
     got = await storage.proposals.fetch_by_txids("w1", page, 100, 500)
-    ref = [d for d in await storage.fetch_txs("w1", 100, 500) if d.get("txid") in page]
+    every = db.find(storage, "txs", {"walletId": "w1", "createdOn": {"$gte": 100, "$lte": 500}}, sort=[("createdOn", -1)])
+    ref = [d for d in every if d.get("txid") in page]
     assert got == ref and [d["id"] for d in got] == ["p1", "p4", "p0"]
     for txid, edited in (("x1", 50), ("x2", 300), ("x4", 400)):
         await storage.notes.store({"walletId": "w1", "txid": txid, "body": txid, "editedOn": edited})

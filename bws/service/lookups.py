@@ -35,7 +35,7 @@ LOOKUP_MAXSIZE = 100_000
 class CopayerLookups:
     """Copayer lookups read through a TTL cache.
 
-    storage: :class:`bws.storage.Storage` (``fetch_copayer_lookup``);
+    storage: :class:`bws.storage.Storage` (``storage.wallets.fetch_copayer_lookup``);
     ttl: seconds; timer: monotonic seconds (tests move it)."""
 
     def __init__(
