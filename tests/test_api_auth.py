@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest_twisted
 
+from tests.helpers import db
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.wallets import create_and_join
@@ -12,7 +13,7 @@ from tests.helpers.wallets import create_and_join
 
 async def set_staff(service, copayer_id):
     st = service.storage
-    await st._run(st.db.copayers_lookup.update_one({"copayerId": copayer_id}, {"$set": {"isSupportStaff": True}}))
+    db.update_one(st, "copayers_lookup", {"copayerId": copayer_id}, {"$set": {"isSupportStaff": True}})
 
 
 # -- case 1 -------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from bws.devtools.process import free_port
 from bws.model import TxConfirmationSub, notification_id_ms
 from bws.storage import Storage
 
+from tests.helpers import db
+
 REGTEST_MAGIC = bytes.fromhex("fabfb5da")
 
 
@@ -148,7 +150,7 @@ async def test_live_incoming_third_party_block_confirmation(storage, node):
         assert third[0]["data"] == {"txProposalId": txp["id"], "txid": out_txid, "amount": 25_000_000}
         stored = await storage.proposals.fetch(txp_wallet, txp["id"])
         assert stored["status"] == "broadcasted" and stored["broadcastedOn"] > 0
-        assert len([d for d in await storage.fetch_txs(txp_wallet)]) == 1  # no duplicate txp document
+        assert len([d for d in db.find(storage, "txs", {"walletId": txp_wallet}, sort=[("createdOn", -1)])]) == 1  # no duplicate txp document
 
         # -- a block: NewBlock + the subscribed TxConfirmation
         sub = TxConfirmationSub.create(wid, "copayer-1", txid)

@@ -108,10 +108,10 @@ async def test_eth_and_try_incoming_restart(storage, ganache_eth, try_token):
     assert n_try["data"] == {"txid": try_txid, "address": acct.address, "amount": 5 * ETH}
     assert len(await notes(storage, "NewIncomingTx")) == 2  # no NewIncomingTx for out_txid
     assert [n["data"]["coin"] for n in await notes(storage, "NewBlock")] == ["eth"] * 3
-    stored = {t["hash"]: t for t in await storage.fetch_eth_txs([acct.address])}
+    stored = {t["hash"]: t for t in await storage.chain_index.fetch("eth_txs", [acct.address])}
     assert set(stored) == {eth_txid, out_txid}
     assert stored[eth_txid]["value"] == "1250000000000000000"
-    [t] = await storage.fetch_try_txs([acct.address])
+    [t] = await storage.chain_index.fetch("try_txs", [acct.address])
     assert (t["hash"], t["value"], t["blockNumber"]) == (try_txid, str(5 * ETH), tip - 1)
     cursor = await storage.chain_index.get_cursor("eth", "livenet")
     assert cursor["height"] == tip
@@ -182,7 +182,7 @@ async def test_evm_reorg_undoes_orphaned_blocks(storage, own_chain):
     assert cursor["hash"] == "0x" + bytes(chain.w3.eth.get_block(orphan_height + 1)["hash"]).hex()
     assert len(await notes(storage, "TxConfirmation")) == 1  # no phantom confirmation
     [sub] = await storage.subscriptions.fetch_active_confirmation_subs(txids=[txid])  # waiting again
-    assert await storage.fetch_eth_txs([acct.address]) == []  # orphaned history removed
+    assert await storage.chain_index.fetch("eth_txs", [acct.address]) == []  # orphaned history removed
     assert len(await notes(storage, "NewBlock")) == 3
 
 

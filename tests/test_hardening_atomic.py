@@ -217,7 +217,7 @@ async def test_transient_errors_past_the_budget_raise_storage_busy(faulty):
     from bws.errors import StorageBusy
 
     service, fp, db, _ex = faulty
-    service.storage.transaction_timeout_ms = 1500
+    service.storage.mongo.transaction_timeout_ms = 1500
     w = await create_and_join(service, 1, 1)
     me = w.as_copayer(service)
     before = _state(db, w.id)

@@ -12,6 +12,7 @@ import pytest_twisted
 
 from bws.errors import ClientError
 from bws.model import Notification, TxProposal, Wallet
+from tests.helpers import db
 from tests.helpers.client import compact_json
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
@@ -20,7 +21,7 @@ from tests.helpers.wallets import create_and_join, join_opts
 
 async def set_staff(service, copayer_id):
     st = service.storage
-    await st._run(st.db.copayers_lookup.update_one({"copayerId": copayer_id}, {"$set": {"isSupportStaff": True}}))
+    db.update_one(st, "copayers_lookup", {"copayerId": copayer_id}, {"$set": {"isSupportStaff": True}})
 
 
 async def store_pending_txp(service, w, creator: int = 0) -> TxProposal:

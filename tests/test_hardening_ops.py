@@ -29,16 +29,17 @@ import uuid
 import pytest
 import pytest_twisted
 import requests
-from pymongo.errors import AutoReconnect
 from twisted.internet import defer, reactor, task
 
 from bws.aio import as_deferred
 from bws.broker import LocalBroker
 from bws.config import ConfigError, config_from_dict
+from bws.errors import StorageUnavailable
 from bws.health import check_health
 from bws.lock import LocalLock
 from bws.process_registry import STALE_AFTER, ProcessRegistry, new_entry
 from tests.bws_process import create_wallet_http, signed_request, start_bws
+from tests.helpers import db
 from tests.helpers.keys import WalletKey
 from tests.servers.proc import free_port
 from tests.test_faults import _secantus
@@ -123,7 +124,7 @@ async def _foreign(storage, age: float, lock: str = "local", broker: str = "loca
     entry = {**new_entry("bws", lockMode=lock, brokerMode=broker), "host": "other-host", "pid": 4242, **fields}
     await storage.processes.register(entry)
     beat = _utcnow() - datetime.timedelta(seconds=age)
-    await as_deferred(storage.db.processes.update_one({"id": entry["id"]}, {"$set": {"heartbeatAt": beat}}))
+    db.update_one(storage, "processes", {"id": entry["id"]}, {"$set": {"heartbeatAt": beat}})
     return entry
 
 
@@ -244,7 +245,7 @@ async def test_registry_heartbeat_survives_faults_and_stop_removes(storage):
     real_touch = storage.processes.touch
 
     async def down(_id):
-        raise AutoReconnect("database down")
+        raise StorageUnavailable("database down")
 
     storage.processes.touch = down
     await beat_and_read()

@@ -12,6 +12,7 @@ from bws.config import PushNotificationsOpts
 from pushservice.apns import ApnsSender
 from pushservice.fcm import FcmSender
 from pushservice.service import PushService
+from tests.helpers import db
 from tests.notify_fixtures import make_wallet, notify, set_prefs, subscribe
 
 
@@ -126,7 +127,7 @@ async def test_unregistered_fcm_token_is_removed_and_5xx_retried(storage, fake_f
     assert [m["message"]["token"] for m in fake_fcm.messages] == ["tok-w1-c2"]
     assert await storage.subscriptions.fetch_push_subs("w1-c1") == []
     assert len(await storage.subscriptions.fetch_push_subs("w1-c2")) == 1
-    rows = {r["token"]: r for r in await storage.outbox_find("push_deliveries", {"notificationId": n["id"]})}
+    rows = {r["token"]: r for r in db.find(storage, "push_deliveries", {"notificationId": n["id"]}, sort=[("notificationId", 1), ("seq", 1)])}
     assert rows["tok-w1-c1"]["status"] == "fail" and rows["tok-w1-c1"]["nextAttemptOn"] is None
     # The fake served exactly two 503s then one success; an extra attempt is allowed when
     # the machine is loaded (a client-side timeout counts as an attempt), a second success is not.
@@ -161,7 +162,7 @@ async def test_apns_http2_jwt_and_unregistered(storage, fake_fcm, fcm_service_ac
         assert r["body"]["notification_type"] == "NewIncomingTx" and r["body"]["walletId"] == h("w1")
         assert [m["message"]["token"] for m in fake_fcm.messages] == ["android-c3"]
         assert await storage.subscriptions.fetch_push_subs("w1-c2") == []
-        rows = {x["token"]: x for x in await storage.outbox_find("push_deliveries", {"notificationId": n["id"]})}
+        rows = {x["token"]: x for x in db.find(storage, "push_deliveries", {"notificationId": n["id"]}, sort=[("notificationId", 1), ("seq", 1)])}
         assert rows["tok-w1-c1"]["providerId"] == r["headers"]["apns-id"]
     finally:
         await apns.close()

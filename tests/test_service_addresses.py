@@ -8,6 +8,7 @@ import pytest
 import pytest_twisted
 
 from bws.errors import ClientError
+from tests.helpers import db
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.wallets import create_and_join
@@ -183,7 +184,7 @@ async def test_single_address_wallet(service):
 @pytest_twisted.ensureDeferred
 async def test_wallet_need_scan(service):
     w = await create_and_join(service, 1, 1)
-    await service.storage.update_wallet(w.id, lambda d: {**d, "scanStatus": "error"})
+    db.update_one(service.storage, "wallets", {"id": w.id}, {"$set": {"scanStatus": "error"}})
     me = w.as_copayer(service)
     for call in (me.create_address({}), me.get_balance({}), me.get_utxos({})):
         with pytest.raises(ClientError) as ei:

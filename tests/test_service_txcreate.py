@@ -11,6 +11,7 @@ import pytest_twisted
 from bws.chains.txbuild import build_tx
 from bws.errors import ClientError, ServerError
 from bws.model import TxProposal
+from tests.helpers import db
 from tests.helpers.fixtures import clock, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
@@ -106,7 +107,7 @@ async def test_create_validation(chain_service, litecoind):
     for opts, code, message in cases:
         e = await err(me.create_tx(opts))
         assert (e.code, e.message) == (code, message), opts
-    assert await chain_service.storage.fetch_txs(w.id) == []
+    assert db.find(chain_service.storage, "txs", {"walletId": w.id}, sort=[("createdOn", -1)]) == []
 
 
 # -- case 33 ---------------------------------------------------------------------------
@@ -156,7 +157,7 @@ async def test_foreign_id_publish_and_failures(chain_service, litecoind):
     pub = await a.publish_tx({"txProposalId": t["id"], "proposalSignature": proposal_signature(t, keys[0])})
     assert pub["status"] == "pending" and pub["proposalSignature"]
     again = await a.create_tx(out(to, 7_000_000, txProposalId="my-id-1"))
-    assert again["status"] == "pending" and len(await chain_service.storage.fetch_txs(w.id)) == 1
+    assert again["status"] == "pending" and len(db.find(chain_service.storage, "txs", {"walletId": w.id}, sort=[("createdOn", -1)])) == 1
     # idempotent publish
     assert (await b.publish_tx({"txProposalId": t["id"], "proposalSignature": "x"}))["status"] == "pending"
     [n] = await notifications(chain_service, w.id, {"NewTxProposal"})
@@ -246,7 +247,7 @@ async def test_backoff_after_rejections(chain_service, litecoind):
         await chain_service.storage.proposals.store(t.to_dict(for_storage=True))
     assert (await err(me.create_tx(out(to)))).code == "TX_CANNOT_CREATE"
     # once BACKOFF_TIME passed since the newest rejection, creation is allowed again
-    for doc in await chain_service.storage.fetch_txs(w.id):
+    for doc in db.find(chain_service.storage, "txs", {"walletId": w.id}, sort=[("createdOn", -1)]):
         doc["createdOn"] -= 601
         await chain_service.storage.proposals.store(doc)
     assert (await err(me.create_tx(out(to)))).code == "INSUFFICIENT_FUNDS"

@@ -18,6 +18,7 @@ from bws.broker_ws import WebSocketBroker
 from bws.model import Notification
 from bws.model.notification import format_notification_id
 from bws.notifications import Notifier, StreamConsumer
+from tests.helpers import db
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open, require_binary
 
 
@@ -111,7 +112,7 @@ async def test_consumer_handles_each_once_and_resumes_from_its_cursor(storage):
     c.stop()
     last = await storage.stream.get_cursor("email")
     assert last == max(rec.ids)
-    assert (await storage.fetch_delivery("email", rec.ids[0]))["state"] == "done"
+    assert (db.find_one(storage, "stream_deliveries", {"consumer": "email", "notificationId": rec.ids[0]}))["state"] == "done"
     # restart: nothing is handled again, new ones are
     rec2 = Recorder()
     c2 = await consumer("email", storage, broker, rec2).start()
@@ -180,8 +181,8 @@ async def test_failing_handler_is_retried_then_marked_dead(storage):
     await wait_until(lambda: calls[1] == 3 and calls[2] == 3, timeout=10)
     await sleep(0.5)
     c.stop()
-    assert (await storage.fetch_delivery("retry", a["id"]))["state"] == "done"
-    dead = await storage.fetch_delivery("retry", b["id"])
+    assert (db.find_one(storage, "stream_deliveries", {"consumer": "retry", "notificationId": a["id"]}))["state"] == "done"
+    dead = db.find_one(storage, "stream_deliveries", {"consumer": "retry", "notificationId": b["id"]})
     assert dead["state"] == "dead" and dead["error"] == "always"
     assert calls[2] == 3  # max_attempts, not more
 
@@ -199,7 +200,7 @@ async def test_claim_left_by_a_crashed_process_is_rerun_after_claim_timeout(stor
     rec = Recorder()
     c = await consumer("crashy", storage, broker, rec, claim_timeout=5.0).start()
     assert rec.ids == [n["id"]]  # the recent claim may still be alive elsewhere: left alone
-    d = await storage.fetch_delivery("crashy", n["id"])
+    d = db.find_one(storage, "stream_deliveries", {"consumer": "crashy", "notificationId": n["id"]})
     assert d["state"] == "done" and d["attempts"] == 2
     c.stop()
 
