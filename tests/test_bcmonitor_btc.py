@@ -453,3 +453,23 @@ async def test_mempool_payment_to_a_just_created_address_is_notified_at_once(sto
     [n] = await notes(storage, "NewIncomingTx", addr["walletId"])
     assert n["data"] == {"txid": "ab" * 32, "address": addr["address"], "amount": 12_345}
     assert addr["scriptPubKey"] in monitor.watched  # learnt for the next block
+
+
+@pytest_twisted.ensureDeferred
+async def test_mempool_payment_refuses_a_history_fill_already_in_flight(storage):
+    """Bug 1 (issue 16): a history fill that read the cache status before a 0-conf
+    payment reached the monitor must not mark the cache fresh afterwards, or the
+    payment is missing from the history until the next block resets it again."""
+    from bcmonitor.btc import TxView
+
+    spk = "76a914" + "7" * 40 + "88ac"
+    await _store_address(storage, "wA", "a1", spk)
+    status = {"totalItems": 0, "updatedOn": 1, "isComplete": True, "isUpdated": True}
+    rev = await storage.cache.init_history_status("wA")  # the fill reads the status, asks the explorer ...
+    monitor = make_monitor(storage, None, LocalBroker(), third_party_delay=0)
+    await monitor.refresh_watched()
+    await monitor.on_tx(TxView(_txid(77), [(spk, 1_000)]))  # ... the payment arrives meanwhile ...
+    assert [n["data"]["txid"] for n in await notes(storage, "NewIncomingTx", "wA")] == [_txid(77)]
+    # ... and the fill's answer, which predates the payment, does not mark the cache fresh
+    assert await storage.cache.store_history_fill("wA", 0, [], status, rev) is False
+    assert (await storage.cache.get("wA", "historyCacheStatus", None))["isUpdated"] is False

@@ -94,7 +94,7 @@ async def test_plural_soft_reset_refuses_a_fill_in_flight(storage):
     assert await storage.cache.store_history_fill("w2", 0, [{"txid": "a"}], status, rev2) is True
     fresh2 = (await storage.cache.get("w2", "historyCacheStatus", None))["rev"]
     # the fills of w1 (never filled) and of w2 (fresh) read their revs, then the payment arrives
-    await storage.cache.soft_reset(*["w1", "w2", "w3"])
+    await storage.cache.soft_reset("w1", "w2", "w3")
     assert await storage.cache.store_history_fill("w1", 0, [{"txid": "a"}], status, rev1) is False
     assert await storage.cache.store_history_fill("w2", 1, [{"txid": "b"}], status, fresh2) is False
     for w in ("w1", "w2", "w3"):  # a wallet without a status gets one, as with the one-wallet reset
