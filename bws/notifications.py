@@ -334,7 +334,9 @@ class StreamConsumer:
                 continue  # another instance took it
             n = await self.storage.notifications.fetch_by_id(nid)
             if n is None:
-                await self.storage.stream.update_delivery(self.name, nid, {"state": "dead", "error": "notification gone"})
+                await self.storage.stream.update_delivery(
+                    self.name, nid, {"state": "dead", "error": "notification gone"}
+                )
                 continue
             log.info("stream %s: re-running %s %s (attempt %d, was %s)", self.name, n.get("type"), nid, attempts,
                      d["state"])

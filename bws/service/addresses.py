@@ -139,7 +139,8 @@ class AddressesMixin(ServiceBase):
         opts: ``{limit?: int (applied when > 0), reverse?: bool (before the
         limit)}`` -> list of Address dicts."""
         opts = opts or {}
-        addresses = [address_out(a) for a in await self.storage.addresses.fetch(self.wallet_id) if not a.get("isChange")]
+        stored = await self.storage.addresses.fetch(self.wallet_id)
+        addresses = [address_out(a) for a in stored if not a.get("isChange")]
         if truthy(opts.get("reverse")):
             addresses.reverse()
         limit = opts.get("limit")

@@ -351,7 +351,8 @@ class HistoryMixin(ServiceBase):
         return out
 
     async def _page_notes(self, wallet: Wallet, txids: list[str], min_ts: int) -> list[dict]:
-        return [await self._note_out(n, wallet) for n in await self.storage.notes.fetch_by_txids(wallet.id, txids, min_ts)]
+        notes = await self.storage.notes.fetch_by_txids(wallet.id, txids, min_ts)
+        return [await self._note_out(n, wallet) for n in notes]
 
     async def _page_fee_levels(self, wallet: Wallet, txs: list[dict]) -> Optional[list[dict]]:
         """Fee levels for lowFees, only when the page has an unconfirmed tx
