@@ -1,7 +1,7 @@
 """Store-then-publish for monitor notifications (the durable stream, design.md).
 
 Uses ``bws.notifications.Notifier`` when that module exists; otherwise stores
-with ``storage.store_notification`` and then publishes the stored document on
+with ``storage.notifications.store`` and then publishes the stored document on
 the broker. Amounts that do not fit MongoDB's int64 (wei above ~9.2 ETH) are
 stored as decimal strings; everything smaller stays an int.
 """
@@ -53,7 +53,7 @@ class MonitorNotifier:
             stored = await self._delegate.notify(n)
             doc = stored if isinstance(stored, dict) else n.to_dict()
         else:
-            doc = await self.storage.store_notification(n.to_dict(), renew_id=n.renew_id)
+            doc = await self.storage.notifications.store(n.to_dict(), renew_id=n.renew_id)
             self._publish(doc)
         log.info("notify %s wallet=%s data=%s", type_, wallet_id, data)
         return doc
@@ -63,11 +63,11 @@ class MonitorNotifier:
     ) -> Optional[dict]:
         """Store the proposal ``txp`` -- only if the stored one still matches
         ``expect`` -- together with the notification (one transaction:
-        ``Storage.store_tx_and_notifications``), then publish it. None when the
+        ``bws.storage.proposals.ProposalsRepo.store_with_notifications``), then publish it. None when the
         stored proposal no longer matched: someone else (the API, another
         monitor) made the change first, nothing was stored or published."""
         n = Notification.create(type_, bson_safe(data), wallet_id, creatorId=creator_id)
-        stored = await self.storage.store_tx_and_notifications(
+        stored = await self.storage.proposals.store_with_notifications(
             txp, [n.to_dict()], renew_id=next_notification_id, expect=expect
         )
         if stored is None:
@@ -92,7 +92,7 @@ async def mark_broadcast_by_third_party(storage, notifier: MonitorNotifier, txid
     accepted, so a monitor racing the API (``GET /v1/txproposals/``) or
     another monitor cannot announce it twice (issue 15 finding 8). Returns
     whether this call marked it."""
-    doc = await storage.fetch_tx_by_hash(txid)
+    doc = await storage.proposals.fetch_by_txid(txid)
     if not doc or doc.get("status") != "accepted":
         return False
     txp = TxProposal.from_dict(doc)
@@ -106,5 +106,5 @@ async def mark_broadcast_by_third_party(storage, notifier: MonitorNotifier, txid
     )
     if stored is None:
         return False
-    await storage.soft_reset_tx_history_cache(txp.wallet_id)
+    await storage.cache.soft_reset(txp.wallet_id)
     return True

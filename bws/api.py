@@ -44,7 +44,6 @@ from urllib.parse import parse_qsl, unquote
 
 from klein import Klein
 from klein.resource import KleinResource
-from pymongo.errors import ConnectionFailure, PyMongoError
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
 from twisted.web.server import Request, Site
@@ -53,10 +52,9 @@ from werkzeug.exceptions import HTTPException
 from bws import auth
 from bws.auth import NONE, SESSION, SIG, STAFF, AuthRequest
 from bws.crypto import js_json_stringify
-from bws.errors import ClientError, Errors, ServerError
+from bws.errors import ClientError, Errors, ServerError, StorageBusy, StorageUnavailable
 from bws.ratelimit import RateLimited
 from bws.service.base import SERVICE_VERSION
-from bws.storage import StorageBusy
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +105,11 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
 
     ClientError -> 400 (401 for NOT_AUTHORIZED) ``{code, message}``;
     ServerError -> its status (500 unless a valid 4xx/5xx) ``{error}``;
-    HttpError -> as given; database unreachable or too slow (pymongo
-    ConnectionFailure: server selection timeout, AutoReconnect, network
-    timeout; any PyMongoError whose ``timeout`` is true, e.g. ExecutionTimeout
-    when ``storageOpts.mongoDb.timeoutMS`` runs out) -> 503
+    HttpError -> as given; database unreachable or too slow
+    (:class:`bws.errors.StorageUnavailable`, e.g. when
+    ``storageOpts.mongoDb.timeoutMS`` runs out) -> 503
     ``{"code": "SERVICE_UNAVAILABLE", "message"}``; a transactional write
-    still conflicting after its retries (:class:`bws.storage.StorageBusy`, or
-    any driver error labelled ``TransientTransactionError``) -> 503
+    still conflicting after its retries (:class:`bws.errors.StorageBusy`) -> 503
     SERVICE_UNAVAILABLE; rate limited -> 429 with
     the plain-text message (a :class:`_Raw` payload, as upstream); anything
     else -> logged with its traceback, 500 ``{"error": "Internal error"}``
@@ -122,12 +118,10 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
         return exc.status, exc.body
     if isinstance(exc, RateLimited):
         return 429, _Raw(exc.message.encode("utf-8"))
-    if isinstance(exc, ConnectionFailure) or (isinstance(exc, PyMongoError) and exc.timeout):
-        log.warning("database unavailable: %s", str(exc).split(",", 1)[0][:200])
+    if isinstance(exc, StorageUnavailable):
+        log.warning("database unavailable: %s", str(exc)[:200])
         return 503, dict(SERVICE_UNAVAILABLE)
-    if isinstance(exc, StorageBusy) or (
-        isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
-    ):
+    if isinstance(exc, StorageBusy):
         log.warning("database busy: %s", str(exc)[:200])
         return 503, dict(DATABASE_BUSY)
     if isinstance(exc, ClientError):

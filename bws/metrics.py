@@ -89,7 +89,7 @@ class BwsMetrics:
         try:
             counts = {}
             for svc, coll in DELIVERY_COLLECTIONS.items():
-                counts[svc] = await self.storage.count_sent(coll)
+                counts[svc] = await self.storage.outbox.count_sent(coll)
             self.delivered.update(counts)
             self.count_ok = 1
         except Exception:  # noqa: BLE001 - keep the last values; the gauge says so

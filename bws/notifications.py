@@ -21,7 +21,7 @@ Consumers (email, push, webhooks, ...) run a :class:`StreamConsumer`:
   into one more drain.
 * **idempotency key** = (consumer, notification id): before calling the
   handler the consumer *claims* the pair in ``stream_deliveries`` (unique
-  index; :meth:`bws.storage.Storage.claim_delivery`). Only the one insert that
+  index; :meth:`bws.storage.stream.StreamRepo.claim`). Only the one insert that
   wins runs the handler -- across restarts, replays, the lookback re-reads and
   several instances of the same consumer.
 
@@ -97,7 +97,7 @@ class Notifier:
         else:
             doc = dict(notification)
             renew = next_notification_id
-        stored = await self.storage.store_notification(doc, renew_id=renew)
+        stored = await self.storage.notifications.store(doc, renew_id=renew)
         stored.pop("_id", None)
         try:
             self.broker.publish(stored)
@@ -164,13 +164,13 @@ class StreamConsumer:
 
     async def start(self) -> "StreamConsumer":
         """Load the cursor, recover unfinished deliveries, subscribe, and drain once (awaited)."""
-        cursor = await self.storage.get_stream_cursor(self.name)
+        cursor = await self.storage.stream.get_cursor(self.name)
         if not cursor and self.start_from == "now":
             # "Now" = after everything already stored: ids of a busy writer can run a few
             # ms ahead of the clock (the ticker overflows into the next ms), so take the
             # newest stored id when it is later than the clock.
-            cursor = max(format_notification_id(self.now_ms(), 0), await self.storage.fetch_latest_notification_id())
-            await self.storage.set_stream_cursor(self.name, cursor)
+            cursor = max(format_notification_id(self.now_ms(), 0), await self.storage.notifications.fetch_latest_id())
+            await self.storage.stream.set_cursor(self.name, cursor)
             self._min_floor = cursor  # the lookback must not reach into the history we skip
         self.cursor = cursor
         self._running = True
@@ -259,7 +259,7 @@ class StreamConsumer:
     async def _drain_once(self) -> None:
         after = self._floor(self.cursor)
         while self._running:
-            batch = await self.storage.fetch_notifications_after(after, self.batch_size)
+            batch = await self.storage.notifications.fetch_after(after, self.batch_size)
             newest = self.cursor
             for n in batch:
                 nid = n["id"]
@@ -269,7 +269,7 @@ class StreamConsumer:
                 if nid > newest:
                     newest = nid
             if newest > self.cursor:
-                await self.storage.set_stream_cursor(self.name, newest)
+                await self.storage.stream.set_cursor(self.name, newest)
                 self.cursor = newest
             if len(batch) < self.batch_size:
                 break
@@ -281,7 +281,7 @@ class StreamConsumer:
     async def _deliver(self, n: Doc) -> None:
         nid = n["id"]
         now = self.now_ms()
-        claimed = await self.storage.claim_delivery(
+        claimed = await self.storage.stream.claim(
             self.name, nid, {"state": "claimed", "claimedAt": now, "attempts": 1}
         )
         if not claimed:
@@ -308,10 +308,10 @@ class StreamConsumer:
                 log.warning("stream %s: handler failed on %s %s (%s); retry %d at +%d ms",
                             self.name, n.get("type"), nid, e, attempts + 1, retry_at - now)
                 fields = {"state": "failed", "error": str(e), "failedAt": now, "retryAt": retry_at}
-            await self.storage.update_delivery(self.name, nid, fields)
+            await self.storage.stream.update_delivery(self.name, nid, fields)
         else:
             self.handled += 1
-            await self.storage.update_delivery(self.name, nid, {"state": "done", "doneAt": self.now_ms()})
+            await self.storage.stream.update_delivery(self.name, nid, {"state": "done", "doneAt": self.now_ms()})
         finally:
             self._inflight.discard(nid)
 
@@ -321,20 +321,22 @@ class StreamConsumer:
             return
         now = self.now_ms()
         stale_before = now - self.claim_timeout_ms if self.retry_claimed else 0
-        due = await self.storage.fetch_due_deliveries(self.name, stale_before, now)
+        due = await self.storage.stream.fetch_due(self.name, stale_before, now)
         for d in due:
             nid = d["notificationId"]
             if nid in self._inflight:
                 continue
             attempts = int(d.get("attempts", 1)) + 1
             expect = {"state": d["state"], "claimedAt": d.get("claimedAt")}
-            if not await self.storage.retake_delivery(
+            if not await self.storage.stream.retake(
                 self.name, nid, expect, {"state": "claimed", "claimedAt": now, "attempts": attempts}
             ):
                 continue  # another instance took it
-            n = await self.storage.fetch_notification_by_id(nid)
+            n = await self.storage.notifications.fetch_by_id(nid)
             if n is None:
-                await self.storage.update_delivery(self.name, nid, {"state": "dead", "error": "notification gone"})
+                await self.storage.stream.update_delivery(
+                    self.name, nid, {"state": "dead", "error": "notification gone"}
+                )
                 continue
             log.info("stream %s: re-running %s %s (attempt %d, was %s)", self.name, n.get("type"), nid, attempts,
                      d["state"])

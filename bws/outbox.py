@@ -155,7 +155,7 @@ class Outbox:
 
     async def _arm_timer(self) -> None:
         now = self.clock.seconds()
-        rows = await self.storage.outbox_due(self.collection, now + self.poll_interval, limit=1)
+        rows = await self.storage.outbox.fetch_due(self.collection, now + self.poll_interval, limit=1)
         if not rows:
             return
         delay = max(0.0, float(rows[0].get("nextAttemptOn") or now) - now)
@@ -176,7 +176,7 @@ class Outbox:
         """Send every row that is due now; returns how many were attempted."""
         n = 0
         while True:
-            rows = await self.storage.outbox_due(self.collection, self.clock.seconds(), limit=100)
+            rows = await self.storage.outbox.fetch_due(self.collection, self.clock.seconds(), limit=100)
             if not rows:
                 return n
             progressed = False
@@ -199,7 +199,7 @@ class Outbox:
 
     async def _attempt(self, row_id: str) -> bool:
         now = self.clock.seconds()
-        row = await self.storage.outbox_lease(self.collection, row_id, now, self.lease_seconds)
+        row = await self.storage.outbox.lease(self.collection, row_id, now, self.lease_seconds)
         if row is None:
             return False
         attempts = int(row.get("attempts") or 0) + 1
@@ -222,7 +222,7 @@ class Outbox:
                 outcome = "retry"
                 delay = min(self.max_backoff, self.backoff * (2 ** (attempts - 1)))
                 fields.update({"status": "fail", "nextAttemptOn": self.clock.seconds() + delay, "lastError": error})
-        await self.storage.outbox_update(self.collection, row_id, fields)
+        await self.storage.outbox.update(self.collection, row_id, fields)
         log_delivery(
             self.log,
             channel=self.channel,

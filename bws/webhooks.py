@@ -260,7 +260,7 @@ class WebhookService:
         wallet_id = notification.get("walletId")
         if not wallet_id or not notification.get("id"):
             return []
-        hooks = await self.storage.fetch_webhooks(wallet_id)
+        hooks = await self.storage.webhooks.fetch_for_wallet(wallet_id)
         if not hooks:
             return []
         body = notification_body(notification)
@@ -290,12 +290,12 @@ class WebhookService:
         rows = await self.build_rows(notification)
         if not rows:
             return 0
-        inserted = await self.storage.outbox_insert(COLLECTION, rows)
+        inserted = await self.storage.outbox.insert(COLLECTION, rows)
         self.outbox.kick()
         return inserted
 
     async def _send(self, row: dict[str, Any]) -> Optional[dict]:
-        hook = await self.storage.fetch_webhook(row["webhookId"])
+        hook = await self.storage.webhooks.fetch(row["webhookId"])
         if not hook:
             raise PermanentError("webhook was removed")
         url = hook["url"]  # follow a re-registration to a new URL
@@ -312,6 +312,6 @@ class WebhookService:
         }
         code = await self.poster.post(url, body, headers)
         if not 200 <= code < 300:
-            await self.storage.outbox_update(COLLECTION, row["id"], {"responseStatus": code})
+            await self.storage.outbox.update(COLLECTION, row["id"], {"responseStatus": code})
             raise TransientError(f"HTTP {code}")
         return {"responseStatus": code, "url": url}

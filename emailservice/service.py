@@ -107,10 +107,10 @@ class EmailService:
         basename = TEMPLATE_BY_TYPE.get(notification.get("type"))
         if not basename:
             return []
-        wallet = await self.storage.fetch_wallet(notification.get("walletId"))
+        wallet = await self.storage.wallets.fetch(notification.get("walletId"))
         if not wallet:
             return []
-        prefs = await self.storage.fetch_preferences(notification["walletId"])
+        prefs = await self.storage.preferences.fetch(notification["walletId"])
         recipients = email_recipients(
             notification, wallet, prefs or [], self.templates.languages, self.opts.defaultLanguage, self.opts.defaultUnit
         )
@@ -156,7 +156,7 @@ class EmailService:
             return 0
         if not rows:
             return 0
-        inserted = await self.storage.outbox_insert(COLLECTION, rows)
+        inserted = await self.storage.outbox.insert(COLLECTION, rows)
         self.outbox.kick()
         return inserted
 

@@ -100,11 +100,11 @@ class PushService:
         basename = TEMPLATE_BY_TYPE.get(notification.get("type"))
         if not basename:
             return []
-        wallet = await self.storage.fetch_wallet(notification.get("walletId"))
+        wallet = await self.storage.wallets.fetch(notification.get("walletId"))
         if not wallet:
             return []
         try:
-            prefs = await self.storage.fetch_preferences(notification["walletId"]) or []
+            prefs = await self.storage.preferences.fetch(notification["walletId"]) or []
         except Exception as e:  # the reference only logs preference errors
             log.warning("push: preferences of %s unavailable: %s", notification["walletId"], e)
             prefs = []
@@ -120,7 +120,7 @@ class PushService:
         now = self.clock.seconds()
         seq = 0
         for r in recipients:
-            subs = await self.storage.fetch_push_notification_subs(r.copayerId)
+            subs = await self.storage.subscriptions.fetch_push_subs(r.copayerId)
             if not subs:
                 continue
             key = (r.language, r.unit)
@@ -175,7 +175,7 @@ class PushService:
             return 0
         if not rows:
             return 0
-        inserted = await self.storage.outbox_insert(COLLECTION, rows)
+        inserted = await self.storage.outbox.insert(COLLECTION, rows)
         self.outbox.kick()
         return inserted
 
@@ -191,6 +191,6 @@ class PushService:
                 raise PermanentError("FCM is not configured")
             return await self.fcm.send(row["token"], row["title"], row["body"], row["data"], row.get("packageName"))
         except Unregistered:
-            n = await self.storage.remove_push_notification_token(row["token"])
+            n = await self.storage.subscriptions.remove_push_token(row["token"])
             log.info("push: token %s… unregistered; removed %d subscription(s)", row["token"][:8], n)
             raise

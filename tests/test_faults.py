@@ -208,7 +208,7 @@ async def test_join_publish_failure_keeps_the_join(storage):
     other = CopayerKeys.random("livenet", "BIP44")
     r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
     assert r["copayerId"] and broker.seen[-2:] == ["NewCopayer", "WalletComplete"]
-    types = [n["type"] for n in await storage.fetch_notifications([w.id])]
+    types = [n["type"] for n in await storage.notifications.fetch([w.id])]
     assert types == ["NewCopayer", "NewCopayer", "WalletComplete"]
 
 
@@ -431,7 +431,7 @@ async def test_broker_down_notification_stored(storage):
         other = CopayerKeys.random("livenet", "BIP44")
         r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
         assert r["copayerId"]
-        types = [n["type"] for n in await storage.fetch_notifications_after("", 1000) if n["walletId"] == w.id]
+        types = [n["type"] for n in await storage.notifications.fetch_after("", 1000) if n["walletId"] == w.id]
         assert "WalletComplete" in types and "NewCopayer" in types
     finally:
         broker.stop()

@@ -97,12 +97,17 @@ def test_client_version_gate_only_upgrade_needed(value):
         assert e.code == "UPGRADE_NEEDED"
 
 
-class _Storage:
+class _Wallets:
     def __init__(self, lookups):
         self.lookups = lookups
 
     async def fetch_copayer_lookup(self, copayer_id):
         return self.lookups.get(copayer_id)
+
+
+class _Storage:
+    def __init__(self, lookups):
+        self.wallets = _Wallets(lookups)
 
 
 class _Service:

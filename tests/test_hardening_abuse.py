@@ -27,6 +27,7 @@ from bws.model import constants as C
 from bws.ratelimit import MemoryCounter, RedisCounter, make_rate_limiter
 from bws.service.webhooks import NOT_PUBLIC, register_webhook
 from bws.webhooks import DELIVERY_FAILED, DestinationPolicy, TreqPoster, WebhookService, address_allowed, resolve_host
+from tests.helpers import db
 from tests.bws_process import start_bws
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
@@ -127,7 +128,7 @@ async def _wait_settled(storage, hook_ids, attempts: int, timeout: float = 20.0)
     """The delivery rows of ``hook_ids`` once each has ``attempts`` attempts and no retry left."""
     rows = []
     for _ in range(int(timeout / 0.1)):
-        rows = [r for h in hook_ids for r in await storage.fetch_webhook_deliveries(h)]
+        rows = [r for h in hook_ids for r in await storage.webhooks.fetch_deliveries(h)]
         if len(rows) == len(hook_ids) and all(
             r["attempts"] >= attempts and r.get("leaseUntil") is None and r["status"] in ("sent", "fail")
             and (r["status"] == "sent" or r.get("nextAttemptOn") is None) for r in rows
@@ -331,7 +332,7 @@ async def test_field_sizes_are_bounded(api, storage):
     client = api.client
 
     async def wallets() -> int:
-        return await storage._run(storage.db.wallets.count_documents({}))
+        return db.count(storage, "wallets")
 
     key = WalletKey.random()
     huge = {"name": _long(99_000), "m": 1, "n": 1, "pubKey": key.pub}
@@ -348,7 +349,7 @@ async def test_field_sizes_are_bounded(api, storage):
     r = await client.post(f"/v2/wallets/{wid}/copayers/",
                           join_opts(wid, key, c, customData={"k": _long(C.MAX_CUSTOM_DATA_LENGTH)}))
     assert (r.status, r.json["message"]) == (400, f"Invalid customData: longer than {C.MAX_CUSTOM_DATA_LENGTH} characters")
-    assert (await storage.fetch_wallet(wid))["copayers"] == []
+    assert (await storage.wallets.fetch(wid))["copayers"] == []
     r = await client.post(f"/v2/wallets/{wid}/copayers/", join_opts(wid, key, c, name="me"))
     assert r.status == 200, r.text
 
@@ -369,8 +370,8 @@ async def test_field_sizes_are_bounded(api, storage):
     for (method, path, field), body in too_long.items():
         r = await client.request(method, path, body, c)
         assert r.status == 400 and r.json["message"].startswith(f"Invalid {field.strip()}: longer than "), (path, r.text)
-    assert await storage._run(storage.db.tx_notes.count_documents({})) == 0
-    assert await storage._run(storage.db.push_notification_subs.count_documents({})) == 0
+    assert db.count(storage, "tx_notes") == 0
+    assert db.count(storage, "push_notification_subs") == 0
     # within the bounds the same routes still work
     r = await client.request("PUT", "/v1/txnotes/" + "a" * 64 + "/", {"body": _long(C.MAX_MESSAGE_LENGTH)}, c)
     assert r.status == 200, r.text

@@ -89,9 +89,9 @@ async def test_lock_waits_and_wallet_busy(served):
 async def test_notifications_delivered_per_service(served):
     root, _, service = served
     st = service.storage
-    await st.outbox_insert("email_queue", [{"id": "e1", "status": "sent"}, {"id": "e2", "status": "pending"}])
-    await st.outbox_insert("push_deliveries", [{"id": f"p{i}", "status": "sent"} for i in range(3)])
-    await st.outbox_insert("webhook_deliveries", [{"id": "w1", "status": "fail"}])
+    await st.outbox.insert("email_queue", [{"id": "e1", "status": "sent"}, {"id": "e2", "status": "pending"}])
+    await st.outbox.insert("push_deliveries", [{"id": f"p{i}", "status": "sent"} for i in range(3)])
+    await st.outbox.insert("webhook_deliveries", [{"id": "w1", "status": "fail"}])
     _, _, s = await scrape(root)
     delivered = "bws_notifications_delivered_total"
     assert s[(delivered, (("service", "email"),))] == 1

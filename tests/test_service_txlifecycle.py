@@ -215,10 +215,10 @@ async def test_broadcast_failures(storage):
 async def test_broadcast_ok_with_fake_and_history_soft_reset(storage):
     fake = FakeExplorer()
     service, w, me, t = await accepted_with_fake(storage, fake)
-    await storage.set_cache(w.id, "historyCacheStatus", None, {"totalItems": 1, "isUpdated": True})
+    await storage.cache.set(w.id, "historyCacheStatus", None, {"totalItems": 1, "isUpdated": True})
     done = await me.broadcast_tx({"txProposalId": t["id"]})
     assert done["status"] == "broadcasted" and fake.broadcasted == [t["raw"]]
-    assert (await storage.get_cache(w.id, "historyCacheStatus", None))["isUpdated"] is False
+    assert (await storage.cache.get(w.id, "historyCacheStatus", None))["isUpdated"] is False
     last = (await notifications(service, w.id))[-1]
     assert last["type"] == "NewOutgoingTx" and last["creatorId"] == w.copayer_ids[0]
     assert (last["data"]["txid"], last["data"]["amount"], last["data"]["txProposalId"]) == (t["txid"], 1_000_000, t["id"])

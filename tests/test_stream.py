@@ -18,6 +18,7 @@ from bws.broker_ws import WebSocketBroker
 from bws.model import Notification
 from bws.model.notification import format_notification_id
 from bws.notifications import Notifier, StreamConsumer
+from tests.helpers import db
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open, require_binary
 
 
@@ -70,12 +71,12 @@ async def test_notifier_stores_first_then_publishes_and_renews_colliding_ids(sto
     n = note(1)
     stored = await notifier.notify(n)
     assert broker.published == [stored] and "_id" not in stored
-    assert (await storage.fetch_notification_by_id(stored["id"]))["data"] == {"n": 1}
+    assert (await storage.notifications.fetch_by_id(stored["id"]))["data"] == {"n": 1}
     # a second notification carrying the same id (another process, same millisecond) gets a new one
     clash = Notification.create("NewBlock", {}, "livenet", id=stored["id"])
     stored2 = await notifier.notify(clash)
     assert stored2["id"] != stored["id"] and stored2["id"] > stored["id"]
-    assert len(await storage.fetch_notifications_after("", 10)) == 2
+    assert len(await storage.notifications.fetch_after("", 10)) == 2
 
 
 # -- StreamConsumer with an in-process broker ----------------------------------------------------
@@ -92,7 +93,7 @@ async def test_publish_failure_keeps_the_stored_notification(storage, caplog):
 
     with caplog.at_level("ERROR"):
         stored = await Notifier(storage, BrokenBroker()).notify(note(1))
-    assert (await storage.fetch_notification_by_id(stored["id"]))["data"] == {"n": 1}
+    assert (await storage.notifications.fetch_by_id(stored["id"]))["data"] == {"n": 1}
     assert any("publishing notification" in r.getMessage() for r in caplog.records)
 
 
@@ -109,9 +110,9 @@ async def test_consumer_handles_each_once_and_resumes_from_its_cursor(storage):
         await notifier.notify(note(i))  # the broker wake-up drains
     await wait_until(lambda: len(rec.ids) == 8)
     c.stop()
-    last = await storage.get_stream_cursor("email")
+    last = await storage.stream.get_cursor("email")
     assert last == max(rec.ids)
-    assert (await storage.fetch_delivery("email", rec.ids[0]))["state"] == "done"
+    assert (db.find_one(storage, "stream_deliveries", {"consumer": "email", "notificationId": rec.ids[0]}))["state"] == "done"
     # restart: nothing is handled again, new ones are
     rec2 = Recorder()
     c2 = await consumer("email", storage, broker, rec2).start()
@@ -147,14 +148,14 @@ async def test_late_commit_within_lookback_is_not_missed(storage):
     c = await consumer("late", storage, broker, rec, lookback=5.0, poll_interval=60).start()
     now = int(time.time() * 1000)
     newer = Notification.create("NewBlock", {}, "livenet", id=format_notification_id(now, 5)).to_dict()
-    await storage.store_notification(newer)
+    await storage.notifications.store(newer)
     await c.drain()
     assert rec.ids == [newer["id"]] and c.cursor == newer["id"]
     # a writer that allocated its id earlier commits only now (2 s older than the cursor)
     older = Notification.create("NewBlock", {}, "livenet", id=format_notification_id(now - 2000, 1)).to_dict()
-    await storage.store_notification(older)
+    await storage.notifications.store(older)
     too_old = Notification.create("NewBlock", {}, "livenet", id=format_notification_id(now - 60_000, 1)).to_dict()
-    await storage.store_notification(too_old)
+    await storage.notifications.store(too_old)
     await c.drain()
     assert rec.ids == [newer["id"], older["id"]]  # beyond the lookback window is the documented limit
     assert c.cursor == newer["id"]  # never rewinds
@@ -180,8 +181,8 @@ async def test_failing_handler_is_retried_then_marked_dead(storage):
     await wait_until(lambda: calls[1] == 3 and calls[2] == 3, timeout=10)
     await sleep(0.5)
     c.stop()
-    assert (await storage.fetch_delivery("retry", a["id"]))["state"] == "done"
-    dead = await storage.fetch_delivery("retry", b["id"])
+    assert (db.find_one(storage, "stream_deliveries", {"consumer": "retry", "notificationId": a["id"]}))["state"] == "done"
+    dead = db.find_one(storage, "stream_deliveries", {"consumer": "retry", "notificationId": b["id"]})
     assert dead["state"] == "dead" and dead["error"] == "always"
     assert calls[2] == 3  # max_attempts, not more
 
@@ -194,12 +195,12 @@ async def test_claim_left_by_a_crashed_process_is_rerun_after_claim_timeout(stor
     fresh = await notifier.notify(note(2))
     now = int(time.time() * 1000)
     # a previous incarnation claimed both and died before finishing; one claim is old
-    await storage.claim_delivery("crashy", n["id"], {"state": "claimed", "claimedAt": now - 10_000, "attempts": 1})
-    await storage.claim_delivery("crashy", fresh["id"], {"state": "claimed", "claimedAt": now, "attempts": 1})
+    await storage.stream.claim("crashy", n["id"], {"state": "claimed", "claimedAt": now - 10_000, "attempts": 1})
+    await storage.stream.claim("crashy", fresh["id"], {"state": "claimed", "claimedAt": now, "attempts": 1})
     rec = Recorder()
     c = await consumer("crashy", storage, broker, rec, claim_timeout=5.0).start()
     assert rec.ids == [n["id"]]  # the recent claim may still be alive elsewhere: left alone
-    d = await storage.fetch_delivery("crashy", n["id"])
+    d = db.find_one(storage, "stream_deliveries", {"consumer": "crashy", "notificationId": n["id"]})
     assert d["state"] == "done" and d["attempts"] == 2
     c.stop()
 
@@ -265,7 +266,7 @@ async def test_1000_stored_while_consumer_down_are_handled_exactly_once(storage,
     counts = rec_a.counts() + rec_b.counts()
     assert rec.ids == []
     assert set(counts) == set(ids) and max(counts.values()) == 1, mode
-    assert await storage.get_stream_cursor("svc") == max(ids)
+    assert await storage.stream.get_cursor("svc") == max(ids)
 
 
 @pytest_twisted.ensureDeferred

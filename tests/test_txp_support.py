@@ -60,7 +60,7 @@ async def eventually(fn, check, timeout: float = 15.0, interval: float = 0.1):
 
 
 async def notifications(service, wallet_id: str, types: Optional[set] = None) -> list[dict]:
-    ns = await service.storage.fetch_notifications([wallet_id], None, 0)
+    ns = await service.storage.notifications.fetch([wallet_id], None, 0)
     return [n for n in ns if types is None or n["type"] in types]
 
 

@@ -74,7 +74,7 @@ class AddressesMixin(ServiceBase):
         the wallet whose index produced them and the notifications announcing
         them (atomically: a failed store keeps none of them), then publish."""
         await self._register_addresses(wallet, addresses)
-        stored = await self.storage.store_address_and_wallet(
+        stored = await self.storage.addresses.store_with_wallet(
             wallet.to_dict(for_storage=True),
             [a.to_dict() for a in addresses],
             [n.to_dict() for n in notes],
@@ -89,7 +89,7 @@ class AddressesMixin(ServiceBase):
         if ignore_max_gap:
             return True
         gap = self._max_main_address_gap()
-        addresses = [a for a in await self.storage.fetch_addresses(self.wallet_id) if not a.get("isChange")]
+        addresses = [a for a in await self.storage.addresses.fetch(self.wallet_id) if not a.get("isChange")]
         latest = addresses[-gap:] if gap > 0 else []
         if len(latest) < gap or any(a.get("hasActivity") for a in latest):
             return True
@@ -100,7 +100,7 @@ class AddressesMixin(ServiceBase):
             )
             if active:
                 a["hasActivity"] = True
-                await self.storage.store_address(a)
+                await self.storage.addresses.store(a)
                 return True
         return False
 
@@ -123,7 +123,7 @@ class AddressesMixin(ServiceBase):
             if wallet.is_scan_error():
                 raise Errors.WALLET_NEED_SCAN
             if wallet.single_address:
-                existing = await self.storage.fetch_addresses(self.wallet_id)
+                existing = await self.storage.addresses.fetch(self.wallet_id)
                 if existing:
                     return address_out(existing[0])
             address = derive_wallet_address(wallet, False, now=self.now_s())
@@ -139,7 +139,8 @@ class AddressesMixin(ServiceBase):
         opts: ``{limit?: int (applied when > 0), reverse?: bool (before the
         limit)}`` -> list of Address dicts."""
         opts = opts or {}
-        addresses = [address_out(a) for a in await self.storage.fetch_addresses(self.wallet_id) if not a.get("isChange")]
+        stored = await self.storage.addresses.fetch(self.wallet_id)
+        addresses = [address_out(a) for a in stored if not a.get("isChange")]
         if truthy(opts.get("reverse")):
             addresses.reverse()
         limit = opts.get("limit")

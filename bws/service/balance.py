@@ -77,7 +77,7 @@ class BalanceMixin(ServiceBase):
             raise Errors.WALLET_NEED_SCAN
         addresses = opts.get("addresses")
         if addresses is None:
-            addresses = await self.storage.fetch_addresses(wallet.id)
+            addresses = await self.storage.addresses.fetch(wallet.id)
         if not addresses:
             return []
         coin = opts.get("coin") or wallet.coin
@@ -96,7 +96,7 @@ class BalanceMixin(ServiceBase):
                 u["locked"] = True
         if coin in C.UTXO_COINS:
             spent = set()
-            recent = await self.storage.fetch_broadcasted_txs(
+            recent = await self.storage.proposals.fetch_broadcasted(
                 wallet.id, min_ts=self.now_s() - RECENT_BROADCAST_WINDOW, limit=RECENT_BROADCAST_LIMIT
             )
             for txp in recent:
@@ -162,7 +162,7 @@ class BalanceMixin(ServiceBase):
 
         async def compute() -> dict:
             wallet = await self._fetch_wallet()
-            addresses = await self.storage.fetch_addresses(wallet.id)
+            addresses = await self.storage.addresses.fetch(wallet.id)
             return await self._get_balance_from_addresses(wallet, addresses, opts.get("coin"))
 
         return await self._run_locked(compute)
@@ -179,7 +179,7 @@ class BalanceMixin(ServiceBase):
         if wallet.is_scan_error():
             raise Errors.WALLET_NEED_SCAN
         balance = totalize(utxos)
-        await self.storage.set_cache(
+        await self.storage.cache.set(
             wallet.id, "addressesWithBalance", None, {"addresses": [b["address"] for b in balance["byAddress"]]}
         )
         return balance
@@ -199,7 +199,7 @@ class BalanceMixin(ServiceBase):
         Proposals found broadcast by a third party are marked under the wallet
         lock (``take_lock=False``: by the conditional store alone, for callers
         that may hold the lock already)."""
-        docs = await self.storage.fetch_pending_txs(self.wallet_id)
+        docs = await self.storage.proposals.fetch_pending(self.wallet_id)
         txps = [TxProposal.from_dict(d) for d in docs]
         txps = await self._check_pending_broadcasts(txps, take_lock=take_lock)
         if not decorate:
@@ -222,14 +222,14 @@ class BalanceMixin(ServiceBase):
         txp_id = opts.get("txProposalId")
         if not isinstance(txp_id, str) or not txp_id:
             raise Errors.TX_NOT_FOUND
-        doc = await self.storage.fetch_tx(self.wallet_id, txp_id)
+        doc = await self.storage.proposals.fetch(self.wallet_id, txp_id)
         if not doc:
             raise Errors.TX_NOT_FOUND
         wallet = await self._fetch_wallet()
         txp = TxProposal.from_dict(doc)
         out = self.decorate_txp(WalletFacts.of(wallet), txp)
         if txp.txid:
-            note = await self.storage.fetch_tx_note(self.wallet_id, txp.txid)
+            note = await self.storage.notes.fetch(self.wallet_id, txp.txid)
             if note:
                 note = {k: v for k, v in note.items() if k != "_id"}
                 c = wallet.get_copayer(note.get("editedBy"))

@@ -162,7 +162,7 @@ class ServiceBase:
     # ------------------------------------------------------------ wallet
     async def _fetch_wallet(self, wallet_id: Optional[str] = None) -> Wallet:
         """The wallet (default: the caller's) or ClientError WALLET_NOT_FOUND."""
-        doc = await self.storage.fetch_wallet(wallet_id or self.wallet_id)
+        doc = await self.storage.wallets.fetch(wallet_id or self.wallet_id)
         if not doc:
             raise Errors.WALLET_NOT_FOUND
         return Wallet.from_dict(doc)
@@ -322,7 +322,7 @@ class _StoreAndPublish:
         self.broker = broker
 
     async def notify(self, n: Notification) -> dict:
-        doc = await self.storage.store_notification(n.to_dict(), renew_id=n.renew_id)
+        doc = await self.storage.notifications.store(n.to_dict(), renew_id=n.renew_id)
         doc = dict(doc or n.to_dict())
         doc.pop("_id", None)
         if self.broker is not None:

@@ -60,7 +60,7 @@ class FeeLevelsMixin(ServiceBase):
 
         key = js_json_stringify({"coin": coin, "network": network})
         now_ms = self.now_ms()
-        cached = await self.storage.get_cache(None, FEE_LEVELS_CACHE_TYPE, key)
+        cached = await self.storage.cache.get(None, FEE_LEVELS_CACHE_TYPE, key)
         if cached and isinstance(cached.get("ts"), (int, float)):
             if now_ms - cached["ts"] < C.FEE_LEVELS_CACHE_DURATION * 1000 and isinstance(cached.get("result"), list):
                 return cached["result"]
@@ -77,7 +77,7 @@ class FeeLevelsMixin(ServiceBase):
             samples = None
         result = compute_fee_levels(levels, samples)
         if samples is not None:
-            await self.storage.set_cache(None, FEE_LEVELS_CACHE_TYPE, key, {"ts": now_ms, "result": result})
+            await self.storage.cache.set(None, FEE_LEVELS_CACHE_TYPE, key, {"ts": now_ms, "result": result})
         return result
 
     async def _get_fee_per_kb(self, wallet: Wallet, opts: dict) -> Any:

@@ -161,7 +161,7 @@ class TxProposalsMixin(ServiceBase):
         """The proposal or TX_NOT_FOUND."""
         if not isinstance(txp_id, str) or not txp_id:
             raise Errors.TX_NOT_FOUND
-        doc = await self.storage.fetch_tx(wallet_id or self.wallet_id, txp_id)
+        doc = await self.storage.proposals.fetch(wallet_id or self.wallet_id, txp_id)
         if not doc:
             raise Errors.TX_NOT_FOUND
         return TxProposal.from_dict(doc)
@@ -188,18 +188,18 @@ class TxProposalsMixin(ServiceBase):
         if txp_id is not None and txp_id is not UNDEFINED:
             if not isinstance(txp_id, str) or not txp_id or len(txp_id) > 200:
                 raise bad_request("Invalid txProposalId")
-            existing = await self.storage.fetch_tx(wallet.id, txp_id)
+            existing = await self.storage.proposals.fetch(wallet.id, txp_id)
             if existing:
                 return wallet, self.decorate_txp(WalletFacts.of(wallet), TxProposal.from_dict(existing))
         return wallet, None
 
     async def _store_txp(self, txp: TxProposal, *notes: Notification, expect: Optional[dict] = None) -> bool:
         """Store ``txp`` and the notifications announcing its new state together
-        (one transaction: :meth:`bws.storage.Storage.store_tx_and_notifications`),
+        (one transaction: :meth:`bws.storage.proposals.ProposalsRepo.store_with_notifications`),
         then publish them. ``expect``: conditions the stored proposal must still
         meet (e.g. ``{"status": "accepted"}``); False when it no longer did:
         someone else made the change first, nothing was stored or published."""
-        stored = await self.storage.store_tx_and_notifications(
+        stored = await self.storage.proposals.store_with_notifications(
             txp.to_dict(for_storage=True), [n.to_dict() for n in notes], renew_id=next_notification_id, expect=expect
         )
         if stored is None:
@@ -267,7 +267,7 @@ class TxProposalsMixin(ServiceBase):
         """§6.22: TX_CANNOT_CREATE while the caller's last proposals are more
         than BACKOFF_OFFSET consecutive rejections and the newest is younger
         than BACKOFF_TIME."""
-        txs = await self.storage.fetch_last_txs(wallet.id, self.copayer_id, limit=5 + C.BACKOFF_OFFSET)
+        txs = await self.storage.proposals.fetch_last(wallet.id, self.copayer_id, limit=5 + C.BACKOFF_OFFSET)
         run = 0
         for t in txs:
             if t.get("status") != C.TXP_REJECTED:
@@ -285,13 +285,13 @@ class TxProposalsMixin(ServiceBase):
         if truthy(opts.get("sendMax")) or wallet.coin in C.EVM_COINS:
             return UNDEFINED, None
         if wallet.single_address:
-            addresses = await self.storage.fetch_addresses(wallet.id)
+            addresses = await self.storage.addresses.fetch(wallet.id)
             if not addresses:
                 raise bad_request("The wallet has no addresses")
             return address_out(addresses[0]), None
         given = opts.get("changeAddress")
         if given is not None and given is not UNDEFINED:
-            doc = await self.storage.fetch_address_by_wallet_id(wallet.id, given) if isinstance(given, str) else None
+            doc = await self.storage.addresses.fetch_one(wallet.id, given) if isinstance(given, str) else None
             if not doc:
                 raise Errors.INVALID_CHANGE_ADDRESS
             return address_out(doc), None  # Q10: reused as is, never re-inserted
@@ -407,7 +407,7 @@ class TxProposalsMixin(ServiceBase):
             if not truthy(o.get("dryRun")):
                 if new_change is not None:
                     await self._register_addresses(wallet, [new_change])
-                await self.storage.store_tx_with_address_and_wallet(
+                await self.storage.proposals.store_with_addresses_and_wallet(
                     txp.to_dict(for_storage=True),
                     wallet.to_dict(for_storage=True) if new_change is not None else None,
                     [new_change.to_dict()] if new_change is not None else [],
@@ -560,7 +560,7 @@ class TxProposalsMixin(ServiceBase):
             if txp.remaining_delete_lock_time(self.copayer_id, self.now_s()) > 0:
                 raise Errors.TX_CANNOT_REMOVE
             # the deletion and its notification land together (issue 15 finding 7)
-            stored = await self.storage.remove_tx_and_notifications(
+            stored = await self.storage.proposals.remove_with_notifications(
                 self.wallet_id,
                 txp.id,
                 [self._new_notification("TxProposalRemoved", txp.notification_data()).to_dict()],
@@ -582,7 +582,7 @@ class TxProposalsMixin(ServiceBase):
         txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
         out = self.decorate_txp(WalletFacts.of(wallet), txp)
         if txp.txid:
-            note = await self.storage.fetch_tx_note(wallet.id, txp.txid)
+            note = await self.storage.notes.fetch(wallet.id, txp.txid)
             if note:
                 out["note"] = await self._note_out(note, wallet)
         return out
@@ -604,7 +604,7 @@ class TxProposalsMixin(ServiceBase):
             log.info("proposal %s was already marked broadcast", txp.id)
             return False
         try:
-            await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
+            await self.storage.cache.soft_reset(txp.wallet_id)
         except Exception as e:  # a stale history cache is refreshed by the next block
             log.warning("history cache reset for %s failed: %r", txp.wallet_id, e)
         return True
@@ -704,7 +704,7 @@ class TxProposalsMixin(ServiceBase):
         proposal is on chain either way and the next listing marks it."""
 
         async def mark() -> None:
-            doc = await self.storage.fetch_tx(txp.wallet_id, txp.id)
+            doc = await self.storage.proposals.fetch(txp.wallet_id, txp.id)
             if doc and doc.get("status") == C.TXP_ACCEPTED:
                 await self._process_broadcast(TxProposal.from_dict(doc), by_third_party=True)
 

@@ -96,7 +96,7 @@ async def register_webhook(
     except DestinationRefused:
         raise bad_request(NOT_PUBLIC) from None
     ts = int(time.time() if now is None else now)
-    existing = await storage.fetch_webhooks(wallet_id, copayer_id)
+    existing = await storage.webhooks.fetch_for_wallet(wallet_id, copayer_id)
     hook = {
         "version": 1,
         "id": existing[0]["id"] if existing else str(uuid.uuid4()),
@@ -107,20 +107,20 @@ async def register_webhook(
         "createdOn": existing[0].get("createdOn", ts) if existing else ts,
         "updatedOn": ts,
     }
-    await storage.store_webhook(hook)
+    await storage.webhooks.store(hook)
     return dict(hook)
 
 
 async def list_webhooks(storage, wallet_id: str, copayer_id: str) -> list[dict[str, Any]]:
     """The caller's webhooks for its wallet (secrets omitted)."""
-    return [public_view(h) for h in await storage.fetch_webhooks(wallet_id, copayer_id)]
+    return [public_view(h) for h in await storage.webhooks.fetch_for_wallet(wallet_id, copayer_id)]
 
 
 async def remove_webhook(storage, wallet_id: str, copayer_id: str, webhook_id: str) -> dict[str, Any]:
     """Delete one of the caller's webhooks → ``{"ok": 1, "n": deleted}``."""
     if not isinstance(webhook_id, str) or not webhook_id:
         raise bad_request("Required argument id missing.")
-    n = await storage.remove_webhook(wallet_id, copayer_id, webhook_id)
+    n = await storage.webhooks.remove(wallet_id, copayer_id, webhook_id)
     return {"ok": 1, "n": n}
 
 
@@ -128,8 +128,8 @@ async def list_webhook_deliveries(
     storage, wallet_id: str, copayer_id: str, webhook_id: str, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The newest deliveries of one of the caller's webhooks (status, attempts, lastError, ...)."""
-    hook = await storage.fetch_webhook(webhook_id)
+    hook = await storage.webhooks.fetch(webhook_id)
     if not hook or hook.get("walletId") != wallet_id or hook.get("copayerId") != copayer_id:
         raise bad_request("Webhook not found")
-    rows = await storage.fetch_webhook_deliveries(webhook_id, limit=max(1, min(int(limit), 500)))
+    rows = await storage.webhooks.fetch_deliveries(webhook_id, limit=max(1, min(int(limit), 500)))
     return [{k: v for k, v in r.items() if k not in ("body", "leaseUntil")} for r in rows]
