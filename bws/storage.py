@@ -1205,7 +1205,7 @@ class Storage:
         ]
         await as_deferred(self._c("cache").bulk_write(ops, ordered=False))
 
-    # -- durable stream: recovery of unfinished deliveries (added; bws.notifications) --
+    # -- durable stream: recovery of unfinished deliveries (added; bws/delivery/stream.py) --
 
     async def fetch_due_deliveries(
         self, consumer: str, claimed_before_ms: int, now_ms: int, limit: int = 100

@@ -13,7 +13,9 @@ from twisted.internet.task import deferLater
 from web3 import AsyncWeb3
 
 from bcmonitor.evm import EvmMonitor
-from bcmonitor.notify import MonitorNotifier
+from bcmonitor.notify import MonitorNotices
+from bws.model import NotificationIds
+from bws.service.notifier import Notifier
 from bcmonitor.runner import EvmRunner
 from bws.broker import LocalBroker
 from bws.devtools.ganache import GanacheChain, try_token_contract
@@ -56,7 +58,7 @@ async def add_address(storage, address, coin):
 def monitor_for(storage, chain, coin, broker, token=None, confirmations=0):
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(chain.url))
     return EvmMonitor(
-        storage, MonitorNotifier(storage, broker), w3, reactor, coin=coin, network="livenet",
+        storage, MonitorNotices(Notifier(storage, broker, NotificationIds())), w3, reactor, coin=coin, network="livenet",
         token_coin="try" if token else None, token_address=token, confirmations=confirmations,
     )  # fmt: skip
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from bws.templates import TEMPLATE_BY_TYPE, choose_language, choose_unit
+from bws.delivery.templates import TEMPLATE_BY_TYPE, choose_language, choose_unit
 
 __all__ = ["Recipient", "EMAIL_RULES", "email_recipients", "push_recipients", "is_deliverable"]
 
