@@ -54,7 +54,8 @@ async def mark_broadcast_by_third_party(storage, notices: MonitorNotices, txid: 
         txp.wallet_id,
         UNDEFINED,
     )
-    stored = await notifier.notify_with_tx(txp.to_storage(), [n], expect={"status": "accepted"})  # under the txp's walletId
+    # under the proposal's own walletId, only if it is still stored as accepted
+    stored = await notifier.notify_with_tx(txp.to_storage(), [n], expect={"status": "accepted"})
     if stored is None:
         return False
     log.info("notify %s wallet=%s txid=%s", n.type, txp.wallet_id, txid)

@@ -82,7 +82,8 @@ async def add_wallet_address(storage, node, wallet_id=None, is_change=False, cre
 
 def make_monitor(storage, node, broker, third_party_delay=0.3):
     return BtcMonitor(
-        storage, MonitorNotices(Notifier(storage, broker, NotificationIds())), BitcoindRpc(node.rpc_url) if node else None, reactor,
+        storage, MonitorNotices(Notifier(storage, broker, NotificationIds())),
+        BitcoindRpc(node.rpc_url) if node else None, reactor,
         coin="btc", network="testnet", third_party_delay=third_party_delay,
     )  # fmt: skip
 

@@ -396,7 +396,8 @@ async def test_monitors_mark_a_third_party_broadcast_once(storage):
     await storage.store_tx(_proposal("wM", txid, "accepted"))
     btc_broker, evm_broker = LocalBroker(), LocalBroker()
     btc = make_monitor(storage, None, btc_broker, third_party_delay=0)
-    evm = EvmMonitor(storage, MonitorNotices(Notifier(storage, evm_broker, NotificationIds())), None, reactor, coin="eth")
+    notices = MonitorNotices(Notifier(storage, evm_broker, NotificationIds()))
+    evm = EvmMonitor(storage, notices, None, reactor, coin="eth")
     await _gather([btc._mark_third_party(txid) for _ in range(5)] + [evm._third_party(txid) for _ in range(5)])
     notes = [n for n in await storage.fetch_notifications(["wM"]) if n["type"] == "NewOutgoingTxByThirdParty"]
     assert len(notes) == 1 and notes[0]["data"]["txid"] == txid

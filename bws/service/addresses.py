@@ -76,7 +76,8 @@ class AddressesMixin(ServiceBase):
         await self._register_addresses(wallet, addresses)
         wallet_doc, address_docs = wallet.to_dict(for_storage=True), [a.to_dict() for a in addresses]
         await self.notifier.commit(
-            notes, lambda docs, renew_id: self.storage.store_address_and_wallet(wallet_doc, address_docs, docs, renew_id)
+            notes,
+            lambda docs, renew_id: self.storage.store_address_and_wallet(wallet_doc, address_docs, docs, renew_id),
         )
 
     async def _can_create_address(self, ignore_max_gap: bool) -> bool:

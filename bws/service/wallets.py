@@ -201,7 +201,8 @@ class WalletsMixin(ServiceBase):
             # published only after the commit
             wallet_doc = wallet.to_dict(for_storage=True)
             await self.notifier.commit(
-                notes, lambda docs, renew_id: self.storage.store_wallet_lookups_and_notifications(wallet_doc, docs, renew_id)
+                notes,
+                lambda docs, renew_id: self.storage.store_wallet_lookups_and_notifications(wallet_doc, docs, renew_id),
             )
             return {"copayerId": copayer.id, "wallet": wallet.to_dict()}
 
