@@ -40,7 +40,7 @@ async def mark_broadcast_by_third_party(storage, notices: MonitorNotices, txid: 
     marked broadcast and announced (NewOutgoingTxByThirdParty ``{txProposalId,
     txid, amount}``) once: the mark only lands on a proposal still stored as
     accepted, so a monitor racing the API (``GET /v1/txproposals/``) or
-    another monitor cannot announce it twice (issue 15 finding 8). Returns
+    another monitor cannot announce it twice. Returns
     whether this call marked it."""
     doc = await storage.fetch_tx_by_hash(txid)
     if not doc or doc.get("status") != "accepted":

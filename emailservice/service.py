@@ -1,6 +1,6 @@
 """E-mail service: notification -> rendered e-mails in ``email_queue`` -> SMTP.
 
-Pipeline for one notification (spec/services.md §4.3, with the port's fixes):
+Pipeline for one notification (docs/spec/services.md §4.3, with the port's fixes):
 
 1. unknown type, missing wallet, or ``NewTxProposal`` in a 1-of-N wallet → nothing;
 2. recipients from the wallet's preferences (bws/delivery/recipients.py ``email_recipients``);

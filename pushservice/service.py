@@ -1,6 +1,6 @@
 """Push service: notification -> rendered pushes in ``push_deliveries`` -> FCM / APNs.
 
-Pipeline for one notification (spec/services.md §5, with the port's fixes):
+Pipeline for one notification (docs/spec/services.md §5, with the port's fixes):
 
 1. same seven types as e-mail; missing wallet or ``NewTxProposal`` in a 1-of-N
    wallet → nothing;

@@ -1,4 +1,4 @@
-"""Where webhooks may connect: the SSRF guard (issue 15 finding 4; docs/security.md §8).
+"""Where webhooks may connect: the SSRF guard (docs/security.md §8).
 
 Used at registration (the API process, bws/service/webhooks.py) and before
 every delivery attempt (bws/delivery/webhooks.py TreqPoster, run by the

@@ -16,7 +16,7 @@ Wire protocol (one HTTP request per delivery attempt)::
 
     <body: the notification as JSON — {"version","createdOn","id","type","data","walletId","creatorId"?}>
 
-Destinations (SSRF guard, issue 15 finding 4; docs/security.md §8): before
+Destinations (SSRF guard, docs/security.md §8): before
 every attempt the URL's host is resolved and checked
 (bws/delivery/destinations.py DestinationPolicy); the POST then goes to that checked
 address (the Host header and the TLS name stay the URL's), so a DNS answer
