@@ -85,10 +85,12 @@ def _magic(opts, network: str) -> bytes:
 async def _run(reactor, args: argparse.Namespace) -> None:
     from twisted.internet.defer import Deferred
 
-    from bcmonitor.notify import MonitorNotifier
+    from bcmonitor.notify import MonitorNotices
     from bcmonitor.runner import BtcRunner, EvmRunner
     from bws.broker import make_broker
     from bws.config import ConfigError, load_config
+    from bws.model import NotificationIds
+    from bws.service.notifier import Notifier
     from bws.storage import Storage
 
     log = logging.getLogger("bcmonitor")
@@ -112,7 +114,7 @@ async def _run(reactor, args: argparse.Namespace) -> None:
         log.error("bcmonitor: cannot reach the database %s: %s", cfg.mongo_uri, e)
         raise SystemExit(EXIT_CONFIG)
     broker = make_broker(cfg, reactor)
-    notifier = MonitorNotifier(storage, broker)
+    notifier = MonitorNotices(Notifier(storage, broker, NotificationIds()))
 
     if args.chain == "btc":
         from bcmonitor.btc import BtcMonitor

@@ -90,7 +90,7 @@ class BlockView:
 
 
 class BtcMonitor:
-    """``storage``: bws Storage; ``notifier``: MonitorNotifier; ``rpc``: BitcoindRpc
+    """``storage``: bws Storage; ``notifier``: bcmonitor/notify.py MonitorNotices; ``rpc``: BitcoindRpc
     (``await rpc.call(method, *params)``); ``clock``: IReactorTime (its ``seconds()``
     is compared with address ``createdOn``, unix s, written by the API processes).
 

@@ -834,7 +834,7 @@ def _webhook_args(r: ApiRequest):
 async def webhook_register(r: ApiRequest):
     from bws.service import webhooks
 
-    from bws.webhooks import DestinationPolicy
+    from bws.delivery.destinations import DestinationPolicy
 
     allow_http = bool(r.service.options.get("webhookAllowHttp", False))
     policy = DestinationPolicy(r.service.options.get("webhookAllowPrivateNetworks", ()))

@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from bws.model import Notification, UNDEFINED
+from bws.model import UNDEFINED, Notification, NotificationIds
+from bws.service.notifier import Notifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,10 +34,9 @@ async def set_prefs(storage, wallet, specs):
 
 async def notify(storage, type_, wallet, data, creator=UNDEFINED):
     """Store a notification (as producers do) and return its dict."""
-    n = Notification.create(type_, data, wallet["id"], creatorId=creator).to_dict()
-    await storage.notifications.store(dict(n))
-    n.pop("_id", None)
-    return n
+    return await Notifier(storage, None, NotificationIds()).notify(
+        Notification.create(type_, data, wallet["id"], creatorId=creator)
+    )
 
 
 async def subscribe(storage, wallet, platform="android", per_copayer=1):

@@ -15,7 +15,9 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from bcmonitor.btc import BtcMonitor, TxView
-from bcmonitor.notify import MonitorNotifier
+from bcmonitor.notify import MonitorNotices
+from bws.model import NotificationIds
+from bws.service.notifier import Notifier
 from bcmonitor.rpc import BitcoindRpc
 from bcmonitor.runner import BtcRunner
 from bws.broker import LocalBroker
@@ -82,7 +84,8 @@ async def add_wallet_address(storage, node, wallet_id=None, is_change=False, cre
 
 def make_monitor(storage, node, broker, third_party_delay=0.3):
     return BtcMonitor(
-        storage, MonitorNotifier(storage, broker), BitcoindRpc(node.rpc_url) if node else None, reactor,
+        storage, MonitorNotices(Notifier(storage, broker, NotificationIds())),
+        BitcoindRpc(node.rpc_url) if node else None, reactor,
         coin="btc", network="testnet", third_party_delay=third_party_delay,
     )  # fmt: skip
 

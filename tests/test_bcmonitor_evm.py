@@ -13,7 +13,9 @@ from twisted.internet.task import deferLater
 from web3 import AsyncWeb3
 
 from bcmonitor.evm import EvmMonitor
-from bcmonitor.notify import MonitorNotifier
+from bcmonitor.notify import MonitorNotices
+from bws.model import NotificationIds
+from bws.service.notifier import Notifier
 from bcmonitor.runner import EvmRunner
 from bws.broker import LocalBroker
 from bws.devtools.ganache import GanacheChain, try_token_contract
@@ -56,7 +58,8 @@ async def add_address(storage, address, coin):
 def monitor_for(storage, chain, coin, broker, token=None, confirmations=0):
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(chain.url))
     return EvmMonitor(
-        storage, MonitorNotifier(storage, broker), w3, reactor, coin=coin, network="livenet",
+        storage, MonitorNotices(Notifier(storage, broker, NotificationIds())), w3, reactor, coin=coin,
+        network="livenet",
         token_coin="try" if token else None, token_address=token, confirmations=confirmations,
     )  # fmt: skip
 
@@ -149,6 +152,38 @@ async def test_tri_native_incoming_and_confirmation(storage, ganache_tri):
     assert (c["walletId"], c["creatorId"], c["data"]) == (wid, "c-tri", {"txid": txid, "coin": "tri", "network": "livenet"})
     [b] = await notes(storage, "NewBlock")
     assert b["walletId"] == "livenet" and b["data"]["coin"] == "tri"
+
+
+@pytest_twisted.ensureDeferred
+async def test_wei_amount_beyond_int64_is_stored_and_read_back_as_int(storage, mongo_uri, ganache_eth, try_token):
+    """A token amount above 2**63 (10 TRY = 10**19 units) in a monitor notification
+    is stored by the storage as Decimal128 and read back as the same int (no
+    decimal string), and the broker wake-up carries that same int."""
+    from bson.decimal128 import Decimal128
+    from pymongo import MongoClient
+
+    broker = LocalBroker()
+    chain = ganache_eth
+    acct = Account.create()
+    wid = await add_address(storage, acct.address, "try")
+    monitor = monitor_for(storage, chain, "eth", broker, token=try_token)
+    await monitor.start()
+    amount = 10 * ETH
+    assert amount > 2**63
+    token = try_token_contract(chain, try_token)
+    h = token.functions.transfer(acct.address, amount).transact({"from": chain.accounts[0]})
+    chain.w3.eth.wait_for_transaction_receipt(h)
+    assert await monitor.poll_once() >= 1
+    [n] = await notes(storage, "NewIncomingTx", wid)
+    assert n["data"]["amount"] == amount and type(n["data"]["amount"]) is int
+    assert (await storage.notifications.fetch_by_id(n["id"]))["data"]["amount"] == amount
+    [polled] = [x for x in await storage.notifications.fetch([wid], None, 0) if x["type"] == "NewIncomingTx"]
+    assert polled["data"]["amount"] == amount and type(polled["data"]["amount"]) is int
+    with MongoClient(mongo_uri) as c:  # the raw document: Decimal128, not a string
+        raw = c.get_default_database().notifications.find_one({"id": n["id"]})
+    assert raw["data"]["amount"] == Decimal128(str(amount))
+    [published] = [m for m in broker.published if m["id"] == n["id"]]
+    assert published["data"]["amount"] == amount and type(published["data"]["amount"]) is int
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest_twisted
 from twisted.internet import reactor
 
 from bws.config import EmailOpts
-from bws.templates import TemplateSet
+from bws.delivery.templates import TemplateSet
 from emailservice.service import EmailService
 from emailservice.smtp import SmtpSender
 from tests.helpers import db
@@ -183,7 +183,7 @@ class FlakySender:
     async def send(self, *a):
         self.calls += 1
         if self.calls <= self.failures:
-            from bws.outbox import TransientError
+            from bws.delivery.outbox import TransientError
             raise TransientError("SMTP 451 try later")
         return await self.real.send(*a)
 

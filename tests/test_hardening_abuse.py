@@ -26,7 +26,8 @@ from bws.config import ConfigError, WebhookOpts, config_from_dict
 from bws.model import constants as C
 from bws.ratelimit import MemoryCounter, RedisCounter, make_rate_limiter
 from bws.service.webhooks import NOT_PUBLIC, register_webhook
-from bws.webhooks import DELIVERY_FAILED, DestinationPolicy, TreqPoster, WebhookService, address_allowed, resolve_host
+from bws.delivery.destinations import DestinationPolicy, address_allowed, resolve_host
+from bws.delivery.webhooks import DELIVERY_FAILED, TreqPoster, WebhookService
 from tests.helpers import db
 from tests.bws_process import start_bws
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401

@@ -28,7 +28,9 @@ from pymongo import MongoClient
 from twisted.internet import defer, reactor
 
 from bcmonitor.evm import EvmMonitor
-from bcmonitor.notify import MonitorNotifier
+from bcmonitor.notify import MonitorNotices
+from bws.model import NotificationIds
+from bws.service.notifier import Notifier
 from bws.broker import LocalBroker
 from bws.chains.address import script_for_address
 from bws.embedded_db import server_argv
@@ -394,7 +396,8 @@ async def test_monitors_mark_a_third_party_broadcast_once(storage):
     await storage.proposals.store(_proposal("wM", txid, "accepted"))
     btc_broker, evm_broker = LocalBroker(), LocalBroker()
     btc = make_monitor(storage, None, btc_broker, third_party_delay=0)
-    evm = EvmMonitor(storage, MonitorNotifier(storage, evm_broker), None, reactor, coin="eth")
+    notices = MonitorNotices(Notifier(storage, evm_broker, NotificationIds()))
+    evm = EvmMonitor(storage, notices, None, reactor, coin="eth")
     await _gather([btc._mark_third_party(txid) for _ in range(5)] + [evm._third_party(txid) for _ in range(5)])
     notes = [n for n in await storage.notifications.fetch(["wM"]) if n["type"] == "NewOutgoingTxByThirdParty"]
     assert len(notes) == 1 and notes[0]["data"]["txid"] == txid

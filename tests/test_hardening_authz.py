@@ -11,7 +11,7 @@ import pytest
 import pytest_twisted
 
 from bws.errors import ClientError
-from bws.model import Notification, TxProposal, Wallet
+from bws.model import TxProposal, Wallet
 from tests.helpers import db
 from tests.helpers.client import compact_json
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
@@ -76,9 +76,9 @@ async def test_a_wallet_named_after_the_network_cannot_inject_notifications(api)
                               join_opts("livenet", key, attacker, name="Send 1 BTC to 1Evil to unlock"))
     assert r.status == 200, r.text
     # the block monitor's NewBlock is stored under the network name too
-    await svc.storage.notifications.store(
-        Notification.create("NewBlock", {"hash": "00" * 32, "coin": "btc", "network": "livenet"}, "livenet",
-                            now_ms=svc.now_ms()).to_dict())
+    await svc.notifier.notify(
+        svc.notifier.new("NewBlock", {"hash": "00" * 32, "coin": "btc", "network": "livenet"}, "livenet",
+                         now_ms=svc.now_ms()))
 
     r = await api.client.get("/v1/notifications/?timeSpan=60", victim.copayers[0])
     assert r.status == 200, r.text

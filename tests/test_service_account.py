@@ -7,7 +7,6 @@ import pytest
 import pytest_twisted
 
 from bws.errors import ClientError
-from bws.model import Notification
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401
 from tests.helpers.wallets import create_and_join
 
@@ -85,9 +84,10 @@ async def test_notifications(service, clock):
     await me.create_address({})
     await me.create_address({})
     # a network-level NewBlock (stored under walletId "testnet")
-    nb = Notification.create("NewBlock", {"hash": "h", "coin": "btc", "network": "testnet"}, "testnet",
+    await service.notifier.notify(
+        service.notifier.new("NewBlock", {"hash": "h", "coin": "btc", "network": "testnet"}, "testnet",
                              now_ms=service.now_ms())
-    await service.storage.notifications.store(nb.to_dict(), renew_id=nb.renew_id)
+    )
     ns = await me.get_notifications({})
     assert [n["type"] for n in ns] == ["NewCopayer", "NewAddress", "NewAddress", "NewBlock"]
     assert {n["walletId"] for n in ns} == {w.id}

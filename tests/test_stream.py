@@ -1,6 +1,6 @@
-"""Durable notification stream (bws.notifications): Notifier + StreamConsumer against a real
-database; exactly-once across consumer restarts, broker restarts and two instances, in both
-broker modes (websocket relay process, Redis pub/sub)."""
+"""Durable notification stream (bws/delivery/stream.py) and the one store-then-publish Notifier
+(bws/service/notifier.py) against a real database; exactly-once across consumer restarts, broker
+restarts and two instances, in both broker modes (websocket relay process, Redis pub/sub)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from twisted.internet import reactor, task
 from bws.broker import LocalBroker
 from bws.broker_redis import RedisBroker
 from bws.broker_ws import WebSocketBroker
-from bws.model import Notification
+from bws.model import Notification, NotificationIds
 from bws.model.notification import format_notification_id
-from bws.notifications import Notifier, StreamConsumer
+from bws.delivery.stream import StreamConsumer
+from bws.service.notifier import Notifier
 from tests.helpers import db
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open, require_binary
 
@@ -67,7 +68,7 @@ async def test_notifier_stores_first_then_publishes_and_renews_colliding_ids(sto
         seen_in_db.append(m["id"])
 
     broker.on_message(on_msg)
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     n = note(1)
     stored = await notifier.notify(n)
     assert broker.published == [stored] and "_id" not in stored
@@ -92,7 +93,7 @@ async def test_publish_failure_keeps_the_stored_notification(storage, caplog):
             raise ConnectionError("broker down")
 
     with caplog.at_level("ERROR"):
-        stored = await Notifier(storage, BrokenBroker()).notify(note(1))
+        stored = await Notifier(storage, BrokenBroker(), NotificationIds()).notify(note(1))
     assert (await storage.notifications.fetch_by_id(stored["id"]))["data"] == {"n": 1}
     assert any("publishing notification" in r.getMessage() for r in caplog.records)
 
@@ -100,7 +101,7 @@ async def test_publish_failure_keeps_the_stored_notification(storage, caplog):
 @pytest_twisted.ensureDeferred
 async def test_consumer_handles_each_once_and_resumes_from_its_cursor(storage):
     broker = LocalBroker()
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     for i in range(5):
         await notifier.notify(note(i))
     rec = Recorder()
@@ -130,7 +131,7 @@ async def test_consumer_handles_each_once_and_resumes_from_its_cursor(storage):
 @pytest_twisted.ensureDeferred
 async def test_first_start_from_now_skips_history(storage):
     broker = LocalBroker()
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     await notifier.notify(note(1))
     rec = Recorder()
     c = await consumer("fresh", storage, broker, rec, start_from="now").start()
@@ -165,7 +166,7 @@ async def test_late_commit_within_lookback_is_not_missed(storage):
 @pytest_twisted.ensureDeferred
 async def test_failing_handler_is_retried_then_marked_dead(storage):
     broker = LocalBroker()
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     calls = collections.Counter()
 
     async def flaky(n):
@@ -190,7 +191,7 @@ async def test_failing_handler_is_retried_then_marked_dead(storage):
 @pytest_twisted.ensureDeferred
 async def test_claim_left_by_a_crashed_process_is_rerun_after_claim_timeout(storage):
     broker = LocalBroker()
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     n = await notifier.notify(note(1))
     fresh = await notifier.notify(note(2))
     now = int(time.time() * 1000)
@@ -248,7 +249,7 @@ def broker_env(request, tmp_path):
 @pytest_twisted.ensureDeferred
 async def test_1000_stored_while_consumer_down_are_handled_exactly_once(storage, broker_env):
     mode, _, make = broker_env
-    producer = Notifier(storage, make())
+    producer = Notifier(storage, make(), NotificationIds())
     rec = Recorder()
     first = await consumer("svc", storage, make(), rec, start_from="now").start()
     first.stop()  # the consumer goes down with a cursor
@@ -272,7 +273,7 @@ async def test_1000_stored_while_consumer_down_are_handled_exactly_once(storage,
 @pytest_twisted.ensureDeferred
 async def test_broker_restart_mid_stream_loses_none_doubles_none(storage, broker_env):
     mode, proc, make = broker_env
-    producer = Notifier(storage, make())
+    producer = Notifier(storage, make(), NotificationIds())
     cons_broker = make()
     rec = Recorder()
     # poll every 60 s: only broker messages and the reconnect replay can deliver in time

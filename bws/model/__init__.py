@@ -12,7 +12,7 @@ from .addressmanager import AddressManager
 from .base import UNDEFINED, Model, is_defined, now_ms, now_s, or_none
 from .copayer import Copayer, copayer_id, xpub_to_copayer_id
 from .email import Email
-from .notification import Notification, format_notification_id, next_notification_id, notification_id_ms
+from .notification import Notification, NotificationIds, format_notification_id, notification_id_ms
 from .preferences import Preferences
 from .pushnotificationsub import PushNotificationSub
 from .session import Session
@@ -36,7 +36,7 @@ __all__ = [
     "xpub_to_copayer_id",
     "Email",
     "Notification",
-    "next_notification_id",
+    "NotificationIds",
     "format_notification_id",
     "notification_id_ms",
     "Preferences",

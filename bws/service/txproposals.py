@@ -30,7 +30,7 @@ from bws.chains.selection import select_tx_inputs, send_max_info
 from bws.chains.txbuild import is_raw_tx, signed_raw, txid_of, unsigned_raw, verify_input_signatures
 from bws.crypto import verify_message
 from bws.errors import BWSError, ClientError, Errors, ServerError, bad_request
-from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet, next_notification_id
+from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet
 from bws.model import constants as C
 
 from .addresses import address_out, derive_wallet_address
@@ -195,17 +195,12 @@ class TxProposalsMixin(ServiceBase):
 
     async def _store_txp(self, txp: TxProposal, *notes: Notification, expect: Optional[dict] = None) -> bool:
         """Store ``txp`` and the notifications announcing its new state together
-        (one transaction: :meth:`bws.storage.proposals.ProposalsRepo.store_with_notifications`),
+        (one transaction: :meth:`bws.service.notifier.Notifier.notify_with_tx`),
         then publish them. ``expect``: conditions the stored proposal must still
         meet (e.g. ``{"status": "accepted"}``); False when it no longer did:
         someone else made the change first, nothing was stored or published."""
-        stored = await self.storage.proposals.store_with_notifications(
-            txp.to_dict(for_storage=True), [n.to_dict() for n in notes], renew_id=next_notification_id, expect=expect
-        )
-        if stored is None:
-            return False
-        await self._publish_stored(stored)
-        return True
+        stored = await self.notifier.notify_with_tx(txp.to_dict(for_storage=True), notes, expect=expect)
+        return stored is not None
 
     @staticmethod
     def _require_v3(txp: Any) -> None:
@@ -560,13 +555,10 @@ class TxProposalsMixin(ServiceBase):
             if txp.remaining_delete_lock_time(self.copayer_id, self.now_s()) > 0:
                 raise Errors.TX_CANNOT_REMOVE
             # the deletion and its notification land together (issue 15 finding 7)
-            stored = await self.storage.proposals.remove_with_notifications(
-                self.wallet_id,
-                txp.id,
-                [self._new_notification("TxProposalRemoved", txp.notification_data()).to_dict()],
-                renew_id=next_notification_id,
+            await self.notifier.commit(
+                [self._new_notification("TxProposalRemoved", txp.notification_data())],
+                lambda docs, renew_id: self.storage.proposals.remove_with_notifications(self.wallet_id, txp.id, docs, renew_id),
             )
-            await self._publish_stored(stored or [])
             return {"success": True}
 
         return await self._run_locked(remove)

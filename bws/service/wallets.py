@@ -12,7 +12,7 @@ from coincurve import PublicKey
 from bws import crypto
 from bws.errors import ClientError, Errors, ServerError, bad_request, client_error
 from bws.model import UNDEFINED as _UNDEF
-from bws.model import Copayer, Wallet, next_notification_id
+from bws.model import Copayer, Wallet
 from bws.model import constants as C
 
 from .base import ServiceBase, check_length, check_required, is_int, maybe_await, truthy
@@ -199,10 +199,11 @@ class WalletsMixin(ServiceBase):
                 )
             # the copayer and its notifications land together or not at all (issue 10);
             # published only after the commit
-            stored = await self.storage.wallets.store_with_lookups(
-                wallet.to_dict(for_storage=True), [n.to_dict() for n in notes], renew_id=next_notification_id
+            wallet_doc = wallet.to_dict(for_storage=True)
+            await self.notifier.commit(
+                notes,
+                lambda docs, renew_id: self.storage.wallets.store_with_lookups(wallet_doc, docs, renew_id),
             )
-            await self._publish_stored(stored)
             return {"copayerId": copayer.id, "wallet": wallet.to_dict()}
 
         return await self._run_locked(join, wallet_id)

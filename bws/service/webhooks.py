@@ -1,7 +1,7 @@
 """Webhook registrations (added; no reference has them). Transport-free service logic.
 
 A copayer registers one HTTPS callback URL per wallet; every notification of
-that wallet is then POSTed to it, signed (see bws/webhooks.py and
+that wallet is then POSTed to it, signed (see bws/delivery/webhooks.py and
 docs/notifications.md). Routes (authenticated like every copayer route):
 
 * ``POST /v1/webhooks/`` ``{url, secret?}`` → :func:`register_webhook`
@@ -13,7 +13,7 @@ A URL whose host does not resolve, or resolves to an address that is not
 public (loopback, private, link-local such as 169.254.169.254, reserved,
 multicast; odd spellings such as ``0x7f000001`` resolve like any other host)
 is refused unless the operator allowed its network in
-``webhookOpts.allowPrivateNetworks`` (bws/webhooks.py DestinationPolicy;
+``webhookOpts.allowPrivateNetworks`` (bws/delivery/destinations.py DestinationPolicy;
 delivery checks again, issue 15 finding 4).
 """
 
@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from bws.errors import bad_request
 from bws.model import constants as C
-from bws.webhooks import DestinationPolicy, DestinationRefused
+from bws.delivery.destinations import DestinationPolicy, DestinationRefused
 
 __all__ = ["register_webhook", "list_webhooks", "remove_webhook", "list_webhook_deliveries", "public_view"]
 

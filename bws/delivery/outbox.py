@@ -1,8 +1,13 @@
-"""Outbox worker: at-most-one sender per delivery row, retries with backoff, crash recovery.
+"""Outbox: the one delivery-row schema, and the worker that sends each row once.
 
 Used by the e-mail (``email_queue``), push (``push_deliveries``) and webhook
-(``webhook_deliveries``) services. The argument for "each (notification,
-recipient) once":
+(``webhook_deliveries``) services; every row is built by :func:`new_row`::
+
+    {id, notificationId, walletId, copayerId, status: "pending", attempts: 0,
+     createdOn: int s, lastAttemptOn: null, nextAttemptOn: float s, leaseUntil: null,
+     seq: int (order within the notification), ...the channel's own fields}
+
+The argument for "each (notification, recipient) once":
 
 1. A notification handler renders everything first, then inserts one row per
    (notification, recipient) with a **deterministic** ``id`` in a single
@@ -42,7 +47,7 @@ log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 
-__all__ = ["Outbox", "TransientError", "PermanentError", "log_delivery"]
+__all__ = ["Outbox", "TransientError", "PermanentError", "log_delivery", "new_row"]
 
 
 class TransientError(Exception):
@@ -51,6 +56,39 @@ class TransientError(Exception):
 
 class PermanentError(Exception):
     """The delivery can never succeed (unregistered token, rejected recipient)."""
+
+
+def new_row(
+    row_id: str,
+    notification_id: str,
+    *,
+    wallet_id: str,
+    copayer_id: Optional[str],
+    now: float,
+    seq: int,
+    fields: Row,
+) -> Row:
+    """A pending outbox row, due at once.
+
+    row_id: deterministic per (notification, recipient) so a replay inserts
+    nothing (see the module doc); now: unix seconds (float); seq: the row's
+    place among the notification's rows (send order); fields: the channel's
+    own fields (e-mail: from, to, subject, bodyPlain, ...; push: token,
+    title, body, data, ...; webhook: webhookId, url, body, ...)."""
+    return {
+        **fields,
+        "id": row_id,
+        "notificationId": notification_id,
+        "walletId": wallet_id,
+        "copayerId": copayer_id,
+        "status": "pending",
+        "attempts": 0,
+        "createdOn": int(now),
+        "lastAttemptOn": None,
+        "nextAttemptOn": now,
+        "leaseUntil": None,
+        "seq": seq,
+    }
 
 
 def log_delivery(logger: logging.Logger, **fields: Any) -> None:

@@ -1,10 +1,10 @@
-"""Notifications: stored first, then a broker wake-up; durable consumers read the store.
+"""The durable notification stream: consumers read the store; the broker only wakes them.
 
-Producers (WalletService, block monitors) call :meth:`Notifier.notify`: the
-notification is inserted into ``notifications`` (a fresh id on the rare
-cross-process id collision) and only then published on the broker. The
-broker message is the notification itself (the reference payload,
-spec/services.md §2.3), but consumers treat it as a wake-up only.
+Producers (the wallet service, the block monitors) store a notification in
+``notifications`` first and only then publish it on the broker
+(bws/service/notifier.py Notifier). The broker message is the notification
+itself (the reference payload, docs/spec/services.md §2.3), but consumers
+treat it as a wake-up only.
 
 Consumers (email, push, webhooks, ...) run a :class:`StreamConsumer`:
 
@@ -21,7 +21,7 @@ Consumers (email, push, webhooks, ...) run a :class:`StreamConsumer`:
   into one more drain.
 * **idempotency key** = (consumer, notification id): before calling the
   handler the consumer *claims* the pair in ``stream_deliveries`` (unique
-  index; :meth:`bws.storage.stream.StreamRepo.claim`). Only the one insert that
+  index; bws/storage/stream.py ``StreamRepo.claim``). Only the one insert that
   wins runs the handler -- across restarts, replays, the lookback re-reads and
   several instances of the same consumer.
 
@@ -59,13 +59,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-import time
 from typing import Any, Awaitable, Callable, Optional, Union
 
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 
-from bws.model.notification import format_notification_id, next_notification_id, notification_id_ms
+from bws.model.notification import format_notification_id, notification_id_ms
 
 log = logging.getLogger(__name__)
 
@@ -73,41 +73,15 @@ Doc = dict[str, Any]
 NotificationHandler = Callable[[Doc], Union[Awaitable[Any], Any]]
 
 
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
-
-
-class Notifier:
-    """Store, then wake up: the one way producers emit notifications."""
-
-    def __init__(self, storage: Any, broker: Any):
-        self.storage = storage
-        self.broker = broker
-
-    async def notify(self, notification: Any) -> Doc:
-        """Insert ``notification`` (a :class:`bws.model.Notification` or its dict), then publish it.
-
-        Returns the stored document (its ``id`` may have been renewed after a
-        collision). A failed insert raises and publishes nothing: the store is
-        the source of truth, a wake-up without a document would wake nobody usefully.
-        """
-        if hasattr(notification, "to_dict"):
-            doc = notification.to_dict()
-            renew = notification.renew_id
-        else:
-            doc = dict(notification)
-            renew = next_notification_id
-        stored = await self.storage.notifications.store(doc, renew_id=renew)
-        stored.pop("_id", None)
-        try:
-            self.broker.publish(stored)
-        except Exception:  # stored is what counts: consumers read the store after any wake-up
-            log.exception("publishing notification %s failed (stored; consumers read the store)", stored.get("id"))
-        return stored
-
-
 class StreamConsumer:
-    """Durable, exactly-once consumer of the notification stream (see the module doc)."""
+    """Durable, exactly-once consumer of the notification stream (see the module doc).
+
+    name: the consumer's cursor and idempotency name (``stream_cursors``,
+    ``stream_deliveries``); storage: bws/storage/__init__.py Storage; broker:
+    bws/broker.py (``on_message``, optional ``on_connect``); handler:
+    ``(notification dict) -> None | awaitable``; clock: the reactor (or a
+    ``twisted.internet.task.Clock``) for polls; intervals in seconds;
+    now_ms: ``() -> int`` epoch ms for claims and retries (default: the clock)."""
 
     def __init__(
         self,
@@ -115,7 +89,7 @@ class StreamConsumer:
         storage: Any,
         broker: Any,
         handler: NotificationHandler,
-        clock: Any = None,
+        clock: IReactorTime,
         *,
         batch_size: int = 200,
         poll_interval: float = 5.0,
@@ -125,12 +99,10 @@ class StreamConsumer:
         max_attempts: int = 5,
         retry_claimed: bool = True,
         start_from: str = "now",
-        now_ms: Callable[[], int] = _wall_ms,
+        now_ms: Optional[Callable[[], int]] = None,
     ):
         if start_from not in ("now", "beginning"):
             raise ValueError("start_from must be 'now' or 'beginning'")
-        if clock is None:
-            from twisted.internet import reactor as clock  # type: ignore[no-redef]
         self.name = name
         self.storage = storage
         self.broker = broker
@@ -144,7 +116,7 @@ class StreamConsumer:
         self.max_attempts = max_attempts
         self.retry_claimed = retry_claimed
         self.start_from = start_from
-        self.now_ms = now_ms
+        self.now_ms = now_ms or (lambda: int(clock.seconds() * 1000))
 
         self.cursor = ""
         self.handled = 0  # handler runs that completed
@@ -334,9 +306,7 @@ class StreamConsumer:
                 continue  # another instance took it
             n = await self.storage.notifications.fetch_by_id(nid)
             if n is None:
-                await self.storage.stream.update_delivery(
-                    self.name, nid, {"state": "dead", "error": "notification gone"}
-                )
+                await self.storage.stream.update_delivery(self.name, nid, {"state": "dead", "error": "notification gone"})
                 continue
             log.info("stream %s: re-running %s %s (attempt %d, was %s)", self.name, n.get("type"), nid, attempts,
                      d["state"])

@@ -1,6 +1,6 @@
 """Notification templates (e-mail and push): loading, Mustache→Jinja2, rendering, amounts.
 
-Layout (spec/services.md §8): ``<templatePath>/<language>/<basename>.plain``
+Layout (docs/spec/services.md §8): ``<templatePath>/<language>/<basename>.plain``
 (line 1 = subject, the rest = plain body) and optional ``<basename>.html``
 (whole file = HTML body). The available languages are the sub-directories.
 
@@ -45,7 +45,7 @@ __all__ = [
     "build_template_data",
 ]
 
-#: notification type -> template basename (spec/services.md §4.2); other types are not mailed/pushed.
+#: notification type -> template basename (docs/spec/services.md §4.2); other types are not mailed/pushed.
 TEMPLATE_BY_TYPE = {
     "NewCopayer": "new_copayer",
     "WalletComplete": "wallet_complete",
@@ -232,7 +232,7 @@ def choose_unit(coin: Any, preferred: Any, default: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Template data (spec/services.md §4.4)
+# Template data (docs/spec/services.md §4.4)
 
 
 def build_template_data(

@@ -1,6 +1,6 @@
 """Who hears about a notification: pure recipient selection for e-mail and push.
 
-Rules (spec/services.md §2.4, §4.2, §4.3, §5.2, §5.3):
+Rules (docs/spec/services.md §2.4, §4.2, §4.3, §5.2, §5.3):
 
 =========================== ============ =============== ============
 type                        e-mail doer  e-mail others   push
@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from bws.templates import TEMPLATE_BY_TYPE, choose_language, choose_unit
+from bws.delivery.templates import TEMPLATE_BY_TYPE, choose_language, choose_unit
 
 __all__ = ["Recipient", "EMAIL_RULES", "email_recipients", "push_recipients", "is_deliverable"]
 
@@ -41,7 +41,7 @@ class Recipient:
     emailAddress: Optional[str] = None
 
 
-#: type -> (notify the doer, notify the others), e-mail (§4.2)
+#: type -> (notify the doer, notify the others), e-mail (docs/spec/services.md §4.2)
 EMAIL_RULES = {
     "NewCopayer": (False, True),
     "WalletComplete": (True, True),

@@ -1,5 +1,8 @@
 """Signed webhook delivery (added): every notification of a wallet → each registered URL.
 
+Registration (and its routes) live in the wallet service
+(bws/service/webhooks.py); this module delivers, in the pushservice process.
+
 Wire protocol (one HTTP request per delivery attempt)::
 
     POST <registered url>
@@ -13,11 +16,9 @@ Wire protocol (one HTTP request per delivery attempt)::
 
     <body: the notification as JSON — {"version","createdOn","id","type","data","walletId","creatorId"?}>
 
-Destinations (SSRF guard, issue 15 finding 4; docs/security.md §8): before
-every attempt the URL's host is resolved as the HTTP client would
-(``getaddrinfo``: ``0x7f000001``, ``2130706433``, ``127.1`` are 127.0.0.1) and
-every address must be public (:func:`address_allowed`) or inside
-``webhookOpts.allowPrivateNetworks``; the POST then goes to that checked
+Destinations (SSRF guard, docs/security.md §8): before
+every attempt the URL's host is resolved and checked
+(bws/delivery/destinations.py DestinationPolicy); the POST then goes to that checked
 address (the Host header and the TLS name stay the URL's), so a DNS answer
 that changes after the check (rebinding) is never connected to. Redirects are
 not followed. A refused destination and every connection-level failure
@@ -38,19 +39,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import socket
-from typing import Any, Awaitable, Callable, Iterable, Optional
-from urllib.parse import urlsplit
+from typing import Any, Optional
 
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 from twisted.internet.error import ConnectError
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
-from bws.outbox import Outbox, PermanentError, TransientError
+from bws.delivery.destinations import DestinationPolicy, DestinationRefused
+from bws.delivery.outbox import Outbox, PermanentError, TransientError, new_row
 
 log = logging.getLogger("webhooks")
 
@@ -59,10 +58,7 @@ COLLECTION = "webhook_deliveries"
 #: ``lastError`` of every attempt that got no HTTP answer, whatever the cause.
 DELIVERY_FAILED = "delivery failed"
 
-__all__ = [
-    "WebhookService", "TreqPoster", "DestinationPolicy", "DestinationRefused", "address_allowed", "resolve_host",
-    "DELIVERY_FAILED", "sign", "verify_signature", "notification_body",
-]
+__all__ = ["WebhookService", "TreqPoster", "DELIVERY_FAILED", "sign", "verify_signature", "notification_body"]
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -81,94 +77,6 @@ _FIELDS = ("version", "createdOn", "id", "type", "data", "walletId", "creatorId"
 
 def notification_body(notification: dict[str, Any]) -> str:
     return json.dumps({k: notification[k] for k in _FIELDS if k in notification}, separators=(",", ":"), default=str)
-
-
-# -- destinations (SSRF guard) -------------------------------------------------------
-
-#: NAT64 well-known prefix (RFC 6052): the low 32 bits are an IPv4 address.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-class DestinationRefused(Exception):
-    """The URL's host does not resolve, or resolves to an address webhooks may not reach."""
-
-
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return ip.is_global and not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
-    )
-
-
-def address_allowed(address: str, allowed: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()) -> bool:
-    """True when a webhook may connect to ``address`` (an IP literal, IPv6 zone allowed).
-
-    Public (``is_global`` and none of private, loopback, link-local, reserved,
-    multicast, unspecified), or inside one of the ``allowed`` networks. An IPv6
-    address that carries an IPv4 one (IPv4-mapped ``::ffff:a.b.c.d``, NAT64
-    ``64:ff9b::/96``) is judged by that IPv4 address; 6to4 and Teredo
-    addresses need their embedded IPv4 address to pass as well."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    allowed = list(allowed)
-    if any(ip.version == net.version and ip in net for net in allowed):
-        return True
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
-        if inner is not None:
-            return address_allowed(str(inner), allowed)
-        tunnel = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if tunnel is not None and not address_allowed(str(tunnel), allowed):
-            return False
-    return _is_public(ip)
-
-
-async def resolve_host(host: str, port: int) -> list[str]:
-    """The addresses ``getaddrinfo`` gives for ``host`` (what the system's HTTP
-    clients connect to), in its order, without duplicates; raises ``OSError``."""
-    from twisted.internet.threads import deferToThread
-
-    infos = await deferToThread(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
-
-
-class DestinationPolicy:
-    """Which webhook URLs may be contacted: used at registration (API process)
-    and before every delivery attempt (pushservice).
-
-    allowed_networks: CIDR strings (``webhookOpts.allowPrivateNetworks``) whose
-    addresses are allowed although not public; resolve: ``async (host, port)
-    -> [address]`` (default :func:`resolve_host`)."""
-
-    def __init__(
-        self,
-        allowed_networks: Iterable[str] = (),
-        resolve: Optional[Callable[[str, int], Awaitable[list[str]]]] = None,
-    ) -> None:
-        self.allowed = [ipaddress.ip_network(n) for n in allowed_networks]
-        self.resolve = resolve or resolve_host
-
-    async def addresses(self, url: str) -> list[str]:
-        """The checked addresses of ``url``'s host; raises :class:`DestinationRefused`
-        when it has none or any of them is not allowed (a mixed answer is refused whole)."""
-        parts = urlsplit(url)
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise DestinationRefused("invalid port") from None
-        host = parts.hostname
-        if not host:
-            raise DestinationRefused("no host")
-        try:
-            found = await self.resolve(host, port)
-        except (OSError, UnicodeError) as e:
-            raise DestinationRefused(f"{host} does not resolve ({e})") from None
-        if not found:
-            raise DestinationRefused(f"{host} does not resolve")
-        refused = [a for a in found if not address_allowed(a, self.allowed)]
-        if refused:
-            raise DestinationRefused(
-                f"{host} resolves to {', '.join(refused)}: not public and not in webhookOpts.allowPrivateNetworks"
-            )
-        return found
 
 
 @implementer(IAgentEndpointFactory)
@@ -266,23 +174,15 @@ class WebhookService:
         body = notification_body(notification)
         now = self.clock.seconds()
         return [
-            {
-                "id": f"{notification['id']}:{h['id']}",
-                "notificationId": notification["id"],
-                "type": notification.get("type"),
-                "webhookId": h["id"],
-                "walletId": wallet_id,
-                "copayerId": h.get("copayerId"),
-                "url": h["url"],
-                "body": body,
-                "status": "pending",
-                "attempts": 0,
-                "createdOn": int(now),
-                "lastAttemptOn": None,
-                "nextAttemptOn": now,
-                "leaseUntil": None,
-                "seq": i,
-            }
+            new_row(
+                f"{notification['id']}:{h['id']}",
+                notification["id"],
+                wallet_id=wallet_id,
+                copayer_id=h.get("copayerId"),
+                now=now,
+                seq=i,
+                fields={"type": notification.get("type"), "webhookId": h["id"], "url": h["url"], "body": body},
+            )
             for i, h in enumerate(hooks)
         ]
 
