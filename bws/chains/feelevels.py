@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional, Sequence
 
 from bws.chains.constants import EVM_COINS, FEE_LEVELS, FEE_LEVELS_FALLBACK
-from bws.chains import _fields as F
-from bws.jsnum import strip, to_fixed0
+from bws.jsnum import is_number, strip, to_fixed0
 
 __all__ = ["sample_points", "compute_fee_levels", "static_fee_levels", "fee_level_names"]
 
@@ -45,7 +44,7 @@ def _parse_samples(samples: Mapping[Any, Any]) -> dict[int, float]:
             except ValueError:
                 continue
         # bitcoind/insight answer -1 for "no estimate"; 0 is no estimate either.
-        if F.is_number(v) and v > 0:
+        if is_number(v) and v > 0:
             out[n] = strip(v * 1e8)
     return out
 
