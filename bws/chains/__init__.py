@@ -12,11 +12,9 @@ Modules, one job each:
 * ``errors``     — the errors raised here (``bws.errors`` ClientError, TxBuildError);
 * ``address``    — derive wallet addresses, parse/validate output addresses, scripts;
 * ``txsize``     — size and fee estimation (docs/spec/api.md §6.6);
-* ``selection``  — balance totals (§6.4), UTXO selection (§6.7), send-max info (§6.13);
-* ``txbuild``    — build/serialise/sign/verify BTC/BCH transactions, checkTx (§6.8, §6.10);
-* ``feelevels``  — fee levels from estimator samples (§6.5);
-* ``history``    — normalise and decorate explorer transactions (§6.14);
-* ``evm``        — ETH/TRY raw-transaction decoding and checks (§9.6).
-
-(§ numbers: docs/spec/api.md.)
+* ``selection``  — balance totals, UTXO selection, send-max info (docs/spec/api.md §6.4, §6.7, §6.13);
+* ``txbuild``    — build/serialise/sign/verify BTC/BCH transactions, checkTx (docs/spec/api.md §6.8, §6.10);
+* ``feelevels``  — fee levels from estimator samples (docs/spec/api.md §6.5);
+* ``history``    — normalise and decorate explorer transactions (docs/spec/api.md §6.14);
+* ``evm``        — ETH/TRY raw-transaction decoding and checks (docs/spec/api.md §9.6).
 """

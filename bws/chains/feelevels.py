@@ -1,4 +1,4 @@
-"""Fee levels from fee-estimator samples (spec/api.md §6.5, §8.3, §9.4).
+"""Fee levels from fee-estimator samples (docs/spec/api.md §6.5, §8.3, §9.4).
 
 Pure: the caller asks the explorer for :func:`sample_points` and passes the
 answer (``{nbBlocks: feePerKb in BTC/kB, -1 when unknown}``) to
@@ -81,7 +81,7 @@ def compute_fee_levels(
 
 
 def static_fee_levels(coin: str) -> list[dict]:
-    """ETH/TRY levels (§9.4): defaults with their nbBlocks, no multiplier, no estimation."""
+    """ETH/TRY levels (docs/spec/api.md §9.4): defaults with their nbBlocks, no multiplier, no estimation."""
     if coin not in EVM_COINS:
         raise ValueError("static fee levels exist only for eth/try")
     return [{"level": l["name"], "feePerKb": l["defaultValue"], "nbBlocks": l["nbBlocks"]} for l in FEE_LEVELS[coin]]

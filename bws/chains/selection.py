@@ -72,7 +72,7 @@ def _div(a: float, b: float) -> float:
 
 
 # --------------------------------------------------------------------------
-# §6.3 (the pure part of getWalletUtxos)
+# docs/spec/api.md §6.3 (the pure part of getWalletUtxos)
 
 
 def utxo_key(u: Mapping) -> str:
@@ -96,7 +96,7 @@ def remove_recently_spent(utxos: Sequence[Utxo], broadcast_txps: Iterable[TxProp
 
 
 # --------------------------------------------------------------------------
-# §6.4
+# docs/spec/api.md §6.4
 
 
 def totalize(utxos: Iterable[Utxo]) -> dict:
@@ -136,7 +136,7 @@ def totalize(utxos: Iterable[Utxo]) -> dict:
 
 
 # --------------------------------------------------------------------------
-# §6.7
+# docs/spec/api.md §6.7
 
 
 def _select(cand: list, amount: int, base_size: int, base_fee: float, size_per_in: int, fee_per_in: float):
@@ -278,7 +278,7 @@ def select_tx_inputs(
 
 
 # --------------------------------------------------------------------------
-# §6.13
+# docs/spec/api.md §6.13
 
 
 def send_max_info(
@@ -352,7 +352,7 @@ def send_max_info(
 
 
 # --------------------------------------------------------------------------
-# §9.5 (ETH/TRY: one pseudo-UTXO per address)
+# docs/spec/api.md §9.5 (ETH/TRY: one pseudo-UTXO per address)
 
 
 def select_evm_input(txp: TxProposal, utxos: Sequence[Utxo], coin: str = "eth") -> Utxo:

@@ -1,4 +1,4 @@
-"""Notification (spec api.md §5.7, services.md §2.3).
+"""Notification (docs/spec/api.md §5.7, docs/spec/services.md §2.3).
 
 Shape::
 
