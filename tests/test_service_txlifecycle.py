@@ -243,6 +243,14 @@ async def test_accepted_proposal_stored_without_raw_is_answered_with_raw(storage
     assert (await me.get_tx({"txProposalId": t["id"]}))["raw"] == raw
     (pending,) = await me.get_pending_txs({})
     assert pending["id"] == t["id"] and pending["raw"] == raw
+    # stored data that cannot be rebuilt (a signature that no longer verifies) still
+    # reads: the proposal is listed without raw, so the copayers can see and remove it
+    doc["actions"][0]["signatures"] = [s[:-2] + ("00" if s[-2:] != "00" else "01")
+                                       for s in doc["actions"][0]["signatures"]]
+    await storage.store_tx(doc)
+    got = await me.get_tx({"txProposalId": t["id"]})
+    assert got["status"] == "accepted" and "raw" not in got
+    assert [p["id"] for p in await me.get_pending_txs({})] == [t["id"]]
 
 
 @pytest_twisted.ensureDeferred
