@@ -124,12 +124,12 @@ async def test_explicit_inputs_fee_and_change_address(chain_service, litecoind):
     t = await me.create_tx(out(to, 10_000_000, inputs=[small], fee=12_345, changeAddress=a1["address"]))
     assert [i["txid"] for i in t["inputs"]] == [small["txid"]] and t["fee"] == 12_345 and "feePerKb" not in t
     assert t["changeAddress"]["address"] == a1["address"]
-    built = build_tx(t)
+    built = build_tx(TxProposal.from_dict(t))
     change = [o.nValue for o in built.tx.vout if o.nValue != 10_000_000]
     assert change == [50_000_000 - 10_000_000 - 12_345]
     # case 37: an exact amount (inputs - fee) has no change output
     exact = await me.create_tx(out(to, 50_000_000 - 10_000, inputs=[small], fee=10_000))
-    assert len(build_tx(exact).tx.vout) == 1
+    assert len(build_tx(TxProposal.from_dict(exact)).tx.vout) == 1
     # Q10: the user-supplied change address is not duplicated
     assert len([a for a in await chain_service.storage.addresses.fetch(w.id) if a["address"] == a1["address"]]) == 1
     e = await err(me.create_tx(out(to, 10_000_000, changeAddress=litecoind.new_address())))
@@ -214,14 +214,14 @@ async def test_dust_change_folded_and_send_max(chain_service, litecoind):
     await fund(me, litecoind, "1.0")
     to = litecoind.new_address()
     t = await me.create_tx(out(to, 100_000_000 - 4100, feePerKb=10_000))
-    assert t["fee"] == 4100 and len(build_tx(t).tx.vout) == 1
+    assert t["fee"] == 4100 and len(build_tx(TxProposal.from_dict(t)).tx.vout) == 1
 
     info = await me.get_send_max_info({"feePerKb": 10_000, "returnInputs": True})
     assert info["amount"] == 100_000_000 - info["fee"] and info["size"] > 0 and len(info["inputs"]) == 1
     sm = await me.create_tx({"outputs": [{"toAddress": to}], "sendMax": True, "feePerKb": 10_000,
                              "noShuffleOutputs": True})
     assert sm["amount"] == info["amount"] and sm["fee"] == info["fee"] and "changeAddress" not in sm
-    assert sm["outputOrder"] == [0, 1] and len(build_tx(sm).tx.vout) == 1
+    assert sm["outputOrder"] == [0, 1] and len(build_tx(TxProposal.from_dict(sm)).tx.vout) == 1
     e = await err(me.create_tx({"outputs": [{"toAddress": to}], "sendMax": True, "fee": 1000}))
     assert e.message == "fee can only be set when inputs are specified"  # checked first (§6.9 order)
     utxos = await me.get_utxos({})

@@ -9,7 +9,7 @@ forms).  Python attributes are the snake_case forms of the wire names.
 from . import constants
 from .address import Address
 from .addressmanager import AddressManager
-from .base import UNDEFINED, Model, is_defined, now_ms, now_s, or_none
+from .base import UNDEFINED, Model, is_defined, now_ms, now_s, or_default, or_none
 from .copayer import Copayer, copayer_id, xpub_to_copayer_id
 from .email import Email
 from .notification import Notification, NotificationIds, format_notification_id, notification_id_ms
@@ -27,6 +27,7 @@ __all__ = [
     "Model",
     "is_defined",
     "or_none",
+    "or_default",
     "now_ms",
     "now_s",
     "Address",

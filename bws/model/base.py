@@ -63,6 +63,12 @@ def or_none(value: Any) -> Any:
     return None if value is UNDEFINED else value
 
 
+def or_default(value: Any, default: Any) -> Any:
+    """``default`` when ``value`` is ``UNDEFINED`` or ``None``; else ``value``
+    (a stored ``0`` or ``""`` is kept, unlike ``value or default``)."""
+    return default if value is None or value is UNDEFINED else value
+
+
 def now_ms() -> int:
     """Current time: int, unix milliseconds."""
     return int(time.time() * 1000)

@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 from bws.chains.address import parse_address
 from bws.chains.selection import totalize
-from bws.errors import Errors, bad_request
+from bws.chains.txbuild import signed_raw
+from bws.errors import BWSError, Errors, bad_request
 from bws.jsnum import strip
 from bws.model import TxProposal, Wallet
 from bws.service.lookups import WalletFacts
@@ -240,7 +241,10 @@ class BalanceMixin(ServiceBase):
     def decorate_txp(self, facts: WalletFacts, txp: TxProposal) -> dict:
         """Read-time decorations (§5.4): creatorName (or "unknown"),
         derivationStrategy, actions[].copayerName (Q3: the acting copayer's
-        name), and ``raw`` for accepted BTC/BCH proposals.
+        name), and ``raw`` for accepted BTC/BCH proposals: the stored one, or
+        rebuilt from the proposal and its accept actions when it was stored
+        without (docs/spec/api.md §5.4 "raw (recomputed for accepted
+        proposals)").
         facts: ``WalletFacts.of(wallet)`` (or cached, bws/service/lookups.py)."""
         d = txp.to_dict()
         names = facts.copayer_names
@@ -248,11 +252,16 @@ class BalanceMixin(ServiceBase):
         d["derivationStrategy"] = facts.derivation_strategy
         for a in d.get("actions") or []:
             a["copayerName"] = names.get(a.get("copayerId"), "unknown")
-        if txp.status == C.TXP_ACCEPTED and txp.coin in C.UTXO_COINS and not d.get("raw"):
+        if txp.status == C.TXP_ACCEPTED and txp.coin in C.UTXO_COINS and not txp.is_legacy() and not d.get("raw"):
             try:
-                from bws.chains.txbuild import signed_raw
-
                 d["raw"] = signed_raw(txp)
-            except Exception:
-                log.exception("could not rebuild raw tx of proposal %s", txp.id)
+            except (BWSError, ValueError) as e:
+                # Stored data this server cannot turn into a transaction (a bad
+                # output, a stored signature that no longer verifies). This is a
+                # read: the pending list and the proposal must still load, so
+                # the copayers can see and remove it; the proposal is answered
+                # without ``raw`` and a broadcast reports the build error. Only
+                # these build errors are caught: anything else is a bug and
+                # fails the request instead of silently dropping ``raw``.
+                log.warning("accepted proposal %s: raw not rebuilt: %s", txp.id, e)
         return d

@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
-from bws.chains import _fields as F
 from bws.chains.feelevels import compute_fee_levels, sample_points, static_fee_levels
 from bws.crypto import js_json_stringify
 from bws.errors import bad_request
+from bws.jsnum import is_number
 from bws.model import Wallet
 from bws.model import constants as C
 
@@ -84,7 +84,7 @@ class FeeLevelsMixin(ServiceBase):
         """A numeric ``opts.feePerKb`` wins; else the rate of level
         ``opts.feeLevel`` of the wallet's coin/network.  BADREQUEST
         'Could not compute fee for "<lvl>" level' when unknown."""
-        if F.is_number(opts.get("feePerKb")):
+        if is_number(opts.get("feePerKb")):
             return opts["feePerKb"]
         levels = await self.get_fee_levels({"coin": wallet.coin, "network": wallet.network})
         level = next((lv for lv in levels if lv.get("level") == opts.get("feeLevel")), None)

@@ -24,12 +24,12 @@ import copy
 import logging
 from typing import Any, Optional
 
-from bws.chains import _fields as F
 from bws.chains.address import validate_output_address
 from bws.chains.selection import select_tx_inputs, send_max_info
-from bws.chains.txbuild import is_raw_tx, signed_raw, txid_of, unsigned_raw, verify_input_signatures
+from bws.chains.txbuild import is_raw_tx, signed_raw, unsigned_raw, verify_input_signatures
 from bws.crypto import verify_message
 from bws.errors import BWSError, ClientError, Errors, ServerError, bad_request
+from bws.jsnum import is_number
 from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet
 from bws.model import constants as C
 
@@ -44,7 +44,7 @@ _UNSUPPORTED_COIN = "Unsupported operation for this coin"
 
 
 def _is_num(v: Any) -> bool:
-    return F.is_number(v)
+    return is_number(v)
 
 
 def _validate_outputs(wallet: Wallet, outputs: Any) -> None:
@@ -394,10 +394,8 @@ class TxProposalsMixin(ServiceBase):
                 noShuffleOutputs=truthy(o.get("noShuffleOutputs")),
                 now=self.now_s(),
             )
-            d = txp.to_dict()
             utxos = [] if inputs else await self.get_wallet_utxos({}, wallet=wallet)
-            select_tx_inputs(d, utxos, excluded)
-            txp = TxProposal.from_dict(d)
+            select_tx_inputs(txp, utxos, excluded)
 
             if not truthy(o.get("dryRun")):
                 if new_change is not None:
@@ -429,7 +427,7 @@ class TxProposalsMixin(ServiceBase):
             self._require_v3(txp)
             if not txp.is_temporary():
                 return self.decorate_txp(WalletFacts.of(wallet), txp)
-            raw = unsigned_raw(txp.to_dict())
+            raw = unsigned_raw(txp)
             sig = opts["proposalSignature"]
             copayer = wallet.get_copayer(self.copayer_id)
             keys = copayer.get_request_pub_keys() if copayer else []
@@ -472,15 +470,12 @@ class TxProposalsMixin(ServiceBase):
             self._check_can_sign(txp)
             copayer = wallet.get_copayer(self.copayer_id)
             sigs = opts["signatures"]
-            if copayer is None or not isinstance(sigs, list) or not verify_input_signatures(
-                txp.to_dict(), copayer.xpub_key, sigs
-            ):
+            if copayer is None or not isinstance(sigs, list):
                 raise Errors.BAD_SIGNATURES
-            def finalize(t):
-                raw = signed_raw(t.to_dict())
-                return raw, txid_of(raw)
-
-            return await self._accept_and_notify(txp, copayer, sigs, finalize)
+            # BAD_SIGNATURES unless valid; the verified build carries every
+            # signature, so on quorum it is the final transaction (built once)
+            built = verify_input_signatures(txp, copayer.xpub_key, sigs)
+            return await self._accept_and_notify(txp, copayer, sigs, lambda _t: (built.raw, built.txid))
 
         return await self._run_locked(sign)
 
@@ -619,7 +614,7 @@ class TxProposalsMixin(ServiceBase):
                 raise Errors.TX_ALREADY_BROADCASTED
             if txp.status != C.TXP_ACCEPTED:
                 raise Errors.TX_NOT_ACCEPTED
-            raw = txp.raw or signed_raw(txp.to_dict())
+            raw = txp.raw or signed_raw(txp)
             try:
                 txid = await self._explorer_call(wallet.coin, wallet.network, "broadcast", raw)
             except BWSError as err:
