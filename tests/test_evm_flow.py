@@ -17,7 +17,7 @@ from web3 import AsyncWeb3
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotifier
 from bws.aio import as_deferred
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.broker import LocalBroker
 from bws.chains.evm import erc20_transfer_data
 from bws.devtools.ganache import try_token_contract
