@@ -11,11 +11,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bws import crypto
+from bws.errors import ClientError
 from bws.http import auth
 from bws.http.jsonbody import parse_json_body
 from bws.http.request import HttpError
 from bws.service.context import Caller
-from bws.errors import ClientError
 from tests.helpers.keys import CopayerKeys
 
 KEYS = CopayerKeys.random("livenet", "BIP44")
