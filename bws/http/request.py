@@ -6,10 +6,9 @@ Handlers read ``r.params`` (decoded ``:name`` path parameters), ``r.query``
 (qs-style parsed query string), ``r.body`` (the JSON body as a dict; {} when
 absent or not an object) and call ``r.service.<method>(opts)``.
 
-Transitional contract with the services (issue 16, docs/architecture.md):
-today the service API is the WalletService bound to a caller
-(``service.bind(wallet_id, copayer_id, ...)``); :func:`bound_service` is the
-only code that turns a Caller into that bound object.  When the services take
+Contract with the services: today the service API is the WalletService bound
+to a caller (``service.bind(wallet_id, copayer_id, ...)``); :func:`bound_service`
+is the only code that turns a Caller into that bound object.  When the services take
 the caller as an argument, this function and the handlers' call lines change,
 nothing else in ``bws/http``.
 """
