@@ -150,4 +150,5 @@ def test_authenticate_gives_a_caller_or_client_error(method, url, raw, parsed, h
 
 def test_authenticate_accepts_the_real_signature():
     headers = {"x-identity": COPAYER_ID, "x-signature": KEYS.sign("get|/v1/x/|{}")}
-    assert run_sync(auth.authenticate(_Service(LOOKUPS), auth.AuthRequest("GET", "/v1/x/", None, None, headers))).wallet_id == "w1"
+    req = auth.AuthRequest("GET", "/v1/x/", None, None, headers)
+    assert run_sync(auth.authenticate(_Service(LOOKUPS), req)).wallet_id == "w1"

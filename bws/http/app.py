@@ -269,7 +269,8 @@ class BwsApi:
                 auth.check_client_version(headers.get("x-client-version"))
             caller = ANONYMOUS
         else:
-            caller = await auth.authenticate(self.service, AuthRequest(method, url, raw_body, parsed, headers), route.auth)
+            areq = AuthRequest(method, url, raw_body, parsed, headers)
+            caller = await auth.authenticate(self.service, areq, route.auth)
         body = parsed if isinstance(parsed, dict) else {}
         result = await route.handler(ApiRequest(self.service, caller, method, url, params, query, body, headers))
         return 200, result
