@@ -311,7 +311,7 @@ class FeeLevelsRateLimitRule(RateLimitRule):
 
 @dataclass
 class RateLimitsOpts:
-    """Upstream's limits on wallet creation and fee levels (bws/ratelimit.py).
+    """Upstream's limits on wallet creation and fee levels (bws/http/ratelimit.py).
 
     On by default with upstream's numbers below (upstream Defaults.RateLimit;
     the fork shipped without them; docs/security.md §6, issue 15 finding 5)."""

@@ -19,7 +19,7 @@ from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
 from bws.service.notifier import Notifier
 from bws.aio import as_deferred
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.broker import LocalBroker
 from bws.chains.evm import erc20_transfer_data
 from bws.devtools.ganache import try_token_contract

@@ -28,7 +28,7 @@ import requests
 from pymongo import MongoClient
 from twisted.internet import reactor
 
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.broker_ws import WebSocketBroker
 from bws.chains.address import script_for_address
 from bws.embedded_db import server_argv

@@ -24,7 +24,7 @@ from twisted.internet import protocol, reactor, task
 
 from bws.config import ConfigError, WebhookOpts, config_from_dict
 from bws.model import constants as C
-from bws.ratelimit import MemoryCounter, RedisCounter, make_rate_limiter
+from bws.http.ratelimit import MemoryCounter, RedisCounter, make_rate_limiter
 from bws.service.webhooks import NOT_PUBLIC, register_webhook
 from bws.delivery.destinations import DestinationPolicy, address_allowed, resolve_host
 from bws.delivery.webhooks import DELIVERY_FAILED, TreqPoster, WebhookService
@@ -284,11 +284,11 @@ def test_upstream_limits_are_on_by_default_and_ignore_forwarded_for(caplog):
     assert (cw.window_ms, cw.max, cw.delay_after, cw.delay_ms, cw.message) == (3_600_000, 15, 8, 3000, WALLET_MSG)
     fl = lim.rules["feeLevels"]
     assert (fl.window_ms, fl.max, fl.delay_after, fl.delay_ms) == (600_000, 10, 5, 300)
-    with caplog.at_level("WARNING", logger="bws.ratelimit"):
+    with caplog.at_level("WARNING", logger="bws.http.ratelimit"):
         assert lim.client_ip("192.0.2.9", {"x-forwarded-for": "203.0.113.7"}) == "192.0.2.9"
         assert lim.client_ip("192.0.2.9", {"x-forwarded-for": "203.0.113.8"}) == "192.0.2.9"
     # the operator behind a proxy learns why everybody shares one count (once, not per request)
-    (warning,) = [r.getMessage() for r in caplog.records if r.name == "bws.ratelimit"]
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "bws.http.ratelimit"]
     assert "set rateLimits.trustProxy to true" in warning
     for mode in ({"lockOpts": {"mode": "redis"}}, {"messageBrokerOpts": {"mode": "redis"}}):
         assert isinstance(make_rate_limiter(config_from_dict(mode)).counter, RedisCounter)

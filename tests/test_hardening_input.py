@@ -41,7 +41,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from bws.api import BODY_LIMIT, MAX_JSON_DEPTH
+from bws.http.app import BODY_LIMIT
+from bws.http.jsonbody import MAX_JSON_DEPTH
 from bws.chains.txbuild import unsigned_raw
 from bws.errors import ERROR_MESSAGES
 from bws.model import TxProposal

@@ -35,7 +35,7 @@ from bws.aio import as_deferred
 from bws.broker import LocalBroker
 from bws.config import ConfigError, config_from_dict
 from bws.errors import StorageUnavailable
-from bws.health import check_health
+from bws.http.health import check_health
 from bws.lock import LocalLock
 from bws.process_registry import STALE_AFTER, ProcessRegistry, new_entry
 from tests.bws_process import create_wallet_http, signed_request, start_bws

@@ -18,7 +18,7 @@ import pytest_twisted
 from twisted.internet import defer, reactor, task
 from twisted.web.server import Site
 
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.service import history as history_mod
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import make_service

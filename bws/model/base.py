@@ -266,7 +266,7 @@ MAX_APPLIED_REQUESTS = 100
 class RequestLog(Model):
     """A model whose stored document remembers which signed requests changed
     it, so that a replayed request cannot undo a newer change (docs/security.md
-    §4; the digests come from :func:`bws.auth.request_digest`).
+    §4; the digests come from :func:`bws.http.auth.request_digest`).
 
     ``applied_requests``: list of digests (str), oldest first, at most
     :data:`MAX_APPLIED_REQUESTS`; stored under :data:`APPLIED_REQUESTS`, never

@@ -92,7 +92,7 @@ class ServiceBase:
         self.is_support_staff = False
         self.client_version: Optional[str] = None
         self.user_agent: Optional[str] = None
-        #: digest of the caller's signed write (bws.auth.request_digest), else None
+        #: digest of the caller's signed write (bws.http.auth.request_digest), else None
         self.request_digest: Optional[str] = None
 
     # ------------------------------------------------------------ identity

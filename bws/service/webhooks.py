@@ -9,6 +9,9 @@ docs/notifications.md). Routes (authenticated like every copayer route):
 * ``DELETE /v1/webhooks/:id`` → :func:`remove_webhook`
 * ``GET /v1/webhooks/:id/deliveries`` → :func:`list_webhook_deliveries`
 
+The routes (bws/http/routes/webhooks.py) call :class:`WebhooksMixin`'s
+methods, which apply the operator's webhook options.
+
 A URL whose host does not resolve, or resolves to an address that is not
 public (loopback, private, link-local such as 169.254.169.254, reserved,
 multicast; odd spellings such as ``0x7f000001`` resolve like any other host)
@@ -29,7 +32,16 @@ from bws.errors import bad_request
 from bws.model import constants as C
 from bws.delivery.destinations import DestinationPolicy, DestinationRefused
 
-__all__ = ["register_webhook", "list_webhooks", "remove_webhook", "list_webhook_deliveries", "public_view"]
+from .base import ServiceBase
+
+__all__ = [
+    "WebhooksMixin",
+    "register_webhook",
+    "list_webhooks",
+    "remove_webhook",
+    "list_webhook_deliveries",
+    "public_view",
+]
 
 
 def _check_url(url: Any, allow_http: bool) -> str:
@@ -133,3 +145,34 @@ async def list_webhook_deliveries(
         raise bad_request("Webhook not found")
     rows = await storage.webhooks.fetch_deliveries(webhook_id, limit=max(1, min(int(limit), 500)))
     return [{k: v for k, v in r.items() if k not in ("body", "leaseUntil")} for r in rows]
+
+
+class WebhooksMixin(ServiceBase):
+    """The webhook routes' service methods: the bound caller's own
+    registrations, with the operator's ``webhookOpts`` (``webhookAllowHttp``,
+    ``webhookAllowPrivateNetworks`` in :attr:`options`) applied here, not by
+    the HTTP layer."""
+
+    async def webhook_register(self, opts: dict) -> dict[str, Any]:
+        """``opts``: ``{url, secret?}`` -> :func:`register_webhook`'s answer
+        (the secret included)."""
+        return await register_webhook(
+            self.storage,
+            self.wallet_id,
+            self.copayer_id,
+            opts,
+            allow_http=bool(self.options.get("webhookAllowHttp", False)),
+            policy=DestinationPolicy(self.options.get("webhookAllowPrivateNetworks", ())),
+        )
+
+    async def webhook_list(self, opts: dict) -> list[dict[str, Any]]:
+        """The caller's webhooks (:func:`list_webhooks`); ``opts`` unused."""
+        return await list_webhooks(self.storage, self.wallet_id, self.copayer_id)
+
+    async def webhook_remove(self, opts: dict) -> dict[str, Any]:
+        """``opts``: ``{id}`` -> ``{"ok": 1, "n": deleted}`` (:func:`remove_webhook`)."""
+        return await remove_webhook(self.storage, self.wallet_id, self.copayer_id, opts.get("id"))
+
+    async def webhook_deliveries(self, opts: dict) -> list[dict[str, Any]]:
+        """``opts``: ``{id}`` -> the newest deliveries (:func:`list_webhook_deliveries`)."""
+        return await list_webhook_deliveries(self.storage, self.wallet_id, self.copayer_id, opts.get("id"))

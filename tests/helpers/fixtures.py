@@ -14,7 +14,7 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.web.server import Site
 
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.broker import LocalBroker
 from bws.lock import LocalLock
 from bws.service import WalletService

@@ -1,4 +1,4 @@
-"""Readiness checks behind ``GET /bws/api/v1/health`` (bws/api_ops.py).
+"""Readiness checks behind ``GET /bws/api/v1/health`` (bws/http/routes/ops.py).
 
 :func:`check_health` runs every check concurrently, each with its own timeout
 (:data:`CHECK_TIMEOUT`, 2 s), and returns ``(ok, checks)`` where ``checks`` maps a

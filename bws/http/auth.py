@@ -1,18 +1,24 @@
-"""Request authentication (spec api.md §3.4–3.7): client-version gate,
+"""Request authentication (docs/spec/api.md §3.4–3.7): client-version gate,
 x-identity + x-signature, x-session (notifications only), support staff.
 
 Transport-free: the HTTP layer hands over an :class:`AuthRequest` built from
-the raw request; the result is a WalletService bound to the caller.
+the raw request; the result is the :class:`~bws.service.context.Caller`
+(upstream bitcore-wallet-service lib/expressapp.js ``getServerWithAuth``).
+Support staff re-bound to a wallet found by identifier get their Caller from
+:func:`staff_on` too, so every Caller is made here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from bws import crypto
 from bws.errors import client_error
+from bws.http.request import bound_service
+from bws.service.context import Caller
 
 #: auth kinds a route may declare
 NONE, SIG, SESSION, STAFF = "none", "sig", "session", "staff"
@@ -59,7 +65,7 @@ def request_digest(copayer_id: str, req: AuthRequest) -> str:
 
 
 def parse_client_version(value: Optional[str]) -> Optional[dict]:
-    """``x-client-version`` -> ``{agent, major, minor, patch}`` (§3.7); None
+    """``x-client-version`` -> ``{agent, major, minor, patch}`` (docs/spec/api.md §3.7); None
     when empty; ``{agent: value}`` when not ``<agent>-<x.y.z>``."""
     if not value:
         return None
@@ -107,11 +113,13 @@ def _signed_by(lookup: Mapping, req: AuthRequest) -> bool:
     )
 
 
-async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
-    """The WalletService bound to the authenticated caller.
+async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Caller:
+    """The :class:`Caller` of a request, authenticated.
 
-    kind: ``sig`` (signature), ``session`` (x-session accepted, else
-    signature), ``staff`` (signature/staff lookup, support staff only).
+    service: the unbound WalletService (``check_session``, ``copayer_lookups``
+    and, for writes, the copayer check of the bound service); kind: ``sig``
+    (signature), ``session`` (x-session accepted, else signature), ``staff``
+    (signature/staff lookup, support staff only).
     Missing x-identity and non-staff on staff routes -> 401 NOT_AUTHORIZED
     (Q1: the reference answers an odd 400; see docs/compatibility.md).
     Support staff act on the wallet ``x-wallet-id`` names for reads (GET)
@@ -121,7 +129,7 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
     "Invalid signature" / "Session expired" / "Support staff may only read
     other wallets" / "Copayer not in wallet".  Lookups come through
     ``service.copayer_lookups`` (bws/service/lookups.py: cached, re-read
-    before a signature is refused).  A signed write is bound with its
+    before a signature is refused).  A signed write carries its
     :func:`request_digest` (the replay guard)."""
     version = req.header("x-client-version")
     check_client_version(version)
@@ -137,7 +145,7 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
         lookup = await service.copayer_lookups.get(copayer_id)
         if not lookup:
             raise _not_authorized("Copayer not found")
-        return service.bind(lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent)
+        return Caller(lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent)
 
     lookup = await service.copayer_lookups.get(copayer_id)
     if not lookup:
@@ -156,7 +164,7 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
         wallet_id = req.header("x-wallet-id") or lookup.get("walletId")
         if wallet_id != lookup.get("walletId") and not req.is_read:
             raise _not_authorized("Support staff may only read other wallets")
-        bound = service.bind(
+        caller = Caller(
             wallet_id,
             copayer_id,
             is_support_staff=True,
@@ -167,12 +175,23 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Any:
     elif kind == STAFF:
         raise _not_authorized()
     else:
-        bound = service.bind(
+        caller = Caller(
             lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent, request_digest=digest
         )
     if not req.is_read:
-        await bound._check_copayer()
-    return bound
+        await bound_service(service, caller)._check_copayer()
+    return caller
+
+
+def staff_on(caller: Caller, wallet_id: str) -> Caller:
+    """Support staff ``caller`` re-bound, read-only, to ``wallet_id`` (the
+    wallet ``GET /v1/wallets/:identifier/`` found; upstream
+    bitcore-wallet-service lib/expressapp.js ``/v1/wallets/:identifier/``).
+    Only reads reach it (the route is a GET), so no request digest.
+    Raises NOT_AUTHORIZED for a caller that is not support staff."""
+    if not caller.is_support_staff:
+        raise _not_authorized()
+    return dataclasses.replace(caller, wallet_id=wallet_id, request_digest=None)
 
 
 __all__ = [
@@ -185,4 +204,5 @@ __all__ = [
     "check_client_version",
     "parse_client_version",
     "request_digest",
+    "staff_on",
 ]

@@ -1,6 +1,7 @@
 """OpenAPI 3 description of the HTTP API, served at ``<basePath>/openapi.json``.
 
-Paths and methods come from the route table (:data:`bws.api.ROUTES`), so a
+Paths and methods come from the route table (a :class:`bws.http.routing.Router`
+built by :func:`bws.http.routes.build_router`), so a
 route can't exist without being described.  What the route table doesn't know
 (summaries, query parameters, bodies, answers) is written by hand below, as
 plain data: :data:`SCHEMAS` (JSON schemas of the bodies), :data:`OPERATIONS`
@@ -11,12 +12,12 @@ Conventions of the description:
 
 * ``servers[0].url`` is the base path; paths are relative to it, written
   ``/v1/wallets/{id}/copayers/`` (the router also accepts them without the
-  trailing slash and in any case, spec api.md §2.3).
+  trailing slash and in any case, docs/spec/api.md §2.3).
 * request schemas describe what the reference accepts; the service still
   validates and answers 400 ``{"code", "message"}`` for bad values, so the
   schemas are deliberately permissive (``additionalProperties`` allowed).
-* ``security``: ``sig`` routes need ``x-identity`` + ``x-signature`` (spec
-  §3.4), ``session`` routes accept ``x-identity`` + ``x-session`` instead.
+* ``security``: ``sig`` routes need ``x-identity`` + ``x-signature``
+  (docs/spec/api.md §3.4), ``session`` routes accept ``x-identity`` + ``x-session`` instead.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _object(props: dict, required: Iterable[str] = ()) -> dict:
 
 #: Component schemas (``#/components/schemas/<name>``).
 SCHEMAS: dict[str, dict] = {
-    # -- envelopes (spec §2.4, §7)
+    # -- envelopes (docs/spec/api.md §2.4, §7)
     "ClientError": _object(
         {"code": {**_str, "description": "reference error code (spec §7.1), BADREQUEST or NOT_AUTHORIZED"},
          "message": {"description": "human-readable text (an object for the Q1 quirk)"}},
@@ -70,7 +71,7 @@ SCHEMAS: dict[str, dict] = {
     "Unavailable": _object(
         {"code": {**_str, "enum": ["SERVICE_UNAVAILABLE"]}, "message": _str}, ["code", "message"]
     ),
-    # -- wallets (§4.2–§4.6)
+    # -- wallets (docs/spec/api.md §4.2–§4.6)
     "CreateWalletRequest": _object(
         {
             "name": _name, "m": _int, "n": _int, "pubKey": {**_str, "description": "wallet (shared) public key, hex"},
@@ -108,7 +109,7 @@ SCHEMAS: dict[str, dict] = {
     ),
     "Preferences": _object({"email": {**_str, "nullable": True}, "language": {**_str, "nullable": True},
                             "unit": {**_str, "nullable": True}}),
-    # -- addresses, balance, utxos (§4.16, §4.17, §4.20)
+    # -- addresses, balance, utxos (docs/spec/api.md §4.16, §4.17, §4.20)
     "CreateAddressRequest": _object({"ignoreMaxGap": _bool}),
     "Address": _object({"address": _str, "walletId": _str, "path": _str, "coin": _str, "network": _str,
                         "isChange": _bool, "createdOn": _int, "type": _str}),
@@ -122,7 +123,7 @@ SCHEMAS: dict[str, dict] = {
     "SendMaxInfo": _object({"size": _int, "amount": _int, "fee": _int, "feePerKb": _int, "inputs": _array(_ref("Utxo")),
                             "utxosBelowFee": _int, "amountBelowFee": _int, "utxosAboveMaxSize": _int,
                             "amountAboveMaxSize": _int}),
-    # -- proposals (§4.8–§4.15)
+    # -- proposals (docs/spec/api.md §4.8–§4.15)
     "Output": _object({"toAddress": _str, "amount": _int, "message": _message, "script": _str}),
     "CreateTxRequest": _object(
         {
@@ -146,7 +147,7 @@ SCHEMAS: dict[str, dict] = {
     "ScanRequest": _object({"includeCopayerBranches": _bool}),
     "HistoryItem": _object({"txid": _str, "action": {**_str, "enum": ["sent", "received", "moved", "invalid"]},
                             "amount": _int, "fees": _int, "time": _int, "confirmations": _int}),
-    # -- notifications, sessions, notes, subscriptions (§3.5, §4.24–§4.27)
+    # -- notifications, sessions, notes, subscriptions (docs/spec/api.md §3.5, §4.24–§4.27)
     "Notification": _object({"id": _str, "type": _str, "data": _obj, "walletId": _str, "creatorId": {**_str, "nullable": True},
                              "createdOn": _int}),
     "TxNote": _object({"txid": _str, "walletId": _str, "body": {**_str, "nullable": True}, "editedBy": _str,
@@ -160,7 +161,7 @@ SCHEMAS: dict[str, dict] = {
                         "createdOn": _int, "updatedOn": _int}),
     "WebhookDelivery": _object({"id": _str, "webhookId": _str, "notificationId": _str, "status": _str,
                                 "attempts": _int, "createdOn": _num}),
-    # -- misc (§2.1, §4.26, §4.28, §4.29)
+    # -- misc (docs/spec/api.md §2.1, §4.26, §4.28, §4.29)
     "Version": _object({"serviceVersion": _str}, ["serviceVersion"]),
     "Stats": _object({"newWallets": _obj, "txProposals": _obj}),
     "FiatRate": _object({"ts": _int, "rate": _num, "fetchedOn": _int}),
@@ -280,7 +281,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /openapi.json": {"tag": "misc", "summary": "This description", "response": _obj},
     "GET /v1/health/": {"tag": "misc", "summary": "Readiness: database, broker, lock, nodes (503 when a check fails)",
                         "response": "Health"},
-    # ETH / Tri / TRY (spec §4.29)
+    # ETH / Tri / TRY (docs/spec/api.md §4.29)
     "GET /v1/eth/address_nonce/{address}/": {"tag": "evm", "summary": "Next nonce of an ETH address",
                                              "response": "Nonce"},
     "GET /v1/try/address_nonce/{address}/": {"tag": "evm", "summary": "Next nonce for TRY sends (eth chain)",
@@ -372,16 +373,13 @@ def _operation(key: str, route: Any, facts: dict) -> dict:
     return op
 
 
-def build_openapi(routes: Any = None, base_path: str = "/bws/api", version: str = "2.5.1") -> dict:
-    """The OpenAPI 3 document for ``routes`` (default: the live route table).
+def build_openapi(routes: Any, base_path: str = "/bws/api", version: str = "2.5.1") -> dict:
+    """The OpenAPI 3 document for ``routes`` (a Router: anything with
+    ``.routes``, each with ``method``, ``path``, ``auth``).
 
     Routes without hand-written facts in :data:`OPERATIONS` are still listed
     (summary "undocumented") so the document never hides a route; the test
     suite fails on them."""
-    if routes is None:
-        from bws.api import ROUTES
-
-        routes = ROUTES
     paths: dict[str, dict] = {}
     for route in routes.routes:
         key = operation_key(route.method, route.path)

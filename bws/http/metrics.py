@@ -147,7 +147,7 @@ class InstrumentedLock:
 class MetricsRoot(resource.Resource):
     """Root resource: ``/metrics`` here; everything else to ``inner`` (the API resource), counted.
 
-    ``api`` (a :class:`bws.api.BwsApi`) is only used to name the route of a request."""
+    ``api`` (a :class:`bws.http.app.BwsApi`) is only used to name the route of a request."""
 
     isLeaf = True
 
@@ -198,13 +198,14 @@ class MetricsRoot(resource.Resource):
         return server.NOT_DONE_YET
 
 
-def instrument(inner: Any, service: Any, base_path: str = "/bws/api", registry: Optional[CollectorRegistry] = None) -> MetricsRoot:
+def instrument(inner: Any, api: Any, service: Any, registry: Optional[CollectorRegistry] = None) -> MetricsRoot:
     """The root resource serving ``/metrics`` in front of ``inner`` (the API resource).
 
-    Also wraps ``service.lock`` (shared by every bound copy of the WalletService) to time lock waits."""
-    from bws.api import BwsApi
-
+    api: the :class:`bws.http.app.BwsApi` serving ``inner`` (its base path and
+    router name each request's route); service: the WalletService, whose
+    ``storage`` is counted and whose ``lock`` (shared by every bound copy) is
+    wrapped to time lock waits."""
     metrics = BwsMetrics(registry, storage=getattr(service, "storage", None))
     if getattr(service, "lock", None) is not None and not isinstance(service.lock, InstrumentedLock):
         service.lock = InstrumentedLock(service.lock, metrics)
-    return MetricsRoot(inner, BwsApi(None, base_path), metrics)
+    return MetricsRoot(inner, api, metrics)

@@ -1,4 +1,4 @@
-"""Per-IP rate limits as upstream bitcore-wallet-service applies them (spec api.md §3.8).
+"""Per-IP rate limits as upstream bitcore-wallet-service applies them (docs/spec/api.md §3.8).
 
 Two rules, each a fixed window per client IP (express-rate-limit 2.x semantics):
 
