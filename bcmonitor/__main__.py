@@ -85,12 +85,14 @@ def _magic(opts, network: str) -> bytes:
 async def _run(reactor, args: argparse.Namespace) -> None:
     from twisted.internet.defer import Deferred
 
-    from bcmonitor.notify import MonitorNotifier
+    from bcmonitor.notify import MonitorNotices
     from bcmonitor.runner import BtcRunner, EvmRunner
     from bws.broker import make_broker
     from bws.config import ConfigError, load_config
     from bws.lock import make_lock
+    from bws.model import NotificationIds
     from bws.service.broadcasts import BroadcastMarks
+    from bws.service.notifier import Notifier
     from bws.storage import Storage
 
     log = logging.getLogger("bcmonitor")
@@ -114,9 +116,10 @@ async def _run(reactor, args: argparse.Namespace) -> None:
         log.error("bcmonitor: cannot reach the database %s: %s", cfg.mongo_uri, e)
         raise SystemExit(EXIT_CONFIG)
     broker = make_broker(cfg, reactor)
-    notifier = MonitorNotifier(storage, broker)
+    the_notifier = Notifier(storage, broker, NotificationIds())
+    notifier = MonitorNotices(the_notifier)
     # the API's mark-broadcast rule, under the same (cross-process) wallet lock
-    broadcasts = BroadcastMarks(storage, make_lock(cfg, reactor), broker, reactor,
+    broadcasts = BroadcastMarks(storage, the_notifier, make_lock(cfg, reactor), reactor,
                                 lock_wait=cfg.lockOpts.waitTime, lock_max_hold=cfg.lockOpts.maxHoldTime)
 
     if args.chain == "btc":

@@ -107,8 +107,8 @@ async def serve(cfg: Any) -> Any:
     """Connect everything and start listening; returns the listening port."""
     from twisted.internet import reactor
 
-    from bws.api import BwsApi
-    from bws.ratelimit import make_rate_limiter
+    from bws.http.app import BwsApi
+    from bws.http.ratelimit import make_rate_limiter
     from bws.service import WalletService
     from bws.storage import Storage
 
@@ -133,9 +133,9 @@ async def serve(cfg: Any) -> Any:
     api = BwsApi(service, cfg.basePath, rate_limiter=make_rate_limiter(cfg))
     site = api.site(timeout=300)  # idle sockets (spec §2.1); bodies over 100 KiB not buffered
     site.noisy = False
-    from bws.metrics import instrument  # Prometheus GET /metrics at the server root; counts requests
+    from bws.http.metrics import instrument  # Prometheus GET /metrics at the server root; counts requests
 
-    site.resource = instrument(site.resource, service, cfg.basePath)
+    site.resource = instrument(site.resource, api, service)
     port = reactor.listenTCP(cfg.port, site, interface=cfg.host)
     log.info("bws listening on http://%s:%d%s", cfg.host, port.getHost().port, cfg.basePath)
     return port

@@ -2,7 +2,7 @@
 
 Each service object has ``handle(notification)`` (queue its deliveries, idempotent)
 and ``start()``/``stop()`` for its outbox. This module plugs every service into
-its own durable :class:`bws.notifications.StreamConsumer` (consumer names
+its own durable :class:`bws.delivery.stream.StreamConsumer` (consumer names
 ``email``, ``push``, ``webhooks``) over one broker connection, and runs until
 the reactor stops.
 """
@@ -66,7 +66,7 @@ async def run_services(
         return
 
     from bws.broker import make_broker
-    from bws.notifications import StreamConsumer
+    from bws.delivery.stream import StreamConsumer
 
     broker = make_broker(cfg, reactor)
     consumers = []

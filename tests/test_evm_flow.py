@@ -15,9 +15,11 @@ from twisted.web.server import Site
 from web3 import AsyncWeb3
 
 from bcmonitor.evm import EvmMonitor
-from bcmonitor.notify import MonitorNotifier
+from bcmonitor.notify import MonitorNotices
+from bws.model import NotificationIds
+from bws.service.notifier import Notifier
 from bws.aio import as_deferred
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.broker import LocalBroker
 from bws.lock import LocalLock
 from bws.service.broadcasts import BroadcastMarks
@@ -83,11 +85,11 @@ def _close_monitors():
 def monitor(storage, chain, coin, token=None):
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(chain.url))
     MONITORS.append(w3)
-    broker = LocalBroker()
+    notifier = Notifier(storage, LocalBroker(), NotificationIds())
     return EvmMonitor(
-        storage, MonitorNotifier(storage, broker), w3, reactor, coin=coin,
+        storage, MonitorNotices(notifier), w3, reactor, coin=coin,
         token_coin="try" if token else None, token_address=token,
-        broadcasts=BroadcastMarks(storage, LocalLock(), broker, reactor),
+        broadcasts=BroadcastMarks(storage, notifier, LocalLock(), reactor),
     )  # fmt: skip
 
 

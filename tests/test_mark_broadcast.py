@@ -17,20 +17,20 @@ from tests.test_txp_support import FakeExplorer
 
 
 async def _outgoing(storage, wallet_id):
-    return [n for n in await storage.fetch_notifications([wallet_id]) if n["type"].startswith("NewOutgoingTx")]
+    return [n for n in await storage.notifications.fetch([wallet_id]) if n["type"].startswith("NewOutgoingTx")]
 
 
 @pytest_twisted.ensureDeferred
 async def test_api_and_monitor_store_the_same_payload(storage):
     api_txid, monitor_txid = "aa" * 32, "bb" * 32
-    await storage.store_tx(_proposal("wApi", api_txid, "accepted"))
-    await storage.store_tx(_proposal("wMon", monitor_txid, "accepted"))
+    await storage.proposals.store(_proposal("wApi", api_txid, "accepted"))
+    await storage.proposals.store(_proposal("wMon", monitor_txid, "accepted"))
 
     # the API: the pending listing finds the accepted proposal on chain
     ex = FakeExplorer(known={api_txid: {"txid": api_txid}})
     service = make_service(storage, {("btc", "testnet"): ex})
     me = service.bind("wApi", "c0")
-    doc = await storage.fetch_tx("wApi", "txp-" + api_txid[-4:])
+    doc = await storage.proposals.fetch("wApi", "txp-" + api_txid[-4:])
     assert await me._check_pending_broadcasts([TxProposal.from_dict(doc)]) == []
 
     # the monitor: the same transaction seen on the network
@@ -44,14 +44,14 @@ async def test_api_and_monitor_store_the_same_payload(storage):
     assert by_api["data"] == {"txProposalId": "txp-" + api_txid[-4:], "txid": api_txid, **expected}
     assert by_monitor["data"] == {"txProposalId": "txp-" + monitor_txid[-4:], "txid": monitor_txid, **expected}
     for wallet_id, txid in (("wApi", api_txid), ("wMon", monitor_txid)):
-        stored = await storage.fetch_tx(wallet_id, "txp-" + txid[-4:])
+        stored = await storage.proposals.fetch(wallet_id, "txp-" + txid[-4:])
         assert stored["status"] == "broadcasted" and stored["broadcastedOn"] > 0
 
 
 @pytest_twisted.ensureDeferred
 async def test_the_monitor_marks_under_the_wallet_lock(storage):
     txid = "cc" * 32
-    await storage.store_tx(_proposal("wL", txid, "accepted"))
+    await storage.proposals.store(_proposal("wL", txid, "accepted"))
     service = make_service(storage)
     monitor = make_monitor(storage, None, LocalBroker(), third_party_delay=0, lock=service.lock)
 
@@ -59,10 +59,10 @@ async def test_the_monitor_marks_under_the_wallet_lock(storage):
     marking = defer.ensureDeferred(monitor._mark_third_party(txid))
     await deferLater(reactor, 0.3, lambda: None)
     assert not marking.called
-    assert (await storage.fetch_tx("wL", "txp-" + txid[-4:]))["status"] == "accepted"
+    assert (await storage.proposals.fetch("wL", "txp-" + txid[-4:]))["status"] == "accepted"
     assert await _outgoing(storage, "wL") == []
 
     release()
     await marking
-    assert (await storage.fetch_tx("wL", "txp-" + txid[-4:]))["status"] == "broadcasted"
+    assert (await storage.proposals.fetch("wL", "txp-" + txid[-4:]))["status"] == "broadcasted"
     assert [n["type"] for n in await _outgoing(storage, "wL")] == ["NewOutgoingTxByThirdParty"]

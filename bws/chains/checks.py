@@ -1,7 +1,8 @@
 """Argument checks shared by the chain rules (bws/chains/utxo_rules.py,
 bws/chains/evm_rules.py) and the services: JSON value predicates with the
 reference's JavaScript meaning (bitcore-wallet-service lib/server.js uses
-lodash ``_.isNumber`` and JS truthiness on request values) and the fee-level
+lodash ``_.isNumber`` -- bws/jsnum.py ``is_number`` -- and JS truthiness on
+request values) and the fee-level
 names (bws/model/constants.py ``FEE_LEVELS``); the output checks every coin
 shares (:func:`validate_outputs`)."""
 
@@ -11,12 +12,8 @@ from typing import Any
 
 from bws.chains.address import validate_output_address
 from bws.errors import Errors, bad_request
+from bws.jsnum import is_number
 from bws.model import constants as C
-
-
-def is_number(value: Any) -> bool:
-    """JS ``_.isNumber`` minus NaN: int or float, not bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
 def is_int(value: Any) -> bool:
@@ -81,4 +78,4 @@ def check_script(output: dict) -> None:
         raise bad_request("Invalid script") from None
 
 
-__all__ = ["is_number", "is_int", "truthy", "fee_level_names", "invalid_fee_level_error", "validate_outputs", "check_script"]
+__all__ = ["is_int", "truthy", "fee_level_names", "invalid_fee_level_error", "validate_outputs", "check_script"]

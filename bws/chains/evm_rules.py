@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bws.chains.checks import fee_level_names, invalid_fee_level_error, is_int, is_number, truthy, validate_outputs
+from bws.chains.checks import fee_level_names, invalid_fee_level_error, is_int, truthy, validate_outputs
 from bws.chains.selection import EVM_GAS_LIMIT
 from bws.errors import bad_request
+from bws.jsnum import is_number
 from bws.model import constants as C
 
 #: highest gas price accepted as ``feePerKb`` (wei; 100 000 gwei)

@@ -17,12 +17,12 @@ from bws.chains.checks import (
     fee_level_names,
     invalid_fee_level_error,
     is_int,
-    is_number,
     truthy,
     validate_outputs,
 )
-from bws.chains.txbuild import signed_raw, txid_of, verify_input_signatures
+from bws.chains.txbuild import BuiltTx, verify_input_signatures
 from bws.errors import Errors, bad_request
+from bws.jsnum import is_number
 from bws.model import UNDEFINED
 from bws.model import constants as C
 
@@ -138,15 +138,16 @@ class UtxoRules:
     check_inputs = staticmethod(check_inputs)
     wallet_inputs = staticmethod(wallet_inputs)
 
-    def verify_signatures(self, txp: Any, xpub: str, signatures: Any) -> bool:
-        """True when ``signatures`` (DER hex, one per input) are the copayer
-        ``xpub``'s valid signatures of ``txp`` (a :class:`bws.model.TxProposal`)."""
-        return isinstance(signatures, list) and verify_input_signatures(txp.to_dict(), xpub, signatures)
-
-    def final_raw(self, txp: Any) -> tuple[str, str]:
-        """(fully signed raw tx hex, txid) of an accepted ``txp``."""
-        raw = signed_raw(txp.to_dict())
-        return raw, txid_of(raw)
+    def verify_signatures(self, txp: Any, xpub: str, signatures: Any) -> BuiltTx:
+        """The transaction of ``txp`` (a :class:`bws.model.TxProposal`) with the
+        earlier accepts' signatures and these applied: once this vote completes
+        the quorum its ``raw``/``txid`` are the proposal's (built once).
+        Raises ClientError('BAD_SIGNATURES') unless ``signatures`` (DER hex,
+        one per input) are the copayer ``xpub``'s valid signatures
+        (bws/chains/txbuild.py ``verify_input_signatures``)."""
+        if not isinstance(signatures, list):
+            raise Errors.BAD_SIGNATURES
+        return verify_input_signatures(txp, xpub, signatures)
 
 
 UTXO_RULES = {coin: UtxoRules(coin) for coin in C.UTXO_COINS}

@@ -25,13 +25,14 @@ from twisted.internet.interfaces import IReactorTime
 from bws.chains.checks import is_int, truthy  # noqa: F401  (re-exported to the service areas)
 from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
 from bws.lock import run_locked
-from bws.model import Notification, Wallet
+from bws.model import Notification, NotificationIds, Wallet
 from bws.model import constants as C
 from bws.model.base import RequestLog
 
 from .broadcasts import BroadcastMarks
 from .context import Deps, Explorers, State, Tunables
 from .lookups import WalletFacts
+from .notifier import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,9 @@ class ServiceBase:
     broker: a :class:`bws.broker.Broker` (or None); explorers: see
     :data:`bws.service.context.Explorers`; clock: ``IReactorTime`` (unix
     seconds; background jobs and request coalescing are scheduled on it);
-    notifier: object with ``async notify(Notification)`` (stores then
-    publishes), default built from ``bws.notifications.Notifier``;
+    notifier: the process's :class:`bws.service.notifier.Notifier` (stores,
+    then publishes on ``broker``); default: one on ``storage`` and ``broker``
+    with a fresh :class:`bws.model.NotificationIds` on ``clock``;
     lock_wait: seconds before WALLET_BUSY; tunables:
     :class:`bws.service.context.Tunables`; state: the process's
     :class:`bws.service.context.State` (default: fresh).  They are kept
@@ -80,7 +82,7 @@ class ServiceBase:
             storage,
             lock,
             broker,
-            notifier if notifier is not None else _default_notifier(storage, broker),
+            notifier if notifier is not None else Notifier(storage, broker, NotificationIds(lambda: int(clock.seconds() * 1000))),
             explorers if explorers is not None else {},
             clock,
             lock_wait,
@@ -104,14 +106,16 @@ class ServiceBase:
         self.copayer_lookups = self.state.copayer_lookups
         self.wallet_facts = self.state.wallet_facts
         #: the ONE mark-broadcast rule (bws/service/broadcasts.py), also used by bcmonitor
-        self.broadcasts = BroadcastMarks(storage, lock, broker, clock, lock_wait=lock_wait, lock_max_hold=lock_max_hold)
+        self.broadcasts = BroadcastMarks(
+            storage, self.notifier, lock, clock, lock_wait=lock_wait, lock_max_hold=lock_max_hold
+        )
         # caller identity (set by bind())
         self.wallet_id: Optional[str] = None
         self.copayer_id: Optional[str] = None
         self.is_support_staff = False
         self.client_version: Optional[str] = None
         self.user_agent: Optional[str] = None
-        #: digest of the caller's signed write (bws.auth.request_digest), else None
+        #: digest of the caller's signed write (bws.http.auth.request_digest), else None
         self.request_digest: Optional[str] = None
 
     # ------------------------------------------------------------ identity
@@ -183,7 +187,7 @@ class ServiceBase:
     # ------------------------------------------------------------ wallet
     async def _fetch_wallet(self, wallet_id: Optional[str] = None) -> Wallet:
         """The wallet (default: the caller's) or ClientError WALLET_NOT_FOUND."""
-        doc = await self.storage.fetch_wallet(wallet_id or self.wallet_id)
+        doc = await self.storage.wallets.fetch(wallet_id or self.wallet_id)
         if not doc:
             raise Errors.WALLET_NOT_FOUND
         return Wallet.from_dict(doc)
@@ -234,28 +238,15 @@ class ServiceBase:
         creator_id: Any = ...,
     ) -> Notification:
         """The notification :meth:`_notify` would emit, built but not stored
-        (for callers that store it in the same transaction as their write and
-        then call :meth:`_publish_stored`)."""
+        (for callers that store it in the same transaction as their write:
+        ``self.notifier.commit`` / ``notify_with_tx``)."""
         if is_global:
             creator = None
         elif creator_id is not ...:
             creator = creator_id
         else:
             creator = self.copayer_id
-        return Notification.create(type_, data, wallet_id or self.wallet_id, creatorId=creator, now_ms=self.now_ms())
-
-    async def _publish_stored(self, docs: Iterable[dict]) -> None:
-        """Publish notifications already stored (committed with the caller's
-        write), in order.  A failure to publish is logged, never raised: the
-        store is the source of truth and consumers read it."""
-        if self.broker is None:
-            return
-        for doc in docs:
-            doc = {k: v for k, v in doc.items() if k != "_id"}
-            try:
-                await maybe_await(self.broker.publish(doc))
-            except Exception:
-                log.exception("publishing notification %s failed (stored; consumers read the store)", doc.get("id"))
+        return self.notifier.new(type_, data, wallet_id or self.wallet_id, creator, now_ms=self.now_ms())
 
     # ------------------------------------------------------------ explorers
     def _explorer(self, coin: str, network: str) -> Any:
@@ -321,34 +312,3 @@ def query_flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return isinstance(value, str) and value in ("1", "true")
-
-
-# ---------------------------------------------------------------- notifier
-
-
-class _StoreAndPublish:
-    """Fallback notifier: store the notification, then publish it."""
-
-    def __init__(self, storage: Any, broker: Any) -> None:
-        self.storage = storage
-        self.broker = broker
-
-    async def notify(self, n: Notification) -> dict:
-        doc = await self.storage.store_notification(n.to_dict(), renew_id=n.renew_id)
-        doc = dict(doc or n.to_dict())
-        doc.pop("_id", None)
-        if self.broker is not None:
-            try:
-                await maybe_await(self.broker.publish(doc))
-            except Exception:
-                log.exception("publishing notification %s failed", doc.get("id"))
-        return doc
-
-
-def _default_notifier(storage: Any, broker: Any) -> Any:
-    fallback = _StoreAndPublish(storage, broker)
-    try:
-        from bws.notifications import Notifier  # written by another area; optional
-    except Exception:
-        return fallback
-    return Notifier(storage, broker) if broker is not None else fallback

@@ -13,8 +13,8 @@ The rule:
   marking the same proposal (API requests, monitors) exactly one stores and
   announces it (issue 15 finding 8);
 * the proposal and its ``NewOutgoingTx`` / ``NewOutgoingTxByThirdParty``
-  notification are stored together (``Storage.store_tx_and_notifications``),
-  then published;
+  notification are stored together, then published (the one Notifier,
+  bws/service/notifier.py ``notify_with_tx``);
 * ONE payload: ``TxProposal.notification_data(txid=...)`` =
   ``{txProposalId, creatorId, amount (int, satoshis or wei), message, txid}``
   (upstream's monitor sent only ``{txProposalId, txid, amount}``: the email and
@@ -34,7 +34,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from bws.errors import ClientError
 from bws.lock import run_locked
-from bws.model import UNDEFINED, Notification, TxProposal, next_notification_id
+from bws.model import UNDEFINED, TxProposal
 from bws.model import constants as C
 
 log = logging.getLogger(__name__)
@@ -43,12 +43,12 @@ log = logging.getLogger(__name__)
 class BroadcastMarks:
     """The mark-broadcast rule over its dependencies.
 
-    storage: :class:`bws.storage.Storage` (``fetch_tx``, ``fetch_tx_by_hash``,
-    ``store_tx_and_notifications``, ``soft_reset_tx_history_cache``);
-    lock: a :class:`bws.lock.Lock` (the process's wallet lock: the API's and
-    the monitor's must be the same backend to serialise across processes);
-    broker: a :class:`bws.broker.Broker` or None (the wake-up after the store);
-    clock: ``IReactorTime`` (``seconds()``, unix s: ``broadcastedOn`` and
+    storage: :class:`bws.storage.Storage` (``proposals.fetch``,
+    ``proposals.fetch_by_txid``, ``cache.soft_reset``); notifier: the
+    process's :class:`bws.service.notifier.Notifier` (store with the
+    proposal, then publish); lock: a :class:`bws.lock.Lock` (the process's
+    wallet lock: the API's and the monitor's must be the same backend to
+    serialise across processes); clock: ``IReactorTime`` (``seconds()``, unix s: ``broadcastedOn`` and
     notification ids); lock_wait / lock_max_hold: seconds (WALLET_BUSY after
     ``lock_wait``).
     """
@@ -56,16 +56,16 @@ class BroadcastMarks:
     def __init__(
         self,
         storage: Any,
+        notifier: Any,
         lock: Any,
-        broker: Any,
         clock: IReactorTime,
         *,
         lock_wait: float = C.LOCK_WAIT_TIME,
         lock_max_hold: float = C.LOCK_EXE_TIME,
     ) -> None:
         self.storage = storage
+        self.notifier = notifier
         self.lock = lock
-        self.broker = broker
         self.clock = clock
         self.lock_wait = lock_wait
         self.lock_max_hold = lock_max_hold
@@ -97,23 +97,19 @@ class BroadcastMarks:
             txp.txid = txid or txp.txid
             txp.set_broadcasted(self.clock.seconds())
             kind = "NewOutgoingTxByThirdParty" if by_third_party else "NewOutgoingTx"
-            n = Notification.create(
+            n = self.notifier.new(
                 kind,
                 txp.notification_data(txid=txp.txid),
                 txp.wallet_id,
-                creatorId=creator_id,
+                creator_id,
                 now_ms=int(self.clock.seconds() * 1000),
             )
-            stored = await self.storage.store_tx_and_notifications(
-                txp.to_dict(for_storage=True), [n.to_dict()], renew_id=next_notification_id,
-                expect={"status": C.TXP_ACCEPTED},
-            )
+            stored = await self.notifier.notify_with_tx(txp.to_storage(), [n], expect={"status": C.TXP_ACCEPTED})
             if stored is None:
                 log.info("proposal %s was already marked broadcast", txp.id)
                 return False
-            self._publish(stored)
             try:
-                await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
+                await self.storage.cache.soft_reset(txp.wallet_id)
             except Exception as e:  # a stale history cache is refreshed by the next block
                 log.warning("history cache reset for %s failed: %r", txp.wallet_id, e)
             return True
@@ -132,7 +128,7 @@ class BroadcastMarks:
         (or block) marks it.  Returns whether this call marked it."""
 
         async def mark() -> bool:
-            doc = await self.storage.fetch_tx(txp.wallet_id, txp.id)
+            doc = await self.storage.proposals.fetch(txp.wallet_id, txp.id)
             if not doc or doc.get("status") != C.TXP_ACCEPTED:
                 return False
             return await self.mark_broadcast(
@@ -156,21 +152,10 @@ class BroadcastMarks:
         an accepted proposal's (any wallet), mark that proposal broadcast by a
         third party (:meth:`mark_seen_on_chain`).  Returns whether this call
         marked it."""
-        doc = await self.storage.fetch_tx_by_hash(txid)
+        doc = await self.storage.proposals.fetch_by_txid(txid)
         if not doc or doc.get("status") != C.TXP_ACCEPTED:
             return False
         return await self.mark_seen_on_chain(TxProposal.from_dict(doc))
-
-    def _publish(self, docs: list[dict]) -> None:
-        """Wake consumers up with the stored notifications; a failure is logged,
-        never raised (the store is the source of truth, consumers read it)."""
-        if self.broker is None:
-            return
-        for doc in docs:
-            try:
-                self.broker.publish({k: v for k, v in doc.items() if k != "_id"})
-            except Exception:
-                log.exception("publishing notification %s failed (stored; consumers read the store)", doc.get("id"))
 
 
 __all__ = ["BroadcastMarks"]

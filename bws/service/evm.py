@@ -35,13 +35,14 @@ import logging
 from typing import Any, Optional
 
 from bws.chains.address import parse_address
-from bws.chains.checks import is_int, is_number, truthy
+from bws.chains.checks import is_int, truthy
 from bws.chains.evm import raw_from_signatures, verify_raw_tx
 from bws.chains.evm_rules import MAX_GAS_PRICE
 from bws.chains.feelevels import static_fee_levels
 from bws.chains.rules import rules_for
 from bws.chains.selection import select_evm_input
 from bws.errors import BWSError, Errors, ServerError, bad_request
+from bws.jsnum import is_number
 from bws.model import LEGACY_UNSUPPORTED_MESSAGE, UNDEFINED, TxProposal, Wallet
 from bws.model import constants as C
 
@@ -161,10 +162,8 @@ class EvmMixin(ServiceBase):
                 noShuffleOutputs=True,
                 now=self.now_s(),
             )
-            d = txp.to_dict()
             utxos = await self.get_wallet_utxos({}, wallet=wallet)
-            select_evm_input(d, copy.deepcopy(utxos), C.COIN_TRY if wallet.coin == C.COIN_TRY else C.COIN_ETH)
-            txp = TxProposal.from_dict(d)
+            select_evm_input(txp, copy.deepcopy(utxos), C.COIN_TRY if wallet.coin == C.COIN_TRY else C.COIN_ETH)
             if not truthy(o.get("dryRun")):
                 await self._store_txp(txp)
             return txp.to_dict()

@@ -16,7 +16,7 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 from twisted.web.server import Site
 
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.broker import LocalBroker
 from bws.lock import LocalLock
 from bws.service import WalletService
