@@ -1,26 +1,38 @@
-"""Wallet UTXOs, one-step balance and the pending-proposal list
-(spec api.md §4.8, §4.17, §4.20, §6.3, §6.4).
+"""The balance aggregate: wallet UTXOs, UTXOs by address, the balance
+(docs/spec/api.md §4.17, §4.20, §6.3, §6.4, §10 Q8, Q17; upstream
+bitcore-wallet-service lib/server.js getUtxos / getBalance).
 
-Two-step balance and the fast balance cache belong to bws/service/balancecache.py,
-which overrides ``_get_balance_two_step`` (a mixin listed before this one in
-WalletService wins); the pending list's blockchain check (§6.11) is
-``_check_pending_broadcasts`` of bws/service/txproposals.py."""
+* ``get_wallet_utxos``: the wallet's UTXOs with ``locked`` (inputs of pending
+  proposals); a read (the pending list marks proposals found on chain,
+  bws/service/proposals.py).
+* ``get_balance(opts)``: one step -- wallets with >= 100 addresses (tunable
+  ``balance_cache_address_threshold``) reuse a balance computed less than
+  ``cache_ttl`` seconds ago for the same address set (cache type
+  ``balanceCache``, key = sha256 hex of the sorted address strings + coin
+  override; Q8: the reference effectively keyed by the address *count*,
+  content ``{ts (ms), result}``); ``twoStep`` -- wallets with >= 100
+  addresses (tunable ``two_step_balance_threshold``) first get the balance of
+  their "active" addresses (those that held funds at the last full
+  computation plus those created in the last 24 h); a background job then
+  computes the full balance (fast-cache TTL 10 s) and emits a global
+  ``BalanceUpdated`` notification (data = the full balance) when it differs.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any, Optional
 
 from bws.chains.address import parse_address
 from bws.chains.selection import totalize
-from bws.chains.txbuild import signed_raw
 from bws.errors import BWSError, Errors, bad_request
 from bws.jsnum import strip
 from bws.model import TxProposal, Wallet
-from bws.service.lookups import WalletFacts
 from bws.model import constants as C
 
-from .base import ServiceBase, truthy
+from .base import Aggregate, truthy
+from .context import Caller
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +72,17 @@ def address_coin_network(address: str) -> tuple[str, str]:
     raise bad_request("Invalid address")
 
 
-class BalanceMixin(ServiceBase):
-    """getWalletUtxos, getUtxos, getBalance (one-step), getPendingTxs (basic)."""
+def balance_cache_key(addresses: list[dict], coin: Optional[str] = None) -> str:
+    """sha256 hex of ``coin|`` + the sorted, comma-joined address strings."""
+    text = (coin or "") + "|" + ",".join(sorted(a["address"] for a in addresses))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Balance(Aggregate):
+    """getWalletUtxos, getUtxos, getBalance (one step and two steps)."""
 
     # ------------------------------------------------------------ utxos (§6.3)
-    async def get_wallet_utxos(self, opts: Optional[dict] = None, wallet: Optional[Wallet] = None) -> list[dict]:
+    async def get_wallet_utxos(self, caller: Caller, opts: Optional[dict] = None, wallet: Optional[Wallet] = None) -> list[dict]:
         """The wallet's UTXOs with ``locked`` (inputs of pending proposals),
         minus inputs of proposals broadcast in the last 24 h, each with
         ``path`` and ``publicKeys`` of its address.
@@ -73,7 +91,7 @@ class BalanceMixin(ServiceBase):
         skips the path/publicKeys attachment.  Errors: WALLET_NOT_FOUND,
         WALLET_NEED_SCAN, explorer errors."""
         opts = opts or {}
-        wallet = wallet or await self._fetch_wallet()
+        wallet = wallet or await self._fetch_wallet(caller.wallet_id)
         if wallet.is_scan_error():
             raise Errors.WALLET_NEED_SCAN
         addresses = opts.get("addresses")
@@ -87,16 +105,20 @@ class BalanceMixin(ServiceBase):
         utxos = [normalize_utxo(u, coin) for u in (raw or [])]
         if not utxos:
             return []
-        locked = set()
-        # take_lock=False: this may run under the wallet lock already (createTx, publish, balance)
-        for txp in await self.get_pending_txs({}, decorate=False, take_lock=False):
-            for i in txp.get("inputs") or []:
-                locked.add(f"{i.get('txid')}|{i.get('vout')}")
+        # inputs of pending proposals are locked; an accepted one the chain
+        # already knows spent them (the pending listing marks it broadcast:
+        # a read never writes, so none is marked here -- review finding: the
+        # read inside the createTx/publish lock used to call the explorer AND write)
+        pending = [TxProposal.from_dict(d) for d in await self.storage.proposals.fetch_pending(wallet.id)]
+        on_chain = {t.id for t in await self._accepted_on_chain(pending)}
+        locked, spent = set(), set()
+        for txp in pending:
+            for i in txp.inputs or []:
+                (spent if txp.id in on_chain else locked).add(f"{i.get('txid')}|{i.get('vout')}")
         for u in utxos:
             if f"{u['txid']}|{u['vout']}" in locked:
                 u["locked"] = True
         if coin in C.UTXO_COINS:
-            spent = set()
             recent = await self.storage.proposals.fetch_broadcasted(
                 wallet.id, min_ts=self.now_s() - RECENT_BROADCAST_WINDOW, limit=RECENT_BROADCAST_LIMIT
             )
@@ -117,7 +139,7 @@ class BalanceMixin(ServiceBase):
             utxos = kept
         return utxos
 
-    async def get_utxos(self, opts: Optional[dict] = None) -> list[dict]:
+    async def get_utxos(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """``GET /v1/utxos/`` (§4.20).
 
         opts: ``{addresses?: [str] | "a,b,c"}``.  Without addresses: the
@@ -128,16 +150,35 @@ class BalanceMixin(ServiceBase):
         addresses = opts.get("addresses")
         if isinstance(addresses, str):
             addresses = [a for a in addresses.split(",") if a]
+        if addresses and isinstance(addresses, list) and isinstance(addresses[0], str) and addresses[0][:2] in ("0x", "0X"):
+            return await self._evm_utxos(caller, addresses)
         if not addresses:
-            return await self.get_wallet_utxos({})
+            return await self.get_wallet_utxos(caller, {})
         if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
             raise bad_request("Invalid addresses")
         coin, network = address_coin_network(addresses[0])
         raw = await self._explorer_call(coin, network, "get_utxos", addresses)
         return [normalize_utxo(u, coin) for u in (raw or [])]
 
+    async def _evm_utxos(self, caller: Caller, addresses: list[str]) -> list[dict]:
+        """UTXOs of EVM addresses (docs/spec/api.md §10 Q17): the coin of the
+        caller's wallet when it is an EVM one, else eth; one pseudo-UTXO per
+        address.  BADREQUEST "Invalid address" for a malformed one."""
+        coin = C.COIN_ETH
+        if caller.wallet_id:
+            try:
+                w = await self._fetch_wallet(caller.wallet_id)
+                if w.coin in C.EVM_COINS:
+                    coin = w.coin
+            except BWSError:
+                pass
+        for a in addresses:
+            parse_address(a, coin)
+        raw = await self._explorer_call(coin, C.LIVENET, "get_utxos", addresses)
+        return [normalize_utxo(u, coin) for u in (raw or [])]
+
     # ------------------------------------------------------------ balance (§6.4)
-    async def get_balance(self, opts: Optional[dict] = None) -> dict:
+    async def get_balance(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """Balance totals (§6.4) in satoshis: ``{totalAmount, lockedAmount,
         totalConfirmedAmount, lockedConfirmedAmount, availableAmount,
         availableConfirmedAmount, byAddress: [{address, path, amount}]}``.
@@ -149,34 +190,18 @@ class BalanceMixin(ServiceBase):
         if coin is not None and coin not in C.COINS:
             raise bad_request("Invalid coin")
         if truthy(opts.get("twoStep")):
-            return await self._get_balance_two_step(opts)
-        return await self._get_balance_one_step(opts)
-
-    async def _get_balance_two_step(self, opts: dict) -> dict:
-        """Two-step balance (§6.4); until the transaction area provides it, the
-        one-step balance (same answer, no background follow-up)."""
-        return await self._get_balance_one_step(opts)
-
-    async def _get_balance_one_step(self, opts: dict) -> dict:
-        """All wallet addresses, under the wallet lock; stores the
-        ``addressesWithBalance`` cache."""
-
-        async def compute() -> dict:
-            wallet = await self._fetch_wallet()
-            addresses = await self.storage.addresses.fetch(wallet.id)
-            return await self._get_balance_from_addresses(wallet, addresses, opts.get("coin"))
-
-        return await self._run_locked(compute)
+            return await self._get_balance_two_step(caller, opts)
+        return await self._get_balance_one_step(caller, opts)
 
     async def _get_balance_from_addresses(
-        self, wallet: Wallet, addresses: list[dict], coin: Optional[str] = None
+        self, caller: Caller, wallet: Wallet, addresses: list[dict], coin: Optional[str] = None
     ) -> dict:
         """Totals over the UTXOs of ``addresses``; stores the list of addresses
         that hold funds as the wallet's ``addressesWithBalance`` cache."""
         utxo_opts: dict[str, Any] = {"addresses": addresses}
         if coin:
             utxo_opts["coin"] = coin
-        utxos = await self.get_wallet_utxos(utxo_opts, wallet=wallet) if addresses else []
+        utxos = await self.get_wallet_utxos(caller, utxo_opts, wallet=wallet) if addresses else []
         if wallet.is_scan_error():
             raise Errors.WALLET_NEED_SCAN
         balance = totalize(utxos)
@@ -185,55 +210,84 @@ class BalanceMixin(ServiceBase):
         )
         return balance
 
-    # ------------------------------------------------------------ pending (§4.8)
-    async def get_pending_txs(
-        self, opts: Optional[dict] = None, decorate: bool = True, *, take_lock: bool = True
-    ) -> list[dict]:
-        """Pending and accepted proposals, newest first (§4.8), each decorated
-        with ``creatorName``, ``derivationStrategy``, ``actions[].copayerName``
-        and ``deleteLockTime`` (``decorate=False``: stored form only).
-        Proposals found broadcast by a third party are marked under the wallet
-        lock (``take_lock=False``: by the conditional store alone, for callers
-        that may hold the lock already)."""
-        docs = await self.storage.proposals.fetch_pending(self.wallet_id)
-        txps = [TxProposal.from_dict(d) for d in docs]
-        txps = await self._check_pending_broadcasts(txps, take_lock=take_lock)
-        if not decorate:
-            return [t.to_dict() for t in txps]
-        if not txps:  # nothing to decorate: spare the wallet read (most polls)
-            return []
-        facts = await self._wallet_facts(complete=True)
-        out = []
-        for t in txps:
-            d = self.decorate_txp(facts, t)
-            d["deleteLockTime"] = t.remaining_delete_lock_time(self.copayer_id, self.now_s())
-            out.append(d)
-        return out
+    # ------------------------------------------------------------ two-step balance, fast cache (§6.4, Q8)
+    def _balance_cache_threshold(self) -> int:
+        return int(self.tunables.balance_cache_address_threshold)
 
-    def decorate_txp(self, facts: WalletFacts, txp: TxProposal) -> dict:
-        """Read-time decorations (§5.4): creatorName (or "unknown"),
-        derivationStrategy, actions[].copayerName (Q3: the acting copayer's
-        name), and ``raw`` for accepted BTC/BCH proposals: the stored one, or
-        rebuilt from the proposal and its accept actions when it was stored
-        without (docs/spec/api.md §5.4 "raw (recomputed for accepted
-        proposals)").
-        facts: ``WalletFacts.of(wallet)`` (or cached, bws/service/lookups.py)."""
-        d = txp.to_dict()
-        names = facts.copayer_names
-        d["creatorName"] = names.get(txp.creator_id, "unknown")
-        d["derivationStrategy"] = facts.derivation_strategy
-        for a in d.get("actions") or []:
-            a["copayerName"] = names.get(a.get("copayerId"), "unknown")
-        if txp.status == C.TXP_ACCEPTED and txp.coin in C.UTXO_COINS and not txp.is_legacy() and not d.get("raw"):
-            try:
-                d["raw"] = signed_raw(txp)
-            except (BWSError, ValueError) as e:
-                # Stored data this server cannot turn into a transaction (a bad
-                # output, a stored signature that no longer verifies). This is a
-                # read: the pending list and the proposal must still load, so
-                # the copayers can see and remove it; the proposal is answered
-                # without ``raw`` and a broadcast reports the build error. Only
-                # these build errors are caught: anything else is a bug and
-                # fails the request instead of silently dropping ``raw``.
-                log.warning("accepted proposal %s: raw not rebuilt: %s", txp.id, e)
-        return d
+    def _two_step_threshold(self) -> int:
+        return int(self.tunables.two_step_balance_threshold)
+
+    async def _get_balance_one_step(self, caller: Caller, opts: dict, cache_ttl: float = C.BALANCE_CACHE_DIRECT_DURATION) -> dict:
+        """All wallet addresses, under the wallet lock; fast cache for big
+        wallets (see module doc); stores ``addressesWithBalance``."""
+
+        async def compute() -> dict:
+            wallet = await self._fetch_wallet(caller.wallet_id)
+            addresses = await self.storage.addresses.fetch(wallet.id)
+            coin = opts.get("coin")
+            use_cache = len(addresses) >= self._balance_cache_threshold()
+            key = balance_cache_key(addresses, coin) if use_cache else None
+            if use_cache:
+                if wallet.is_scan_error():
+                    raise Errors.WALLET_NEED_SCAN
+                cached = await self.storage.cache.get(wallet.id, "balanceCache", key)
+                if cached and isinstance(cached.get("ts"), (int, float)):
+                    if self.now_ms() - cached["ts"] < cache_ttl * 1000 and isinstance(cached.get("result"), dict):
+                        return cached["result"]
+            balance = await self._get_balance_from_addresses(caller, wallet, addresses, coin)
+            if use_cache:
+                await self.storage.cache.set(wallet.id, "balanceCache", key, {"ts": self.now_ms(), "result": balance})
+            return balance
+
+        return await self._run_locked(caller.wallet_id, compute)
+
+    async def _active_addresses(self, wallet: Wallet) -> list[dict]:
+        """addressesWithBalance ∪ addresses created in the last 24 h, unique, in creation order."""
+        cache = await self.storage.cache.get(wallet.id, "addressesWithBalance", None) or {}
+        with_balance = set(cache.get("addresses") or [])
+        since = self.now_s() - C.TWO_STEP_CREATION_HOURS * 3600
+        out: dict[str, dict] = {}
+        for a in await self.storage.addresses.fetch(wallet.id):
+            if a["address"] in with_balance or (a.get("createdOn") or 0) >= since:
+                out.setdefault(a["address"], a)
+        return list(out.values())
+
+    async def _get_balance_two_step(self, caller: Caller, opts: dict) -> dict:
+        """Two-step balance (§6.4) -> the partial balance now; the full one
+        follows as a BalanceUpdated notification when different."""
+        wallet = await self._fetch_wallet(caller.wallet_id)
+        if wallet.is_scan_error():
+            raise Errors.WALLET_NEED_SCAN
+        threshold = self._two_step_threshold()
+        cache = await self.storage.cache.get(wallet.id, "twoStep", None) or {}
+        if not (isinstance(cache.get("addressCount"), int) and cache["addressCount"] > threshold):
+            count = await self.storage.addresses.count(wallet.id)
+            if count < threshold:
+                return await self._get_balance_one_step(caller, opts)
+            await self.storage.cache.set(wallet.id, "twoStep", None, {"addressCount": count})
+        coin = opts.get("coin")
+        active = await self._active_addresses(wallet)
+        utxo_opts: dict[str, Any] = {"addresses": active}
+        if coin:
+            utxo_opts["coin"] = coin
+        utxos = await self.get_wallet_utxos(caller, utxo_opts, wallet=wallet) if active else []
+        partial = totalize(utxos)
+
+        last_empty = cache.get("lastEmpty")
+        recent_empty = isinstance(last_empty, (int, float)) and last_empty > self.now_s() - (
+            C.TWO_STEP_INACTIVE_CLEAN_DURATION_MIN * 60
+        )
+        if not recent_empty:
+            n_active = len(active)
+
+            async def follow_up() -> None:
+                if await self.storage.addresses.count(wallet.id) == n_active:
+                    return
+                full = await self._get_balance_one_step(caller, opts, cache_ttl=C.BALANCE_CACHE_DURATION)
+                if full != partial:
+                    await self._notify(caller, "BalanceUpdated", full, is_global=True)
+                else:
+                    await self.storage.cache.set(wallet.id, "twoStep", None, {"lastEmpty": self.now_s()})
+
+            self.state.jobs.spawn(follow_up, name="two-step balance")
+        return partial

@@ -1,5 +1,5 @@
-"""ServiceBase: what every WalletService area shares (dependencies, caller
-identity, wallet lock, notifications, explorers, argument checks).
+"""Aggregate: what every aggregate service shares (dependencies, per-process
+state, wallet lock, notifications, explorers, argument checks).
 
 No HTTP here: methods take ``opts`` dicts with the reference wire names
 (exactly what the client sends as JSON body / query) and return JSON-ready
@@ -7,14 +7,14 @@ values (dicts/lists of plain values) or None ("no result": empty body).
 Errors are :class:`bws.errors.ClientError` (400/401 on the wire) or
 :class:`bws.errors.ServerError` (500 ``{"error": ...}``).
 
-Identity: the shared service object (built once per process) has no caller;
-:meth:`ServiceBase.bind` returns a shallow copy acting as one copayer of one
-wallet (the reference's ``getInstanceWithAuth``).
+Identity: every method of an aggregate takes the authenticated
+:class:`~bws.service.context.Caller` as its first argument (the reference's
+``getInstanceWithAuth`` result); the objects, built once per process by
+:class:`bws.service.Services`, hold no caller.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
 import json
 import logging
@@ -25,12 +25,12 @@ from twisted.internet.interfaces import IReactorTime
 from bws.chains.checks import is_int, truthy  # noqa: F401  (re-exported to the service areas)
 from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
 from bws.lock import run_locked
-from bws.model import Notification, NotificationIds, Wallet
+from bws.model import Notification, Wallet
 from bws.model import constants as C
 from bws.model.base import RequestLog
 
 from .broadcasts import BroadcastMarks
-from .context import Deps, Explorers, State, Tunables
+from .context import Caller, Deps, Explorers, State, Tunables
 from .lookups import WalletFacts
 from .notifier import Notifier
 
@@ -48,124 +48,85 @@ async def maybe_await(value: Any) -> Any:
     return value
 
 
-class ServiceBase:
-    """Dependencies and shared helpers of :class:`bws.service.WalletService`.
+class Aggregate:
+    """What every aggregate service (bws/service/<aggregate>.py) shares: the
+    process's :class:`~bws.service.context.Deps` and
+    :class:`~bws.service.context.State`, and helpers that take the caller
+    explicitly (no caller is stored on the object: one object serves every
+    request of the process).
 
-    storage: :class:`bws.storage.Storage`; lock: a :class:`bws.lock.Lock`;
-    broker: a :class:`bws.broker.Broker` (or None); explorers: see
-    :data:`bws.service.context.Explorers`; clock: ``IReactorTime`` (unix
-    seconds; background jobs and request coalescing are scheduled on it);
-    notifier: the process's :class:`bws.service.notifier.Notifier` (stores,
-    then publishes on ``broker``); default: one on ``storage`` and ``broker``
-    with a fresh :class:`bws.model.NotificationIds` on ``clock``;
-    lock_wait: seconds before WALLET_BUSY; tunables:
-    :class:`bws.service.context.Tunables`; state: the process's
-    :class:`bws.service.context.State` (default: fresh).  They are kept
-    together as ``self.deps`` / ``self.state``.
-    """
+    deps: storage (:class:`bws.storage.Storage`), the wallet lock, the broker,
+    the one :class:`~bws.service.notifier.Notifier`, the explorers, the clock
+    (``IReactorTime``: unix seconds from ``seconds()``) and the typed tunables;
+    read through at call time (``Services.lock = ...`` wraps the lock for
+    every aggregate, bws/http/metrics.py); state: the per-process caches and
+    job tracker; broadcasts: the one mark-broadcast rule
+    (bws/service/broadcasts.py, shared with bcmonitor)."""
 
-    def __init__(
-        self,
-        storage: Any,
-        lock: Any,
-        broker: Any = None,
-        explorers: Optional[Explorers] = None,
-        *,
-        clock: IReactorTime,
-        notifier: Any = None,
-        lock_wait: float = C.LOCK_WAIT_TIME,
-        lock_max_hold: float = C.LOCK_EXE_TIME,
-        tunables: Optional[Tunables] = None,
-        state: Optional[State] = None,
-    ) -> None:
-        self.deps = Deps(
-            storage,
-            lock,
-            broker,
-            notifier if notifier is not None else Notifier(storage, broker, NotificationIds(lambda: int(clock.seconds() * 1000))),
-            explorers if explorers is not None else {},
-            clock,
-            lock_wait,
-            lock_max_hold,
-            tunables or Tunables(),
-        )
-        self.state = state if state is not None else State.build(storage, clock)
-        self.storage = storage
-        self.lock = lock
-        self.broker = broker
-        self.explorers = self.deps.explorers
-        self.notifier = self.deps.notifier
-        self.clock = clock
-        self.lock_wait = lock_wait
-        self.lock_max_hold = lock_max_hold
-        self.tunables = self.deps.tunables
-        #: the HTTP layer's read-only view of a few tunables (wire-name keys;
-        #: bws/api.py, bws/api_fiat.py) until its routes read the typed ones
-        self.options: dict = self.tunables.wire_options()
-        #: per-process caches of immutable facts (shared by bound copies)
-        self.copayer_lookups = self.state.copayer_lookups
-        self.wallet_facts = self.state.wallet_facts
-        #: the ONE mark-broadcast rule (bws/service/broadcasts.py), also used by bcmonitor
-        self.broadcasts = BroadcastMarks(
-            storage, self.notifier, lock, clock, lock_wait=lock_wait, lock_max_hold=lock_max_hold
-        )
-        # caller identity (set by bind())
-        self.wallet_id: Optional[str] = None
-        self.copayer_id: Optional[str] = None
-        self.is_support_staff = False
-        self.client_version: Optional[str] = None
-        self.user_agent: Optional[str] = None
-        #: digest of the caller's signed write (bws.http.auth.request_digest), else None
-        self.request_digest: Optional[str] = None
+    def __init__(self, deps: Deps, state: State, broadcasts: BroadcastMarks) -> None:
+        self.deps = deps
+        self.state = state
+        self.broadcasts = broadcasts
 
-    # ------------------------------------------------------------ identity
-    def bind(
-        self,
-        wallet_id: Optional[str],
-        copayer_id: Optional[str],
-        *,
-        is_support_staff: bool = False,
-        client_version: Optional[str] = None,
-        user_agent: Optional[str] = None,
-        request_digest: Optional[str] = None,
-    ):
-        """A copy of this service acting as ``copayer_id`` on ``wallet_id``
-        (dependencies shared).  request_digest: the signed write being served
-        (the replay guard of :meth:`_already_applied`)."""
-        other = copy.copy(self)
-        other.wallet_id = wallet_id
-        other.copayer_id = copayer_id
-        other.is_support_staff = is_support_staff
-        other.client_version = client_version
-        other.user_agent = user_agent
-        other.request_digest = request_digest
-        return other
+    # ------------------------------------------------------------ dependencies
+    @property
+    def storage(self) -> Any:
+        return self.deps.storage
 
-    async def _check_copayer(self) -> None:
-        """NOT_AUTHORIZED unless the caller is a copayer of the bound wallet
-        (support staff bound to another wallet are not; docs/security.md §8,
+    @property
+    def lock(self) -> Any:
+        return self.deps.lock
+
+    @property
+    def broker(self) -> Any:
+        return self.deps.broker
+
+    @property
+    def notifier(self) -> Notifier:
+        return self.deps.notifier
+
+    @property
+    def explorers(self) -> Explorers:
+        return self.deps.explorers
+
+    @property
+    def clock(self) -> IReactorTime:
+        return self.deps.clock
+
+    @property
+    def tunables(self) -> Tunables:
+        return self.deps.tunables
+
+    @property
+    def wallet_facts(self) -> Any:
+        return self.state.wallet_facts
+
+    # ------------------------------------------------------------ caller checks
+    async def _check_copayer(self, caller: Caller) -> None:
+        """NOT_AUTHORIZED unless the caller is a copayer of its wallet
+        (support staff acting on another wallet are not; docs/security.md §8,
         finding 3).  Served from the wallet-facts cache; a miss re-reads the
         wallet, which may have gained the copayer since (WALLET_NOT_FOUND)."""
-        facts = await self._wallet_facts()
-        if self.copayer_id in facts.copayer_names:
+        facts = await self._wallet_facts(caller)
+        if caller.copayer_id in facts.copayer_names:
             return
-        facts = self.wallet_facts.remember(await self._fetch_wallet())
-        if self.copayer_id not in facts.copayer_names:
+        facts = self.wallet_facts.remember(await self._fetch_wallet(caller.wallet_id))
+        if caller.copayer_id not in facts.copayer_names:
             raise client_error("NOT_AUTHORIZED", "Copayer not in wallet")
 
-    def _already_applied(self, target: Optional[RequestLog]) -> bool:
+    def _already_applied(self, caller: Caller, target: Optional[RequestLog]) -> bool:
         """Replay guard of the last-writer-wins writes (tx note, preferences,
         logout; docs/security.md §4).  ``target``: the stored document the
         caller's signed request is about to change, or None.
 
-        True when this very request already made the latest change of
-        ``target`` (a re-send: answer as the first time, write nothing).
-        NOT_AUTHORIZED "Request already applied" when it changed ``target``
-        before and something changed it since: a replay must not undo that
-        newer change.  False (go ahead, then ``target.record_request(
-        self.request_digest)``) otherwise, and for calls that are not signed
-        requests."""
-        digest = self.request_digest
+        True when this very request (``caller.request_digest``) already made
+        the latest change of ``target`` (a re-send: answer as the first time,
+        write nothing).  NOT_AUTHORIZED "Request already applied" when it
+        changed ``target`` before and something changed it since: a replay
+        must not undo that newer change.  False (go ahead, then
+        ``target.record_request(caller.request_digest)``) otherwise, and for
+        calls that are not signed requests."""
+        digest = caller.request_digest
         if target is None or not digest or digest not in target.applied_requests:
             return False
         if target.last_request() == digest:
@@ -185,33 +146,34 @@ class ServiceBase:
         return int(self.clock.seconds() * 1000)
 
     # ------------------------------------------------------------ wallet
-    async def _fetch_wallet(self, wallet_id: Optional[str] = None) -> Wallet:
-        """The wallet (default: the caller's) or ClientError WALLET_NOT_FOUND."""
-        doc = await self.storage.wallets.fetch(wallet_id or self.wallet_id)
+    async def _fetch_wallet(self, wallet_id: Optional[str]) -> Wallet:
+        """The wallet ``wallet_id`` or ClientError WALLET_NOT_FOUND."""
+        doc = await self.storage.wallets.fetch(wallet_id)
         if not doc:
             raise Errors.WALLET_NOT_FOUND
         return Wallet.from_dict(doc)
 
-    async def _wallet_facts(self, *, complete: bool = False) -> WalletFacts:
+    async def _wallet_facts(self, caller: Caller, *, complete: bool = False) -> WalletFacts:
         """The caller's :class:`~bws.service.lookups.WalletFacts`, from the
         per-process cache when possible (``complete``: names and derivation
         strategy needed, trusted only from a complete wallet), else read
         (WALLET_NOT_FOUND)."""
-        facts = self.wallet_facts.get(self.wallet_id, complete=complete)
+        facts = self.wallet_facts.get(caller.wallet_id, complete=complete)
         if facts is None:
-            facts = self.wallet_facts.remember(await self._fetch_wallet())
+            facts = self.wallet_facts.remember(await self._fetch_wallet(caller.wallet_id))
         return facts
 
-    async def _run_locked(self, task: Callable[[], Awaitable[T]], wallet_id: Optional[str] = None) -> T:
-        """Run ``task()`` under the wallet lock (default: the caller's wallet)
-        (spec §6.17); WALLET_BUSY after ``lock_wait`` seconds."""
+    async def _run_locked(self, wallet_id: Optional[str], task: Callable[[], Awaitable[T]]) -> T:
+        """Run ``task()`` under the lock of wallet ``wallet_id`` (docs/spec/api.md
+        §6.17); ClientError('WALLET_BUSY') after ``deps.lock_wait`` seconds."""
         return await run_locked(
-            self.lock, wallet_id or self.wallet_id, task, wait_time=self.lock_wait, max_hold=self.lock_max_hold
+            self.lock, wallet_id, task, wait_time=self.deps.lock_wait, max_hold=self.deps.lock_max_hold
         )
 
     # ------------------------------------------------------------ notifications
     async def _notify(
         self,
+        caller: Caller,
         type_: str,
         data: dict,
         *,
@@ -225,11 +187,12 @@ class ServiceBase:
         global notifications, else ``creator_id`` or the caller.  Returns the
         stored notification dict.  A failure to publish is logged, never raised
         (the database is the source of truth)."""
-        n = self._new_notification(type_, data, is_global=is_global, wallet_id=wallet_id, creator_id=creator_id)
+        n = self._new_notification(caller, type_, data, is_global=is_global, wallet_id=wallet_id, creator_id=creator_id)
         return await self.notifier.notify(n)
 
     def _new_notification(
         self,
+        caller: Caller,
         type_: str,
         data: dict,
         *,
@@ -245,8 +208,8 @@ class ServiceBase:
         elif creator_id is not ...:
             creator = creator_id
         else:
-            creator = self.copayer_id
-        return self.notifier.new(type_, data, wallet_id or self.wallet_id, creator, now_ms=self.now_ms())
+            creator = caller.copayer_id
+        return self.notifier.new(type_, data, wallet_id or caller.wallet_id, creator, now_ms=self.now_ms())
 
     # ------------------------------------------------------------ explorers
     def _explorer(self, coin: str, network: str) -> Any:
@@ -267,6 +230,26 @@ class ServiceBase:
         if attach is not None:
             attach(self.storage)
         return ex
+
+    async def _accepted_on_chain(self, txps: Iterable[Any]) -> list[Any]:
+        """The accepted proposals (:class:`bws.model.TxProposal`, any coin)
+        whose txid the explorer knows: broadcast by someone else, or by us
+        with the answer lost.  A read: nothing is marked here (the pending
+        listing marks them, :meth:`bws.service.proposals.Proposals.get_pending_txs`).
+        Explorer errors are logged and the proposal left out (docs/spec/api.md
+        §10 Q7: never fail the caller)."""
+        out = []
+        for t in txps:
+            if t.is_legacy() or t.status != C.TXP_ACCEPTED or not t.txid:
+                continue
+            try:
+                found = await self._explorer_call(t.coin, t.network, "get_transaction", t.txid)
+            except Exception as e:  # noqa: BLE001 - Q7: never fail the listing
+                log.warning("pending check of %s (%s) failed: %r", t.id, t.txid, e)
+                found = None
+            if found:
+                out.append(t)
+        return out
 
     async def _explorer_call(self, coin: str, network: str, method: str, *args: Any) -> Any:
         """``await explorer.<method>(*args)``; explorer errors that are not

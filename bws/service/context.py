@@ -80,16 +80,6 @@ class Tunables:
     webhook_allow_http: bool = False
     webhook_allow_private_networks: tuple[str, ...] = ()
 
-    def wire_options(self) -> dict:
-        """The HTTP layer's view (wire-name keys it reads today:
-        ``fiatDefaultProvider``, ``webhookAllowHttp``,
-        ``webhookAllowPrivateNetworks``)."""
-        return {
-            "fiatDefaultProvider": self.fiat_default_provider,
-            "webhookAllowHttp": self.webhook_allow_http,
-            "webhookAllowPrivateNetworks": list(self.webhook_allow_private_networks),
-        }
-
 
 @dataclass
 class Deps:

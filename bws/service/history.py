@@ -53,14 +53,32 @@ from bws.errors import Errors
 from bws.model import TxProposal, Wallet
 from bws.model import constants as C
 
-from .base import ServiceBase, is_int
+from .base import Aggregate, is_int
+from .broadcasts import BroadcastMarks
+
+from .context import Caller, Deps, State
+from .notes import Notes
+from .fees import Fees
 from .concurrency import coalesce, single_flight
 from .history_state import ADDRESS_SET_TTL, AddressSet
 
 log = logging.getLogger(__name__)
 
-class HistoryMixin(ServiceBase):
+class History(Aggregate):
     """getTxHistory and the block-height cache."""
+
+    def __init__(
+        self,
+        deps: Deps,
+        state: State,
+        broadcasts: BroadcastMarks,
+        *,
+        notes: Notes,
+        fees: Fees,
+    ) -> None:
+        super().__init__(deps, state, broadcasts)
+        self.notes = notes
+        self.fees = fees
 
     def _history_cache_threshold(self) -> int:
         return int(self.tunables.history_cache_address_threshold)
@@ -176,22 +194,22 @@ class HistoryMixin(ServiceBase):
             out.append(d)
         return out
 
-    async def _page_notes(self, wallet: Wallet, txids: list[str], min_ts: int) -> list[dict]:
-        return [await self._note_out(n, wallet) for n in await self.storage.notes.fetch_by_txids(wallet.id, txids, min_ts)]
+    async def _page_notes(self, caller: Caller, wallet: Wallet, txids: list[str], min_ts: int) -> list[dict]:
+        return [await self.notes.note_out(caller, n, wallet) for n in await self.storage.notes.fetch_by_txids(wallet.id, txids, min_ts)]
 
-    async def _page_fee_levels(self, wallet: Wallet, txs: list[dict]) -> Optional[list[dict]]:
+    async def _page_fee_levels(self, caller: Caller, wallet: Wallet, txs: list[dict]) -> Optional[list[dict]]:
         """Fee levels for lowFees, only when the page has an unconfirmed tx
         (tag_low_fees tags nothing else); errors are ignored (None)."""
         if not any(t.get("confirmations") == 0 and not isinstance(t.get("confirmations"), bool) for t in txs):
             return None
         try:
-            return await self.get_fee_levels({"coin": wallet.coin, "network": wallet.network})
+            return await self.fees.get_fee_levels(caller, {"coin": wallet.coin, "network": wallet.network})
         except Exception:  # noqa: BLE001 - fee-level errors are ignored here
             return None
 
     # ------------------------------------------------------------ history
 
-    async def get_tx_history(self, opts: Optional[dict] = None) -> list[dict]:
+    async def get_tx_history(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """History page (§4.22, §6.14) newest first.
 
         opts: ``{skip?: int >= 0 (default 0), limit?: int (default 50, max 50)}``
@@ -208,16 +226,16 @@ class HistoryMixin(ServiceBase):
         limit = int(limit) if is_int(limit) else C.HISTORY_LIMIT
         if limit > C.HISTORY_LIMIT:
             raise Errors.HISTORY_LIMIT_EXCEEDED
-        key = ("history", self.wallet_id, skip, limit)
-        return await coalesce(self.clock, self.state.history.batches, key, lambda: self._tx_history(skip, limit))
+        key = ("history", caller.wallet_id, skip, limit)
+        return await coalesce(self.clock, self.state.history.batches, key, lambda: self._tx_history(caller, skip, limit))
 
-    async def _tx_history(self, skip: int, limit: int) -> list[dict]:
+    async def _tx_history(self, caller: Caller, skip: int, limit: int) -> list[dict]:
         """One computation of a history page (shared by coalesced requests: the
         returned list must not be changed). Independent reads run together."""
         wallet, addresses, status = await _gather(
-            self._fetch_wallet(),
-            self._history_addresses(self.wallet_id),
-            self.storage.cache.get(self.wallet_id, "historyCacheStatus", None),
+            self._fetch_wallet(caller.wallet_id),
+            self._history_addresses(caller.wallet_id),
+            self.storage.cache.get(caller.wallet_id, "historyCacheStatus", None),
         )
         if not addresses.addresses or limit <= 0:
             return []
@@ -230,8 +248,8 @@ class HistoryMixin(ServiceBase):
         txids = list(dict.fromkeys(t.get("txid") for t in txs if isinstance(t.get("txid"), str)))
         proposals, notes, levels, _ = await _gather(
             self._page_proposals(wallet, txids, min_ts, max_ts) if txids else _none([]),
-            self._page_notes(wallet, txids, min_ts) if txids else _none([]),
-            self._page_fee_levels(wallet, txs),
+            self._page_notes(caller, wallet, txids, min_ts) if txids else _none([]),
+            self._page_fee_levels(caller, wallet, txs),
             cache_write if cache_write is not None else _none(None),
         )
         items = decorate_txs(
@@ -266,4 +284,4 @@ async def _gather(*aws: Awaitable[Any]) -> list[Any]:
     return out
 
 
-__all__ = ["HistoryMixin"]
+__all__ = ["History"]

@@ -35,32 +35,58 @@ from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxPro
 from bws.model import constants as C
 
 from .addresses import address_out, derive_wallet_address
-from .base import ServiceBase, check_length, check_required
+from .base import Aggregate, check_length, check_required
+from .broadcasts import BroadcastMarks
+
+from .context import Caller, Deps, State
+from .addresses import Addresses
+from .balance import Balance
+from .fees import Fees
+from .notes import Notes
+from . import proposals_evm
 from .lookups import WalletFacts
+from .proposal_views import decorate_txp
 
 log = logging.getLogger(__name__)
 
-class TxProposalsMixin(ServiceBase):
+class Proposals(Aggregate):
     """createTx, publishTx, signTx, rejectTx, removePendingTx, getTx,
     broadcastTx, broadcastRawTx, getSendMaxInfo, and the pending-list check."""
 
+    def __init__(
+        self,
+        deps: Deps,
+        state: State,
+        broadcasts: BroadcastMarks,
+        *,
+        addresses: Addresses,
+        balance: Balance,
+        fees: Fees,
+        notes: Notes,
+    ) -> None:
+        super().__init__(deps, state, broadcasts)
+        self.addresses = addresses
+        self.balance = balance
+        self.fees = fees
+        self.notes = notes
+
     # ------------------------------------------------------------ helpers
-    async def _fetch_txp(self, txp_id: Any, wallet_id: Optional[str] = None) -> TxProposal:
+    async def _fetch_txp(self, caller: Caller, txp_id: Any, wallet_id: Optional[str] = None) -> TxProposal:
         """The proposal or TX_NOT_FOUND."""
         if not isinstance(txp_id, str) or not txp_id:
             raise Errors.TX_NOT_FOUND
-        doc = await self.storage.proposals.fetch(wallet_id or self.wallet_id, txp_id)
+        doc = await self.storage.proposals.fetch(wallet_id or caller.wallet_id, txp_id)
         if not doc:
             raise Errors.TX_NOT_FOUND
         return TxProposal.from_dict(doc)
 
-    async def _create_preamble(self, opts: dict) -> tuple[Wallet, Optional[dict]]:
+    async def _create_preamble(self, caller: Caller, opts: dict) -> tuple[Wallet, Optional[dict]]:
         """Checks shared by every coin's createTx (§6.9): the wallet, complete and not
         needing a scan, and the proposal already stored under a client-chosen
         ``txProposalId`` (idempotency) or None. Errors: WALLET_NOT_FOUND,
         WALLET_NOT_COMPLETE, WALLET_NEED_SCAN, "Invalid txProposalId",
         "Invalid message|payProUrl|customData: longer than N characters"."""
-        wallet = await self._fetch_wallet()
+        wallet = await self._fetch_wallet(caller.wallet_id)
         if not wallet.is_complete():
             raise Errors.WALLET_NOT_COMPLETE
         if wallet.is_scan_error():
@@ -78,7 +104,7 @@ class TxProposalsMixin(ServiceBase):
                 raise bad_request("Invalid txProposalId")
             existing = await self.storage.proposals.fetch(wallet.id, txp_id)
             if existing:
-                return wallet, self.decorate_txp(WalletFacts.of(wallet), TxProposal.from_dict(existing))
+                return wallet, decorate_txp(WalletFacts.of(wallet), TxProposal.from_dict(existing))
         return wallet, None
 
     async def _store_txp(self, txp: TxProposal, *notes: Notification, expect: Optional[dict] = None) -> bool:
@@ -96,7 +122,7 @@ class TxProposalsMixin(ServiceBase):
             raise ServerError(LEGACY_UNSUPPORTED_MESSAGE)
 
     # ------------------------------------------------------------ send max (§6.13)
-    async def get_send_max_info(self, opts: Optional[dict] = None) -> dict:
+    async def get_send_max_info(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """``GET /v1/sendmaxinfo/`` (§4.19, §6.13).
 
         opts: ``{feeLevel?: str, feePerKb?: number (sat/kB),
@@ -105,13 +131,16 @@ class TxProposalsMixin(ServiceBase):
         amountBelowFee, utxosAboveMaxSize, amountAboveMaxSize}`` (satoshis).
         Errors: "Only one of feeLevel/feePerKb can be specified", "Invalid fee
         level...", "Invalid fee per KB", WALLET_NEED_SCAN, explorer errors."""
-        wallet = await self._fetch_wallet()
-        return await self._send_max_info(wallet, opts or {})
+        wallet = await self._fetch_wallet(caller.wallet_id)
+        return await self._send_max_info(caller, wallet, opts or {})
 
-    async def _send_max_info(self, wallet: Wallet, opts: dict) -> dict:
-        opts = rules_for(wallet.coin).validate_fee_choice(wallet, opts, allow_fee=False)
-        fee_per_kb = await self._get_fee_per_kb(wallet, opts)
-        utxos = await self.get_wallet_utxos({}, wallet=wallet)
+    async def _send_max_info(self, caller: Caller, wallet: Wallet, opts: dict) -> dict:
+        rules = rules_for(wallet.coin)
+        if rules.is_evm:
+            return await proposals_evm.send_max_info(self, caller, wallet, rules, opts)
+        opts = rules.validate_fee_choice(wallet, opts, allow_fee=False)
+        fee_per_kb = await self.fees.fee_per_kb(caller, wallet, opts)
+        utxos = await self.balance.get_wallet_utxos(caller, {}, wallet=wallet)
         return send_max_info(
             utxos,
             fee_per_kb,
@@ -123,11 +152,11 @@ class TxProposalsMixin(ServiceBase):
         )
 
     # ------------------------------------------------------------ create (§6.9)
-    async def _check_backoff(self, wallet: Wallet) -> None:
+    async def _check_backoff(self, caller: Caller, wallet: Wallet) -> None:
         """§6.22: TX_CANNOT_CREATE while the caller's last proposals are more
         than BACKOFF_OFFSET consecutive rejections and the newest is younger
         than BACKOFF_TIME."""
-        txs = await self.storage.proposals.fetch_last(wallet.id, self.copayer_id, limit=5 + C.BACKOFF_OFFSET)
+        txs = await self.storage.proposals.fetch_last(wallet.id, caller.copayer_id, limit=5 + C.BACKOFF_OFFSET)
         run = 0
         for t in txs:
             if t.get("status") != C.TXP_REJECTED:
@@ -158,7 +187,7 @@ class TxProposalsMixin(ServiceBase):
         new = derive_wallet_address(wallet, True, now=self.now_s())
         return address_out(new.to_dict()), new
 
-    async def create_tx(self, opts: Optional[dict] = None) -> dict:
+    async def create_tx(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """Create a temporary proposal (§4.9, §6.9) -> TxProposal dict with
         status "temporary".
 
@@ -185,11 +214,13 @@ class TxProposalsMixin(ServiceBase):
         opts = dict(opts)
 
         async def create() -> dict:
-            wallet, existing = await self._create_preamble(opts)
+            wallet, existing = await self._create_preamble(caller, opts)
             if existing is not None:
                 return existing
             txp_id = opts.get("txProposalId")  # validated by the preamble
             rules = rules_for(wallet.coin)
+            if rules.is_evm:
+                return await proposals_evm.create(self, caller, wallet, rules, opts, txp_id)
 
             o = rules.validate_fee_choice(wallet, opts, allow_fee=True)
             inputs = rules.check_inputs(o.get("inputs"))
@@ -199,7 +230,7 @@ class TxProposalsMixin(ServiceBase):
                 if not is_int(o["fee"]) or o["fee"] < C.MIN_TX_FEE:
                     raise bad_request("Invalid fee")
             if inputs:
-                inputs = rules.wallet_inputs(inputs, await self.get_wallet_utxos({}, wallet=wallet))
+                inputs = rules.wallet_inputs(inputs, await self.balance.get_wallet_utxos(caller, {}, wallet=wallet))
             if wallet.single_address and o.get("changeAddress"):
                 raise bad_request("Cannot specify change address on single-address wallet")
             outputs = o.get("outputs")
@@ -212,7 +243,7 @@ class TxProposalsMixin(ServiceBase):
                     raise bad_request("Amount is not allowed when sendMax is specified")
                 if is_number(o.get("fee")):
                     raise bad_request("Fee is not allowed when sendMax is specified (use feeLevel/feePerKb instead)")
-                info = await self._send_max_info(
+                info = await self._send_max_info(caller,
                     wallet,
                     {  # Q11: the requested level, not "normal"
                         "feePerKb": o.get("feePerKb"),
@@ -230,11 +261,11 @@ class TxProposalsMixin(ServiceBase):
             if not isinstance(excluded, list) or not all(isinstance(x, str) for x in excluded):
                 raise bad_request("Invalid utxosToExclude")
 
-            await self._check_backoff(wallet)
+            await self._check_backoff(caller, wallet)
 
             change, new_change = await self._change_address_for(wallet, o)
             fee_given = is_number(o.get("fee")) and bool(inputs)
-            fee_per_kb = UNDEFINED if fee_given else await self._get_fee_per_kb(wallet, o)
+            fee_per_kb = UNDEFINED if fee_given else await self.fees.fee_per_kb(caller, wallet, o)
 
             txp = TxProposal.create(
                 wallet.id,
@@ -243,7 +274,7 @@ class TxProposalsMixin(ServiceBase):
                 wallet.m,
                 wallet.n,
                 outputs=outputs,
-                creatorId=self.copayer_id,
+                creatorId=caller.copayer_id,
                 id=txp_id if isinstance(txp_id, str) and txp_id else None,
                 message=o.get("message", UNDEFINED),
                 payProUrl=o.get("payProUrl", UNDEFINED),
@@ -258,12 +289,12 @@ class TxProposalsMixin(ServiceBase):
                 noShuffleOutputs=truthy(o.get("noShuffleOutputs")),
                 now=self.now_s(),
             )
-            utxos = [] if inputs else await self.get_wallet_utxos({}, wallet=wallet)
+            utxos = [] if inputs else await self.balance.get_wallet_utxos(caller, {}, wallet=wallet)
             select_tx_inputs(txp, utxos, excluded)
 
             if not truthy(o.get("dryRun")):
                 if new_change is not None:
-                    await self._register_addresses(wallet, [new_change])
+                    await self.addresses.register_addresses(caller, wallet, [new_change])
                 await self.storage.proposals.store_with_addresses_and_wallet(
                     txp.to_dict(for_storage=True),
                     wallet.to_dict(for_storage=True) if new_change is not None else None,
@@ -271,10 +302,10 @@ class TxProposalsMixin(ServiceBase):
                 )
             return txp.to_dict()
 
-        return await self._run_locked(create)
+        return await self._run_locked(caller.wallet_id, create)
 
     # ------------------------------------------------------------ publish / sign / reject (§6.10)
-    async def publish_tx(self, opts: dict) -> dict:
+    async def publish_tx(self, caller: Caller, opts: dict) -> dict:
         """Publish a temporary proposal (§4.10) -> TxProposal (status pending).
 
         opts: ``{txProposalId, proposalSignature}``: the signature of the
@@ -286,14 +317,16 @@ class TxProposalsMixin(ServiceBase):
         check_required(opts, ["txProposalId", "proposalSignature"])
 
         async def publish() -> dict:
-            wallet = await self._fetch_wallet()
-            txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
+            wallet = await self._fetch_wallet(caller.wallet_id)
+            txp = await self._fetch_txp(caller, opts["txProposalId"], wallet.id)
             self._require_v3(txp)
+            if rules_for(wallet.coin).is_evm:
+                return await proposals_evm.publish(self, caller, wallet, txp, opts)
             if not txp.is_temporary():
-                return self.decorate_txp(WalletFacts.of(wallet), txp)
+                return decorate_txp(WalletFacts.of(wallet), txp)
             raw = unsigned_raw(txp)
             sig = opts["proposalSignature"]
-            copayer = wallet.get_copayer(self.copayer_id)
+            copayer = wallet.get_copayer(caller.copayer_id)
             keys = copayer.get_request_pub_keys() if copayer else []
             key = next((k for k in keys if isinstance(sig, str) and verify_message(raw, sig, k.get("key"))), None)
             if key is None:
@@ -307,17 +340,17 @@ class TxProposalsMixin(ServiceBase):
             for i in txp.inputs or []:
                 seen.setdefault(i.get("address"), {"address": i.get("address"), "path": i.get("path"),
                                                    "publicKeys": i.get("publicKeys")})
-            fresh = await self.get_wallet_utxos({"addresses": list(seen.values())}, wallet=wallet)
+            fresh = await self.balance.get_wallet_utxos(caller, {"addresses": list(seen.values())}, wallet=wallet)
             available = {f"{u['txid']}|{u['vout']}" for u in fresh if not u.get("locked")}
             if any(f"{i.get('txid')}|{i.get('vout')}" not in available for i in txp.inputs or []):
                 raise Errors.UNAVAILABLE_UTXOS
             txp.status = C.TXP_PENDING
-            await self._store_txp(txp, self._new_notification("NewTxProposal", txp.notification_data()))
-            return self.decorate_txp(WalletFacts.of(wallet), txp)
+            await self._store_txp(txp, self._new_notification(caller, "NewTxProposal", txp.notification_data()))
+            return decorate_txp(WalletFacts.of(wallet), txp)
 
-        return await self._run_locked(publish)
+        return await self._run_locked(caller.wallet_id, publish)
 
-    async def sign_tx(self, opts: dict) -> dict:
+    async def sign_tx(self, caller: Caller, opts: dict) -> dict:
         """Accept a pending proposal with the caller's signatures (§4.11).
 
         opts: ``{txProposalId, signatures: [DER hex, one per input]}`` ->
@@ -328,58 +361,60 @@ class TxProposalsMixin(ServiceBase):
         check_required(opts, ["txProposalId", "signatures"])
 
         async def sign() -> dict:
-            wallet = await self._fetch_wallet()
-            txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
+            wallet = await self._fetch_wallet(caller.wallet_id)
+            txp = await self._fetch_txp(caller, opts["txProposalId"], wallet.id)
             self._require_v3(txp)
-            self._check_can_sign(txp)
-            copayer = wallet.get_copayer(self.copayer_id)
+            self._check_can_sign(caller, txp)
+            copayer = wallet.get_copayer(caller.copayer_id)
             sigs = opts["signatures"]
             rules = rules_for(wallet.coin)
             if copayer is None:
                 raise Errors.BAD_SIGNATURES
+            if rules.is_evm:
+                return await proposals_evm.sign(self, caller, wallet, txp, copayer, sigs)
             # BAD_SIGNATURES unless valid; the verified build carries every
             # signature, so on quorum it is the final transaction (built once)
             built = rules.verify_signatures(txp, copayer.xpub_key, sigs)
-            return await self._accept_and_notify(txp, copayer, sigs, lambda _t: (built.raw, built.txid))
+            return await self._accept_and_notify(caller, txp, copayer, sigs, lambda _t: (built.raw, built.txid))
 
-        return await self._run_locked(sign)
+        return await self._run_locked(caller.wallet_id, sign)
 
-    def _check_can_vote(self, txp: TxProposal, *, accepted_ok: bool) -> None:
+    def _check_can_vote(self, caller: Caller, txp: TxProposal, *, accepted_ok: bool) -> None:
         """The one check before a vote: COPAYER_VOTED when the caller already
         acted on ``txp``; TX_NOT_PENDING when it no longer takes this vote.
         accepted_ok: an accepted proposal still takes it -- True for signing
         (an extra signature on an accepted m-of-n, upstream lib/server.js
         ``signTx``: ``!txp.isPending()``), False for rejecting (upstream
         ``rejectTx``: ``txp.status != 'pending'``; tests/test_txp_flow.py Q24)."""
-        if txp.get_action_by(self.copayer_id) is not None:
+        if txp.get_action_by(caller.copayer_id) is not None:
             raise Errors.COPAYER_VOTED
         pending = txp.is_pending() if accepted_ok else txp.status == C.TXP_PENDING
         if not pending:
             raise Errors.TX_NOT_PENDING
 
-    def _check_can_sign(self, txp: TxProposal) -> None:
+    def _check_can_sign(self, caller: Caller, txp: TxProposal) -> None:
         """:meth:`_check_can_vote` for a signature (BTC and EVM signing)."""
-        self._check_can_vote(txp, accepted_ok=True)
+        self._check_can_vote(caller, txp, accepted_ok=True)
 
-    async def _accept_and_notify(self, txp, copayer, sigs: list, finalize) -> dict:
+    async def _accept_and_notify(self, caller: Caller, txp, copayer, sigs: list, finalize) -> dict:
         """Record the caller's (already verified) accept on ``txp``; on quorum set
         ``raw``/``txid`` from ``finalize(txp) -> (raw hex, txid)``; store; emit
         TxProposalAcceptedBy and, on quorum, TxProposalFinallyAccepted -> TxProposal."""
-        txp.accept(self.copayer_id, list(sigs), copayer.xpub_key, now=self.now_s())
-        notes = [self._new_notification("TxProposalAcceptedBy", txp.notification_data(copayerId=self.copayer_id))]
+        txp.accept(caller.copayer_id, list(sigs), copayer.xpub_key, now=self.now_s())
+        notes = [self._new_notification(caller, "TxProposalAcceptedBy", txp.notification_data(copayerId=caller.copayer_id))]
         if txp.status == C.TXP_ACCEPTED:
             txp.raw, txp.txid = finalize(txp)
-            notes.append(self._new_notification("TxProposalFinallyAccepted", txp.notification_data()))
+            notes.append(self._new_notification(caller, "TxProposalFinallyAccepted", txp.notification_data()))
         await self._store_txp(txp, *notes)
-        return await self._as_read(txp)
+        return await self._as_read(caller, txp)
 
-    async def _as_read(self, txp: TxProposal) -> dict:
+    async def _as_read(self, caller: Caller, txp: TxProposal) -> dict:
         """A proposal the way the reference answers one it read from storage
         (its ``fetchTx`` decorates: creatorName, derivationStrategy,
         actions[].copayerName, raw when accepted; §5.4)."""
-        return self.decorate_txp(await self._wallet_facts(complete=True), txp)
+        return decorate_txp(await self._wallet_facts(caller, complete=True), txp)
 
-    async def reject_tx(self, opts: dict) -> dict:
+    async def reject_tx(self, caller: Caller, opts: dict) -> dict:
         """Reject a pending proposal (§4.12).  opts: ``{txProposalId,
         reason?}`` (reason opaque, stored as the action's comment) ->
         TxProposal.  Errors: NOT_AUTHORIZED (the caller is not a copayer of
@@ -389,66 +424,66 @@ class TxProposalsMixin(ServiceBase):
         ``{..., rejectedBy: [copayerId]}``."""
         check_required(opts, ["txProposalId"])
         check_length(opts.get("reason"), C.MAX_MESSAGE_LENGTH, "reason")
-        await self._check_copayer()
+        await self._check_copayer(caller)
 
         async def reject() -> dict:
-            txp = await self._fetch_txp(opts["txProposalId"])
-            self._check_can_vote(txp, accepted_ok=False)
-            txp.reject(self.copayer_id, opts.get("reason", UNDEFINED), now=self.now_s())
-            notes = [self._new_notification("TxProposalRejectedBy", txp.notification_data(copayerId=self.copayer_id))]
+            txp = await self._fetch_txp(caller, opts["txProposalId"])
+            self._check_can_vote(caller, txp, accepted_ok=False)
+            txp.reject(caller.copayer_id, opts.get("reason", UNDEFINED), now=self.now_s())
+            notes = [self._new_notification(caller, "TxProposalRejectedBy", txp.notification_data(copayerId=caller.copayer_id))]
             if txp.status == C.TXP_REJECTED:
                 notes.append(
-                    self._new_notification("TxProposalFinallyRejected", txp.notification_data(rejectedBy=txp.get_rejecters()))
+                    self._new_notification(caller, "TxProposalFinallyRejected", txp.notification_data(rejectedBy=txp.get_rejecters()))
                 )
             await self._store_txp(txp, *notes)
-            return await self._as_read(txp)
+            return await self._as_read(caller, txp)
 
-        return await self._run_locked(reject)
+        return await self._run_locked(caller.wallet_id, reject)
 
     # ------------------------------------------------------------ remove (§6.12)
-    async def remove_pending_tx(self, opts: dict) -> dict:
+    async def remove_pending_tx(self, caller: Caller, opts: dict) -> dict:
         """Delete a pending proposal (§4.13) -> ``{"success": True}``.
         Errors: NOT_AUTHORIZED (not a copayer of the wallet), TX_NOT_FOUND,
         TX_NOT_PENDING (also for temporary ones), TX_CANNOT_REMOVE (delete
         lock, §6.12).  Emits TxProposalRemoved."""
         check_required(opts, ["txProposalId"])
-        await self._check_copayer()
+        await self._check_copayer(caller)
 
         async def remove() -> dict:
-            txp = await self._fetch_txp(opts["txProposalId"])
+            txp = await self._fetch_txp(caller, opts["txProposalId"])
             if not txp.is_pending():
                 raise Errors.TX_NOT_PENDING
-            if txp.remaining_delete_lock_time(self.copayer_id, self.now_s()) > 0:
+            if txp.remaining_delete_lock_time(caller.copayer_id, self.now_s()) > 0:
                 raise Errors.TX_CANNOT_REMOVE
             # the deletion and its notification land together (issue 15 finding 7)
             await self.notifier.commit(
-                [self._new_notification("TxProposalRemoved", txp.notification_data())],
+                [self._new_notification(caller, "TxProposalRemoved", txp.notification_data())],
                 lambda docs, renew_id: self.storage.proposals.remove_with_notifications(
-                    self.wallet_id, txp.id, docs, renew_id
+                    caller.wallet_id, txp.id, docs, renew_id
                 ),
             )
             return {"success": True}
 
-        return await self._run_locked(remove)
+        return await self._run_locked(caller.wallet_id, remove)
 
     # ------------------------------------------------------------ get one (§4.14)
-    async def get_tx(self, opts: dict) -> dict:
+    async def get_tx(self, caller: Caller, opts: dict) -> dict:
         """One proposal decorated as in the pending list (creatorName,
         derivationStrategy, actions[].copayerName, raw when accepted), plus
         ``note`` (TxNote with editedByName) when it has a txid and a note
         exists.  Errors: TX_NOT_FOUND."""
         check_required(opts, ["txProposalId"])
-        wallet = await self._fetch_wallet()
-        txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
-        out = self.decorate_txp(WalletFacts.of(wallet), txp)
+        wallet = await self._fetch_wallet(caller.wallet_id)
+        txp = await self._fetch_txp(caller, opts["txProposalId"], wallet.id)
+        out = decorate_txp(WalletFacts.of(wallet), txp)
         if txp.txid:
             note = await self.storage.notes.fetch(wallet.id, txp.txid)
             if note:
-                out["note"] = await self._note_out(note, wallet)
+                out["note"] = await self.notes.note_out(caller, note, wallet)
         return out
 
     # ------------------------------------------------------------ broadcast (§6.11)
-    async def broadcast_tx(self, opts: dict) -> dict:
+    async def broadcast_tx(self, caller: Caller, opts: dict) -> dict:
         """Broadcast an accepted proposal (§4.15) -> TxProposal (status
         broadcasted, ``broadcastedOn`` unix s).
 
@@ -459,13 +494,15 @@ class TxProposalsMixin(ServiceBase):
         check_required(opts, ["txProposalId"])
 
         async def broadcast() -> dict:
-            wallet = await self._fetch_wallet()
-            txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
+            wallet = await self._fetch_wallet(caller.wallet_id)
+            txp = await self._fetch_txp(caller, opts["txProposalId"], wallet.id)
             self._require_v3(txp)
             if txp.is_broadcasted():
                 raise Errors.TX_ALREADY_BROADCASTED
             if txp.status != C.TXP_ACCEPTED:
                 raise Errors.TX_NOT_ACCEPTED
+            if rules_for(wallet.coin).is_evm:
+                return await proposals_evm.broadcast(self, caller, txp)
             raw = txp.raw or signed_raw(txp)
             try:
                 txid = await self._explorer_call(wallet.coin, wallet.network, "broadcast", raw)
@@ -475,58 +512,41 @@ class TxProposalsMixin(ServiceBase):
                 found = await self._explorer_call(wallet.coin, wallet.network, "get_transaction", txp.txid)
                 if not found:
                     raise err
-                await self.broadcasts.mark_broadcast(txp, None, True, creator_id=self.copayer_id, locked=True)
-                return self.decorate_txp(WalletFacts.of(wallet), txp)
+                await self.broadcasts.mark_broadcast(txp, None, True, creator_id=caller.copayer_id, locked=True)
+                return decorate_txp(WalletFacts.of(wallet), txp)
             await self.broadcasts.mark_broadcast(
-                txp, txp.txid or (txid if isinstance(txid, str) else None), False, creator_id=self.copayer_id, locked=True
+                txp, txp.txid or (txid if isinstance(txid, str) else None), False, creator_id=caller.copayer_id, locked=True
             )
-            return self.decorate_txp(WalletFacts.of(wallet), txp)
+            return decorate_txp(WalletFacts.of(wallet), txp)
 
-        return await self._run_locked(broadcast)
+        return await self._run_locked(caller.wallet_id, broadcast)
 
-    async def broadcast_raw_tx(self, opts: dict) -> str:
-        """``POST /v1/broadcast_raw/`` (§4.21): push any signed raw tx.
-        opts: ``{network (key required), rawTx, coin?: "btc"}`` -> txid
-        string.  Errors: "Required argument ...", "Invalid coin", "Invalid
-        network", "Invalid rawTx" (btc/bch: not the hex of a transaction
-        with inputs and outputs), 500 with the node's verdict on a
-        well-formed transaction (e.g. "bad-txns-inputs-missingorspent")."""
-        check_required(opts, ["network", "rawTx"])
-        coin = opts.get("coin") or C.DEFAULT_COIN
-        if coin not in C.COINS:
-            raise bad_request("Invalid coin")
-        network = opts.get("network")
-        if network not in C.NETWORKS:
-            raise bad_request("Invalid network")
-        raw = opts.get("rawTx")
-        if not isinstance(raw, str) or not raw or (coin in C.UTXO_COINS and not is_raw_tx(raw)):
-            # the node's "TX decode failed" came back as a 500
-            raise bad_request("Invalid rawTx")
-        return await self._explorer_call(coin, network, "broadcast", raw)
-
-    # ------------------------------------------------------------ pending check (§6.11, Q7)
-    async def _check_pending_broadcasts(self, txps: list, *, take_lock: bool = True) -> list:
-        """Accepted proposals (any coin) whose txid the explorer knows were
-        broadcast by someone else (or by us, answer lost): mark them
-        (:meth:`bws.service.broadcasts.BroadcastMarks.mark_seen_on_chain`:
-        under the wallet lock, once) and drop them.  Explorer errors are
-        logged and the proposal kept (Q7).  take_lock=False: the caller may
-        hold the wallet lock already (the wallet's UTXOs are read inside
-        createTx, publish and the balance; the lock is not reentrant), the
-        conditional store alone keeps the mark single."""
+    # ------------------------------------------------------------ pending (§4.8, §6.11, Q7)
+    async def get_pending_txs(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
+        """Pending and accepted proposals, newest first (docs/spec/api.md §4.8),
+        each decorated with ``creatorName``, ``derivationStrategy``,
+        ``actions[].copayerName`` and ``deleteLockTime`` (int s).  Accepted
+        proposals whose txid the explorer knows were broadcast by someone else
+        (or by us, answer lost): they are marked (the one rule,
+        :meth:`bws.service.broadcasts.BroadcastMarks.mark_seen_on_chain`: under
+        the wallet lock, once) and left out.  Explorer errors keep the
+        proposal listed (Q7)."""
+        docs = await self.storage.proposals.fetch_pending(caller.wallet_id)
+        txps = [TxProposal.from_dict(d) for d in docs]
+        on_chain = await self._accepted_on_chain(txps)
+        for t in on_chain:
+            await self.broadcasts.mark_seen_on_chain(t, creator_id=caller.copayer_id)
+        gone = {t.id for t in on_chain}
+        txps = [t for t in txps if t.id not in gone]
+        if not txps:  # nothing to decorate: spare the wallet read (most polls)
+            return []
+        facts = await self._wallet_facts(caller, complete=True)
         out = []
         for t in txps:
-            if not t.is_legacy() and t.status == C.TXP_ACCEPTED and t.txid:
-                try:
-                    found = await self._explorer_call(t.coin, t.network, "get_transaction", t.txid)
-                except Exception as e:  # noqa: BLE001 - Q7: never fail the listing
-                    log.warning("pending check of %s (%s) failed: %r", t.id, t.txid, e)
-                    found = None
-                if found:
-                    await self.broadcasts.mark_seen_on_chain(t, creator_id=self.copayer_id, locked=not take_lock)
-                    continue
-            out.append(t)
+            d = decorate_txp(facts, t)
+            d["deleteLockTime"] = t.remaining_delete_lock_time(caller.copayer_id, self.now_s())
+            out.append(d)
         return out
 
 
-__all__ = ["TxProposalsMixin"]
+__all__ = ["Proposals"]
