@@ -109,7 +109,7 @@ async def serve(cfg: Any) -> Any:
 
     from bws.http.app import BwsApi
     from bws.http.ratelimit import make_rate_limiter
-    from bws.service import WalletService
+    from bws.service import Services
     from bws.storage import Storage
 
     mongo = cfg.storageOpts.mongoDb
@@ -120,7 +120,7 @@ async def serve(cfg: Any) -> Any:
         transaction_timeout_ms=mongo.transactionTimeoutMS,
     ).connect()
     await _register(storage, cfg)
-    service = WalletService(
+    services = Services(
         storage,
         _make_lock(cfg),
         _make_broker(cfg),
@@ -130,12 +130,12 @@ async def serve(cfg: Any) -> Any:
         clock=reactor,
         tunables=service_tunables(cfg),
     )
-    api = BwsApi(service, cfg.basePath, rate_limiter=make_rate_limiter(cfg))
+    api = BwsApi(services, cfg.basePath, rate_limiter=make_rate_limiter(cfg))
     site = api.site(timeout=300)  # idle sockets (spec §2.1); bodies over 100 KiB not buffered
     site.noisy = False
     from bws.http.metrics import instrument  # Prometheus GET /metrics at the server root; counts requests
 
-    site.resource = instrument(site.resource, api, service)
+    site.resource = instrument(site.resource, api, services)
     port = reactor.listenTCP(cfg.port, site, interface=cfg.host)
     log.info("bws listening on http://%s:%d%s", cfg.host, port.getHost().port, cfg.basePath)
     return port

@@ -37,7 +37,7 @@ from bws.explorers.bitcoind import BitcoindExplorer
 from bws.lock import LocalLock
 from bws.lock_locker import LockerClient
 from bws.model import format_notification_id, notification_id_ms
-from bws.service import WalletService
+from tests.helpers.services import ServicesForTests
 from bws.storage import Storage
 from tests.bws_process import create_wallet_http, signed_request, start_bws
 from tests.helpers.client import TestClient
@@ -203,7 +203,7 @@ async def test_join_publish_failure_keeps_the_join(storage):
             raise ConnectionError("broker gone")
 
     broker = DeadBroker()
-    service = WalletService(storage, LocalLock(), broker, {}, clock=reactor)
+    service = ServicesForTests(storage, LocalLock(), broker, {}, clock=reactor)
     w = await create_and_join(service, 1, 2, join=1)
     other = CopayerKeys.random("livenet", "BIP44")
     r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
@@ -397,7 +397,7 @@ async def test_node_down_or_silent_answers_quickly(storage):
 async def test_locker_down_wallet_busy_then_recovers(storage, tmp_path):
     port = free_port()
     lock = LockerClient("127.0.0.1", port, reactor)
-    service = WalletService(storage, lock, None, {}, clock=reactor, lock_wait=1.0)
+    service = ServicesForTests(storage, lock, None, {}, clock=reactor, lock_wait=1.0)
     local = make_service(storage)
     w = await create_and_join(local, 1, 1)
     me = w.as_copayer(service)
@@ -426,7 +426,7 @@ async def test_locker_down_wallet_busy_then_recovers(storage, tmp_path):
 async def test_broker_down_notification_stored(storage):
     broker = WebSocketBroker(f"ws://127.0.0.1:{free_port()}", reactor).start()
     try:
-        service = WalletService(storage, LocalLock(), broker, {}, clock=reactor)
+        service = ServicesForTests(storage, LocalLock(), broker, {}, clock=reactor)
         w = await create_and_join(service, 1, 2, join=1)
         other = CopayerKeys.random("livenet", "BIP44")
         r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))

@@ -118,7 +118,7 @@ class _Service:
         from bws.service.lookups import CopayerLookups
 
         self.storage = _Storage(lookups)
-        self.copayer_lookups = CopayerLookups(self.storage)  # as WalletService has (cached lookups)
+        self.copayer_lookups = CopayerLookups(self.storage)  # as Services has (cached lookups)
 
     async def check_session(self, copayer_id, token):
         return token == "good-session"

@@ -10,7 +10,6 @@ from twisted.internet import defer, reactor
 from twisted.internet.task import deferLater
 
 from bws.broker import LocalBroker
-from bws.model import TxProposal
 from tests.helpers.fixtures import make_service
 from tests.test_bcmonitor_btc import _proposal, make_monitor
 from tests.test_txp_support import FakeExplorer
@@ -30,8 +29,7 @@ async def test_api_and_monitor_store_the_same_payload(storage):
     ex = FakeExplorer(known={api_txid: {"txid": api_txid}})
     service = make_service(storage, {("btc", "testnet"): ex})
     me = service.bind("wApi", "c0")
-    doc = await storage.proposals.fetch("wApi", "txp-" + api_txid[-4:])
-    assert await me._check_pending_broadcasts([TxProposal.from_dict(doc)]) == []
+    assert await me.get_pending_txs({}) == []
 
     # the monitor: the same transaction seen on the network
     monitor = make_monitor(storage, None, LocalBroker(), third_party_delay=0)

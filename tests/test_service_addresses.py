@@ -1,4 +1,4 @@
-"""WalletService addresses: vectors, consecutive paths, atomic store, gap limit,
+"""Services addresses: vectors, consecutive paths, atomic store, gap limit,
 listing, incomplete / single-address / need-scan wallets
 (spec §6.1–6.2, §4.16; §12 cases 19–22, 30, 45)."""
 

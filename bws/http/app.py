@@ -141,7 +141,7 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
 class BwsApi:
     """The klein application.
 
-    service: the (unbound) WalletService; base_path: config ``basePath``;
+    service: the process's :class:`bws.service.Services`; base_path: config ``basePath``;
     router: the route table (default: :func:`bws.http.routes.build_router`
     for this base path); rate_limiter: a :class:`bws.http.ratelimit.RateLimiter`
     or None (no limits).  ``resource()`` gives the Twisted resource to serve

@@ -17,7 +17,6 @@ from typing import Any, Mapping, Optional
 
 from bws import crypto
 from bws.errors import client_error
-from bws.http.request import bound_service
 from bws.service.context import Caller
 
 #: auth kinds a route may declare
@@ -116,8 +115,8 @@ def _signed_by(lookup: Mapping, req: AuthRequest) -> bool:
 async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Caller:
     """The :class:`Caller` of a request, authenticated.
 
-    service: the unbound WalletService (``check_session``, ``copayer_lookups``
-    and, for writes, the copayer check of the bound service); kind: ``sig``
+    service: the process's :class:`bws.service.Services` (``sessions.check_session``,
+    ``copayer_lookups``, ``sessions.check_copayer`` for writes); kind: ``sig``
     (signature), ``session`` (x-session accepted, else signature), ``staff``
     (signature/staff lookup, support staff only).
     Missing x-identity and non-staff on staff routes -> 401 NOT_AUTHORIZED
@@ -140,7 +139,7 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Calle
 
     session_token = req.header("x-session")
     if kind == SESSION and session_token:
-        if not await service.check_session(copayer_id, session_token):
+        if not await service.sessions.check_session(copayer_id, session_token):
             raise _not_authorized("Session expired")
         lookup = await service.copayer_lookups.get(copayer_id)
         if not lookup:
@@ -179,7 +178,7 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Calle
             lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent, request_digest=digest
         )
     if not req.is_read:
-        await bound_service(service, caller)._check_copayer()
+        await service.sessions.check_copayer(caller)
     return caller
 
 

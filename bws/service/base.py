@@ -101,6 +101,10 @@ class Aggregate:
     def wallet_facts(self) -> Any:
         return self.state.wallet_facts
 
+    @property
+    def copayer_lookups(self) -> Any:
+        return self.state.copayer_lookups
+
     # ------------------------------------------------------------ caller checks
     async def _check_copayer(self, caller: Caller) -> None:
         """NOT_AUTHORIZED unless the caller is a copayer of its wallet

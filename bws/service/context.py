@@ -3,7 +3,7 @@ the services talk to (:class:`Deps`) and the per-process objects they share
 (:class:`State`) -- all built once at start-up and passed in, none of it
 module-level (issue 16 "No hidden global state"; the reference's
 bitcore-wallet-service lib/server.js keeps the equivalents as module
-variables set by ``WalletService.initialize``).
+variables set by ``WalletService.initialize``; here bws/service/__init__.py ``Services`` builds them).
 
 * :class:`Caller`: the authenticated caller the HTTP layer's authentication
   hands to the services (upstream lib/server.js ``getInstanceWithAuth``). A

@@ -11,7 +11,7 @@ from .context import Caller
 
 
 class Sessions(Aggregate):
-    """login, logout, and the session check used by the auth layer."""
+    """login, logout, and the session and copayer checks used by the auth layer."""
 
     async def login(self, caller: Caller, opts: Optional[dict] = None) -> str:
         """Session token (uuid4 string) for the caller: the stored one when
@@ -48,6 +48,12 @@ class Sessions(Aggregate):
         s.record_request(caller.request_digest)
         await self.storage.sessions.store(s.to_dict(for_storage=True))
         return None
+
+    async def check_copayer(self, caller: Caller) -> None:
+        """The auth layer's check before a write: NOT_AUTHORIZED unless the
+        caller is a copayer of the wallet it acts on (docs/security.md §8,
+        finding 3); WALLET_NOT_FOUND."""
+        await self._check_copayer(caller)
 
     async def check_session(self, copayer_id: str, token: str) -> bool:
         """True when ``token`` is the stored, unexpired session of

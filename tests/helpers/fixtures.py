@@ -1,4 +1,4 @@
-"""Fixtures: a WalletService over real storage, and the API served on a free
+"""Fixtures: the services (bws.service.Services, tests/helpers/services.py) over real storage, and the API served on a free
 loopback port.  Import them into a test module::
 
     from tests.helpers.fixtures import service, api  # noqa: F401
@@ -19,13 +19,13 @@ from twisted.web.server import Site
 from bws.http.app import BwsApi
 from bws.broker import LocalBroker
 from bws.lock import LocalLock
-from bws.service import WalletService
+from tests.helpers.services import ServicesForTests
 from tests.helpers.client import TestClient
 
 
 @implementer(IReactorTime)
 class Clock:
-    """A settable wall clock for WalletService(clock=...): ``seconds()`` (unix
+    """A settable wall clock for ServicesForTests(clock=...): ``seconds()`` (unix
     seconds) is what the test sets (``advance``); scheduling (``callLater``:
     background jobs, request coalescing) runs on the real reactor, because
     these integration tests talk to real servers.  ``clock()`` also answers
@@ -89,10 +89,10 @@ class ActivityExplorer:
         return len(items)
 
 
-def make_service(storage, explorers: Any = None, *, clock: Any = None, **kw) -> WalletService:
-    """WalletService on ``storage`` with a local lock and broker; ``clock``
+def make_service(storage, explorers: Any = None, *, clock: Any = None, **kw) -> ServicesForTests:
+    """The services on ``storage`` with a local lock and broker; ``clock``
     default: a :class:`Clock` at the current time; ``kw``: tunables=..., etc."""
-    return WalletService(storage, LocalLock(), LocalBroker(), explorers or {}, clock=clock or Clock(), **kw)
+    return ServicesForTests(storage, LocalLock(), LocalBroker(), explorers or {}, clock=clock or Clock(), **kw)
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def explorer():
 
 @pytest.fixture
 def service(storage, clock, explorer):
-    """WalletService on a fresh database, a settable clock and an
+    """The services on a fresh database, a settable clock and an
     ActivityExplorer for (btc|bch, livenet|testnet)."""
     ex = {(c, n): explorer for c in ("btc", "bch") for n in ("livenet", "testnet")}
     return make_service(storage, ex, clock=clock)
@@ -115,7 +115,7 @@ def service(storage, clock, explorer):
 
 @dataclass
 class ApiServer:
-    service: WalletService
+    service: ServicesForTests
     port: Any
     client: TestClient
     base_url: str
