@@ -70,7 +70,9 @@ class Addresses(Aggregate):
             return
         await maybe_await(register([a.to_dict() for a in addresses]))
 
-    async def store_new_addresses(self, caller: Caller, wallet: Wallet, addresses: list[Address], *notes: Notification) -> None:
+    async def store_new_addresses(
+        self, caller: Caller, wallet: Wallet, addresses: list[Address], *notes: Notification
+    ) -> None:
         """Register with the explorer, then store the addresses together with
         the wallet whose index produced them and the notifications announcing
         them (atomically: a failed store keeps none of them), then publish."""
@@ -138,7 +140,8 @@ class Addresses(Aggregate):
         opts: ``{limit?: int (applied when > 0), reverse?: bool (before the
         limit)}`` -> list of Address dicts."""
         opts = opts or {}
-        addresses = [address_out(a) for a in await self.storage.addresses.fetch(caller.wallet_id) if not a.get("isChange")]
+        stored = await self.storage.addresses.fetch(caller.wallet_id)
+        addresses = [address_out(a) for a in stored if not a.get("isChange")]
         if truthy(opts.get("reverse")):
             addresses.reverse()
         limit = opts.get("limit")

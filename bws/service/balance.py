@@ -82,7 +82,9 @@ class Balance(Aggregate):
     """getWalletUtxos, getUtxos, getBalance (one step and two steps)."""
 
     # ------------------------------------------------------------ utxos (§6.3)
-    async def get_wallet_utxos(self, caller: Caller, opts: Optional[dict] = None, wallet: Optional[Wallet] = None) -> list[dict]:
+    async def get_wallet_utxos(
+        self, caller: Caller, opts: Optional[dict] = None, wallet: Optional[Wallet] = None
+    ) -> list[dict]:
         """The wallet's UTXOs with ``locked`` (inputs of pending proposals),
         minus inputs of proposals broadcast in the last 24 h, each with
         ``path`` and ``publicKeys`` of its address.
@@ -150,7 +152,8 @@ class Balance(Aggregate):
         addresses = opts.get("addresses")
         if isinstance(addresses, str):
             addresses = [a for a in addresses.split(",") if a]
-        if addresses and isinstance(addresses, list) and isinstance(addresses[0], str) and addresses[0][:2] in ("0x", "0X"):
+        first = addresses[0] if addresses and isinstance(addresses, list) else None
+        if isinstance(first, str) and first[:2] in ("0x", "0X"):
             return await self._evm_utxos(caller, addresses)
         if not addresses:
             return await self.get_wallet_utxos(caller, {})
@@ -217,7 +220,9 @@ class Balance(Aggregate):
     def _two_step_threshold(self) -> int:
         return int(self.tunables.two_step_balance_threshold)
 
-    async def _get_balance_one_step(self, caller: Caller, opts: dict, cache_ttl: float = C.BALANCE_CACHE_DIRECT_DURATION) -> dict:
+    async def _get_balance_one_step(
+        self, caller: Caller, opts: dict, cache_ttl: float = C.BALANCE_CACHE_DIRECT_DURATION
+    ) -> dict:
         """All wallet addresses, under the wallet lock; fast cache for big
         wallets (see module doc); stores ``addressesWithBalance``."""
 

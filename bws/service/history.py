@@ -195,7 +195,8 @@ class History(Aggregate):
         return out
 
     async def _page_notes(self, caller: Caller, wallet: Wallet, txids: list[str], min_ts: int) -> list[dict]:
-        return [await self.notes.note_out(caller, n, wallet) for n in await self.storage.notes.fetch_by_txids(wallet.id, txids, min_ts)]
+        notes = await self.storage.notes.fetch_by_txids(wallet.id, txids, min_ts)
+        return [await self.notes.note_out(caller, n, wallet) for n in notes]
 
     async def _page_fee_levels(self, caller: Caller, wallet: Wallet, txs: list[dict]) -> Optional[list[dict]]:
         """Fee levels for lowFees, only when the page has an unconfirmed tx
@@ -227,7 +228,8 @@ class History(Aggregate):
         if limit > C.HISTORY_LIMIT:
             raise Errors.HISTORY_LIMIT_EXCEEDED
         key = ("history", caller.wallet_id, skip, limit)
-        return await coalesce(self.clock, self.state.history.batches, key, lambda: self._tx_history(caller, skip, limit))
+        batches = self.state.history.batches
+        return await coalesce(self.clock, batches, key, lambda: self._tx_history(caller, skip, limit))
 
     async def _tx_history(self, caller: Caller, skip: int, limit: int) -> list[dict]:
         """One computation of a history page (shared by coalesced requests: the

@@ -401,7 +401,8 @@ class Proposals(Aggregate):
         ``raw``/``txid`` from ``finalize(txp) -> (raw hex, txid)``; store; emit
         TxProposalAcceptedBy and, on quorum, TxProposalFinallyAccepted -> TxProposal."""
         txp.accept(caller.copayer_id, list(sigs), copayer.xpub_key, now=self.now_s())
-        notes = [self._new_notification(caller, "TxProposalAcceptedBy", txp.notification_data(copayerId=caller.copayer_id))]
+        data = txp.notification_data(copayerId=caller.copayer_id)
+        notes = [self._new_notification(caller, "TxProposalAcceptedBy", data)]
         if txp.status == C.TXP_ACCEPTED:
             txp.raw, txp.txid = finalize(txp)
             notes.append(self._new_notification(caller, "TxProposalFinallyAccepted", txp.notification_data()))
@@ -430,10 +431,13 @@ class Proposals(Aggregate):
             txp = await self._fetch_txp(caller, opts["txProposalId"])
             self._check_can_vote(caller, txp, accepted_ok=False)
             txp.reject(caller.copayer_id, opts.get("reason", UNDEFINED), now=self.now_s())
-            notes = [self._new_notification(caller, "TxProposalRejectedBy", txp.notification_data(copayerId=caller.copayer_id))]
+            data = txp.notification_data(copayerId=caller.copayer_id)
+            notes = [self._new_notification(caller, "TxProposalRejectedBy", data)]
             if txp.status == C.TXP_REJECTED:
                 notes.append(
-                    self._new_notification(caller, "TxProposalFinallyRejected", txp.notification_data(rejectedBy=txp.get_rejecters()))
+                    self._new_notification(
+                        caller, "TxProposalFinallyRejected", txp.notification_data(rejectedBy=txp.get_rejecters())
+                    )
                 )
             await self._store_txp(txp, *notes)
             return await self._as_read(caller, txp)
@@ -515,7 +519,11 @@ class Proposals(Aggregate):
                 await self.broadcasts.mark_broadcast(txp, None, True, creator_id=caller.copayer_id, locked=True)
                 return decorate_txp(WalletFacts.of(wallet), txp)
             await self.broadcasts.mark_broadcast(
-                txp, txp.txid or (txid if isinstance(txid, str) else None), False, creator_id=caller.copayer_id, locked=True
+                txp,
+                txp.txid or (txid if isinstance(txid, str) else None),
+                False,
+                creator_id=caller.copayer_id,
+                locked=True,
             )
             return decorate_txp(WalletFacts.of(wallet), txp)
 

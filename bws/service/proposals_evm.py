@@ -79,7 +79,8 @@ async def create(
         if is_number(outputs[0].get("amount")):
             raise bad_request("Amount is not allowed when sendMax is specified")
         info = await send_max_info(
-            p, caller, wallet, rules, {"feePerKb": o.get("feePerKb"), "feeLevel": o.get("feeLevel"), "returnInputs": True}
+            p, caller, wallet, rules,
+            {"feePerKb": o.get("feePerKb"), "feeLevel": o.get("feeLevel"), "returnInputs": True},
         )
         outputs = [dict(outputs[0], amount=info["amount"])]
     rules.validate_outputs(wallet, outputs)

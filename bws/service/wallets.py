@@ -221,7 +221,9 @@ class Wallets(Aggregate):
             ]
             if wallet.is_complete() and wallet.n > 1:
                 notes.append(
-                    self._new_notification(caller, "WalletComplete", {"walletId": wallet.id}, wallet_id=wallet.id, is_global=True)
+                    self._new_notification(
+                        caller, "WalletComplete", {"walletId": wallet.id}, wallet_id=wallet.id, is_global=True
+                    )
                 )
             # the copayer and its notifications land together or not at all (issue 10);
             # published only after the commit
