@@ -73,6 +73,22 @@ class ServicesForTests(Services):
         self.deps.tunables = tunables
 
     @property
+    def broker(self) -> Any:
+        return self.deps.broker
+
+    @broker.setter
+    def broker(self, broker: Any) -> None:
+        self.deps.broker = broker
+
+    @property
+    def explorers(self) -> Any:
+        return self.deps.explorers
+
+    @explorers.setter
+    def explorers(self, explorers: Any) -> None:
+        self.deps.explorers = explorers
+
+    @property
     def notifier(self) -> Any:
         return self.deps.notifier
 
