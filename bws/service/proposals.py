@@ -1,6 +1,9 @@
-"""Transaction proposals: create, publish, sign, reject, remove, get,
-broadcast; raw broadcast; send-max info; the pending list's blockchain check
-(spec api.md §4.8–§4.15, §4.19, §4.21, §5.4, §6.7–§6.13, §6.22, §10 Q7/Q10/Q11/Q19).
+"""The proposals aggregate: create, publish, sign, reject, remove, get,
+broadcast; send-max info; the pending list with its blockchain check
+(docs/spec/api.md §4.8–§4.15, §4.19, §5.4, §6.7–§6.13, §6.22, §10
+Q7/Q10/Q11/Q19; upstream bitcore-wallet-service lib/server.js createTx,
+publishTx, signTx, rejectTx, removePendingTx, getTx, broadcastTx,
+getPendingTxs).
 
 Shapes: a proposal on the wire is ``TxProposal.to_dict()`` (§5.4); amounts and
 fees are int satoshis, ``feePerKb`` sat/kB, times unix seconds.
@@ -13,28 +16,25 @@ Lifecycle::
     reject_tx  -> "rejected" once requiredRejections rejects
     broadcast_tx -> "broadcasted" (NewOutgoingTx / NewOutgoingTxByThirdParty)
 
-Every write runs under the wallet lock (sign/reject/broadcast too, Q19).
-BTC/BCH only: ETH/TRY proposals (§9) are not implemented here and answer
-500 "Unsupported operation for this coin".
+Every write runs under the wallet lock (sign/reject/broadcast too, Q19) and
+reads the wallet once, under it.  The coin's steps are chosen once per request
+with ``rules_for(wallet.coin)`` (bws/chains/rules.py): UTXO coins in
+bws/service/proposals_utxo.py, EVM coins in bws/service/proposals_evm.py;
+the lifecycle checks (vote, status, backoff) are shared here.  Marking a
+proposal broadcast is the one rule of bws/service/broadcasts.py.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any, Optional
 
-from bws.chains.checks import is_int, truthy
 from bws.chains.rules import rules_for
-from bws.chains.selection import select_tx_inputs, send_max_info
-from bws.chains.txbuild import is_raw_tx, signed_raw, unsigned_raw
-from bws.crypto import verify_message
+from bws.chains.txbuild import signed_raw
 from bws.errors import BWSError, Errors, ServerError, bad_request
-from bws.jsnum import is_number
 from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet
 from bws.model import constants as C
 
-from .addresses import address_out, derive_wallet_address
 from .base import Aggregate, check_length, check_required
 from .broadcasts import BroadcastMarks
 
@@ -43,7 +43,7 @@ from .addresses import Addresses
 from .balance import Balance
 from .fees import Fees
 from .notes import Notes
-from . import proposals_evm
+from . import proposals_evm, proposals_utxo
 from .lookups import WalletFacts
 from .proposal_views import decorate_txp
 
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 class Proposals(Aggregate):
     """createTx, publishTx, signTx, rejectTx, removePendingTx, getTx,
-    broadcastTx, broadcastRawTx, getSendMaxInfo, and the pending-list check."""
+    broadcastTx, getSendMaxInfo, getPendingTxs (with the blockchain check)."""
 
     def __init__(
         self,
@@ -138,18 +138,7 @@ class Proposals(Aggregate):
         rules = rules_for(wallet.coin)
         if rules.is_evm:
             return await proposals_evm.send_max_info(self, caller, wallet, rules, opts)
-        opts = rules.validate_fee_choice(wallet, opts, allow_fee=False)
-        fee_per_kb = await self.fees.fee_per_kb(caller, wallet, opts)
-        utxos = await self.balance.get_wallet_utxos(caller, {}, wallet=wallet)
-        return send_max_info(
-            utxos,
-            fee_per_kb,
-            m=wallet.m,
-            n=wallet.n,
-            address_type=wallet.address_type,
-            exclude_unconfirmed=truthy(opts.get("excludeUnconfirmedUtxos")),
-            return_inputs=truthy(opts.get("returnInputs")),
-        )
+        return await proposals_utxo.send_max_info(self, caller, wallet, rules, opts)
 
     # ------------------------------------------------------------ create (§6.9)
     async def _check_backoff(self, caller: Caller, wallet: Wallet) -> None:
@@ -167,25 +156,6 @@ class Proposals(Aggregate):
         if self.now_s() - (txs[0].get("createdOn") or 0) > C.BACKOFF_TIME:
             return
         raise Errors.TX_CANNOT_CREATE
-
-    async def _change_address_for(self, wallet: Wallet, opts: dict) -> tuple[Any, Any]:
-        """(change Address dict or UNDEFINED, newly derived Address or None).
-        A derived address advances ``wallet``'s change index in memory only."""
-        if truthy(opts.get("sendMax")):
-            return UNDEFINED, None
-        if wallet.single_address:
-            addresses = await self.storage.addresses.fetch(wallet.id)
-            if not addresses:
-                raise bad_request("The wallet has no addresses")
-            return address_out(addresses[0]), None
-        given = opts.get("changeAddress")
-        if given is not None and given is not UNDEFINED:
-            doc = await self.storage.addresses.fetch_one(wallet.id, given) if isinstance(given, str) else None
-            if not doc:
-                raise Errors.INVALID_CHANGE_ADDRESS
-            return address_out(doc), None  # Q10: reused as is, never re-inserted
-        new = derive_wallet_address(wallet, True, now=self.now_s())
-        return address_out(new.to_dict()), new
 
     async def create_tx(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """Create a temporary proposal (§4.9, §6.9) -> TxProposal dict with
@@ -222,85 +192,7 @@ class Proposals(Aggregate):
             if rules.is_evm:
                 return await proposals_evm.create(self, caller, wallet, rules, opts, txp_id)
 
-            o = rules.validate_fee_choice(wallet, opts, allow_fee=True)
-            inputs = rules.check_inputs(o.get("inputs"))
-            if is_number(o.get("fee")):
-                if not inputs:
-                    raise bad_request("fee can only be set when inputs are specified")
-                if not is_int(o["fee"]) or o["fee"] < C.MIN_TX_FEE:
-                    raise bad_request("Invalid fee")
-            if inputs:
-                inputs = rules.wallet_inputs(inputs, await self.balance.get_wallet_utxos(caller, {}, wallet=wallet))
-            if wallet.single_address and o.get("changeAddress"):
-                raise bad_request("Cannot specify change address on single-address wallet")
-            outputs = o.get("outputs")
-            if truthy(o.get("sendMax")):
-                if not isinstance(outputs, list) or len(outputs) > 1:
-                    raise bad_request("Only one output allowed when sendMax is specified")
-                if not outputs or not isinstance(outputs[0], dict):
-                    raise bad_request("No outputs were specified")
-                if is_number(outputs[0].get("amount")):
-                    raise bad_request("Amount is not allowed when sendMax is specified")
-                if is_number(o.get("fee")):
-                    raise bad_request("Fee is not allowed when sendMax is specified (use feeLevel/feePerKb instead)")
-                info = await self._send_max_info(caller,
-                    wallet,
-                    {  # Q11: the requested level, not "normal"
-                        "feePerKb": o.get("feePerKb"),
-                        "feeLevel": o.get("feeLevel") if not is_number(o.get("feePerKb")) else None,
-                        "excludeUnconfirmedUtxos": o.get("excludeUnconfirmedUtxos"),
-                        "returnInputs": True,
-                    },
-                )
-                outputs = [dict(outputs[0], amount=info["amount"])]
-                inputs = info["inputs"]
-            if o.get("validateOutputs") is not False:
-                rules.validate_outputs(wallet, outputs)
-            rules.check_output_shapes(outputs)
-            excluded = o.get("utxosToExclude") or []
-            if not isinstance(excluded, list) or not all(isinstance(x, str) for x in excluded):
-                raise bad_request("Invalid utxosToExclude")
-
-            await self._check_backoff(caller, wallet)
-
-            change, new_change = await self._change_address_for(wallet, o)
-            fee_given = is_number(o.get("fee")) and bool(inputs)
-            fee_per_kb = UNDEFINED if fee_given else await self.fees.fee_per_kb(caller, wallet, o)
-
-            txp = TxProposal.create(
-                wallet.id,
-                wallet.coin,
-                wallet.network,
-                wallet.m,
-                wallet.n,
-                outputs=outputs,
-                creatorId=caller.copayer_id,
-                id=txp_id if isinstance(txp_id, str) and txp_id else None,
-                message=o.get("message", UNDEFINED),
-                payProUrl=o.get("payProUrl", UNDEFINED),
-                changeAddress=change,
-                feeLevel=o["feeLevel"] if truthy(o.get("feeLevel")) and not fee_given else UNDEFINED,
-                feePerKb=fee_per_kb,
-                excludeUnconfirmedUtxos=truthy(o.get("excludeUnconfirmedUtxos")),
-                addressType=wallet.address_type,
-                customData=o.get("customData", UNDEFINED),
-                inputs=copy.deepcopy(inputs),
-                fee=o["fee"] if fee_given else None,
-                noShuffleOutputs=truthy(o.get("noShuffleOutputs")),
-                now=self.now_s(),
-            )
-            utxos = [] if inputs else await self.balance.get_wallet_utxos(caller, {}, wallet=wallet)
-            select_tx_inputs(txp, utxos, excluded)
-
-            if not truthy(o.get("dryRun")):
-                if new_change is not None:
-                    await self.addresses.register_addresses(caller, wallet, [new_change])
-                await self.storage.proposals.store_with_addresses_and_wallet(
-                    txp.to_dict(for_storage=True),
-                    wallet.to_dict(for_storage=True) if new_change is not None else None,
-                    [new_change.to_dict()] if new_change is not None else [],
-                )
-            return txp.to_dict()
+            return await proposals_utxo.create(self, caller, wallet, rules, opts, txp_id)
 
         return await self._run_locked(caller.wallet_id, create)
 
@@ -322,31 +214,7 @@ class Proposals(Aggregate):
             self._require_v3(txp)
             if rules_for(wallet.coin).is_evm:
                 return await proposals_evm.publish(self, caller, wallet, txp, opts)
-            if not txp.is_temporary():
-                return decorate_txp(WalletFacts.of(wallet), txp)
-            raw = unsigned_raw(txp)
-            sig = opts["proposalSignature"]
-            copayer = wallet.get_copayer(caller.copayer_id)
-            keys = copayer.get_request_pub_keys() if copayer else []
-            key = next((k for k in keys if isinstance(sig, str) and verify_message(raw, sig, k.get("key"))), None)
-            if key is None:
-                raise bad_request("Invalid proposal signature")
-            txp.proposal_signature = sig
-            if key.get("selfSigned"):
-                txp.proposal_signature_pub_key = key.get("key")
-                txp.proposal_signature_pub_key_sig = key.get("signature")
-
-            seen: dict[str, dict] = {}
-            for i in txp.inputs or []:
-                seen.setdefault(i.get("address"), {"address": i.get("address"), "path": i.get("path"),
-                                                   "publicKeys": i.get("publicKeys")})
-            fresh = await self.balance.get_wallet_utxos(caller, {"addresses": list(seen.values())}, wallet=wallet)
-            available = {f"{u['txid']}|{u['vout']}" for u in fresh if not u.get("locked")}
-            if any(f"{i.get('txid')}|{i.get('vout')}" not in available for i in txp.inputs or []):
-                raise Errors.UNAVAILABLE_UTXOS
-            txp.status = C.TXP_PENDING
-            await self._store_txp(txp, self._new_notification(caller, "NewTxProposal", txp.notification_data()))
-            return decorate_txp(WalletFacts.of(wallet), txp)
+            return await proposals_utxo.publish(self, caller, wallet, txp, opts)
 
         return await self._run_locked(caller.wallet_id, publish)
 
