@@ -91,8 +91,8 @@ async def _run(reactor, args: argparse.Namespace) -> None:
     from bws.config import ConfigError, load_config
     from bws.lock import make_lock
     from bws.model import NotificationIds
-    from bws.service.broadcasts import BroadcastMarks
-    from bws.service.notifier import Notifier
+    from bws.services.broadcasts import BroadcastMarks
+    from bws.services.notifier import Notifier
     from bws.storage import Storage
 
     log = logging.getLogger("bcmonitor")

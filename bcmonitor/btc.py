@@ -11,7 +11,7 @@ tx, a block, a back-fill and a reorg never interleave.
   accepted proposal with this txid -> after ``third_party_delay`` seconds (gives
   bws's own broadcast time to mark it) still accepted -> ``broadcasted`` +
   ``NewOutgoingTxByThirdParty`` under the txp's walletId, by the API's own rule
-  (bws/service/broadcasts.py: under the wallet lock, one payload).
+  (bws/services/broadcasts.py: under the wallet lock, one payload).
 * block -> the txs as above (a tx first seen in a block is notified then),
   ``NewBlock {hash, coin, network}`` (walletId = network), ``TxConfirmation`` for
   each active subscription of a txid in the block (creatorId = subscriber; the
@@ -94,7 +94,7 @@ class BtcMonitor:
     (``await rpc.call(method, *params)``); ``clock``: IReactorTime (its ``seconds()``
     is compared with address ``createdOn``, unix s, written by the API processes).
 
-    ``broadcasts``: :class:`bws.service.broadcasts.BroadcastMarks` (marks
+    ``broadcasts``: :class:`bws.services.broadcasts.BroadcastMarks` (marks
     accepted proposals seen on the network broadcast, as the API does).
 
     ``address_margin`` (s): how late an address record may be stored after its

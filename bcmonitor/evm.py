@@ -17,7 +17,7 @@ Each :meth:`poll_once` (the runner calls it every ``pollInterval`` seconds):
      ``NewIncomingTx`` with token base units for ``to`` matches;
    * accepted proposals whose txid is in the block -> broadcasted +
      ``NewOutgoingTxByThirdParty`` (under the proposal's own walletId), by the
-     API's own rule (bws/service/broadcasts.py: under the wallet lock, one payload);
+     API's own rule (bws/services/broadcasts.py: under the wallet lock, one payload);
    * ``NewBlock {hash, coin, network}`` (walletId = network) and ``TxConfirmation``
      for active subscriptions of the block's tx hashes;
    * cursor (height, hash, recent hashes) saved last.
@@ -60,7 +60,7 @@ def _addr(value: Any) -> Optional[str]:
 class EvmMonitor:
     """``w3``: ``web3.AsyncWeb3``; ``coin``: native coin key (``eth``/``tri``);
     ``token_coin``/``token_address``: the ERC20 watched on this chain (``try``) or None;
-    ``broadcasts``: :class:`bws.service.broadcasts.BroadcastMarks`."""
+    ``broadcasts``: :class:`bws.services.broadcasts.BroadcastMarks`."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""The monitors' notifications, through the one Notifier (bws/service/notifier.py).
+"""The monitors' notifications, through the one Notifier (bws/services/notifier.py).
 
 :class:`MonitorNotices` is the monitors' short form of
 ``notifier.notify(notifier.new(...))``: monitor notifications have no creator
@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from bws.model import UNDEFINED
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 
 log = logging.getLogger("bcmonitor")
 
@@ -23,7 +23,7 @@ log = logging.getLogger("bcmonitor")
 class MonitorNotices:
     """``await notify(type, data, wallet_id, creator_id=UNDEFINED)`` -> the stored notification.
 
-    notifier: the process's :class:`bws.service.notifier.Notifier` (its
+    notifier: the process's :class:`bws.services.notifier.Notifier` (its
     ``storage`` is the monitor's)."""
 
     def __init__(self, notifier: Notifier) -> None:

@@ -93,8 +93,8 @@ async def _register(storage: Any, cfg: Any) -> None:
 
 
 def service_tunables(cfg: Any) -> Any:
-    """The typed service tunables (bws/service/context.py ``Tunables``) from the config."""
-    from bws.service.context import Tunables
+    """The typed service tunables (bws/services/context.py ``Tunables``) from the config."""
+    from bws.services.context import Tunables
 
     return Tunables(
         fiat_default_provider=cfg.fiatRateServiceOpts.defaultProvider,
@@ -109,7 +109,7 @@ async def serve(cfg: Any) -> Any:
 
     from bws.http.app import BwsApi
     from bws.http.ratelimit import make_rate_limiter
-    from bws.service import Services
+    from bws.services import Services
     from bws.storage import Storage
 
     mongo = cfg.storageOpts.mongoDb

@@ -174,7 +174,7 @@ async def test_query_parsing_reaches_service(api, monkeypatch):
 
 
 def test_time_span_clamp():
-    from bws.service.notifications import time_span_seconds
+    from bws.services.notifications import time_span_seconds
 
     assert time_span_seconds(None) == 60
     assert time_span_seconds("30") == 30

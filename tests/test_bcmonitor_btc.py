@@ -17,12 +17,12 @@ from twisted.internet.task import deferLater
 from bcmonitor.btc import BtcMonitor, TxView
 from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 from bcmonitor.rpc import BitcoindRpc
 from bcmonitor.runner import BtcRunner
 from bws.broker import LocalBroker
 from bws.lock import LocalLock
-from bws.service.broadcasts import BroadcastMarks
+from bws.services.broadcasts import BroadcastMarks
 from bws.devtools.litecoind import RegtestNode
 from bws.devtools.process import free_port
 from bws.model import TxConfirmationSub, notification_id_ms
@@ -155,7 +155,7 @@ async def test_live_incoming_third_party_block_confirmation(storage, node):
         third = await wait_for(lambda: notes(storage, "NewOutgoingTxByThirdParty"), timeout=30)
         assert len(third) == 1
         assert third[0]["walletId"] == txp_wallet
-        # the API's payload (bws/service/broadcasts.py: one mark-broadcast rule)
+        # the API's payload (bws/services/broadcasts.py: one mark-broadcast rule)
         assert third[0]["data"] == {"txProposalId": txp["id"], "creatorId": "c0", "amount": 25_000_000,
                                     "message": None, "txid": out_txid}
         stored = await storage.proposals.fetch(txp_wallet, txp["id"])

@@ -15,11 +15,11 @@ from web3 import AsyncWeb3
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 from bcmonitor.runner import EvmRunner
 from bws.broker import LocalBroker
 from bws.lock import LocalLock
-from bws.service.broadcasts import BroadcastMarks
+from bws.services.broadcasts import BroadcastMarks
 from bws.devtools.ganache import GanacheChain, try_token_contract
 from bws.devtools.process import free_port
 from bws.model import TxConfirmationSub

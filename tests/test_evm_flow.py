@@ -17,12 +17,12 @@ from web3 import AsyncWeb3
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 from bws.aio import as_deferred
 from bws.http.app import BwsApi
 from bws.broker import LocalBroker
 from bws.lock import LocalLock
-from bws.service.broadcasts import BroadcastMarks
+from bws.services.broadcasts import BroadcastMarks
 from bws.chains.evm import erc20_transfer_data
 from bws.devtools.ganache import try_token_contract
 from bws.explorers import make_explorer

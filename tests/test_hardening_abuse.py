@@ -27,7 +27,7 @@ from twisted.internet import protocol, reactor, task
 from bws.config import ConfigError, WebhookOpts, config_from_dict
 from bws.model import constants as C
 from bws.http.ratelimit import MemoryCounter, RedisCounter, make_rate_limiter
-from bws.service.webhooks import NOT_PUBLIC, register_webhook
+from bws.services.webhooks import NOT_PUBLIC, register_webhook
 from bws.delivery.destinations import DestinationPolicy, address_allowed, resolve_host
 from bws.delivery.webhooks import DELIVERY_FAILED, TreqPoster, WebhookService
 from tests.helpers import db
@@ -265,7 +265,7 @@ async def test_failures_look_the_same_in_the_deliveries_list(storage):
             svc.stop()
     finally:
         await hang_up.stopListening()
-    from bws.service.webhooks import list_webhook_deliveries
+    from bws.services.webhooks import list_webhook_deliveries
 
     seen = []
     for c, h in zip(w["copayers"], hooks):

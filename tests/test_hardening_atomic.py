@@ -30,10 +30,10 @@ from twisted.internet import defer, reactor
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 from bws.broker import LocalBroker
 from bws.lock import LocalLock
-from bws.service.broadcasts import BroadcastMarks
+from bws.services.broadcasts import BroadcastMarks
 from bws.chains.address import script_for_address
 from bws.embedded_db import server_argv
 from tests.bws_process import create_wallet_http, signed_request, start_bws

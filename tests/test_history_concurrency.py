@@ -19,7 +19,7 @@ from twisted.internet import defer, reactor, task
 from twisted.web.server import Site
 
 from bws.http.app import BwsApi
-from bws.service.context import Tunables
+from bws.services.context import Tunables
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys

@@ -10,7 +10,7 @@ import pytest_twisted
 
 from bws.errors import ClientError
 from bws.model import TxProposal
-from bws.service.context import Tunables
+from bws.services.context import Tunables
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join

@@ -1,4 +1,4 @@
-"""Per-process caches of immutable facts (bws/service/lookups.py): the copayer
+"""Per-process caches of immutable facts (bws/services/lookups.py): the copayer
 lookup and the wallet network, against a real SecantusDB."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest_twisted
 
 from bws.crypto import sign_message
-from bws.service.lookups import CopayerLookups
+from bws.services.lookups import CopayerLookups
 from tests.helpers import db
 from tests.helpers.fixtures import api, clock, explorer, make_service, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys

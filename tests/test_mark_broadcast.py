@@ -1,4 +1,4 @@
-"""The ONE mark-broadcast rule (bws/service/broadcasts.py; issue 16 "One home
+"""The ONE mark-broadcast rule (bws/services/broadcasts.py; issue 16 "One home
 per rule"): the API's pending-list path and the block monitor's path store the
 same notification payload, and the monitor marks under the wallet lock (so it
 cannot race the API's writes on the proposal)."""

@@ -10,7 +10,7 @@ import pytest_twisted
 
 from bws.chains.address import derive_address
 from bws.errors import ClientError
-from bws.service.context import Tunables
+from bws.services.context import Tunables
 from tests.helpers.fixtures import api, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join

@@ -9,7 +9,7 @@ import pytest
 import pytest_twisted
 
 from bws.errors import ClientError, ServerError
-from bws.service.context import Tunables
+from bws.services.context import Tunables
 from tests.helpers.fixtures import Clock, make_service
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join

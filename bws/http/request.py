@@ -3,8 +3,8 @@
 Handlers read ``r.params`` (decoded ``:name`` path parameters), ``r.query``
 (qs-style parsed query string), ``r.body`` (the JSON body as a dict; {} when
 absent or not an object) and call
-``r.services.<aggregate>.<method>(r.caller, opts)`` (bws/service/__init__.py
-``Services``): the authenticated :class:`~bws.service.context.Caller` is
+``r.services.<aggregate>.<method>(r.caller, opts)`` (bws/services/__init__.py
+``Services``): the authenticated :class:`~bws.services.context.Caller` is
 passed explicitly, the services hold no caller.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qsl
 
 from bws.jsnum import js_integral
-from bws.service.context import Caller
+from bws.services.context import Caller
 
 
 class HttpError(Exception):
@@ -48,7 +48,7 @@ def parse_query(qs: str) -> dict[str, Any]:
 class ApiRequest:
     """One routed request.
 
-    services: the process's :class:`bws.service.Services`; caller: who is
+    services: the process's :class:`bws.services.Services`; caller: who is
     calling (:data:`ANONYMOUS` on ``auth=NONE`` routes); method: upper-case
     HTTP method; url: request target relative to basePath, query included;
     params / query / body / headers: see the module docstring (header names

@@ -1,4 +1,4 @@
-"""Fixtures: the services (bws.service.Services, tests/helpers/services.py) over real storage, and the API served on a free
+"""Fixtures: the services (bws.services.Services, tests/helpers/services.py) over real storage, and the API served on a free
 loopback port.  Import them into a test module::
 
     from tests.helpers.fixtures import service, api  # noqa: F401

@@ -1,10 +1,10 @@
-"""Test convenience over :class:`bws.service.Services` (test code only).
+"""Test convenience over :class:`bws.services.Services` (test code only).
 
 Production code calls ``services.<aggregate>.<method>(caller, opts)``.  Tests
 written before the aggregates call ``service.<method>(opts)`` (no caller) and
 ``service.bind(wallet_id, copayer_id).<method>(opts)``; :class:`ServicesForTests`
 maps both forms onto the aggregate that defines ``<method>``, with the caller
-(:data:`bws.service.context.ANONYMOUS` for the unbound form).  It *is* a
+(:data:`bws.services.context.ANONYMOUS` for the unbound form).  It *is* a
 ``Services`` (the API, health checks and metrics take it as is).
 """
 
@@ -14,8 +14,8 @@ import functools
 import inspect
 from typing import Any, Optional
 
-from bws.service import Services
-from bws.service.context import ANONYMOUS, Caller, Tunables
+from bws.services import Services
+from bws.services.context import ANONYMOUS, Caller, Tunables
 
 #: the attributes of Services that are aggregates, searched in this order
 AGGREGATES = (

@@ -2,7 +2,7 @@
 fiatrateservice stored.
 
 No authentication (client-version gate only).  The look-ups are service
-methods (bws/service/fiat.py over bws/fiat.py); these handlers only map the
+methods (bws/services/fiat.py over bws/fiat.py); these handlers only map the
 request onto them.
 
 ====================================================  =====  ==================================

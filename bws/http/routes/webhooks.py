@@ -1,6 +1,6 @@
 """Webhook routes (a port addition, no reference has them; docs/notifications.md).
 The rules, including the operator's ``webhookOpts``, are in
-bws/service/webhooks.py.
+bws/services/webhooks.py.
 
 ==========================================  =====  ==========================
 ``POST   /v1/webhooks/`` ``{url, secret?}`` sig    webhook_register

@@ -1,7 +1,7 @@
 """The proposal steps of BTC and BCH (docs/spec/api.md §6.9-§6.13, §10
 Q10/Q11; upstream bitcore-wallet-service lib/server.js ``createTx`` /
 ``publishTx`` / ``getSendMaxInfo``), called by
-:class:`bws.service.proposals.Proposals` when ``rules_for(wallet.coin)`` is a
+:class:`bws.services.proposals.Proposals` when ``rules_for(wallet.coin)`` is a
 UTXO coin's -- the wallet is read once by the aggregate, under the lock, and
 handed in; the coin's checks are asked of the rules
 (bws/chains/utxo_rules.py).
@@ -75,7 +75,7 @@ async def change_address_for(p: "Proposals", wallet: Wallet, opts: dict) -> tupl
 async def create(p: "Proposals", caller: Caller, wallet: Wallet, rules: UtxoRules, opts: dict, txp_id: Any) -> dict:
     """createTx's UTXO steps, under the wallet lock, after the shared
     preamble -> TxProposal dict (status temporary); errors in the order of
-    :meth:`bws.service.proposals.Proposals.create_tx`."""
+    :meth:`bws.services.proposals.Proposals.create_tx`."""
     o = rules.validate_fee_choice(wallet, opts, allow_fee=True)
     inputs = rules.check_inputs(o.get("inputs"))
     if is_number(o.get("fee")):

@@ -3,7 +3,7 @@ the services talk to (:class:`Deps`) and the per-process objects they share
 (:class:`State`) -- all built once at start-up and passed in, none of it
 module-level (issue 16 "No hidden global state"; the reference's
 bitcore-wallet-service lib/server.js keeps the equivalents as module
-variables set by ``WalletService.initialize``; here bws/service/__init__.py ``Services`` builds them).
+variables set by ``WalletService.initialize``; here bws/services/__init__.py ``Services`` builds them).
 
 * :class:`Caller`: the authenticated caller the HTTP layer's authentication
   hands to the services (upstream lib/server.js ``getInstanceWithAuth``). A
@@ -108,9 +108,9 @@ class Deps:
 class State:
     """Per-process objects built once at start-up and shared by every service
     object: the copayer-lookup and wallet-facts caches
-    (bws/service/lookups.py), the background job tracker
-    (bws/service/jobs.py) and the history area's caches and computations in
-    flight (bws/service/history.py ``HistoryState``)."""
+    (bws/services/lookups.py), the background job tracker
+    (bws/services/jobs.py) and the history area's caches and computations in
+    flight (bws/services/history.py ``HistoryState``)."""
 
     copayer_lookups: CopayerLookups
     wallet_facts: WalletFactsCache

@@ -1,5 +1,5 @@
 """The proposal steps of ETH, Tri and the TRY token (docs/spec/api.md §9, §10
-Q12/Q13/Q27; issue 6), called by :class:`bws.service.proposals.Proposals`
+Q12/Q13/Q27; issue 6), called by :class:`bws.services.proposals.Proposals`
 when ``rules_for(wallet.coin).is_evm`` -- the wallet is read once by the
 aggregate, under the lock, and handed in.
 

@@ -1,5 +1,5 @@
 """Sharing one computation between concurrent callers (the history page's
-request coalescing and address-set loads, bws/service/history.py; bench
+request coalescing and address-set loads, bws/services/history.py; bench
 finding 3 in bench/profiles/NOTES.md).
 
 * :func:`single_flight`: callers with the same key while a computation runs

@@ -24,7 +24,7 @@ def decorate_txp(facts: WalletFacts, txp: TxProposal) -> dict:
     rebuilt from the proposal and its accept actions when it was stored
     without (docs/spec/api.md §5.4 "raw (recomputed for accepted
     proposals)").
-    facts: ``WalletFacts.of(wallet)`` (or cached, bws/service/lookups.py)."""
+    facts: ``WalletFacts.of(wallet)`` (or cached, bws/services/lookups.py)."""
     d = txp.to_dict()
     names = facts.copayer_names
     d["creatorName"] = names.get(txp.creator_id, "unknown")

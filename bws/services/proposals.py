@@ -19,9 +19,9 @@ Lifecycle::
 Every write runs under the wallet lock (sign/reject/broadcast too, Q19) and
 reads the wallet once, under it.  The coin's steps are chosen once per request
 with ``rules_for(wallet.coin)`` (bws/chains/rules.py): UTXO coins in
-bws/service/proposals_utxo.py, EVM coins in bws/service/proposals_evm.py;
+bws/services/proposals_utxo.py, EVM coins in bws/services/proposals_evm.py;
 the lifecycle checks (vote, status, backoff) are shared here.  Marking a
-proposal broadcast is the one rule of bws/service/broadcasts.py.
+proposal broadcast is the one rule of bws/services/broadcasts.py.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class Proposals(Aggregate):
 
     async def _store_txp(self, txp: TxProposal, *notes: Notification, expect: Optional[dict] = None) -> bool:
         """Store ``txp`` and the notifications announcing its new state together
-        (one transaction: :meth:`bws.service.notifier.Notifier.notify_with_tx`),
+        (one transaction: :meth:`bws.services.notifier.Notifier.notify_with_tx`),
         then publish them. ``expect``: conditions the stored proposal must still
         meet (e.g. ``{"status": "accepted"}``); False when it no longer did:
         someone else made the change first, nothing was stored or published."""
@@ -404,7 +404,7 @@ class Proposals(Aggregate):
         ``actions[].copayerName`` and ``deleteLockTime`` (int s).  Accepted
         proposals whose txid the explorer knows were broadcast by someone else
         (or by us, answer lost): they are marked (the one rule,
-        :meth:`bws.service.broadcasts.BroadcastMarks.mark_seen_on_chain`: under
+        :meth:`bws.services.broadcasts.BroadcastMarks.mark_seen_on_chain`: under
         the wallet lock, once) and left out.  Explorer errors keep the
         proposal listed (Q7)."""
         docs = await self.storage.proposals.fetch_pending(caller.wallet_id)

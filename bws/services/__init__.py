@@ -25,15 +25,15 @@ aggregate          methods (each ``async def name(caller, opts)``)
 ``chain``          get_address_nonce, get_transaction_pending_status, broadcast_raw_tx
 =================  ================================================================
 
-``caller`` is the authenticated :class:`~bws.service.context.Caller` (the HTTP
-layer builds it, bws/http/auth.py; :data:`~bws.service.context.ANONYMOUS` for
+``caller`` is the authenticated :class:`~bws.services.context.Caller` (the HTTP
+layer builds it, bws/http/auth.py; :data:`~bws.services.context.ANONYMOUS` for
 routes without authentication).  Every aggregate shares the process's
-:class:`~bws.service.context.Deps` and :class:`~bws.service.context.State`
+:class:`~bws.services.context.Deps` and :class:`~bws.services.context.State`
 and is handed the peer aggregates it calls, explicitly.  Coin differences are
 asked of ``bws.chains.rules.rules_for(wallet.coin)``; marking a proposal
-broadcast is bws/service/broadcasts.py (shared with bcmonitor).
+broadcast is bws/services/broadcasts.py (shared with bcmonitor).
 
-To add an aggregate: write ``bws/service/<aggregate>.py`` with
+To add an aggregate: write ``bws/services/<aggregate>.py`` with
 ``class X(Aggregate)`` and build it in :class:`Services` (its peers as
 keyword arguments).
 
@@ -81,14 +81,14 @@ class Services:
 
     storage: :class:`bws.storage.Storage`; lock: a :class:`bws.lock.Lock`
     (the wallet lock); broker: a :class:`bws.broker.Broker` or None;
-    explorers: :data:`~bws.service.context.Explorers`; clock:
+    explorers: :data:`~bws.services.context.Explorers`; clock:
     ``IReactorTime`` (unix seconds; background jobs and request coalescing
     are scheduled on it); notifier: the process's
-    :class:`~bws.service.notifier.Notifier` (default: one on ``storage`` and
+    :class:`~bws.services.notifier.Notifier` (default: one on ``storage`` and
     ``broker`` with a :class:`bws.model.NotificationIds` on ``clock``);
     lock_wait / lock_max_hold: seconds (WALLET_BUSY after ``lock_wait``);
-    tunables: :class:`~bws.service.context.Tunables`; state: the process's
-    :class:`~bws.service.context.State` (default: fresh)."""
+    tunables: :class:`~bws.services.context.Tunables`; state: the process's
+    :class:`~bws.services.context.State` (default: fresh)."""
 
     def __init__(
         self,
@@ -118,7 +118,7 @@ class Services:
             tunables or Tunables(),
         )
         self.state = state if state is not None else State.build(storage, clock)
-        #: the ONE mark-broadcast rule (bws/service/broadcasts.py), also used by bcmonitor
+        #: the ONE mark-broadcast rule (bws/services/broadcasts.py), also used by bcmonitor
         self.broadcasts = BroadcastMarks(
             storage, notifier, lock, clock, lock_wait=lock_wait, lock_max_hold=lock_max_hold
         )

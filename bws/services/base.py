@@ -8,9 +8,9 @@ Errors are :class:`bws.errors.ClientError` (400/401 on the wire) or
 :class:`bws.errors.ServerError` (500 ``{"error": ...}``).
 
 Identity: every method of an aggregate takes the authenticated
-:class:`~bws.service.context.Caller` as its first argument (the reference's
+:class:`~bws.services.context.Caller` as its first argument (the reference's
 ``getInstanceWithAuth`` result); the objects, built once per process by
-:class:`bws.service.Services`, hold no caller.
+:class:`bws.services.Services`, hold no caller.
 """
 
 from __future__ import annotations
@@ -49,19 +49,19 @@ async def maybe_await(value: Any) -> Any:
 
 
 class Aggregate:
-    """What every aggregate service (bws/service/<aggregate>.py) shares: the
-    process's :class:`~bws.service.context.Deps` and
-    :class:`~bws.service.context.State`, and helpers that take the caller
+    """What every aggregate service (bws/services/<aggregate>.py) shares: the
+    process's :class:`~bws.services.context.Deps` and
+    :class:`~bws.services.context.State`, and helpers that take the caller
     explicitly (no caller is stored on the object: one object serves every
     request of the process).
 
     deps: storage (:class:`bws.storage.Storage`), the wallet lock, the broker,
-    the one :class:`~bws.service.notifier.Notifier`, the explorers, the clock
+    the one :class:`~bws.services.notifier.Notifier`, the explorers, the clock
     (``IReactorTime``: unix seconds from ``seconds()``) and the typed tunables;
     read through at call time (``Services.lock = ...`` wraps the lock for
     every aggregate, bws/http/metrics.py); state: the per-process caches and
     job tracker; broadcasts: the one mark-broadcast rule
-    (bws/service/broadcasts.py, shared with bcmonitor)."""
+    (bws/services/broadcasts.py, shared with bcmonitor)."""
 
     def __init__(self, deps: Deps, state: State, broadcasts: BroadcastMarks) -> None:
         self.deps = deps
@@ -158,7 +158,7 @@ class Aggregate:
         return Wallet.from_dict(doc)
 
     async def _wallet_facts(self, caller: Caller, *, complete: bool = False) -> WalletFacts:
-        """The caller's :class:`~bws.service.lookups.WalletFacts`, from the
+        """The caller's :class:`~bws.services.lookups.WalletFacts`, from the
         per-process cache when possible (``complete``: names and derivation
         strategy needed, trusted only from a complete wallet), else read
         (WALLET_NOT_FOUND)."""
@@ -239,7 +239,7 @@ class Aggregate:
         """The accepted proposals (:class:`bws.model.TxProposal`, any coin)
         whose txid the explorer knows: broadcast by someone else, or by us
         with the answer lost.  A read: nothing is marked here (the pending
-        listing marks them, :meth:`bws.service.proposals.Proposals.get_pending_txs`).
+        listing marks them, :meth:`bws.services.proposals.Proposals.get_pending_txs`).
         Explorer errors are logged and the proposal left out (docs/spec/api.md
         §10 Q7: never fail the caller)."""
         out = []

@@ -4,7 +4,7 @@ bitcore-wallet-service lib/server.js getUtxos / getBalance).
 
 * ``get_wallet_utxos``: the wallet's UTXOs with ``locked`` (inputs of pending
   proposals); a read (the pending list marks proposals found on chain,
-  bws/service/proposals.py).
+  bws/services/proposals.py).
 * ``get_balance(opts)``: one step -- wallets with >= 100 addresses (tunable
   ``balance_cache_address_threshold``) reuse a balance computed less than
   ``cache_ttl`` seconds ago for the same address set (cache type

@@ -3,7 +3,7 @@ scans — docs/spec/api.md §6.4, §6.15, §10.1).
 
 A job is a coroutine started without being awaited by the request that
 spawned it; its failure is logged, never raised.  The :class:`JobTracker` is
-built once per process (bws/service/context.py ``State``) so tests (and a
+built once per process (bws/services/context.py ``State``) so tests (and a
 graceful shutdown) can wait for the jobs::
 
     await service.state.jobs.drain()     # every job spawned so far is done

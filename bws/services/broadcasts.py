@@ -14,7 +14,7 @@ The rule:
   announces it (issue 15 finding 8);
 * the proposal and its ``NewOutgoingTx`` / ``NewOutgoingTxByThirdParty``
   notification are stored together, then published (the one Notifier,
-  bws/service/notifier.py ``notify_with_tx``);
+  bws/services/notifier.py ``notify_with_tx``);
 * ONE payload: ``TxProposal.notification_data(txid=...)`` =
   ``{txProposalId, creatorId, amount (int, satoshis or wei), message, txid}``
   (upstream's monitor sent only ``{txProposalId, txid, amount}``: the email and
@@ -45,7 +45,7 @@ class BroadcastMarks:
 
     storage: :class:`bws.storage.Storage` (``proposals.fetch``,
     ``proposals.fetch_by_txid``, ``cache.soft_reset``); notifier: the
-    process's :class:`bws.service.notifier.Notifier` (store with the
+    process's :class:`bws.services.notifier.Notifier` (store with the
     proposal, then publish); lock: a :class:`bws.lock.Lock` (the process's
     wallet lock: the API's and the monitor's must be the same backend to
     serialise across processes); clock: ``IReactorTime`` (``seconds()``, unix s: ``broadcastedOn`` and

@@ -15,7 +15,7 @@ position of the page and refresh confirmations from the block height.
 Cost (bench/profiles/NOTES.md, finding 3), per process:
 
 * Concurrent requests for the same page of the same wallet share one
-  computation (:func:`bws.service.concurrency.coalesce`): every request that arrives before a
+  computation (:func:`bws.services.concurrency.coalesce`): every request that arrives before a
   computation starts is answered by it; one that arrives while it runs waits
   for the next one. So each answer comes from reads made after its request
   arrived (an edited note, a broadcast, a new address show at once), and 50

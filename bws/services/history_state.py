@@ -1,8 +1,8 @@
-"""The history area's per-process state (bws/service/history.py): the
+"""The history area's per-process state (bws/services/history.py): the
 block-height cache, the wallets' in-memory address sets (re-read when the
 wallet's write token changes or after ``ADDRESS_SET_TTL`` seconds) and the
 computations in flight.  Built once per process as part of
-bws/service/context.py ``State``, never module-level (issue 16 "No hidden
+bws/services/context.py ``State``, never module-level (issue 16 "No hidden
 global state")."""
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ class AddressSet:
 
 class HistoryState:
     """The history area's per-process state, built once at start-up
-    (bws/service/context.py ``State``): the block-height cache
+    (bws/services/context.py ``State``): the block-height cache
     ``(coin, network) -> (fetched at unix s, height)`` (docs/spec/api.md
     §6.21), the wallets' address sets, and the loads and page computations
-    in flight (bws/service/concurrency.py)."""
+    in flight (bws/services/concurrency.py)."""
 
     def __init__(self) -> None:
         self.heights: dict[tuple[str, str], tuple[float, int]] = {}
