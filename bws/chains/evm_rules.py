@@ -6,7 +6,7 @@ Accounts squeezed into the UTXO model: one pseudo-UTXO per address, one
 output, the gas price (wei) passed as ``feePerKb``, no caller inputs, no
 ``fee``, no change; the fee is ``EVM_GAS_LIMIT`` (21000) x gas price.  What
 needs the node (chain id, the sender's nonce, the raw tx check) stays in the
-services (bws/services/evm.py), which use bws/chains/evm.py for the decoding.
+services (bws/services/proposals_evm.py), which use bws/chains/evm.py for the decoding.
 """
 
 from __future__ import annotations
