@@ -89,8 +89,10 @@ async def _run(reactor, args: argparse.Namespace) -> None:
     from bcmonitor.runner import BtcRunner, EvmRunner
     from bws.broker import make_broker
     from bws.config import ConfigError, load_config
+    from bws.lock import make_lock
     from bws.model import NotificationIds
-    from bws.service.notifier import Notifier
+    from bws.services.broadcasts import BroadcastMarks
+    from bws.services.notifier import Notifier
     from bws.storage import Storage
 
     log = logging.getLogger("bcmonitor")
@@ -114,14 +116,19 @@ async def _run(reactor, args: argparse.Namespace) -> None:
         log.error("bcmonitor: cannot reach the database %s: %s", cfg.mongo_uri, e)
         raise SystemExit(EXIT_CONFIG)
     broker = make_broker(cfg, reactor)
-    notifier = MonitorNotices(Notifier(storage, broker, NotificationIds()))
+    the_notifier = Notifier(storage, broker, NotificationIds())
+    notifier = MonitorNotices(the_notifier)
+    # the API's mark-broadcast rule, under the same (cross-process) wallet lock
+    broadcasts = BroadcastMarks(storage, the_notifier, make_lock(cfg, reactor), reactor,
+                                lock_wait=cfg.lockOpts.waitTime, lock_max_hold=cfg.lockOpts.maxHoldTime)
 
     if args.chain == "btc":
         from bcmonitor.btc import BtcMonitor
         from bcmonitor.rpc import BitcoindRpc
 
         monitor = BtcMonitor(storage, notifier, BitcoindRpc(opts.url, reactor=reactor), reactor,
-                             coin="btc", network=network, third_party_delay=args.third_party_delay)
+                             coin="btc", network=network, third_party_delay=args.third_party_delay,
+                             broadcasts=broadcasts)
         runner = BtcRunner(monitor, reactor, host, int(port), magic)
         log.info("bcmonitor btc %s: node p2p %s, rpc %s", network, opts.p2p, opts.url.split("@")[-1])
     else:
@@ -144,7 +151,7 @@ async def _run(reactor, args: argparse.Namespace) -> None:
         monitor = EvmMonitor(storage, notifier, w3, reactor, coin=args.chain, network=network,
                              token_coin="try" if token and args.chain == "eth" else None,
                              token_address=token if args.chain == "eth" else None,
-                             confirmations=opts.confirmations)
+                             confirmations=opts.confirmations, broadcasts=broadcasts)
         runner = EvmRunner(monitor, reactor, opts.pollInterval)
         log.info("bcmonitor %s %s: rpc %s every %ss, %d confirmations, token %s", args.chain, network,
                  opts.url, opts.pollInterval, opts.confirmations, token or "-")

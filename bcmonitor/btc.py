@@ -10,7 +10,8 @@ tx, a block, a back-fill and a reorg never interleave.
   addresses skipped; several outputs of one tx to one address are summed); an
   accepted proposal with this txid -> after ``third_party_delay`` seconds (gives
   bws's own broadcast time to mark it) still accepted -> ``broadcasted`` +
-  ``NewOutgoingTxByThirdParty {txProposalId, txid, amount}`` under the txp's walletId.
+  ``NewOutgoingTxByThirdParty`` under the txp's walletId, by the API's own rule
+  (bws/services/broadcasts.py: under the wallet lock, one payload).
 * block -> the txs as above (a tx first seen in a block is notified then),
   ``NewBlock {hash, coin, network}`` (walletId = network), ``TxConfirmation`` for
   each active subscription of a txid in the block (creatorId = subscriber; the
@@ -46,7 +47,6 @@ from twisted.internet.defer import DeferredLock
 
 from bws.aio import run_coroutine
 
-from .notify import mark_broadcast_by_third_party
 from .rpc import RpcError
 
 log = logging.getLogger("bcmonitor.btc")
@@ -94,6 +94,9 @@ class BtcMonitor:
     (``await rpc.call(method, *params)``); ``clock``: IReactorTime (its ``seconds()``
     is compared with address ``createdOn``, unix s, written by the API processes).
 
+    ``broadcasts``: :class:`bws.services.broadcasts.BroadcastMarks` (marks
+    accepted proposals seen on the network broadcast, as the API does).
+
     ``address_margin`` (s): how late an address record may be stored after its
     ``createdOn`` (clock skew between hosts + time createAddress spends between
     deriving and storing: the explorer registration) and still be picked up by
@@ -110,8 +113,11 @@ class BtcMonitor:
         network: str = "testnet",
         third_party_delay: float = 20.0,
         address_margin: float = 600.0,
+        *,
+        broadcasts,
     ):
         self.storage = storage
+        self.broadcasts = broadcasts
         self.notifier = notifier
         self.rpc = rpc
         self.clock = clock
@@ -368,7 +374,7 @@ class BtcMonitor:
         self._third_party_pending[txid] = self.clock.callLater(self.third_party_delay, later)
 
     async def _mark_third_party(self, txid: str) -> None:
-        await mark_broadcast_by_third_party(self.storage, self.notifier, txid, self.clock.seconds())
+        await self.broadcasts.mark_txid_seen_on_chain(txid)
 
     # -- blocks --------------------------------------------------------------------
 

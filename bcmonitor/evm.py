@@ -16,7 +16,8 @@ Each :meth:`poll_once` (the runner calls it every ``pollInterval`` seconds):
      stored in ``try_txs`` upserted by (hash, logIndex) with ``blockNumber``;
      ``NewIncomingTx`` with token base units for ``to`` matches;
    * accepted proposals whose txid is in the block -> broadcasted +
-     ``NewOutgoingTxByThirdParty`` (under the proposal's own walletId);
+     ``NewOutgoingTxByThirdParty`` (under the proposal's own walletId), by the
+     API's own rule (bws/services/broadcasts.py: under the wallet lock, one payload);
    * ``NewBlock {hash, coin, network}`` (walletId = network) and ``TxConfirmation``
      for active subscriptions of the block's tx hashes;
    * cursor (height, hash, recent hashes) saved last.
@@ -36,7 +37,6 @@ from twisted.internet.defer import DeferredLock
 
 from bws.aio import as_deferred
 
-from .notify import mark_broadcast_by_third_party
 
 log = logging.getLogger("bcmonitor.evm")
 
@@ -59,7 +59,8 @@ def _addr(value: Any) -> Optional[str]:
 
 class EvmMonitor:
     """``w3``: ``web3.AsyncWeb3``; ``coin``: native coin key (``eth``/``tri``);
-    ``token_coin``/``token_address``: the ERC20 watched on this chain (``try``) or None."""
+    ``token_coin``/``token_address``: the ERC20 watched on this chain (``try``) or None;
+    ``broadcasts``: :class:`bws.services.broadcasts.BroadcastMarks`."""
 
     def __init__(
         self,
@@ -73,8 +74,11 @@ class EvmMonitor:
         token_address: Optional[str] = None,
         confirmations: int = 0,
         max_blocks: int = 500,
+        *,
+        broadcasts,
     ):
         self.storage = storage
+        self.broadcasts = broadcasts
         self.notifier = notifier
         self.w3 = w3
         self.clock = clock
@@ -282,4 +286,4 @@ class EvmMonitor:
             )
 
     async def _third_party(self, txid: str) -> None:
-        await mark_broadcast_by_third_party(self.storage, self.notifier, txid, self.clock.seconds())
+        await self.broadcasts.mark_txid_seen_on_chain(txid)

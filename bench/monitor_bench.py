@@ -57,7 +57,7 @@ async def run(args) -> dict:
     from bcmonitor.btc import BlockView, BtcMonitor
     from bcmonitor.notify import MonitorNotices
     from bws.model import NotificationIds
-    from bws.service.notifier import Notifier
+    from bws.services.notifier import Notifier
     from bws.broker import LocalBroker
     from bws.storage import Storage
     from twisted.internet import reactor

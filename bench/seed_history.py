@@ -14,7 +14,7 @@ import sys
 
 async def seed(uri: str, wallet_id: str, n: int) -> None:
     from bws.model import Wallet
-    from bws.service.addresses import derive_wallet_address
+    from bws.services.addresses import derive_wallet_address
     from bws.storage import Storage
 
     storage = await Storage(uri).connect()

@@ -92,13 +92,15 @@ async def _register(storage: Any, cfg: Any) -> None:
     registry.start_heartbeat()
 
 
-def service_options(cfg: Any) -> dict:
-    """Config values the service areas read from ``WalletService.options``."""
-    return {
-        "fiatDefaultProvider": cfg.fiatRateServiceOpts.defaultProvider,
-        "webhookAllowHttp": cfg.webhookOpts.allowHttp,
-        "webhookAllowPrivateNetworks": list(cfg.webhookOpts.allowPrivateNetworks),
-    }
+def service_tunables(cfg: Any) -> Any:
+    """The typed service tunables (bws/services/context.py ``Tunables``) from the config."""
+    from bws.services.context import Tunables
+
+    return Tunables(
+        fiat_default_provider=cfg.fiatRateServiceOpts.defaultProvider,
+        webhook_allow_http=cfg.webhookOpts.allowHttp,
+        webhook_allow_private_networks=tuple(cfg.webhookOpts.allowPrivateNetworks),
+    )
 
 
 async def serve(cfg: Any) -> Any:
@@ -107,7 +109,7 @@ async def serve(cfg: Any) -> Any:
 
     from bws.http.app import BwsApi
     from bws.http.ratelimit import make_rate_limiter
-    from bws.service import WalletService
+    from bws.services import Services
     from bws.storage import Storage
 
     mongo = cfg.storageOpts.mongoDb
@@ -118,21 +120,22 @@ async def serve(cfg: Any) -> Any:
         transaction_timeout_ms=mongo.transactionTimeoutMS,
     ).connect()
     await _register(storage, cfg)
-    service = WalletService(
+    services = Services(
         storage,
         _make_lock(cfg),
         _make_broker(cfg),
         build_explorers(cfg),
         lock_wait=cfg.lockOpts.waitTime,
         lock_max_hold=cfg.lockOpts.maxHoldTime,
-        options=service_options(cfg),
+        clock=reactor,
+        tunables=service_tunables(cfg),
     )
-    api = BwsApi(service, cfg.basePath, rate_limiter=make_rate_limiter(cfg))
+    api = BwsApi(services, cfg.basePath, rate_limiter=make_rate_limiter(cfg))
     site = api.site(timeout=300)  # idle sockets (spec §2.1); bodies over 100 KiB not buffered
     site.noisy = False
     from bws.http.metrics import instrument  # Prometheus GET /metrics at the server root; counts requests
 
-    site.resource = instrument(site.resource, api, service)
+    site.resource = instrument(site.resource, api, services)
     port = reactor.listenTCP(cfg.port, site, interface=cfg.host)
     log.info("bws listening on http://%s:%d%s", cfg.host, port.getHost().port, cfg.basePath)
     return port

@@ -1,4 +1,4 @@
-"""Per-wallet locks: the interface WalletService uses, and the in-process lock.
+"""Per-wallet locks: the interface the services use, and the in-process lock.
 
 Every write to a wallet runs under that wallet's lock (spec/api.md §6.17):
 acquisition waits up to ``wait_time`` seconds (default 10) and then fails with
@@ -39,7 +39,7 @@ class LockTimeout(Exception):
 
 
 class Lock(Protocol):
-    """What WalletService needs from a lock backend."""
+    """What the services need from a lock backend."""
 
     async def acquire(self, token: str, wait_time: float, max_hold: float) -> Callable[[], None]:
         """Wait for ``token``; returns a release function. Raises LockTimeout after ``wait_time`` s."""

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bws.model import UNDEFINED, Notification, NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,6 +13,7 @@ from bws.http.request import parse_query
 from bws.http.routes import build_router
 from bws.errors import ClientError, Errors, ServerError
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
+from tests.helpers.services import AGGREGATES
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.wallets import create_and_join
 
@@ -150,10 +151,11 @@ async def test_query_parsing_reaches_service(api, monkeypatch):
     seen = {}
 
     def spy(name, result):
-        async def f(opts=None, *a, **k):
+        async def f(caller, opts=None, *a, **k):
             seen[name] = opts
             return result
-        monkeypatch.setattr(api.service, name, f)
+        aggregate = next(getattr(api.service, a) for a in AGGREGATES if hasattr(getattr(api.service, a), name))
+        monkeypatch.setattr(aggregate, name, f)
 
     spy("get_main_addresses", [])
     spy("get_balance", {})
@@ -172,7 +174,7 @@ async def test_query_parsing_reaches_service(api, monkeypatch):
 
 
 def test_time_span_clamp():
-    from bws.service.notifications import time_span_seconds
+    from bws.services.notifications import time_span_seconds
 
     assert time_span_seconds(None) == 60
     assert time_span_seconds("30") == 30

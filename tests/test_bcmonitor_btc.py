@@ -17,10 +17,12 @@ from twisted.internet.task import deferLater
 from bcmonitor.btc import BtcMonitor, TxView
 from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 from bcmonitor.rpc import BitcoindRpc
 from bcmonitor.runner import BtcRunner
 from bws.broker import LocalBroker
+from bws.lock import LocalLock
+from bws.services.broadcasts import BroadcastMarks
 from bws.devtools.litecoind import RegtestNode
 from bws.devtools.process import free_port
 from bws.model import TxConfirmationSub, notification_id_ms
@@ -82,11 +84,14 @@ async def add_wallet_address(storage, node, wallet_id=None, is_change=False, cre
     return doc
 
 
-def make_monitor(storage, node, broker, third_party_delay=0.3):
+def make_monitor(storage, node, broker, third_party_delay=0.3, lock=None):
+    """lock: the wallet lock the monitor marks proposals under (the API's, to race it; default a fresh LocalLock)."""
+    notifier = Notifier(storage, broker, NotificationIds())
     return BtcMonitor(
-        storage, MonitorNotices(Notifier(storage, broker, NotificationIds())),
+        storage, MonitorNotices(notifier),
         BitcoindRpc(node.rpc_url) if node else None, reactor,
         coin="btc", network="testnet", third_party_delay=third_party_delay,
+        broadcasts=BroadcastMarks(storage, notifier, lock or LocalLock(), reactor),
     )  # fmt: skip
 
 
@@ -150,7 +155,9 @@ async def test_live_incoming_third_party_block_confirmation(storage, node):
         third = await wait_for(lambda: notes(storage, "NewOutgoingTxByThirdParty"), timeout=30)
         assert len(third) == 1
         assert third[0]["walletId"] == txp_wallet
-        assert third[0]["data"] == {"txProposalId": txp["id"], "txid": out_txid, "amount": 25_000_000}
+        # the API's payload (bws/services/broadcasts.py: one mark-broadcast rule)
+        assert third[0]["data"] == {"txProposalId": txp["id"], "creatorId": "c0", "amount": 25_000_000,
+                                    "message": None, "txid": out_txid}
         stored = await storage.proposals.fetch(txp_wallet, txp["id"])
         assert stored["status"] == "broadcasted" and stored["broadcastedOn"] > 0
         assert len([d for d in db.find(storage, "txs", {"walletId": txp_wallet}, sort=[("createdOn", -1)])]) == 1  # no duplicate txp document
@@ -437,7 +444,8 @@ async def test_block_batching_gives_the_notifications_of_one_tx_at_a_time(storag
         ("NewIncomingTx", "wA", {"txid": _txid(1), "address": "a1", "amount": 1_500}),
         ("NewIncomingTx", "wB", {"txid": _txid(2), "address": "b1", "amount": 700}),
         ("NewIncomingTx", "wA", {"txid": _txid(2), "address": "a2", "amount": 300}),
-        ("NewOutgoingTxByThirdParty", "wP", {"txProposalId": "txp-0003", "txid": _txid(3), "amount": 5_000}),
+        ("NewOutgoingTxByThirdParty", "wP",
+         {"txProposalId": "txp-0003", "creatorId": "c0", "amount": 5_000, "message": None, "txid": _txid(3)}),
     ]
     assert one_by_one == incoming
     assert by_block == incoming + [("NewBlock", "testnet", {"hash": _txid(2000), "coin": "btc", "network": "testnet"})]

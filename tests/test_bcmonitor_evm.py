@@ -15,9 +15,11 @@ from web3 import AsyncWeb3
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 from bcmonitor.runner import EvmRunner
 from bws.broker import LocalBroker
+from bws.lock import LocalLock
+from bws.services.broadcasts import BroadcastMarks
 from bws.devtools.ganache import GanacheChain, try_token_contract
 from bws.devtools.process import free_port
 from bws.model import TxConfirmationSub
@@ -57,10 +59,12 @@ async def add_address(storage, address, coin):
 
 def monitor_for(storage, chain, coin, broker, token=None, confirmations=0):
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(chain.url))
+    notifier = Notifier(storage, broker, NotificationIds())
     return EvmMonitor(
-        storage, MonitorNotices(Notifier(storage, broker, NotificationIds())), w3, reactor, coin=coin,
+        storage, MonitorNotices(notifier), w3, reactor, coin=coin,
         network="livenet",
         token_coin="try" if token else None, token_address=token, confirmations=confirmations,
+        broadcasts=BroadcastMarks(storage, notifier, LocalLock(), reactor),
     )  # fmt: skip
 
 

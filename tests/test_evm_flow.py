@@ -17,10 +17,12 @@ from web3 import AsyncWeb3
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 from bws.aio import as_deferred
 from bws.http.app import BwsApi
 from bws.broker import LocalBroker
+from bws.lock import LocalLock
+from bws.services.broadcasts import BroadcastMarks
 from bws.chains.evm import erc20_transfer_data
 from bws.devtools.ganache import try_token_contract
 from bws.explorers import make_explorer
@@ -83,9 +85,11 @@ def _close_monitors():
 def monitor(storage, chain, coin, token=None):
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(chain.url))
     MONITORS.append(w3)
+    notifier = Notifier(storage, LocalBroker(), NotificationIds())
     return EvmMonitor(
-        storage, MonitorNotices(Notifier(storage, LocalBroker(), NotificationIds())), w3, reactor, coin=coin,
+        storage, MonitorNotices(notifier), w3, reactor, coin=coin,
         token_coin="try" if token else None, token_address=token,
+        broadcasts=BroadcastMarks(storage, notifier, LocalLock(), reactor),
     )  # fmt: skip
 
 

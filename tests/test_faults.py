@@ -37,11 +37,11 @@ from bws.explorers.bitcoind import BitcoindExplorer
 from bws.lock import LocalLock
 from bws.lock_locker import LockerClient
 from bws.model import format_notification_id, notification_id_ms
-from bws.service import WalletService
+from tests.helpers.services import ServicesForTests
 from bws.storage import Storage
 from tests.bws_process import create_wallet_http, signed_request, start_bws
 from tests.helpers.client import TestClient
-from tests.helpers.fixtures import make_service
+from tests.helpers.fixtures import Clock, make_service
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.wallets import create_and_join, join_opts
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open
@@ -176,7 +176,7 @@ async def test_join_notification_id_collision_renews_both_ids(faulty):
     # the join's notifications then get tickers 0 and 1 of that millisecond
     latest = db.notifications.find_one({}, sort=[("id", -1)])["id"]
     ms = notification_id_ms(latest) + 1000
-    service.time_fn = lambda: ms / 1000
+    service.clock = Clock(ms / 1000)
     new_copayer_id, complete_id = format_notification_id(ms, 0), format_notification_id(ms, 1)
     # another process already stored the id the WalletComplete notification will get:
     # the whole write (copayer + both notifications) aborts and is retried with fresh ids
@@ -203,7 +203,7 @@ async def test_join_publish_failure_keeps_the_join(storage):
             raise ConnectionError("broker gone")
 
     broker = DeadBroker()
-    service = WalletService(storage, LocalLock(), broker, {})
+    service = ServicesForTests(storage, LocalLock(), broker, {}, clock=reactor)
     w = await create_and_join(service, 1, 2, join=1)
     other = CopayerKeys.random("livenet", "BIP44")
     r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
@@ -397,7 +397,7 @@ async def test_node_down_or_silent_answers_quickly(storage):
 async def test_locker_down_wallet_busy_then_recovers(storage, tmp_path):
     port = free_port()
     lock = LockerClient("127.0.0.1", port, reactor)
-    service = WalletService(storage, lock, None, {}, lock_wait=1.0)
+    service = ServicesForTests(storage, lock, None, {}, clock=reactor, lock_wait=1.0)
     local = make_service(storage)
     w = await create_and_join(local, 1, 1)
     me = w.as_copayer(service)
@@ -426,7 +426,7 @@ async def test_locker_down_wallet_busy_then_recovers(storage, tmp_path):
 async def test_broker_down_notification_stored(storage):
     broker = WebSocketBroker(f"ws://127.0.0.1:{free_port()}", reactor).start()
     try:
-        service = WalletService(storage, LocalLock(), broker, {})
+        service = ServicesForTests(storage, LocalLock(), broker, {}, clock=reactor)
         w = await create_and_join(service, 1, 2, join=1)
         other = CopayerKeys.random("livenet", "BIP44")
         r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))

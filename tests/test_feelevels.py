@@ -34,7 +34,7 @@ def fake():
 
 @pytest.fixture
 def service(storage, clock, fake):
-    return make_service(storage, {("btc", "livenet"): fake, ("btc", "testnet"): fake}, time_fn=clock)
+    return make_service(storage, {("btc", "livenet"): fake, ("btc", "testnet"): fake}, clock=clock)
 
 
 @pytest_twisted.ensureDeferred

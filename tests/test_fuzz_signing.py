@@ -15,7 +15,7 @@ from bws.errors import ClientError
 from bws.http import auth
 from bws.http.jsonbody import parse_json_body
 from bws.http.request import HttpError
-from bws.service.context import Caller
+from bws.services.context import Caller
 from tests.helpers.keys import CopayerKeys
 
 KEYS = CopayerKeys.random("livenet", "BIP44")
@@ -115,16 +115,18 @@ class _Storage:
 
 class _Service:
     def __init__(self, lookups):
-        from bws.service.lookups import CopayerLookups
+        from bws.services.lookups import CopayerLookups
 
         self.storage = _Storage(lookups)
-        self.copayer_lookups = CopayerLookups(self.storage)  # as WalletService has (cached lookups)
+        self.copayer_lookups = CopayerLookups(self.storage)  # as Services has (cached lookups)
+
+        self.sessions = self
 
     async def check_session(self, copayer_id, token):
         return token == "good-session"
 
-    def bind(self, wallet_id, copayer_id, **kw):
-        return ("bound", wallet_id, copayer_id)
+    async def check_copayer(self, caller):
+        return None
 
 
 COPAYER_ID = KEYS.copayer_id("btc")

@@ -14,6 +14,8 @@ client-chosen fields are bounded (400, nothing stored).
 
 from __future__ import annotations
 
+import dataclasses
+
 import subprocess
 import uuid
 
@@ -25,7 +27,7 @@ from twisted.internet import protocol, reactor, task
 from bws.config import ConfigError, WebhookOpts, config_from_dict
 from bws.model import constants as C
 from bws.http.ratelimit import MemoryCounter, RedisCounter, make_rate_limiter
-from bws.service.webhooks import NOT_PUBLIC, register_webhook
+from bws.services.webhooks import NOT_PUBLIC, register_webhook
 from bws.delivery.destinations import DestinationPolicy, address_allowed, resolve_host
 from bws.delivery.webhooks import DELIVERY_FAILED, TreqPoster, WebhookService
 from tests.helpers import db
@@ -118,7 +120,7 @@ async def test_registration_refuses_internal_destinations(api):
     r = await api.client.post("/v1/webhooks/", {"url": "https://8.8.8.8:99999/hook"}, c)
     assert (r.status, r.json["message"]) == (400, "Invalid url: bad port")
     # the operator's allow-list admits its networks, and only those
-    api.service.options["webhookAllowPrivateNetworks"] = ["127.0.0.0/8"]
+    api.service.tunables = dataclasses.replace(api.service.tunables, webhook_allow_private_networks=("127.0.0.0/8",))
     for url in ("https://127.0.0.1:8443/hook", "https://0x7f000001/hook", "https://[::ffff:127.0.0.1]/h"):
         assert (await api.client.post("/v1/webhooks/", {"url": url}, c)).status == 200, url
     for url in ("https://10.0.0.1/hook", "https://169.254.169.254/", "https://[::1]/hook"):
@@ -263,7 +265,7 @@ async def test_failures_look_the_same_in_the_deliveries_list(storage):
             svc.stop()
     finally:
         await hang_up.stopListening()
-    from bws.service.webhooks import list_webhook_deliveries
+    from bws.services.webhooks import list_webhook_deliveries
 
     seen = []
     for c, h in zip(w["copayers"], hooks):

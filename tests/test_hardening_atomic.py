@@ -30,8 +30,10 @@ from twisted.internet import defer, reactor
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 from bws.broker import LocalBroker
+from bws.lock import LocalLock
+from bws.services.broadcasts import BroadcastMarks
 from bws.chains.address import script_for_address
 from bws.embedded_db import server_argv
 from tests.bws_process import create_wallet_http, signed_request, start_bws
@@ -380,7 +382,7 @@ async def test_concurrent_pending_lists_mark_a_third_party_broadcast_once(api, l
 async def test_monitor_racing_the_pending_list_marks_once(api, litecoind):
     service = api.service
     w, me, keys, t = await _accepted_and_broadcast_elsewhere(service, litecoind)
-    monitor = make_monitor(service.storage, None, LocalBroker(), third_party_delay=0)
+    monitor = make_monitor(service.storage, None, LocalBroker(), third_party_delay=0, lock=service.lock)
     calls = [api.client.get("/v1/txproposals/", keys) for _ in range(10)]
     calls += [monitor._mark_third_party(t["txid"]) for _ in range(3)]
     results = await _gather(calls)
@@ -395,9 +397,11 @@ async def test_monitors_mark_a_third_party_broadcast_once(storage):
     txid = "ab" * 32
     await storage.proposals.store(_proposal("wM", txid, "accepted"))
     btc_broker, evm_broker = LocalBroker(), LocalBroker()
-    btc = make_monitor(storage, None, btc_broker, third_party_delay=0)
-    notices = MonitorNotices(Notifier(storage, evm_broker, NotificationIds()))
-    evm = EvmMonitor(storage, notices, None, reactor, coin="eth")
+    lock = LocalLock()  # both monitors' wallet lock (one locker across processes in production)
+    btc = make_monitor(storage, None, btc_broker, third_party_delay=0, lock=lock)
+    notifier = Notifier(storage, evm_broker, NotificationIds())
+    evm = EvmMonitor(storage, MonitorNotices(notifier), None, reactor, coin="eth",
+                     broadcasts=BroadcastMarks(storage, notifier, lock, reactor))
     await _gather([btc._mark_third_party(txid) for _ in range(5)] + [evm._third_party(txid) for _ in range(5)])
     notes = [n for n in await storage.notifications.fetch(["wM"]) if n["type"] == "NewOutgoingTxByThirdParty"]
     assert len(notes) == 1 and notes[0]["data"]["txid"] == txid

@@ -19,7 +19,7 @@ from twisted.internet import defer, reactor, task
 from twisted.web.server import Site
 
 from bws.http.app import BwsApi
-from bws.service import history as history_mod
+from bws.services.context import Tunables
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
@@ -89,7 +89,7 @@ def gather(*ds):
 
 
 def service_for(storage, explorer):
-    return make_service(storage, {("btc", "testnet"): explorer}, options={"historyCacheAddressThreshold": 2})
+    return make_service(storage, {("btc", "testnet"): explorer}, tunables=Tunables(history_cache_address_threshold=2))
 
 
 @pytest_twisted.ensureDeferred
@@ -192,7 +192,7 @@ async def test_cancelled_request_does_not_cancel_the_others(storage):
     assert [i["txid"] for i in await b] == ["t6", "t5", "t4"]
     assert fake.calls.count(("get_transactions",)) == 1
     # and nothing is left behind for the next request
-    assert not history_mod._state(storage).batches
+    assert not service.state.history.batches
     assert [i["txid"] for i in await me.get_tx_history({"skip": 0, "limit": 3})] == ["t6", "t5", "t4"]
 
 
@@ -255,6 +255,6 @@ async def test_address_set_follows_new_addresses(storage):
     assert len(loads) == 2
     assert (items[0]["txid"], items[0]["action"], items[0]["outputs"][0]["isMine"]) == ("t2", "received", True)
     # the in-memory set expires after ADDRESS_SET_TTL even without a change
-    history_mod.forget_address_sets(storage)
+    service.state.history.forget_address_sets()
     await me.get_tx_history({})
     assert len(loads) == 3

@@ -10,6 +10,7 @@ import pytest_twisted
 
 from bws.errors import ClientError
 from bws.model import TxProposal
+from bws.services.context import Tunables
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
@@ -97,7 +98,7 @@ async def test_decoration_merge_invalid_and_low_fees(storage):
 @pytest_twisted.ensureDeferred
 async def test_history_cache(storage):
     fake = FakeExplorer(height=1000)
-    service = make_service(storage, {("btc", "testnet"): fake}, options={"historyCacheAddressThreshold": 2})
+    service = make_service(storage, {("btc", "testnet"): fake}, tunables=Tunables(history_cache_address_threshold=2))
     w, me, [a0, a1] = await new_wallet(service, 2)
     # newest first: two shallow txs, then three deep ones (>= 36 confirmations)
     fake.txs = [itx(f"t{i}", [(EXT, 100_000)], [(a0["address"], 90_000)], confirmations=c)

@@ -7,6 +7,8 @@ webhook and fiat routes need are applied by the services."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import ast
 import time
 from pathlib import Path
@@ -70,9 +72,9 @@ def test_each_app_owns_its_router(service):
     custom = Router()
     assert BwsApi(service, router=custom).router is custom
     # building an app writes nothing into the service (the openapi route gets basePath from register())
-    before = dict(service.options)
+    before = (service.deps, service.tunables)
     BwsApi(service, "/other/base")
-    assert service.options == before
+    assert (service.deps, service.tunables) == before
 
 
 @pytest_twisted.ensureDeferred
@@ -159,7 +161,8 @@ async def test_fiat_default_provider_is_the_services(api):
     await api.service.storage.fiat.store_rates("BitPay", "btc", [{"code": "USD", "value": 100.0}], now - 60_000)
     await api.service.storage.fiat.store_rates("Bitstamp", "btc", [{"code": "USD", "value": 300.0}], now - 60_000)
     assert (await api.client.get("/v1/fiatrates/USD/")).json["rate"] == 100.0
-    api.service.options["fiatDefaultProvider"] = "Bitstamp"  # fiatRateServiceOpts.defaultProvider
+    # fiatRateServiceOpts.defaultProvider
+    api.service.tunables = dataclasses.replace(api.service.tunables, fiat_default_provider="Bitstamp")
     assert (await api.client.get("/v1/fiatrates/USD/")).json["rate"] == 300.0
     assert (await api.client.get("/v1/fiatrates/USD/?provider=BitPay")).json["rate"] == 100.0
 
@@ -168,10 +171,11 @@ async def test_fiat_default_provider_is_the_services(api):
 async def test_webhook_allow_http_is_the_services(api):
     w = await create_and_join(api.service, 1, 1)
     c = w.copayers[0]
-    api.service.options["webhookAllowPrivateNetworks"] = ["127.0.0.0/8"]
+    tunables = api.service.tunables
+    api.service.tunables = dataclasses.replace(tunables, webhook_allow_private_networks=("127.0.0.0/8",))
     r = await api.client.post("/v1/webhooks/", {"url": "http://127.0.0.1:9/hook"}, c)
     assert r.status == 400 and r.json["message"] == "Invalid url: must be an https:// URL"
-    api.service.options["webhookAllowHttp"] = True  # webhookOpts.allowHttp
+    api.service.tunables = dataclasses.replace(api.service.tunables, webhook_allow_http=True)  # webhookOpts.allowHttp
     r = await api.client.post("/v1/webhooks/", {"url": "http://127.0.0.1:9/hook"}, c)
     assert r.status == 200 and r.json["url"] == "http://127.0.0.1:9/hook"
     hook_id = r.json["id"]

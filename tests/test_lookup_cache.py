@@ -1,16 +1,15 @@
-"""Per-process caches of immutable facts (bws/service/lookups.py): the copayer
+"""Per-process caches of immutable facts (bws/services/lookups.py): the copayer
 lookup and the wallet network, against a real SecantusDB."""
 
 from __future__ import annotations
 
-import copy
 
 import pytest_twisted
 
 from bws.crypto import sign_message
-from bws.service.lookups import CopayerLookups
+from bws.services.lookups import CopayerLookups
 from tests.helpers import db
-from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
+from tests.helpers.fixtures import api, clock, explorer, make_service, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
 
@@ -42,8 +41,7 @@ async def test_key_added_by_another_process_is_accepted(api):
     cid = w.copayer_ids[0]
     r = await api.client.get("/v1/preferences/", c)
     assert r.status == 200  # the lookup is now cached here
-    elsewhere = copy.copy(api.service)
-    elsewhere.copayer_lookups = CopayerLookups(api.service.storage)  # another process's cache
+    elsewhere = make_service(api.service.storage)  # another process: its own lookup cache
     new = CopayerKeys.random()
     await elsewhere.add_access({"copayerId": cid, "requestPubKey": new.request_pub,
                                 "signature": sign_message(new.request_pub, c.auth_priv())})

@@ -10,7 +10,7 @@ import pytest_twisted
 
 from bws.chains.address import derive_address
 from bws.errors import ClientError
-from bws.service.jobs import drain_jobs
+from bws.services.context import Tunables
 from tests.helpers.fixtures import api, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
@@ -25,7 +25,7 @@ def addr(keys: CopayerKeys, path: str) -> str:
 
 @pytest.fixture
 def service(storage, node_explorer):
-    return make_service(storage, {("btc", "testnet"): node_explorer}, options={"scanAddressGap": 2})
+    return make_service(storage, {("btc", "testnet"): node_explorer}, tunables=Tunables(scan_address_gap=2))
 
 
 @pytest_twisted.ensureDeferred
@@ -38,7 +38,7 @@ async def test_scan_finds_active_addresses(api, litecoind):
     w = await create_and_join(service, 1, 1, network="testnet", copayers=[k])
     r = await api.client.post("/v1/addresses/scan", {}, k)
     assert (r.status, r.json) == (200, {"started": True})
-    await drain_jobs(service)
+    await service.state.jobs.drain()
     [n] = await notifications(service, w.id, {"ScanFinished"})
     assert n["data"] == {"result": "success"} and n["creatorId"] is None
     stored = [a["path"] for a in await service.storage.addresses.fetch(w.id)]
@@ -51,7 +51,7 @@ async def test_scan_finds_active_addresses(api, litecoind):
     assert (await me.get_balance({}))["totalAmount"] == 3_000_000
 
     # a rescan with a bigger gap finds m/0/6 beyond the old gap
-    wide = make_service(service.storage, service.explorers, options={"scanAddressGap": 4})
+    wide = make_service(service.storage, service.explorers, tunables=Tunables(scan_address_gap=4))
     await w.as_copayer(wide).scan({})
     paths = [a["path"] for a in await service.storage.addresses.fetch(w.id) if not a["isChange"]]
     assert paths[-1] == "m/0/6" and (await me.create_address({"ignoreMaxGap": True}))["path"] == "m/0/7"
@@ -78,11 +78,11 @@ class FlakyActivity(FakeExplorer):
 async def test_scan_error_needs_scan_and_index_cache(storage):
     k = CopayerKeys.random("testnet")
     ex = FlakyActivity(active={addr(k, f"m/0/{i}") for i in range(5)}, fail_at=7)
-    service = make_service(storage, {("btc", "testnet"): ex}, options={"scanAddressGap": 2})
+    service = make_service(storage, {("btc", "testnet"): ex}, tunables=Tunables(scan_address_gap=2))
     w = await create_and_join(service, 1, 1, network="testnet", copayers=[k])
     me = w.as_copayer(service)
     assert await me.start_scan({}) == {"started": True}
-    await drain_jobs(service)
+    await service.state.jobs.drain()
     [n] = await notifications(service, w.id, {"ScanFinished"})
     assert n["data"] == {"result": "error", "error": "activity lookup failed"}
     assert (await storage.wallets.fetch(w.id))["scanStatus"] == "error"

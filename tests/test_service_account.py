@@ -1,4 +1,4 @@
-"""WalletService: preferences, notes, notifications, sessions, subscriptions,
+"""Services: preferences, notes, notifications, sessions, subscriptions,
 stats, version (spec §4.7, §4.24–4.28, §3.5; §12 cases 6, 23, 44, 54)."""
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""WalletService addresses: vectors, consecutive paths, atomic store, gap limit,
+"""Services addresses: vectors, consecutive paths, atomic store, gap limit,
 listing, incomplete / single-address / need-scan wallets
 (spec §6.1–6.2, §4.16; §12 cases 19–22, 30, 45)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 import pytest_twisted
@@ -127,7 +129,7 @@ async def test_gap_limit(service, explorer):
 
 @pytest_twisted.ensureDeferred
 async def test_gap_limit_explorer_error_propagates(service, explorer, monkeypatch):
-    service.options["maxMainAddressGap"] = 2
+    service.tunables = dataclasses.replace(service.tunables, max_main_address_gap=2)
     w = await create_and_join(service, 1, 1)
     me = w.as_copayer(service)
     await me.create_address({})

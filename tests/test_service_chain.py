@@ -4,6 +4,8 @@ the Bitcoin Core RPC explorer (spec §6.2–6.4, §4.17, §4.20; §12 cases 21, 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import pytest_twisted
 
@@ -21,7 +23,7 @@ def node_explorer(litecoind):
 
 @pytest.fixture
 def service(storage, clock, node_explorer):  # noqa: F811 - overrides the stub-explorer service
-    return make_service(storage, {("btc", "testnet"): node_explorer}, time_fn=clock)
+    return make_service(storage, {("btc", "testnet"): node_explorer}, clock=clock)
 
 
 @pytest_twisted.ensureDeferred
@@ -58,7 +60,7 @@ async def test_balance_and_utxos_on_chain(service, litecoind):
 
 @pytest_twisted.ensureDeferred
 async def test_gap_limit_with_node_activity(service, litecoind):
-    service.options["maxMainAddressGap"] = 3
+    service.tunables = dataclasses.replace(service.tunables, max_main_address_gap=3)
     w = await create_and_join(service, 1, 1, network="testnet")
     me = w.as_copayer(service)
     made = [await me.create_address({}) for _ in range(3)]

@@ -9,7 +9,7 @@ import pytest
 import pytest_twisted
 
 from bws.errors import ClientError, ServerError
-from bws.service.jobs import drain_jobs
+from bws.services.context import Tunables
 from tests.helpers.fixtures import Clock, make_service
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
@@ -79,8 +79,8 @@ async def test_explorer_error_and_coin_override(storage):
 @pytest_twisted.ensureDeferred
 async def test_two_step_balance(storage, node_explorer, litecoind):
     clock = Clock()
-    service = make_service(storage, {("btc", "testnet"): node_explorer}, time_fn=clock,
-                           options={"twoStepBalanceThreshold": 3})
+    service = make_service(storage, {("btc", "testnet"): node_explorer}, clock=clock,
+                           tunables=Tunables(two_step_balance_threshold=3))
     w, me = await new_wallet(service)
     old = [await me.create_address({}) for _ in range(3)]
     await fund(me, litecoind, "0.4", address=old[1])  # one-step so far (< 3 ... now 3 addresses)
@@ -88,12 +88,12 @@ async def test_two_step_balance(storage, node_explorer, litecoind):
     clock.advance(25 * 3600)  # the funded address is no longer "new" and not known to hold funds
     partial = await me.get_balance({"twoStep": True})
     assert partial["totalAmount"] == 0
-    await drain_jobs(service)
+    await service.state.jobs.drain()
     [n] = await notifications(service, w.id, {"BalanceUpdated"})
     assert n["data"]["totalAmount"] == 40_000_000 and n["creatorId"] is None
     # now the address is known to hold funds: the partial answer is complete, no new notification
     assert (await me.get_balance({"twoStep": True}))["totalAmount"] == 40_000_000
-    await drain_jobs(service)
+    await service.state.jobs.drain()
     assert len(await notifications(service, w.id, {"BalanceUpdated"})) == 1
 
 
@@ -103,7 +103,7 @@ async def test_two_step_below_threshold_is_one_step(storage, node_explorer, lite
     w, me = await new_wallet(service)
     await fund(me, litecoind, "0.1")
     assert (await me.get_balance({"twoStep": True}))["totalAmount"] == 10_000_000
-    await drain_jobs(service)
+    await service.state.jobs.drain()
     assert await notifications(service, w.id, {"BalanceUpdated"}) == []
 
 
@@ -113,8 +113,8 @@ async def test_two_step_below_threshold_is_one_step(storage, node_explorer, lite
 @pytest_twisted.ensureDeferred
 async def test_fast_cache(storage, node_explorer, litecoind):
     clock = Clock()
-    service = make_service(storage, {("btc", "testnet"): node_explorer}, time_fn=clock,
-                           options={"balanceCacheAddressThreshold": 2})
+    service = make_service(storage, {("btc", "testnet"): node_explorer}, clock=clock,
+                           tunables=Tunables(balance_cache_address_threshold=2))
     w, me = await new_wallet(service)
     a = await me.create_address({})
     await me.create_address({})

@@ -97,7 +97,7 @@ async def test_sign_errors(chain_service, litecoind):
 @pytest_twisted.ensureDeferred
 async def test_remove_pending(storage, node_explorer, litecoind):
     clock = Clock()
-    service = make_service(storage, {("btc", "testnet"): node_explorer}, time_fn=clock)
+    service = make_service(storage, {("btc", "testnet"): node_explorer}, clock=clock)
     w, (a, b, c), keys, t = await published(service, litecoind, amount=1_000_000)
     assert (await err(b.remove_pending_tx({"txProposalId": t["id"]}))).code == "TX_CANNOT_REMOVE"
     [p] = await b.get_pending_txs({})

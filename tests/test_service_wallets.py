@@ -1,4 +1,4 @@
-"""WalletService: create, join, addAccess, status (spec §4.2–4.5; §12 cases 7–17, 18, 25)."""
+"""Services: create, join, addAccess, status (spec §4.2–4.5; §12 cases 7–17, 18, 25)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Durable notification stream (bws/delivery/stream.py) and the one store-then-publish Notifier
-(bws/service/notifier.py) against a real database; exactly-once across consumer restarts, broker
+(bws/services/notifier.py) against a real database; exactly-once across consumer restarts, broker
 restarts and two instances, in both broker modes (websocket relay process, Redis pub/sub)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bws.broker_ws import WebSocketBroker
 from bws.model import Notification, NotificationIds
 from bws.model.notification import format_notification_id
 from bws.delivery.stream import StreamConsumer
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 from tests.helpers import db
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open, require_binary
 

@@ -1,6 +1,6 @@
 """Shared helpers for the transaction-area tests (no tests here).
 
-* ``chain_service`` fixture: a WalletService over real storage whose
+* ``chain_service`` fixture: the services over real storage whose
   ("btc", "testnet") explorer is the Bitcoin Core RPC explorer on the session
   litecoind (own watch wallet per test module).
 * ``sign_txp(txp, keys)``: what bwc does to sign a proposal: one DER
@@ -25,7 +25,6 @@ from bws.chains.txbuild import build_tx, unsigned_raw
 from bws.explorers import ExplorerError
 from bws.explorers.bitcoind import BitcoindExplorer
 from bws.model import TxProposal
-from bws.service.jobs import drain_jobs
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
 
@@ -150,7 +149,7 @@ def node_explorer(litecoind, module_watch_wallet):
 
 @pytest.fixture
 def chain_service(storage, node_explorer):
-    """WalletService on a fresh database with the node explorer for btc/testnet."""
+    """The services on a fresh database with the node explorer for btc/testnet."""
     return make_service(storage, {("btc", "testnet"): node_explorer})
 
 
@@ -163,7 +162,6 @@ __all__ = [
     "fund",
     "FakeExplorer",
     "explorer_error",
-    "drain_jobs",
     "node_explorer",
     "chain_service",
     "module_watch_wallet",

@@ -15,6 +15,6 @@ module             job
 =================  ===========================================================
 
 Producing a notification (store, then publish) is the wallet service's
-Notifier (bws/service/notifier.py). Nothing here imports ``bws.service`` or
+Notifier (bws/services/notifier.py). Nothing here imports ``bws.services`` or
 the HTTP layer: delivery runs in the emailservice and pushservice processes.
 """

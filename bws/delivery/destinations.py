@@ -1,6 +1,6 @@
 """Where webhooks may connect: the SSRF guard (docs/security.md §8).
 
-Used at registration (the API process, bws/service/webhooks.py) and before
+Used at registration (the API process, bws/services/webhooks.py) and before
 every delivery attempt (bws/delivery/webhooks.py TreqPoster, run by the
 pushservice process). The URL's host is resolved as the HTTP client would
 (``getaddrinfo``: ``0x7f000001``, ``2130706433``, ``127.1`` are 127.0.0.1) and

@@ -2,7 +2,7 @@
 
 Producers (the wallet service, the block monitors) store a notification in
 ``notifications`` first and only then publish it on the broker
-(bws/service/notifier.py Notifier). The broker message is the notification
+(bws/services/notifier.py Notifier). The broker message is the notification
 itself (the reference payload, docs/spec/services.md §2.3), but consumers
 treat it as a wake-up only.
 

@@ -1,7 +1,7 @@
 """Signed webhook delivery (added): every notification of a wallet → each registered URL.
 
 Registration (and its routes) live in the wallet service
-(bws/service/webhooks.py); this module delivers, in the pushservice process.
+(bws/services/webhooks.py); this module delivers, in the pushservice process.
 
 Wire protocol (one HTTP request per delivery attempt)::
 

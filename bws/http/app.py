@@ -6,13 +6,13 @@ calls one service method, and the result becomes the JSON body (None ->
 empty body).  Routes live in :mod:`bws.http.routes` (one module per
 aggregate, each with a ``register(router)`` that :func:`build_router` calls),
 matching in :mod:`bws.http.routing`, authentication in :mod:`bws.http.auth`,
-business rules in :mod:`bws.service`.
+business rules in :mod:`bws.services`.
 
 A request: :class:`BoundedRequest` buffers at most :data:`BODY_LIMIT` body
 bytes -> :meth:`BwsApi._render` (the handler runs shielded from client
 hang-ups) -> :meth:`BwsApi._respond` (timing, headers, :func:`error_envelope`)
 -> :meth:`BwsApi._dispatch` (limits, JSON body, base path, route lookup, rate
-limit, authentication -> :class:`~bws.service.context.Caller`, handler).
+limit, authentication -> :class:`~bws.services.context.Caller`, handler).
 
 Transport rules (docs/spec/api.md §2):
 
@@ -54,8 +54,8 @@ from bws.http.ratelimit import RateLimited
 from bws.http.request import ApiRequest, HttpError, parse_query
 from bws.http.routes import build_router
 from bws.http.routing import Router
-from bws.service.base import SERVICE_VERSION
-from bws.service.context import ANONYMOUS
+from bws.services.base import SERVICE_VERSION
+from bws.services.context import ANONYMOUS
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def error_envelope(exc: BaseException) -> tuple[int, Any]:
 class BwsApi:
     """The klein application.
 
-    service: the (unbound) WalletService; base_path: config ``basePath``;
+    service: the process's :class:`bws.services.Services`; base_path: config ``basePath``;
     router: the route table (default: :func:`bws.http.routes.build_router`
     for this base path); rate_limiter: a :class:`bws.http.ratelimit.RateLimiter`
     or None (no limits).  ``resource()`` gives the Twisted resource to serve

@@ -2,7 +2,7 @@
 x-identity + x-signature, x-session (notifications only), support staff.
 
 Transport-free: the HTTP layer hands over an :class:`AuthRequest` built from
-the raw request; the result is the :class:`~bws.service.context.Caller`
+the raw request; the result is the :class:`~bws.services.context.Caller`
 (upstream bitcore-wallet-service lib/expressapp.js ``getServerWithAuth``).
 Support staff re-bound to a wallet found by identifier get their Caller from
 :func:`staff_on` too, so every Caller is made here.
@@ -17,8 +17,7 @@ from typing import Any, Mapping, Optional
 
 from bws import crypto
 from bws.errors import client_error
-from bws.http.request import bound_service
-from bws.service.context import Caller
+from bws.services.context import Caller
 
 #: auth kinds a route may declare
 NONE, SIG, SESSION, STAFF = "none", "sig", "session", "staff"
@@ -116,8 +115,8 @@ def _signed_by(lookup: Mapping, req: AuthRequest) -> bool:
 async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Caller:
     """The :class:`Caller` of a request, authenticated.
 
-    service: the unbound WalletService (``check_session``, ``copayer_lookups``
-    and, for writes, the copayer check of the bound service); kind: ``sig``
+    service: the process's :class:`bws.services.Services` (``sessions.check_session``,
+    ``copayer_lookups``, ``sessions.check_copayer`` for writes); kind: ``sig``
     (signature), ``session`` (x-session accepted, else signature), ``staff``
     (signature/staff lookup, support staff only).
     Missing x-identity and non-staff on staff routes -> 401 NOT_AUTHORIZED
@@ -128,7 +127,7 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Calle
     Errors: UPGRADE_NEEDED, NOT_AUTHORIZED "Copayer not found" /
     "Invalid signature" / "Session expired" / "Support staff may only read
     other wallets" / "Copayer not in wallet".  Lookups come through
-    ``service.copayer_lookups`` (bws/service/lookups.py: cached, re-read
+    ``service.copayer_lookups`` (bws/services/lookups.py: cached, re-read
     before a signature is refused).  A signed write carries its
     :func:`request_digest` (the replay guard)."""
     version = req.header("x-client-version")
@@ -140,7 +139,7 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Calle
 
     session_token = req.header("x-session")
     if kind == SESSION and session_token:
-        if not await service.check_session(copayer_id, session_token):
+        if not await service.sessions.check_session(copayer_id, session_token):
             raise _not_authorized("Session expired")
         lookup = await service.copayer_lookups.get(copayer_id)
         if not lookup:
@@ -179,7 +178,7 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Calle
             lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent, request_digest=digest
         )
     if not req.is_read:
-        await bound_service(service, caller)._check_copayer()
+        await service.sessions.check_copayer(caller)
     return caller
 
 

@@ -96,7 +96,7 @@ async def _run(check: Callable[[], Awaitable[dict]], timeout: float, clock: Any)
 async def check_health(
     service: Any, timeout: float = CHECK_TIMEOUT, clock: Any = None
 ) -> tuple[bool, dict[str, dict]]:
-    """Run every readiness check of ``service`` (a WalletService) concurrently,
+    """Run every readiness check of ``service`` (:class:`bws.services.Services`) concurrently,
     each failed after ``timeout`` s; ``(all ok, checks)``. clock: the reactor."""
     if clock is None:
         from twisted.internet import reactor as clock

@@ -202,7 +202,7 @@ def instrument(inner: Any, api: Any, service: Any, registry: Optional[CollectorR
     """The root resource serving ``/metrics`` in front of ``inner`` (the API resource).
 
     api: the :class:`bws.http.app.BwsApi` serving ``inner`` (its base path and
-    router name each request's route); service: the WalletService, whose
+    router name each request's route); service: the process's :class:`bws.services.Services`, whose
     ``storage`` is counted and whose ``lock`` (shared by every bound copy) is
     wrapped to time lock waits."""
     metrics = BwsMetrics(registry, storage=getattr(service, "storage", None))

@@ -1,27 +1,21 @@
-"""One request as route handlers see it (no Twisted types), and the ONE place
-where the authenticated :class:`~bws.service.context.Caller` becomes the
-service object handlers call.
+"""One request as route handlers see it (no Twisted types).
 
 Handlers read ``r.params`` (decoded ``:name`` path parameters), ``r.query``
 (qs-style parsed query string), ``r.body`` (the JSON body as a dict; {} when
-absent or not an object) and call ``r.service.<method>(opts)``.
-
-Contract with the services: today the service API is the WalletService bound
-to a caller (``service.bind(wallet_id, copayer_id, ...)``); :func:`bound_service`
-is the only code that turns a Caller into that bound object.  When the services take
-the caller as an argument, this function and the handlers' call lines change,
-nothing else in ``bws/http``.
+absent or not an object) and call
+``r.services.<aggregate>.<method>(r.caller, opts)`` (bws/services/__init__.py
+``Services``): the authenticated :class:`~bws.services.context.Caller` is
+passed explicitly, the services hold no caller.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, Optional
 from urllib.parse import parse_qsl
 
 from bws.jsnum import js_integral
-from bws.service.context import ANONYMOUS, Caller
+from bws.services.context import Caller
 
 
 class HttpError(Exception):
@@ -32,23 +26,6 @@ class HttpError(Exception):
         super().__init__(status, body)
         self.status = status
         self.body = body
-
-
-def bound_service(services: Any, caller: Caller) -> Any:
-    """The service object acting for ``caller``: the unbound WalletService for
-    :data:`~bws.service.context.ANONYMOUS` (routes without auth), else
-    ``services.bind(...)`` with every field of the Caller (upstream
-    bitcore-wallet-service lib/server.js ``getInstanceWithAuth``)."""
-    if caller == ANONYMOUS:
-        return services
-    return services.bind(
-        caller.wallet_id,
-        caller.copayer_id,
-        is_support_staff=caller.is_support_staff,
-        client_version=caller.client_version,
-        user_agent=caller.user_agent,
-        request_digest=caller.request_digest,
-    )
 
 
 def parse_query(qs: str) -> dict[str, Any]:
@@ -71,7 +48,7 @@ def parse_query(qs: str) -> dict[str, Any]:
 class ApiRequest:
     """One routed request.
 
-    services: the unbound service the app was built with; caller: who is
+    services: the process's :class:`bws.services.Services`; caller: who is
     calling (:data:`ANONYMOUS` on ``auth=NONE`` routes); method: upper-case
     HTTP method; url: request target relative to basePath, query included;
     params / query / body / headers: see the module docstring (header names
@@ -85,16 +62,6 @@ class ApiRequest:
     query: dict[str, Any]
     body: dict
     headers: dict[str, str]
-
-    @cached_property
-    def service(self) -> Any:
-        """The service bound to :attr:`caller` (:func:`bound_service`)."""
-        return bound_service(self.services, self.caller)
-
-    def service_as(self, caller: Caller) -> Any:
-        """The service bound to another caller (support staff re-bound by
-        :func:`bws.http.auth.staff_on`)."""
-        return bound_service(self.services, caller)
 
     def query_str(self, name: str) -> Optional[str]:
         """Query value as a string (the first one when repeated), or None."""
@@ -123,4 +90,4 @@ class ApiRequest:
         return js_integral(value)
 
 
-__all__ = ["ApiRequest", "HttpError", "bound_service", "parse_query"]
+__all__ = ["ApiRequest", "HttpError", "parse_query"]

@@ -10,7 +10,7 @@ handlers in its ``register(router)``::
     def register(router: Router) -> None:
         @router.add("GET", "/v1/feelevels/", auth=NONE)
         async def fee_levels_v1(r: ApiRequest):
-            return await r.service.get_fee_levels({"network": r.query_str("network")})
+            return await r.services.fees.get_fee_levels(r.caller, {"network": r.query_str("network")})
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ POST_BODY_LIMIT = 100 * 1024          # bytes
 # (customData). bitcore-wallet-client encrypts names, messages and notes (sjcl
 # JSON: about 110 characters plus 4/3 of the plain text), so every bound leaves
 # room for far more than an app lets a user type. Checked by
-# bws.service.base.check_length -> 400 "Invalid <field>: longer than N characters".
+# bws.services.base.check_length -> 400 "Invalid <field>: longer than N characters".
 MAX_NAME_LENGTH = 1024                # wallet name, copayer name, request-key (access) name
 MAX_MESSAGE_LENGTH = 8192             # proposal and output message, tx-note body, reject reason
 MAX_CUSTOM_DATA_LENGTH = 8192         # copayer and proposal customData, access restrictions

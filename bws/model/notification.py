@@ -9,7 +9,7 @@ Shape::
 Ids: ``pad14(epoch ms) + pad4(ticker)``; lexicographic order == chronological
 order.  A :class:`NotificationIds` generator (one per process, built at
 start-up and handed to the one store-then-publish Notifier,
-bws/service/notifier.py) gives ids strictly increasing within that generator
+bws/services/notifier.py) gives ids strictly increasing within that generator
 (a repeated or backwards clock reuses the last millisecond and bumps the
 ticker; ticker overflow past 9999 moves to the next millisecond).  Uniqueness
 across processes is the storage's job (unique index; after a collision the

@@ -6,7 +6,7 @@ cache), ``historyCache`` (one transaction per integer position, counted from
 the oldest) and ``historyCacheStatus`` (key None: ``{totalItems, updatedOn,
 isComplete, isUpdated, rev}``), plus the per-coin caches of the services.
 
-The history cache's ``rev`` protects fills from resets (bws/service/history.py
+The history cache's ``rev`` protects fills from resets (bws/services/history.py
 explains the fill): a fill reads the status's rev before asking the explorer
 and stores its result only if the rev is unchanged
 (:meth:`CacheRepo.store_history_fill`); every soft reset renews the rev

@@ -2,7 +2,7 @@
 deliveries are outbox rows in ``webhook_deliveries``, bws/storage/outbox.py).
 
 A registration is ``{id, walletId, copayerId, url, secret, createdOn, ...}``
-(bws/service/webhooks.py), one per (wallet, copayer).
+(bws/services/webhooks.py), one per (wallet, copayer).
 """
 
 from __future__ import annotations

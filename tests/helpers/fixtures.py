@@ -1,4 +1,4 @@
-"""Fixtures: a WalletService over real storage, and the API served on a free
+"""Fixtures: the services (bws.services.Services, tests/helpers/services.py) over real storage, and the API served on a free
 loopback port.  Import them into a test module::
 
     from tests.helpers.fixtures import service, api  # noqa: F401
@@ -12,28 +12,44 @@ from typing import Any
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.interfaces import IReactorTime
+from zope.interface import implementer
 from twisted.web.server import Site
 
 from bws.http.app import BwsApi
 from bws.broker import LocalBroker
 from bws.lock import LocalLock
-from bws.service import WalletService
+from tests.helpers.services import ServicesForTests
 from tests.helpers.client import TestClient
 
 
+@implementer(IReactorTime)
 class Clock:
-    """A settable wall clock (unix seconds) for WalletService(time_fn=...)."""
+    """A settable wall clock for ServicesForTests(clock=...): ``seconds()`` (unix
+    seconds) is what the test sets (``advance``); scheduling (``callLater``:
+    background jobs, request coalescing) runs on the real reactor, because
+    these integration tests talk to real servers.  ``clock()`` also answers
+    the time (older call sites)."""
 
     def __init__(self, start: float | None = None):
         import time
 
         self.t = time.time() if start is None else start
 
+    def seconds(self) -> float:
+        return self.t
+
     def __call__(self) -> float:
         return self.t
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
+
+    def callLater(self, delay, f, *args, **kw):
+        return reactor.callLater(delay, f, *args, **kw)
+
+    def getDelayedCalls(self):
+        return reactor.getDelayedCalls()
 
 
 class ActivityExplorer:
@@ -73,8 +89,10 @@ class ActivityExplorer:
         return len(items)
 
 
-def make_service(storage, explorers: Any = None, **kw) -> WalletService:
-    return WalletService(storage, LocalLock(), LocalBroker(), explorers or {}, **kw)
+def make_service(storage, explorers: Any = None, *, clock: Any = None, **kw) -> ServicesForTests:
+    """The services on ``storage`` with a local lock and broker; ``clock``
+    default: a :class:`Clock` at the current time; ``kw``: tunables=..., etc."""
+    return ServicesForTests(storage, LocalLock(), LocalBroker(), explorers or {}, clock=clock or Clock(), **kw)
 
 
 @pytest.fixture
@@ -89,15 +107,15 @@ def explorer():
 
 @pytest.fixture
 def service(storage, clock, explorer):
-    """WalletService on a fresh database, a settable clock and an
+    """The services on a fresh database, a settable clock and an
     ActivityExplorer for (btc|bch, livenet|testnet)."""
     ex = {(c, n): explorer for c in ("btc", "bch") for n in ("livenet", "testnet")}
-    return make_service(storage, ex, time_fn=clock)
+    return make_service(storage, ex, clock=clock)
 
 
 @dataclass
 class ApiServer:
-    service: WalletService
+    service: ServicesForTests
     port: Any
     client: TestClient
     base_url: str

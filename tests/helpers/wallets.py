@@ -1,4 +1,4 @@
-"""Create and join wallets through a WalletService (like the reference's
+"""Create and join wallets through a the services (tests/helpers/services.py) (like the reference's
 ``helpers.createAndJoinWallet``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one store-then-publish Notifier (bws/service/notifier.py) against in-memory fakes of
+"""The one store-then-publish Notifier (bws/services/notifier.py) against in-memory fakes of
 its storage and broker: stored before published, nothing published when nothing was stored,
 ids from the generator passed in, a clashing id renewed from that generator."""
 
@@ -8,7 +8,7 @@ import pytest
 import pytest_twisted
 
 from bws.model import UNDEFINED, Notification, NotificationIds
-from bws.service.notifier import Notifier
+from bws.services.notifier import Notifier
 
 
 class DuplicateId(Exception):

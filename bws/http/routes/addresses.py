@@ -34,20 +34,21 @@ def register(router: Router) -> None:
 
     @router.add("POST", "/v1/addresses/")
     async def create_address_v1(r: ApiRequest):
-        return await r.service.create_address({"ignoreMaxGap": True})
+        return await r.services.addresses.create_address(r.caller, {"ignoreMaxGap": True})
 
     @router.add("POST", "/v2/addresses/")
     async def create_address_v2(r: ApiRequest):
-        return await r.service.create_address({"ignoreMaxGap": True})
+        return await r.services.addresses.create_address(r.caller, {"ignoreMaxGap": True})
 
     @router.add("POST", "/v3/addresses/")
     async def create_address_v3(r: ApiRequest):
-        return await r.service.create_address({"ignoreMaxGap": r.body.get("ignoreMaxGap")})
+        return await r.services.addresses.create_address(r.caller, {"ignoreMaxGap": r.body.get("ignoreMaxGap")})
 
     @router.add("GET", "/v1/addresses/")
     async def main_addresses(r: ApiRequest):
-        return await r.service.get_main_addresses(_main_addresses_opts(r))
+        return await r.services.addresses.get_main_addresses(r.caller, _main_addresses_opts(r))
 
     @router.add("POST", "/v1/addresses/scan/")
     async def start_scan(r: ApiRequest):
-        return await r.service.start_scan({"includeCopayerBranches": r.body.get("includeCopayerBranches")})
+        opts = {"includeCopayerBranches": r.body.get("includeCopayerBranches")}
+        return await r.services.scan.start_scan(r.caller, opts)

@@ -31,8 +31,8 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v1/balance/")
     async def balance(r: ApiRequest):
-        return await r.service.get_balance(_balance_opts(r))
+        return await r.services.balance.get_balance(r.caller, _balance_opts(r))
 
     @router.add("GET", "/v1/utxos/")
     async def utxos(r: ApiRequest):
-        return await r.service.get_utxos(_utxos_opts(r))
+        return await r.services.balance.get_utxos(r.caller, _utxos_opts(r))

@@ -23,7 +23,7 @@ from bws.http.routing import Handler, Router
 
 def _nonce_route(coin: str) -> Handler:
     async def handler(r: ApiRequest):
-        return await r.service.get_address_nonce({"coin": coin, "address": r.params.get("address")})
+        return await r.services.chain.get_address_nonce(r.caller, {"coin": coin, "address": r.params.get("address")})
 
     handler.__name__ = f"address_nonce_{coin}"
     return handler
@@ -36,6 +36,6 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v1/get_transaction_pending_status/", auth=NONE, version_gate=False)
     async def transaction_pending_status(r: ApiRequest):
-        return await r.service.get_transaction_pending_status(
+        return await r.services.chain.get_transaction_pending_status(r.caller, 
             {k: r.query_str(k) for k in ("coin", "network", "txid") if r.query_str(k) is not None}
         )

@@ -21,9 +21,10 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v2/feelevels/", auth=NONE)
     async def fee_levels_v2(r: ApiRequest):
-        return await r.service.get_fee_levels({k: r.query_str(k) for k in ("coin", "network") if r.query_str(k)})
+        opts = {k: r.query_str(k) for k in ("coin", "network") if r.query_str(k)}
+        return await r.services.fees.get_fee_levels(r.caller, opts)
 
     @router.add("GET", "/v1/feelevels/", auth=NONE)
     async def fee_levels_v1(r: ApiRequest):
         network = {"network": r.query_str("network")} if r.query_str("network") else {}
-        return _v1_levels(await r.service.get_fee_levels({"coin": "btc", **network}))
+        return _v1_levels(await r.services.fees.get_fee_levels(r.caller, {"coin": "btc", **network}))

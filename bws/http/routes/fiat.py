@@ -2,7 +2,7 @@
 fiatrateservice stored.
 
 No authentication (client-version gate only).  The look-ups are service
-methods (bws/service/fiat.py over bws/fiat.py); these handlers only map the
+methods (bws/services/fiat.py over bws/fiat.py); these handlers only map the
 request onto them.
 
 ====================================================  =====  ==================================
@@ -32,12 +32,12 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v1/fiatrates/:code/", auth=NONE)
     async def fiat_rate(r: ApiRequest):
-        return await r.service.get_fiat_rate(_rate_opts(r))
+        return await r.services.fiat.get_fiat_rate(r.caller, _rate_opts(r))
 
     @router.add("GET", "/v1/rates/eth/", auth=NONE)
     async def rates_eth(r: ApiRequest):
-        return await r.service.get_coin_rates({"coin": "eth"})
+        return await r.services.fiat.get_coin_rates(r.caller, {"coin": "eth"})
 
     @router.add("GET", "/v1/rates/try/", auth=NONE)
     async def rates_try(r: ApiRequest):
-        return await r.service.get_coin_rates({"coin": "try"})
+        return await r.services.fiat.get_coin_rates(r.caller, {"coin": "try"})

@@ -21,4 +21,4 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v1/txhistory/")
     async def tx_history(r: ApiRequest):
-        return await r.service.get_tx_history(_history_opts(r))
+        return await r.services.history.get_tx_history(r.caller, _history_opts(r))

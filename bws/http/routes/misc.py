@@ -17,10 +17,10 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v1/version/", auth=NONE, version_gate=False)
     async def version(r: ApiRequest):
-        return await r.service.get_service_version({})
+        return await r.services.stats.get_service_version(r.caller, {})
 
     @router.add("GET", "/v1/stats/", auth=NONE, version_gate=False)
     async def stats(r: ApiRequest):
-        return await r.service.get_stats(
+        return await r.services.stats.get_stats(r.caller, 
             {k: r.query_str(k) for k in ("network", "coin", "from", "to") if r.query_str(k) is not None}
         )

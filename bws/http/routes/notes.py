@@ -16,12 +16,12 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v1/txnotes/:txid/")
     async def get_tx_note(r: ApiRequest):
-        return await r.service.get_tx_note({"txid": r.params["txid"]})
+        return await r.services.notes.get_tx_note(r.caller, {"txid": r.params["txid"]})
 
     @router.add("PUT", "/v1/txnotes/:txid/")
     async def edit_tx_note(r: ApiRequest):
-        return await r.service.edit_tx_note({**r.body, "txid": r.params["txid"]})
+        return await r.services.notes.edit_tx_note(r.caller, {**r.body, "txid": r.params["txid"]})
 
     @router.add("GET", "/v1/txnotes/")
     async def get_tx_notes(r: ApiRequest):
-        return await r.service.get_tx_notes({"minTs": r.query_str("minTs")})
+        return await r.services.notes.get_tx_notes(r.caller, {"minTs": r.query_str("minTs")})

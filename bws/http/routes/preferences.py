@@ -16,8 +16,8 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v1/preferences/")
     async def get_preferences(r: ApiRequest):
-        return await r.service.get_preferences({})
+        return await r.services.preferences.get_preferences(r.caller, {})
 
     @router.add("PUT", "/v1/preferences/")
     async def save_preferences(r: ApiRequest):
-        return await r.service.save_preferences(r.body)
+        return await r.services.preferences.save_preferences(r.caller, r.body)

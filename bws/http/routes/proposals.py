@@ -48,11 +48,11 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v1/txproposals/")
     async def pending_txps(r: ApiRequest):
-        return await r.service.get_pending_txs({})
+        return await r.services.proposals.get_pending_txs(r.caller, {})
 
     @router.add("GET", "/v1/txproposals/:id/")
     async def get_tx(r: ApiRequest):
-        return await r.service.get_tx({"txProposalId": r.params["id"]})
+        return await r.services.proposals.get_tx(r.caller, {"txProposalId": r.params["id"]})
 
     @router.add("POST", "/v1/txproposals/", auth=NONE, version_gate=False)
     async def create_tx_v1(r: ApiRequest):
@@ -60,32 +60,32 @@ def register(router: Router) -> None:
 
     @router.add("POST", "/v2/txproposals/")
     async def create_tx(r: ApiRequest):
-        return await r.service.create_tx(r.body)
+        return await r.services.proposals.create_tx(r.caller, r.body)
 
     @router.add("POST", "/v1/txproposals/:id/publish/")
     async def publish_tx(r: ApiRequest):
-        return await r.service.publish_tx({**r.body, "txProposalId": r.params["id"]})
+        return await r.services.proposals.publish_tx(r.caller, {**r.body, "txProposalId": r.params["id"]})
 
     @router.add("POST", "/v1/txproposals/:id/signatures/")
     async def sign_tx(r: ApiRequest):
-        return await r.service.sign_tx({**r.body, "txProposalId": r.params["id"]})
+        return await r.services.proposals.sign_tx(r.caller, {**r.body, "txProposalId": r.params["id"]})
 
     @router.add("POST", "/v1/txproposals/:id/rejections/")
     async def reject_tx(r: ApiRequest):
-        return await r.service.reject_tx({**r.body, "txProposalId": r.params["id"]})
+        return await r.services.proposals.reject_tx(r.caller, {**r.body, "txProposalId": r.params["id"]})
 
     @router.add("POST", "/v1/txproposals/:id/broadcast/")
     async def broadcast_tx(r: ApiRequest):
-        return await r.service.broadcast_tx({"txProposalId": r.params["id"]})
+        return await r.services.proposals.broadcast_tx(r.caller, {"txProposalId": r.params["id"]})
 
     @router.add("DELETE", "/v1/txproposals/:id/")
     async def remove_pending_tx(r: ApiRequest):
-        return await r.service.remove_pending_tx({"txProposalId": r.params["id"]})
+        return await r.services.proposals.remove_pending_tx(r.caller, {"txProposalId": r.params["id"]})
 
     @router.add("POST", "/v1/broadcast_raw/")
     async def broadcast_raw(r: ApiRequest):
-        return await r.service.broadcast_raw_tx(r.body)
+        return await r.services.chain.broadcast_raw_tx(r.caller, r.body)
 
     @router.add("GET", "/v1/sendmaxinfo/")
     async def send_max_info(r: ApiRequest):
-        return await r.service.get_send_max_info(_send_max_opts(r))
+        return await r.services.proposals.get_send_max_info(r.caller, _send_max_opts(r))

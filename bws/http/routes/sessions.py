@@ -18,14 +18,14 @@ def register(router: Router) -> None:
 
     @router.add("POST", "/v1/login/")
     async def login(r: ApiRequest):
-        return await r.service.login({})
+        return await r.services.sessions.login(r.caller, {})
 
     @router.add("POST", "/v1/logout/")
     async def logout(r: ApiRequest):
-        return await r.service.logout({})
+        return await r.services.sessions.logout(r.caller, {})
 
     @router.add("GET", "/v1/notifications/", auth=SESSION)
     async def notifications(r: ApiRequest):
-        return await r.service.get_notifications(
+        return await r.services.notifications.get_notifications(r.caller, 
             {"timeSpan": r.query_str("timeSpan"), "notificationId": r.query_str("notificationId")}
         )

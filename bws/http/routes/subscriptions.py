@@ -21,20 +21,20 @@ def register(router: Router) -> None:
 
     @router.add("POST", "/v1/pushnotifications/subscriptions/")
     async def push_subscribe(r: ApiRequest):
-        return await r.service.push_notifications_subscribe(r.body)
+        return await r.services.subscriptions.push_notifications_subscribe(r.caller, r.body)
 
     @router.add("DELETE", "/v1/pushnotifications/subscriptions/")
     async def push_unsubscribe_v1(r: ApiRequest):
-        return await r.service.push_notifications_unsubscribe({"token": "dummy"})
+        return await r.services.subscriptions.push_notifications_unsubscribe(r.caller, {"token": "dummy"})
 
     @router.add("DELETE", "/v2/pushnotifications/subscriptions/:token/")
     async def push_unsubscribe_v2(r: ApiRequest):
-        return await r.service.push_notifications_unsubscribe({"token": r.params["token"]})
+        return await r.services.subscriptions.push_notifications_unsubscribe(r.caller, {"token": r.params["token"]})
 
     @router.add("POST", "/v1/txconfirmations/")
     async def txconfirmation_subscribe(r: ApiRequest):
-        return await r.service.tx_confirmation_subscribe(r.body)
+        return await r.services.subscriptions.tx_confirmation_subscribe(r.caller, r.body)
 
     @router.add("DELETE", "/v1/txconfirmations/:txid/")
     async def txconfirmation_unsubscribe(r: ApiRequest):
-        return await r.service.tx_confirmation_unsubscribe({"txid": r.params["txid"]})
+        return await r.services.subscriptions.tx_confirmation_unsubscribe(r.caller, {"txid": r.params["txid"]})

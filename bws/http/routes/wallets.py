@@ -29,33 +29,35 @@ def register(router: Router) -> None:
 
     @router.add("POST", "/v1/wallets/", auth=NONE)
     async def create_wallet_v1(r: ApiRequest):
-        return await r.service.create_wallet({**r.body, "supportBIP44AndP2PKH": False})
+        return await r.services.wallets.create_wallet(r.caller, {**r.body, "supportBIP44AndP2PKH": False})
 
     @router.add("POST", "/v2/wallets/", auth=NONE)
     async def create_wallet_v2(r: ApiRequest):
-        return await r.service.create_wallet(r.body)
+        return await r.services.wallets.create_wallet(r.caller, r.body)
 
     @router.add("PUT", "/v1/copayers/:id/", auth=NONE)
     async def add_access(r: ApiRequest):
-        return await r.service.add_access({**r.body, "copayerId": r.params["id"]})
+        return await r.services.wallets.add_access(r.caller, {**r.body, "copayerId": r.params["id"]})
 
     @router.add("POST", "/v1/wallets/:id/copayers/", auth=NONE)
     async def join_wallet_v1(r: ApiRequest):
-        return await r.service.join_wallet({**r.body, "walletId": r.params["id"], "supportBIP44AndP2PKH": False})
+        opts = {**r.body, "walletId": r.params["id"], "supportBIP44AndP2PKH": False}
+        return await r.services.wallets.join_wallet(r.caller, opts)
 
     @router.add("POST", "/v2/wallets/:id/copayers/", auth=NONE)
     async def join_wallet_v2(r: ApiRequest):
-        return await r.service.join_wallet({**r.body, "walletId": r.params["id"]})
+        return await r.services.wallets.join_wallet(r.caller, {**r.body, "walletId": r.params["id"]})
 
     @router.add("GET", "/v1/wallets/")
     async def wallet_status_v1(r: ApiRequest):
-        return await r.service.get_status({"includeExtendedInfo": True})
+        return await r.services.wallets.get_status(r.caller, {"includeExtendedInfo": True})
 
     @router.add("GET", "/v2/wallets/")
     async def wallet_status_v2(r: ApiRequest):
-        return await r.service.get_status(_status_opts(r))
+        return await r.services.wallets.get_status(r.caller, _status_opts(r))
 
     @router.add("GET", "/v1/wallets/:identifier/", auth=STAFF)
     async def wallet_from_identifier(r: ApiRequest):
-        wallet_id = await r.service.get_wallet_from_identifier({"identifier": r.params["identifier"]})
-        return await r.service_as(staff_on(r.caller, wallet_id)).get_status(_status_opts(r)) if wallet_id else None
+        wallets = r.services.wallets
+        wallet_id = await wallets.get_wallet_from_identifier(r.caller, {"identifier": r.params["identifier"]})
+        return await wallets.get_status(staff_on(r.caller, wallet_id), _status_opts(r)) if wallet_id else None

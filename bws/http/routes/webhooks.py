@@ -1,6 +1,6 @@
 """Webhook routes (a port addition, no reference has them; docs/notifications.md).
 The rules, including the operator's ``webhookOpts``, are in
-bws/service/webhooks.py.
+bws/services/webhooks.py.
 
 ==========================================  =====  ==========================
 ``POST   /v1/webhooks/`` ``{url, secret?}`` sig    webhook_register
@@ -21,16 +21,16 @@ def register(router: Router) -> None:
 
     @router.add("POST", "/v1/webhooks/")
     async def webhook_register(r: ApiRequest):
-        return await r.service.webhook_register(r.body)
+        return await r.services.webhooks.webhook_register(r.caller, r.body)
 
     @router.add("GET", "/v1/webhooks/")
     async def webhook_list(r: ApiRequest):
-        return await r.service.webhook_list({})
+        return await r.services.webhooks.webhook_list(r.caller, {})
 
     @router.add("DELETE", "/v1/webhooks/:id/")
     async def webhook_remove(r: ApiRequest):
-        return await r.service.webhook_remove({"id": r.params["id"]})
+        return await r.services.webhooks.webhook_remove(r.caller, {"id": r.params["id"]})
 
     @router.add("GET", "/v1/webhooks/:id/deliveries/")
     async def webhook_deliveries(r: ApiRequest):
-        return await r.service.webhook_deliveries({"id": r.params["id"]})
+        return await r.services.webhooks.webhook_deliveries(r.caller, {"id": r.params["id"]})

@@ -6,9 +6,10 @@ import re
 from typing import Any, Optional
 
 from bws.errors import bad_request
-from bws.model import Preferences
+from bws.model import Preferences as PreferencesDoc
 
-from .base import ServiceBase, truthy
+from .base import Aggregate, truthy
+from .context import Caller
 
 # npm email-validator 2.x rules (what the reference uses)
 _EMAIL_RE = re.compile(
@@ -26,16 +27,16 @@ def valid_email(email: Any) -> bool:
     return len(local) <= 64 and all(len(p) <= 63 for p in domain.split("."))
 
 
-class PreferencesMixin(ServiceBase):
+class Preferences(Aggregate):
     """getPreferences, savePreferences."""
 
-    async def get_preferences(self, opts: Optional[dict] = None) -> dict:
+    async def get_preferences(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """The caller's Preferences ``{version, createdOn, walletId, copayerId,
         email, language, unit}`` or ``{}``."""
-        doc = await self.storage.preferences.fetch(self.wallet_id, self.copayer_id)
-        return Preferences.from_dict(doc).to_dict() if doc else {}
+        doc = await self.storage.preferences.fetch(caller.wallet_id, caller.copayer_id)
+        return PreferencesDoc.from_dict(doc).to_dict() if doc else {}
 
-    async def save_preferences(self, opts: dict) -> None:
+    async def save_preferences(self, caller: Caller, opts: dict) -> None:
         """Merge ``email``/``language``/``unit`` into the caller's preferences
         (keys present overwrite, null clears, other keys ignored), under the
         wallet lock.  Errors: "Invalid email", "Invalid language",
@@ -44,7 +45,7 @@ class PreferencesMixin(ServiceBase):
         :meth:`_already_applied`; a plain re-send changes nothing).  Returns
         None (empty body)."""
         opts = opts if isinstance(opts, dict) else {}
-        prefs = {k: opts[k] for k in Preferences.KEYS if k in opts}
+        prefs = {k: opts[k] for k in PreferencesDoc.KEYS if k in opts}
         if truthy(prefs.get("email")) and not valid_email(prefs["email"]):
             raise bad_request("Invalid email")
         lang = prefs.get("language")
@@ -55,18 +56,18 @@ class PreferencesMixin(ServiceBase):
             raise bad_request("Invalid unit")
 
         async def save() -> None:
-            doc = await self.storage.preferences.fetch(self.wallet_id, self.copayer_id)
+            doc = await self.storage.preferences.fetch(caller.wallet_id, caller.copayer_id)
             current = (
-                Preferences.from_dict(doc)
+                PreferencesDoc.from_dict(doc)
                 if doc
-                else Preferences.create(self.wallet_id, self.copayer_id, now=self.now_s())
+                else PreferencesDoc.create(caller.wallet_id, caller.copayer_id, now=self.now_s())
             )
-            if self._already_applied(current):
+            if self._already_applied(caller, current):
                 return
             for k, v in prefs.items():
                 setattr(current, k, v)
-            current.record_request(self.request_digest)
+            current.record_request(caller.request_digest)
             await self.storage.preferences.store(current.to_dict(for_storage=True))
 
-        await self._run_locked(save)
+        await self._run_locked(caller.wallet_id, save)
         return None

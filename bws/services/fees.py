@@ -1,5 +1,9 @@
-"""Fee levels (spec api.md §4.18, §6.5, §8.3, §10 Q5) and the fee rate a
-proposal uses (``_getFeePerKb``).
+"""The fees aggregate: fee levels (docs/spec/api.md §4.18, §6.5, §8.3, §9.4,
+§10 Q5) and the fee rate a proposal uses (upstream bitcore-wallet-service
+lib/server.js ``getFeeLevels`` / ``_getFeePerKb``).
+
+EVM coins (eth, tri, try): gas prices in wei from the node, the static table
+when it cannot answer.
 
 Levels are sampled from the explorer's fee estimator (``estimate_fee([n])``
 -> ``{n: BTC/kB or -1}``, parsed properly — the fork never parsed it, Q5) and
@@ -21,27 +25,18 @@ from bws.jsnum import is_number
 from bws.model import Wallet
 from bws.model import constants as C
 
-from .base import ServiceBase, maybe_await
+from .base import Aggregate, maybe_await
+from .context import Caller
 
 log = logging.getLogger(__name__)
 
 FEE_LEVELS_CACHE_TYPE = "feeLevels"
 
 
-def fee_level_names(coin: str) -> list[str]:
-    """Level names of ``coin`` in FEE_LEVELS order."""
-    return [lvl["name"] for lvl in C.FEE_LEVELS[coin]]
+class Fees(Aggregate):
+    """getFeeLevels and the fee rate of a proposal."""
 
-
-def invalid_fee_level_error(coin: str):
-    """BADREQUEST "Invalid fee level. Valid values are urgent, priority, ..."."""
-    return bad_request("Invalid fee level. Valid values are " + ", ".join(fee_level_names(coin)))
-
-
-class FeeLevelsMixin(ServiceBase):
-    """getFeeLevels and _getFeePerKb."""
-
-    async def get_fee_levels(self, opts: Optional[dict] = None) -> list[dict]:
+    async def get_fee_levels(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """Fee levels ``[{level, feePerKb (int sat/kB, wei for eth/try), nbBlocks (int|null)}]``
         in FEE_LEVELS order (§6.5).
 
@@ -56,7 +51,13 @@ class FeeLevelsMixin(ServiceBase):
         if network not in C.NETWORKS:
             raise bad_request("Invalid network")
         if coin in C.EVM_COINS:
-            return static_fee_levels(coin)
+            # gas prices (wei) from the node (bws.explorers.web3.Web3Explorer.get_fee_levels);
+            # without an explorer or when the node cannot answer: the reference's static table (§9.4)
+            try:
+                return await self._explorer_call(coin, C.LIVENET, "get_fee_levels")
+            except Exception as e:  # noqa: BLE001 - like BTC: defaults, never an error
+                log.warning("fee levels for %s failed: %r", coin, e)
+                return static_fee_levels(coin)
 
         key = js_json_stringify({"coin": coin, "network": network})
         now_ms = self.now_ms()
@@ -80,13 +81,13 @@ class FeeLevelsMixin(ServiceBase):
             await self.storage.cache.set(None, FEE_LEVELS_CACHE_TYPE, key, {"ts": now_ms, "result": result})
         return result
 
-    async def _get_fee_per_kb(self, wallet: Wallet, opts: dict) -> Any:
+    async def fee_per_kb(self, caller: Caller, wallet: Wallet, opts: dict) -> Any:
         """A numeric ``opts.feePerKb`` wins; else the rate of level
         ``opts.feeLevel`` of the wallet's coin/network.  BADREQUEST
         'Could not compute fee for "<lvl>" level' when unknown."""
         if is_number(opts.get("feePerKb")):
             return opts["feePerKb"]
-        levels = await self.get_fee_levels({"coin": wallet.coin, "network": wallet.network})
+        levels = await self.get_fee_levels(caller, {"coin": wallet.coin, "network": wallet.network})
         level = next((lv for lv in levels if lv.get("level") == opts.get("feeLevel")), None)
         if level is None:
             raise bad_request(f'Could not compute fee for "{opts.get("feeLevel")}" level')

@@ -7,7 +7,8 @@ from typing import Optional
 from bws.model import constants as C
 from bws.model.base import js_number
 
-from .base import ServiceBase
+from .base import Aggregate
+from .context import Caller
 
 
 def time_span_seconds(value) -> float:
@@ -26,10 +27,10 @@ def time_span_seconds(value) -> float:
     return max(0, min(n, C.MAX_NOTIFICATIONS_TIMESPAN))
 
 
-class NotificationsMixin(ServiceBase):
+class Notifications(Aggregate):
     """getNotifications."""
 
-    async def get_notifications(self, opts: Optional[dict] = None) -> list[dict]:
+    async def get_notifications(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """Notifications of the caller's wallet and, from its network
         pseudo-wallet, those of the network-wide types
         (``C.NETWORK_NOTIFICATION_TYPES``: NewBlock), ascending by id, every
@@ -42,17 +43,17 @@ class NotificationsMixin(ServiceBase):
         notificationId)``; ``minTs`` defaults to ``now - timeSpan``.
         Errors: WALLET_NOT_FOUND."""
         opts = opts or {}
-        network = (await self._wallet_facts()).network  # fixed: one read per wallet and process
+        network = (await self._wallet_facts(caller)).network  # fixed: one read per wallet and process
         min_ts = opts.get("minTs")
         if not isinstance(min_ts, (int, float)) or isinstance(min_ts, bool):
             min_ts = self.now_ms() - time_span_seconds(opts.get("timeSpan")) * 1000
         nid = opts.get("notificationId")
         nid = nid if isinstance(nid, str) and nid else None
-        scoped = {network: C.NETWORK_NOTIFICATION_TYPES} if network != self.wallet_id else None
-        docs = await self.storage.notifications.fetch([self.wallet_id], nid, int(min_ts), scoped=scoped)
+        scoped = {network: C.NETWORK_NOTIFICATION_TYPES} if network != caller.wallet_id else None
+        docs = await self.storage.notifications.fetch([caller.wallet_id], nid, int(min_ts), scoped=scoped)
         out = []
         for d in docs:
             d = {k: v for k, v in d.items() if k != "_id"}
-            d["walletId"] = self.wallet_id
+            d["walletId"] = caller.wallet_id
             out.append(d)
         return out

@@ -15,7 +15,13 @@ from bws.model import UNDEFINED as _UNDEF
 from bws.model import Copayer, Wallet
 from bws.model import constants as C
 
-from .base import ServiceBase, check_length, check_required, is_int, maybe_await, truthy
+from .base import Aggregate, check_length, check_required, is_int, maybe_await, truthy
+from .broadcasts import BroadcastMarks
+
+from .context import Caller, Deps, State
+from .balance import Balance
+from .proposals import Proposals
+from .preferences import Preferences
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +65,26 @@ def _coin(opts: dict) -> str:
     return coin
 
 
-class WalletsMixin(ServiceBase):
+class Wallets(Aggregate):
     """createWallet, joinWallet, addAccess, getWallet, getStatus, getWalletFromIdentifier."""
 
+    def __init__(
+        self,
+        deps: Deps,
+        state: State,
+        broadcasts: BroadcastMarks,
+        *,
+        balance: Balance,
+        proposals: Proposals,
+        preferences: Preferences,
+    ) -> None:
+        super().__init__(deps, state, broadcasts)
+        self.balance = balance
+        self.proposals = proposals
+        self.preferences = preferences
+
     # ------------------------------------------------------------ create (§4.2)
-    async def create_wallet(self, opts: dict) -> dict:
+    async def create_wallet(self, caller: Caller, opts: dict) -> dict:
         """Create a pending wallet.
 
         opts: ``{name, m, n, pubKey, id?, coin?, network?, singleAddress?,
@@ -74,6 +95,11 @@ class WalletsMixin(ServiceBase):
         non-integers, Q18), "Invalid coin", "Invalid network",
         "Invalid public key", "Invalid wallet id" (``id`` given but not a
         UUID, see :func:`valid_wallet_id`), WALLET_ALREADY_EXISTS."""
+        if isinstance(opts, dict) and opts.get("coin") in C.EVM_COINS:
+            # EVM wallets are 1-of-1 (docs/spec/api.md §9.1 recommendation)
+            m, n = opts.get("m"), opts.get("n")
+            if is_int(m) and is_int(n) and (int(m), int(n)) != (1, 1):
+                raise bad_request("Invalid combination of required copayers / total copayers")
         check_required(opts, ["name", "m", "n", "pubKey"])
         name = opts["name"]
         if not isinstance(name, str) or not name:
@@ -115,11 +141,11 @@ class WalletsMixin(ServiceBase):
                 raise Errors.WALLET_ALREADY_EXISTS
             await self.storage.wallets.store(wallet.to_dict(for_storage=True))
 
-        await self._run_locked(store, wallet.id)
+        await self._run_locked(wallet.id, store)
         return {"walletId": wallet.id}
 
     # ------------------------------------------------------------ join (§4.3)
-    async def join_wallet(self, opts: dict) -> dict:
+    async def join_wallet(self, caller: Caller, opts: dict) -> dict:
         """Join a pending wallet (the creator joins its own wallet too).
 
         opts: ``{walletId, name, xPubKey, requestPubKey, copayerSignature,
@@ -186,7 +212,7 @@ class WalletsMixin(ServiceBase):
                 return {"copayerId": None, "wallet": wallet.to_dict()}
             wallet.add_copayer(copayer)
             notes = [
-                self._new_notification(
+                self._new_notification(caller,
                     "NewCopayer",
                     {"walletId": wallet.id, "copayerId": copayer.id, "copayerName": copayer.name},
                     wallet_id=wallet.id,
@@ -195,7 +221,9 @@ class WalletsMixin(ServiceBase):
             ]
             if wallet.is_complete() and wallet.n > 1:
                 notes.append(
-                    self._new_notification("WalletComplete", {"walletId": wallet.id}, wallet_id=wallet.id, is_global=True)
+                    self._new_notification(
+                        caller, "WalletComplete", {"walletId": wallet.id}, wallet_id=wallet.id, is_global=True
+                    )
                 )
             # the copayer and its notifications land together or not at all (issue 10);
             # published only after the commit
@@ -206,10 +234,10 @@ class WalletsMixin(ServiceBase):
             )
             return {"copayerId": copayer.id, "wallet": wallet.to_dict()}
 
-        return await self._run_locked(join, wallet_id)
+        return await self._run_locked(wallet_id, join)
 
     # ------------------------------------------------------------ add access (§4.4)
-    async def add_access(self, opts: dict) -> dict:
+    async def add_access(self, caller: Caller, opts: dict) -> dict:
         """Register an extra request key for a copayer that proves it holds
         the xpriv (signature of ``requestPubKey`` by the xpub's ``m/2`` key).
 
@@ -257,14 +285,14 @@ class WalletsMixin(ServiceBase):
             self.copayer_lookups.forget(copayer_id)
             return {"copayerId": copayer_id, "wallet": wallet.to_dict()}
 
-        return await self._run_locked(add, wallet_id)
+        return await self._run_locked(wallet_id, add)
 
     # ------------------------------------------------------------ read
-    async def get_wallet(self, opts: Optional[dict] = None) -> dict:
+    async def get_wallet(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """The caller's wallet as stored (full, no hiding); WALLET_NOT_FOUND."""
-        return (await self._fetch_wallet()).to_dict()
+        return (await self._fetch_wallet(caller.wallet_id)).to_dict()
 
-    async def get_status(self, opts: Optional[dict] = None) -> dict:
+    async def get_status(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """Wallet status (§4.5).
 
         opts: ``{includeExtendedInfo?: bool, twoStep?: bool}`` ->
@@ -276,10 +304,10 @@ class WalletsMixin(ServiceBase):
         opts = opts or {}
         extended = truthy(opts.get("includeExtendedInfo"))
         two_step = truthy(opts.get("twoStep"))
-        wallet = await self._fetch_wallet()
+        wallet = await self._fetch_wallet(caller.wallet_id)
         wdict = wallet.to_dict()
         for c in wdict.get("copayers", []):
-            if c.get("id") != self.copayer_id:
+            if c.get("id") != caller.copayer_id:
                 c.pop("customData", None)
         if not extended:
             for k in ("publicKeyRing", "pubKey", "addressManager"):
@@ -289,16 +317,16 @@ class WalletsMixin(ServiceBase):
                     c.pop(k, None)
         status: dict[str, Any] = {"wallet": wdict}
         try:
-            status["balance"] = await self.get_balance({"twoStep": two_step})
+            status["balance"] = await self.balance.get_balance(caller, {"twoStep": two_step})
         except ClientError as e:
             if not (e.code == "WALLET_NEED_SCAN" and extended):
                 raise
-        status["pendingTxps"] = await self.get_pending_txs({})
-        status["preferences"] = await self.get_preferences({})
+        status["pendingTxps"] = await self.proposals.get_pending_txs(caller, {})
+        status["preferences"] = await self.preferences.get_preferences(caller, {})
         return status
 
     # ------------------------------------------------------------ staff (§6.16)
-    async def get_wallet_from_identifier(self, opts: dict) -> Optional[str]:
+    async def get_wallet_from_identifier(self, caller: Caller, opts: dict) -> Optional[str]:
         """Id of the wallet found by ``opts["identifier"]``: a wallet id, an
         address (btc preferred), a proposal txid, else (hex identifiers) a
         transaction known to a configured explorer whose outputs pay one of

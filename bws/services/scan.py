@@ -29,8 +29,8 @@ from bws.model import Address, Wallet
 from bws.model import constants as C
 
 from .addresses import derive_wallet_address
-from .base import ServiceBase, maybe_await, truthy
-from .jobs import spawn
+from .base import Aggregate, maybe_await, truthy
+from .context import Caller
 
 log = logging.getLogger(__name__)
 
@@ -58,31 +58,31 @@ class _Branch:
         return derive_wallet_address(self.view, self.is_change, now=now)
 
 
-class ScanMixin(ServiceBase):
+class Scan(Aggregate):
     """startScan and scan."""
 
     def _scan_gap(self) -> int:
-        return max(1, int(self.options.get("scanAddressGap", C.SCAN_ADDRESS_GAP)))
+        return max(1, int(self.tunables.scan_address_gap))
 
-    async def start_scan(self, opts: Optional[dict] = None) -> dict:
+    async def start_scan(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """``POST /v1/addresses/scan/`` -> ``{"started": true}``; the scan runs
         in the background.  opts: ``{includeCopayerBranches?: bool}``.
         Errors (before starting): WALLET_NOT_FOUND, WALLET_NOT_COMPLETE."""
         opts = opts if isinstance(opts, dict) else {}
-        wallet = await self._fetch_wallet()
+        wallet = await self._fetch_wallet(caller.wallet_id)
         if not wallet.is_complete():
             raise Errors.WALLET_NOT_COMPLETE
 
         async def run() -> None:
             try:
-                await self.scan(opts)
+                await self.scan(caller, opts)
                 data: dict[str, Any] = {"result": "success"}
             except Exception as e:  # noqa: BLE001 - reported through the notification
                 message = e.message if isinstance(e, (ClientError, ServerError)) else str(e) or type(e).__name__
                 data = {"result": "error", "error": message}
-            await self._notify("ScanFinished", data, is_global=True, wallet_id=wallet.id)
+            await self._notify(caller, "ScanFinished", data, is_global=True, wallet_id=wallet.id)
 
-        spawn(self.storage, run, delay=SCAN_START_DELAY, name="address scan")
+        self.state.jobs.spawn(run, delay=SCAN_START_DELAY, name="address scan")
         return {"started": True}
 
     async def _register_for_scan(self, wallet: Wallet, addresses: list[Address]) -> None:
@@ -130,14 +130,14 @@ class ScanMixin(ServiceBase):
         branch.manager.rewind_index(branch.is_change, len(queue) + gap)
         return prederived + found[: len(found) - gap]
 
-    async def scan(self, opts: Optional[dict] = None) -> None:
+    async def scan(self, caller: Caller, opts: Optional[dict] = None) -> None:
         """Scan the wallet's branches (see module doc).  Raises the explorer's
         error after recording ``scanStatus: "error"``; WALLET_NOT_COMPLETE."""
         opts = opts if isinstance(opts, dict) else {}
         include_copayers = truthy(opts.get("includeCopayerBranches"))
 
         async def run() -> None:
-            wallet = await self._fetch_wallet()
+            wallet = await self._fetch_wallet(caller.wallet_id)
             if not wallet.is_complete():
                 raise Errors.WALLET_NOT_COMPLETE
             wallet.scan_status = C.SCAN_RUNNING
@@ -165,14 +165,14 @@ class ScanMixin(ServiceBase):
                 if error is not None:
                     break
 
-            wallet = await self._fetch_wallet()
+            wallet = await self._fetch_wallet(caller.wallet_id)
             wallet.scan_status = C.SCAN_ERROR if error is not None else C.SCAN_SUCCESS
             await self.storage.wallets.store(wallet.to_dict(for_storage=True))
             await self.storage.cache.delete(wallet.id, "twoStep")
             if error is not None:
                 raise error
 
-        await self._run_locked(run)
+        await self._run_locked(caller.wallet_id, run)
 
 
-__all__ = ["ScanMixin"]
+__all__ = ["Scan"]

@@ -9,7 +9,8 @@ from bws.jsnum import js_integral
 from bws.model import TxNote, Wallet
 from bws.model import constants as C
 
-from .base import ServiceBase, check_length, check_required
+from .base import Aggregate, check_length, check_required
+from .context import Caller
 
 
 def copayer_name(wallet: Wallet, copayer_id: Optional[str]) -> str:
@@ -18,23 +19,23 @@ def copayer_name(wallet: Wallet, copayer_id: Optional[str]) -> str:
     return c.name if c is not None else "unknown"
 
 
-class NotesMixin(ServiceBase):
+class Notes(Aggregate):
     """getTxNote, editTxNote, getTxNotes."""
 
-    async def _note_out(self, doc: dict, wallet: Optional[Wallet] = None) -> dict:
-        wallet = wallet or await self._fetch_wallet()
+    async def note_out(self, caller: Caller, doc: dict, wallet: Optional[Wallet] = None) -> dict:
+        wallet = wallet or await self._fetch_wallet(caller.wallet_id)
         note = TxNote.from_dict(doc).to_dict()
         note["editedByName"] = copayer_name(wallet, note.get("editedBy"))
         return note
 
-    async def get_tx_note(self, opts: dict) -> Optional[dict]:
+    async def get_tx_note(self, caller: Caller, opts: dict) -> Optional[dict]:
         """The note of ``opts["txid"]`` ``{version, createdOn, walletId, txid,
         body, editedOn, editedBy, editedByName}`` or None (empty body)."""
         check_required(opts, ["txid"])
-        doc = await self.storage.notes.fetch(self.wallet_id, str(opts["txid"]))
-        return await self._note_out(doc) if doc else None
+        doc = await self.storage.notes.fetch(caller.wallet_id, str(opts["txid"]))
+        return await self.note_out(caller, doc) if doc else None
 
-    async def edit_tx_note(self, opts: dict) -> dict:
+    async def edit_tx_note(self, caller: Caller, opts: dict) -> dict:
         """Create or edit the note of ``opts["txid"]`` with ``opts["body"]``
         (opaque, may be null; at most MAX_MESSAGE_LENGTH characters), under
         the wallet lock -> the stored note with ``editedByName``.  A signed
@@ -50,23 +51,23 @@ class NotesMixin(ServiceBase):
         check_length(body, C.MAX_MESSAGE_LENGTH, "body")
 
         async def edit() -> dict:
-            wallet = await self._fetch_wallet()
-            doc = await self.storage.notes.fetch(self.wallet_id, txid)
+            wallet = await self._fetch_wallet(caller.wallet_id)
+            doc = await self.storage.notes.fetch(caller.wallet_id, txid)
             if doc:
                 note = TxNote.from_dict(doc)
-                if self._already_applied(note):
-                    return await self._note_out(doc, wallet)
-                note.edit(body, self.copayer_id, now=self.now_s())
+                if self._already_applied(caller, note):
+                    return await self.note_out(caller, doc, wallet)
+                note.edit(body, caller.copayer_id, now=self.now_s())
             else:
-                note = TxNote.create(self.wallet_id, txid, body, self.copayer_id, now=self.now_s())
-            note.record_request(self.request_digest)
+                note = TxNote.create(caller.wallet_id, txid, body, caller.copayer_id, now=self.now_s())
+            note.record_request(caller.request_digest)
             await self.storage.notes.store(note.to_dict(for_storage=True))
-            stored = await self.storage.notes.fetch(self.wallet_id, txid)
-            return await self._note_out(stored, wallet)
+            stored = await self.storage.notes.fetch(caller.wallet_id, txid)
+            return await self.note_out(caller, stored, wallet)
 
-        return await self._run_locked(edit)
+        return await self._run_locked(caller.wallet_id, edit)
 
-    async def get_tx_notes(self, opts: Optional[dict] = None) -> list[dict]:
+    async def get_tx_notes(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """Notes of the wallet with ``editedOn >= opts["minTs"]`` (unix
         seconds, a number or its text; all when absent or not a number;
         ``1e400`` is infinity: none), each with ``editedByName``."""
@@ -83,6 +84,6 @@ class NotesMixin(ServiceBase):
             # a double, as the reference's +req.query.minTs: 1e400 is Infinity (no note is newer);
             # int() of it raised, and int(1e308) is too big for a BSON query
             min_ts = js_integral(min_ts)
-        wallet = await self._fetch_wallet()
-        docs = await self.storage.notes.fetch_since(self.wallet_id, min_ts)
-        return [await self._note_out(d, wallet) for d in docs]
+        wallet = await self._fetch_wallet(caller.wallet_id)
+        docs = await self.storage.notes.fetch_since(caller.wallet_id, min_ts)
+        return [await self.note_out(caller, d, wallet) for d in docs]

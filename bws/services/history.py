@@ -15,7 +15,7 @@ position of the page and refresh confirmations from the block height.
 Cost (bench/profiles/NOTES.md, finding 3), per process:
 
 * Concurrent requests for the same page of the same wallet share one
-  computation (:func:`coalesce`): every request that arrives before a
+  computation (:func:`bws.services.concurrency.coalesce`): every request that arrives before a
   computation starts is answered by it; one that arrives while it runs waits
   for the next one. So each answer comes from reads made after its request
   arrived (an edited note, a broadcast, a new address show at once), and 50
@@ -38,17 +38,13 @@ Cost (bench/profiles/NOTES.md, finding 3), per process:
 from __future__ import annotations
 
 import logging
-import time
-import weakref
-from typing import Any, Awaitable, Callable, Hashable, Optional
+from typing import Any, Awaitable, Optional
 
-from twisted.internet.defer import Deferred, ensureDeferred
-from twisted.python.failure import Failure
+from twisted.internet.defer import ensureDeferred
 
 from bws.chains.history import (
     cache_window,
     decorate_txs,
-    index_addresses,
     normalize_tx,
     proposal_time_window,
     tag_low_fees,
@@ -57,196 +53,47 @@ from bws.errors import Errors
 from bws.model import TxProposal, Wallet
 from bws.model import constants as C
 
-from .base import ServiceBase, is_int
+from .base import Aggregate, is_int
+from .broadcasts import BroadcastMarks
+
+from .context import Caller, Deps, State
+from .notes import Notes
+from .fees import Fees
+from .concurrency import coalesce, single_flight
+from .history_state import ADDRESS_SET_TTL, AddressSet
 
 log = logging.getLogger(__name__)
 
-#: explorer -> (fetched at unix s, height): the process-wide block-height cache (§6.21)
-_HEIGHTS: "weakref.WeakKeyDictionary[Any, tuple[float, int]]" = weakref.WeakKeyDictionary()
-
-#: seconds an in-memory address set is trusted even if the wallet's token did not change
-ADDRESS_SET_TTL = 60.0
-#: addresses kept in memory per process, all wallets together (least recently used dropped)
-ADDRESS_SET_MAX_ADDRESSES = 200_000
-
-
-class _AddressSet:
-    """One wallet's ``[{address, isChange?}]`` in creation order, its index
-    (:func:`index_addresses`) and the wallet token it was read under."""
-
-    __slots__ = ("version", "addresses", "indexed", "strings", "loaded_at")
-
-    def __init__(self, version: Optional[str], addresses: list[dict], loaded_at: float):
-        self.version = version
-        self.addresses = addresses
-        self.indexed = index_addresses(addresses)
-        self.strings = [a["address"] for a in addresses]
-        self.loaded_at = loaded_at
-
-
-class _PerStorage:
-    """Per-Storage (per-database) process state: address sets and fills in flight."""
-
-    def __init__(self) -> None:
-        self.address_sets: dict[str, _AddressSet] = {}  # insertion order = LRU order
-        self.address_count = 0
-        self.flights: dict[Hashable, list[Deferred]] = {}
-        self.batches: dict[Hashable, _Batches] = {}
-
-    def remember(self, wallet_id: str, s: _AddressSet) -> None:
-        old = self.address_sets.pop(wallet_id, None)
-        if old is not None:
-            self.address_count -= len(old.addresses)
-        self.address_sets[wallet_id] = s
-        self.address_count += len(s.addresses)
-        while self.address_count > ADDRESS_SET_MAX_ADDRESSES and len(self.address_sets) > 1:
-            oldest = next(iter(self.address_sets))
-            self.address_count -= len(self.address_sets.pop(oldest).addresses)
-
-    def forget(self) -> None:
-        self.address_sets.clear()
-        self.address_count = 0
-
-
-_STATE: "weakref.WeakKeyDictionary[Any, _PerStorage]" = weakref.WeakKeyDictionary()
-
-
-def _state(storage: Any) -> _PerStorage:
-    st = _STATE.get(storage)
-    if st is None:
-        st = _STATE[storage] = _PerStorage()
-    return st
-
-
-def forget_address_sets(storage: Any = None) -> None:
-    """Drop the in-memory address sets (of one Storage, or all); tests and tools."""
-    for st in [_STATE.get(storage)] if storage is not None else list(_STATE.values()):
-        if st is not None:
-            st.forget()
-
-
-def _fire(waiters: list, result: Any) -> None:
-    for d in list(waiters):
-        if not d.called:
-            if isinstance(result, Failure):
-                d.errback(result)
-            else:
-                d.callback(result)
-    waiters.clear()
-
-
-def _waiter(waiters: list) -> Deferred:
-    def cancel(d: Deferred) -> None:
-        if d in waiters:
-            waiters.remove(d)
-
-    d: Deferred = Deferred(canceller=cancel)
-    waiters.append(d)
-    return d
-
-
-def single_flight(flights: dict, key: Hashable, work: Callable[[], Awaitable[Any]]) -> Deferred:
-    """A Deferred of ``await work()``, shared by every caller with the same
-    ``key`` while it runs (only the first caller's ``work`` runs; later ones
-    join the running one).
-
-    The work runs on its own Deferred: cancelling one caller's Deferred only
-    stops that caller waiting. The result object is shared: callers must not
-    mutate it."""
-    waiters = flights.get(key)
-    if waiters is not None:
-        return _waiter(waiters)
-    waiters = flights[key] = []
-    mine = _waiter(waiters)
-
-    def done(result: Any) -> None:
-        if flights.get(key) is waiters:
-            del flights[key]
-        _fire(waiters, result)
-
-    Deferred.fromCoroutine(work()).addBoth(done)
-    return mine
-
-
-class _Batches:
-    """One key's state in :func:`coalesce`: the run in progress and the
-    callers waiting for the next one."""
-
-    __slots__ = ("running", "waiting", "work")
-
-    def __init__(self) -> None:
-        self.running: Optional[list] = None
-        self.waiting: list = []
-        self.work: Optional[Callable[[], Awaitable[Any]]] = None
-
-
-def coalesce(batches: dict, key: Hashable, work: Callable[[], Awaitable[Any]]) -> Deferred:
-    """A Deferred of ``await work()`` computed for this caller and every other
-    caller with the same ``key`` that arrives before that computation starts.
-
-    A computation starts one reactor turn after its first caller (so callers
-    arriving together share it) and never while another one for the key runs:
-    callers arriving meanwhile wait for the next one. Hence every answer comes
-    from a computation that started after its caller arrived -- the same
-    answer the caller would get alone, at some instant while it waits.
-    Cancelling a caller only stops it waiting; the result object is shared
-    (callers must not mutate it)."""
-    b = batches.get(key)
-    if b is None:
-        b = batches[key] = _Batches()
-    mine = _waiter(b.waiting)
-    if b.work is None:
-        b.work = work
-        if b.running is None:
-            from twisted.internet import reactor  # the installed one (bws.reactor), not a default
-
-            reactor.callLater(0, _start_batch, batches, key, b)
-    return mine
-
-
-def _start_batch(batches: dict, key: Hashable, b: _Batches) -> None:
-    if b.running is not None:  # started already; done() starts the next one
-        return
-    work, b.work = b.work, None
-    running, b.waiting = b.waiting, []
-    if not running or work is None:  # every caller gave up
-        if batches.get(key) is b:
-            del batches[key]
-        return
-    b.running = running
-
-    def done(result: Any) -> None:
-        b.running = None
-        if b.work is not None:  # callers arrived meanwhile: their turn
-            _start_batch(batches, key, b)
-        elif batches.get(key) is b:
-            del batches[key]
-        _fire(running, result)
-        if isinstance(result, Failure) and not result.check(Exception):
-            log.debug("history computation ended: %s", result.getErrorMessage())
-
-    Deferred.fromCoroutine(work()).addBoth(done)
-
-
-class HistoryMixin(ServiceBase):
+class History(Aggregate):
     """getTxHistory and the block-height cache."""
 
+    def __init__(
+        self,
+        deps: Deps,
+        state: State,
+        broadcasts: BroadcastMarks,
+        *,
+        notes: Notes,
+        fees: Fees,
+    ) -> None:
+        super().__init__(deps, state, broadcasts)
+        self.notes = notes
+        self.fees = fees
+
     def _history_cache_threshold(self) -> int:
-        return int(self.options.get("historyCacheAddressThreshold", C.HISTORY_CACHE_ADDRESS_THRESOLD))
+        return int(self.tunables.history_cache_address_threshold)
 
     async def _get_block_height(self, coin: str, network: str) -> Optional[int]:
         """Current height, cached BLOCKHEIGHT_CACHE_TIME (600 s); on a refresh
         failure the last known height (or None)."""
         try:
-            ex = self._explorer(coin, network)
+            self._explorer(coin, network)
         except Exception:
             return None
+        heights = self.state.history.heights
         ttl = C.BLOCKHEIGHT_CACHE_TIME_ETH if coin in C.EVM_COINS else C.BLOCKHEIGHT_CACHE_TIME
-        try:
-            cached = _HEIGHTS.get(ex)
-        except TypeError:
-            cached = None
-        now = self.time_fn()
+        cached = heights.get((coin, network))
+        now = self.clock.seconds()
         if cached and now - cached[0] < ttl:
             return cached[1]
         try:
@@ -254,27 +101,24 @@ class HistoryMixin(ServiceBase):
         except Exception as e:  # noqa: BLE001 - keep the last known height
             log.warning("block height of %s/%s unavailable: %r", coin, network, e)
             return cached[1] if cached else None
-        try:
-            _HEIGHTS[ex] = (now, height)
-        except TypeError:
-            pass
+        heights[(coin, network)] = (now, height)
         return height
 
     # ------------------------------------------------------------ addresses
 
-    async def _history_addresses(self, wallet_id: str) -> _AddressSet:
+    async def _history_addresses(self, wallet_id: str) -> AddressSet:
         """The wallet's address set, from memory when its token is unchanged
         (see the module doc); concurrent loads of one version are shared."""
-        st = _state(self.storage)
+        st = self.state.history
         version = await self.storage.addresses.fetch_version(wallet_id)
-        now = time.monotonic()
+        now = self.clock.seconds()
         known = st.address_sets.get(wallet_id)
         if version is not None and known is not None and known.version == version and now - known.loaded_at < ADDRESS_SET_TTL:
             st.address_sets[wallet_id] = st.address_sets.pop(wallet_id)  # most recently used
             return known
 
-        async def load() -> _AddressSet:
-            s = _AddressSet(version, await self.storage.addresses.fetch_keys(wallet_id), time.monotonic())
+        async def load() -> AddressSet:
+            s = AddressSet(version, await self.storage.addresses.fetch_keys(wallet_id), self.clock.seconds())
             if version is not None:
                 st.remember(wallet_id, s)
             return s
@@ -313,14 +157,14 @@ class HistoryMixin(ServiceBase):
         if not await self.storage.cache.store_history_fill(wallet.id, fwd, list(reversed(deep)), status, expected_rev):
             log.debug("history cache of %s changed during a fill; status left alone", wallet.id)
 
-    async def _explorer_page(self, wallet: Wallet, addresses: _AddressSet, frm: int, to: int) -> tuple[list[dict], int]:
+    async def _explorer_page(self, wallet: Wallet, addresses: AddressSet, frm: int, to: int) -> tuple[list[dict], int]:
         page, total = await self._explorer_call(
             wallet.coin, wallet.network, "get_transactions", list(addresses.strings), frm, to
         )
         return [normalize_tx(raw, wallet.coin, now=self.now_s()) for raw in page or []], int(total or 0)
 
     async def _normalized_txs(
-        self, wallet: Wallet, addresses: _AddressSet, status: Optional[dict], frm: int, to: int
+        self, wallet: Wallet, addresses: AddressSet, status: Optional[dict], frm: int, to: int
     ) -> tuple[list[dict], Optional[Awaitable[None]]]:
         """(normalised txs of page [frm, to) newest first, the cache write
         still to await or None). status: the cache status read before (None
@@ -350,23 +194,23 @@ class HistoryMixin(ServiceBase):
             out.append(d)
         return out
 
-    async def _page_notes(self, wallet: Wallet, txids: list[str], min_ts: int) -> list[dict]:
+    async def _page_notes(self, caller: Caller, wallet: Wallet, txids: list[str], min_ts: int) -> list[dict]:
         notes = await self.storage.notes.fetch_by_txids(wallet.id, txids, min_ts)
-        return [await self._note_out(n, wallet) for n in notes]
+        return [await self.notes.note_out(caller, n, wallet) for n in notes]
 
-    async def _page_fee_levels(self, wallet: Wallet, txs: list[dict]) -> Optional[list[dict]]:
+    async def _page_fee_levels(self, caller: Caller, wallet: Wallet, txs: list[dict]) -> Optional[list[dict]]:
         """Fee levels for lowFees, only when the page has an unconfirmed tx
         (tag_low_fees tags nothing else); errors are ignored (None)."""
         if not any(t.get("confirmations") == 0 and not isinstance(t.get("confirmations"), bool) for t in txs):
             return None
         try:
-            return await self.get_fee_levels({"coin": wallet.coin, "network": wallet.network})
+            return await self.fees.get_fee_levels(caller, {"coin": wallet.coin, "network": wallet.network})
         except Exception:  # noqa: BLE001 - fee-level errors are ignored here
             return None
 
     # ------------------------------------------------------------ history
 
-    async def get_tx_history(self, opts: Optional[dict] = None) -> list[dict]:
+    async def get_tx_history(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """History page (§4.22, §6.14) newest first.
 
         opts: ``{skip?: int >= 0 (default 0), limit?: int (default 50, max 50)}``
@@ -383,16 +227,17 @@ class HistoryMixin(ServiceBase):
         limit = int(limit) if is_int(limit) else C.HISTORY_LIMIT
         if limit > C.HISTORY_LIMIT:
             raise Errors.HISTORY_LIMIT_EXCEEDED
-        key = ("history", self.wallet_id, skip, limit)
-        return await coalesce(_state(self.storage).batches, key, lambda: self._tx_history(skip, limit))
+        key = ("history", caller.wallet_id, skip, limit)
+        batches = self.state.history.batches
+        return await coalesce(self.clock, batches, key, lambda: self._tx_history(caller, skip, limit))
 
-    async def _tx_history(self, skip: int, limit: int) -> list[dict]:
+    async def _tx_history(self, caller: Caller, skip: int, limit: int) -> list[dict]:
         """One computation of a history page (shared by coalesced requests: the
         returned list must not be changed). Independent reads run together."""
         wallet, addresses, status = await _gather(
-            self._fetch_wallet(),
-            self._history_addresses(self.wallet_id),
-            self.storage.cache.get(self.wallet_id, "historyCacheStatus", None),
+            self._fetch_wallet(caller.wallet_id),
+            self._history_addresses(caller.wallet_id),
+            self.storage.cache.get(caller.wallet_id, "historyCacheStatus", None),
         )
         if not addresses.addresses or limit <= 0:
             return []
@@ -405,8 +250,8 @@ class HistoryMixin(ServiceBase):
         txids = list(dict.fromkeys(t.get("txid") for t in txs if isinstance(t.get("txid"), str)))
         proposals, notes, levels, _ = await _gather(
             self._page_proposals(wallet, txids, min_ts, max_ts) if txids else _none([]),
-            self._page_notes(wallet, txids, min_ts) if txids else _none([]),
-            self._page_fee_levels(wallet, txs),
+            self._page_notes(caller, wallet, txids, min_ts) if txids else _none([]),
+            self._page_fee_levels(caller, wallet, txs),
             cache_write if cache_write is not None else _none(None),
         )
         items = decorate_txs(
@@ -441,4 +286,4 @@ async def _gather(*aws: Awaitable[Any]) -> list[Any]:
     return out
 
 
-__all__ = ["HistoryMixin", "coalesce", "single_flight", "forget_address_sets", "ADDRESS_SET_TTL"]
+__all__ = ["History"]

@@ -11,7 +11,8 @@ from bws.errors import Errors, ServerError
 from bws.model import Address, Notification, Wallet
 from bws.model import constants as C
 
-from .base import ServiceBase, is_int, maybe_await, truthy
+from .base import Aggregate, is_int, maybe_await, truthy
+from .context import Caller
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,13 @@ def derive_wallet_address(wallet: Wallet, is_change: bool, now: Optional[int] = 
     return a
 
 
-class AddressesMixin(ServiceBase):
+class Addresses(Aggregate):
     """createAddress, getMainAddresses, and the helpers to store new wallet addresses."""
 
     def _max_main_address_gap(self) -> int:
-        return int(self.options.get("maxMainAddressGap", C.MAX_MAIN_ADDRESS_GAP))
+        return int(self.tunables.max_main_address_gap)
 
-    async def _register_addresses(self, wallet: Wallet, addresses: list[Address]) -> None:
+    async def register_addresses(self, caller: Caller, wallet: Wallet, addresses: list[Address]) -> None:
         """Tell the explorer to watch new addresses (when it supports it) before
         they are stored, so an address we hand out is always watched."""
         if wallet.coin in C.EVM_COINS or not addresses:
@@ -69,25 +70,27 @@ class AddressesMixin(ServiceBase):
             return
         await maybe_await(register([a.to_dict() for a in addresses]))
 
-    async def _store_new_addresses(self, wallet: Wallet, addresses: list[Address], *notes: Notification) -> None:
+    async def store_new_addresses(
+        self, caller: Caller, wallet: Wallet, addresses: list[Address], *notes: Notification
+    ) -> None:
         """Register with the explorer, then store the addresses together with
         the wallet whose index produced them and the notifications announcing
         them (atomically: a failed store keeps none of them), then publish."""
-        await self._register_addresses(wallet, addresses)
+        await self.register_addresses(caller, wallet, addresses)
         wallet_doc, address_docs = wallet.to_dict(for_storage=True), [a.to_dict() for a in addresses]
         await self.notifier.commit(
             notes,
             lambda docs, renew_id: self.storage.addresses.store_with_wallet(wallet_doc, address_docs, docs, renew_id),
         )
 
-    async def _can_create_address(self, ignore_max_gap: bool) -> bool:
+    async def _can_create_address(self, caller: Caller, ignore_max_gap: bool) -> bool:
         """Gap check (§6.2): False when the last MAX_MAIN_ADDRESS_GAP receive
         addresses all lack activity.  Activity found is cached on the address
         (``hasActivity``).  Explorer errors propagate."""
         if ignore_max_gap:
             return True
         gap = self._max_main_address_gap()
-        addresses = [a for a in await self.storage.addresses.fetch(self.wallet_id) if not a.get("isChange")]
+        addresses = [a for a in await self.storage.addresses.fetch(caller.wallet_id) if not a.get("isChange")]
         latest = addresses[-gap:] if gap > 0 else []
         if len(latest) < gap or any(a.get("hasActivity") for a in latest):
             return True
@@ -102,7 +105,7 @@ class AddressesMixin(ServiceBase):
                 return True
         return False
 
-    async def create_address(self, opts: Optional[dict] = None) -> dict:
+    async def create_address(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """New receive address (§6.2) -> Address dict
         ``{version, createdOn, address, walletId, isChange, path, publicKeys, coin, network, type}``.
 
@@ -111,33 +114,34 @@ class AddressesMixin(ServiceBase):
         ``{address}``.  Errors: MAIN_ADDRESS_GAP_REACHED, WALLET_NOT_FOUND,
         WALLET_NOT_COMPLETE, WALLET_NEED_SCAN, 500 "Bad xPub", explorer errors."""
         opts = opts or {}
-        if not await self._can_create_address(truthy(opts.get("ignoreMaxGap"))):
+        if not await self._can_create_address(caller, truthy(opts.get("ignoreMaxGap"))):
             raise Errors.MAIN_ADDRESS_GAP_REACHED
 
         async def create() -> dict:
-            wallet = await self._fetch_wallet()
+            wallet = await self._fetch_wallet(caller.wallet_id)
             if not wallet.is_complete():
                 raise Errors.WALLET_NOT_COMPLETE
             if wallet.is_scan_error():
                 raise Errors.WALLET_NEED_SCAN
             if wallet.single_address:
-                existing = await self.storage.addresses.fetch(self.wallet_id)
+                existing = await self.storage.addresses.fetch(caller.wallet_id)
                 if existing:
                     return address_out(existing[0])
             address = derive_wallet_address(wallet, False, now=self.now_s())
-            notice = self._new_notification("NewAddress", {"address": address.address})
-            await self._store_new_addresses(wallet, [address], notice)
+            notice = self._new_notification(caller, "NewAddress", {"address": address.address})
+            await self.store_new_addresses(caller, wallet, [address], notice)
             return address_out(address.to_dict())
 
-        return await self._run_locked(create)
+        return await self._run_locked(caller.wallet_id, create)
 
-    async def get_main_addresses(self, opts: Optional[dict] = None) -> list[dict]:
+    async def get_main_addresses(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """Receive (non-change) addresses in creation order (§4.16).
 
         opts: ``{limit?: int (applied when > 0), reverse?: bool (before the
         limit)}`` -> list of Address dicts."""
         opts = opts or {}
-        addresses = [address_out(a) for a in await self.storage.addresses.fetch(self.wallet_id) if not a.get("isChange")]
+        stored = await self.storage.addresses.fetch(caller.wallet_id)
+        addresses = [address_out(a) for a in stored if not a.get("isChange")]
         if truthy(opts.get("reverse")):
             addresses.reverse()
         limit = opts.get("limit")

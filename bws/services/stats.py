@@ -9,7 +9,8 @@ from typing import Any, Optional
 from bws.errors import bad_request
 from bws.model import constants as C
 
-from .base import SERVICE_VERSION, ServiceBase, truthy
+from .base import SERVICE_VERSION, Aggregate, truthy
+from .context import Caller
 
 
 def _day_start(text: Any, default: str) -> int:
@@ -28,14 +29,14 @@ def _day(ts: int) -> str:
     return dt.datetime.fromtimestamp(int(ts), dt.timezone.utc).strftime("%Y%m%d")
 
 
-class MiscMixin(ServiceBase):
+class Stats(Aggregate):
     """getServiceVersion, getStats."""
 
-    async def get_service_version(self, opts: Optional[dict] = None) -> dict:
+    async def get_service_version(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """``{"serviceVersion": "bws-2.5.1"}``."""
         return {"serviceVersion": SERVICE_VERSION}
 
-    async def get_stats(self, opts: Optional[dict] = None) -> dict:
+    async def get_stats(self, caller: Caller, opts: Optional[dict] = None) -> dict:
         """Per-day counts of new wallets and broadcast proposals (§4.28).
 
         opts: ``{network?: livenet, coin?: btc, from?: YYYY-MM-DD

@@ -9,7 +9,7 @@ docs/notifications.md). Routes (authenticated like every copayer route):
 * ``DELETE /v1/webhooks/:id`` → :func:`remove_webhook`
 * ``GET /v1/webhooks/:id/deliveries`` → :func:`list_webhook_deliveries`
 
-The routes (bws/http/routes/webhooks.py) call :class:`WebhooksMixin`'s
+The routes (bws/http/routes/webhooks.py) call :class:`Webhooks`'
 methods, which apply the operator's webhook options.
 
 A URL whose host does not resolve, or resolves to an address that is not
@@ -32,10 +32,11 @@ from bws.errors import bad_request
 from bws.model import constants as C
 from bws.delivery.destinations import DestinationPolicy, DestinationRefused
 
-from .base import ServiceBase
+from .base import Aggregate
+from .context import Caller
 
 __all__ = [
-    "WebhooksMixin",
+    "Webhooks",
     "register_webhook",
     "list_webhooks",
     "remove_webhook",
@@ -147,32 +148,31 @@ async def list_webhook_deliveries(
     return [{k: v for k, v in r.items() if k not in ("body", "leaseUntil")} for r in rows]
 
 
-class WebhooksMixin(ServiceBase):
-    """The webhook routes' service methods: the bound caller's own
-    registrations, with the operator's ``webhookOpts`` (``webhookAllowHttp``,
-    ``webhookAllowPrivateNetworks`` in :attr:`options`) applied here, not by
-    the HTTP layer."""
+class Webhooks(Aggregate):
+    """The webhook routes' service methods: the caller's own registrations,
+    with the operator's ``webhookOpts`` (tunables ``webhook_allow_http``,
+    ``webhook_allow_private_networks``) applied here, not by the HTTP layer."""
 
-    async def webhook_register(self, opts: dict) -> dict[str, Any]:
+    async def webhook_register(self, caller: Caller, opts: dict) -> dict[str, Any]:
         """``opts``: ``{url, secret?}`` -> :func:`register_webhook`'s answer
         (the secret included)."""
         return await register_webhook(
             self.storage,
-            self.wallet_id,
-            self.copayer_id,
+            caller.wallet_id,
+            caller.copayer_id,
             opts,
-            allow_http=bool(self.options.get("webhookAllowHttp", False)),
-            policy=DestinationPolicy(self.options.get("webhookAllowPrivateNetworks", ())),
+            allow_http=bool(self.tunables.webhook_allow_http),
+            policy=DestinationPolicy(self.tunables.webhook_allow_private_networks),
         )
 
-    async def webhook_list(self, opts: dict) -> list[dict[str, Any]]:
+    async def webhook_list(self, caller: Caller, opts: dict) -> list[dict[str, Any]]:
         """The caller's webhooks (:func:`list_webhooks`); ``opts`` unused."""
-        return await list_webhooks(self.storage, self.wallet_id, self.copayer_id)
+        return await list_webhooks(self.storage, caller.wallet_id, caller.copayer_id)
 
-    async def webhook_remove(self, opts: dict) -> dict[str, Any]:
+    async def webhook_remove(self, caller: Caller, opts: dict) -> dict[str, Any]:
         """``opts``: ``{id}`` -> ``{"ok": 1, "n": deleted}`` (:func:`remove_webhook`)."""
-        return await remove_webhook(self.storage, self.wallet_id, self.copayer_id, opts.get("id"))
+        return await remove_webhook(self.storage, caller.wallet_id, caller.copayer_id, opts.get("id"))
 
-    async def webhook_deliveries(self, opts: dict) -> list[dict[str, Any]]:
+    async def webhook_deliveries(self, caller: Caller, opts: dict) -> list[dict[str, Any]]:
         """``opts``: ``{id}`` -> the newest deliveries (:func:`list_webhook_deliveries`)."""
-        return await list_webhook_deliveries(self.storage, self.wallet_id, self.copayer_id, opts.get("id"))
+        return await list_webhook_deliveries(self.storage, caller.wallet_id, caller.copayer_id, opts.get("id"))
