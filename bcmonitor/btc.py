@@ -44,10 +44,10 @@ from typing import Any, Optional
 from bitcoin.core import CBlock, CTransaction, b2lx
 from twisted.internet.defer import DeferredLock
 
+from bws.adapters.bitcoind_rpc import RpcError
 from bws.aio import run_coroutine
 
 from .notify import mark_broadcast_by_third_party
-from .rpc import RpcError
 
 log = logging.getLogger("bcmonitor.btc")
 

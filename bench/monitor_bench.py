@@ -56,7 +56,7 @@ async def run(args) -> dict:
 
     from bcmonitor.btc import BlockView, BtcMonitor
     from bcmonitor.notify import MonitorNotifier
-    from bws.broker import LocalBroker
+    from bws.adapters.broker.local import LocalBroker
     from bws.storage import Storage
     from twisted.internet import reactor
 

@@ -151,8 +151,6 @@ class ExplorerOpts:
     p2p: str = ""
     #: Network magic as hex (BTC P2P); empty = the network's standard magic.
     magic: str = ""
-    #: ``tcp://host:port`` of the node's ZMQ publisher, when it has one.
-    zmq: str = ""
     #: EVM chain id expected from the node.
     chainId: int = 0
     #: ERC20 contract address (coin ``try``).
@@ -164,6 +162,17 @@ class ExplorerOpts:
     #: Seconds one node RPC may take before the request fails with a clear
     #: error (never a hung request; docs/security.md "Faults").
     timeout: float = 30.0
+    #: bitcoind: node RPCs in flight at once (and pooled connections).
+    concurrency: int = 8
+    #: bitcoind: seconds an import that rescans the chain may take.
+    rescanTimeout: float = 3600.0
+    #: web3/erc20: seconds an address balance is cached.
+    balanceTtl: float = 5.0
+    #: web3/erc20: seconds the fee levels are cached.
+    feeTtl: float = 30.0
+    #: web3/erc20: accept pre-EIP-155 signatures (no chain id). Unset: false
+    #: for web3, true for erc20 (the fork's TRY client signs without chain id).
+    allowUnprotectedTx: Optional[bool] = None
 
 
 @dataclass
@@ -364,7 +373,8 @@ class Config:
             bind: ServerBindOpts = getattr(self, name)
             if not _is_loopback(bind.host) and not bind.secret:
                 raise ConfigError(
-                    f"{name}.secret: required when {name}.host is not a loopback address ({bind.host!r})"
+                    f"{name}.secret: a shared secret is required when {name}.host is not a loopback address "
+                    f"({bind.host!r})"
                 )
         for coin, networks in self.blockchainExplorerOpts.items():
             for network, opts in networks.items():
@@ -614,6 +624,12 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     cfg = _build(Config, data)
     cfg.validate()
     return cfg
+
+
+def explorer_opts(data: dict[str, Any], path: str = "blockchainExplorerOpts.<coin>.<network>") -> ExplorerOpts:
+    """One validated :class:`ExplorerOpts` from a plain dict (JSON key names);
+    raises ConfigError naming the bad key (tests and tools building one explorer)."""
+    return _build(ExplorerOpts, data, path)
 
 
 def load_config(path: Optional[str] = None, environ: Optional[typing.Mapping[str, str]] = None) -> Config:

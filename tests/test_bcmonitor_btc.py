@@ -16,9 +16,9 @@ from twisted.internet.task import deferLater
 
 from bcmonitor.btc import BtcMonitor, TxView
 from bcmonitor.notify import MonitorNotifier
-from bcmonitor.rpc import BitcoindRpc
+from bws.adapters.bitcoind_rpc import BitcoindRpc
 from bcmonitor.runner import BtcRunner
-from bws.broker import LocalBroker
+from bws.adapters.broker.local import LocalBroker
 from bws.devtools.litecoind import RegtestNode
 from bws.devtools.process import free_port
 from bws.model import TxConfirmationSub, notification_id_ms

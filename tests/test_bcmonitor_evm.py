@@ -15,7 +15,7 @@ from web3 import AsyncWeb3
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotifier
 from bcmonitor.runner import EvmRunner
-from bws.broker import LocalBroker
+from bws.adapters.broker.local import LocalBroker
 from bws.devtools.ganache import GanacheChain, try_token_contract
 from bws.devtools.process import free_port
 from bws.model import TxConfirmationSub

@@ -13,9 +13,10 @@ import pytest_twisted
 from twisted.internet import reactor, task
 from twisted.internet.task import Clock
 
-from bws.broker import LocalBroker, make_broker
-from bws.broker_redis import RedisBroker
-from bws.broker_ws import WebSocketBroker
+from bws.adapters.broker.local import LocalBroker
+from bws.runtime import make_broker
+from bws.adapters.broker.redis import RedisBroker
+from bws.adapters.broker.ws import WebSocketBroker
 from bws.config import config_from_dict
 from messagebroker.relay import CLOSE_AUTH, Relay
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open, require_binary

@@ -18,10 +18,10 @@ from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotifier
 from bws.aio import as_deferred
 from bws.api import BwsApi
-from bws.broker import LocalBroker
+from bws.adapters.broker.local import LocalBroker
 from bws.chains.evm import erc20_transfer_data
 from bws.devtools.ganache import try_token_contract
-from bws.explorers import make_explorer
+from bws.runtime import make_explorer
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys

@@ -19,8 +19,8 @@ from bws.chains.evm import (
 )
 from bws.crypto import copayer_id
 from bws.errors import ClientError
-from bws.explorers import make_explorer
-from bws.explorers.web3 import _levels_from_history, pseudo_utxo
+from bws.runtime import make_explorer
+from bws.adapters.explorers.web3 import _levels_from_history, pseudo_utxo
 from tests.helpers.fixtures import make_service
 
 XPUB = "xpub6DVmxcjRgZdHNSEcXSiFtweVwMSTc3TMwRJ45nJYvyqvLbK1poPerupqh87rSoz27wvckb1CKnGZoLmLXSZyNGZtVd7neqSvdwJL6fceQpe"

@@ -1,4 +1,4 @@
-"""bws.explorers.bitcoind against the real litecoind regtest fixture (spec/api.md §6.20).
+"""bws.adapters.explorers.bitcoind against the real litecoind regtest fixture (spec/api.md §6.20).
 
 Addresses are Bitcoin-testnet (bit): P2PKH ``m/n…`` and a 2-of-3 P2SH ``2…``
 that litecoind re-encodes as ``Q…`` -- the explorer must hand back our ``2…``.
@@ -21,8 +21,10 @@ from twisted.internet import defer, protocol, reactor, task
 from bws.chains.address import script_for_address
 from bws.chains.history import normalize_tx
 from bws.errors import ServerError
-from bws.explorers import ExplorerError, RpcError, make_explorer
-from bws.explorers.bitcoind import BitcoindExplorer, _segwit_address, descriptor_checksum
+from bws.adapters.bitcoind_rpc import RpcError
+from bws.adapters.errors import ExplorerError
+from bws.runtime import make_explorer
+from bws.adapters.explorers.bitcoind import BitcoindExplorer, _segwit_address, descriptor_checksum
 
 pytestmark = pytest.mark.timeout(120)
 

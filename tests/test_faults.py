@@ -29,13 +29,13 @@ from pymongo import MongoClient
 from twisted.internet import reactor
 
 from bws.api import BwsApi
-from bws.broker_ws import WebSocketBroker
+from bws.adapters.broker.ws import WebSocketBroker
 from bws.chains.address import script_for_address
 from bws.embedded_db import server_argv
 from bws.errors import ClientError, ServerError
-from bws.explorers.bitcoind import BitcoindExplorer
-from bws.lock import LocalLock
-from bws.lock_locker import LockerClient
+from bws.adapters.explorers.bitcoind import BitcoindExplorer
+from bws.adapters.lock.local import LocalLock
+from bws.adapters.lock.locker import LockerClient
 from bws.model import format_notification_id
 from bws.model import notification as notification_ids
 from bws.service import WalletService
@@ -472,7 +472,7 @@ def test_config_file_permission_warning(tmp_path, caplog):
 
 def test_explorer_timeout_configurable():
     from bws.config import config_from_dict
-    from bws.explorers import make_explorer
+    from bws.runtime import make_explorer
 
     cfg = config_from_dict({"blockchainExplorerOpts": {"btc": {"livenet": {"url": "http://u:p@127.0.0.1:1", "timeout": 2}}}})
     opts = cfg.blockchainExplorerOpts["btc"]["livenet"]

@@ -29,7 +29,7 @@ from twisted.internet import defer, reactor
 
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotifier
-from bws.broker import LocalBroker
+from bws.adapters.broker.local import LocalBroker
 from bws.chains.address import script_for_address
 from bws.embedded_db import server_argv
 from tests.bws_process import create_wallet_http, signed_request, start_bws

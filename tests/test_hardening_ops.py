@@ -33,10 +33,10 @@ from pymongo.errors import AutoReconnect
 from twisted.internet import defer, reactor, task
 
 from bws.aio import as_deferred
-from bws.broker import LocalBroker
+from bws.adapters.broker.local import LocalBroker
 from bws.config import ConfigError, config_from_dict
 from bws.health import check_health
-from bws.lock import LocalLock
+from bws.adapters.lock.local import LocalLock
 from bws.process_registry import STALE_AFTER, ProcessRegistry, new_entry
 from tests.bws_process import create_wallet_http, signed_request, start_bws
 from tests.helpers.keys import WalletKey

@@ -15,9 +15,9 @@ from twisted.internet import reactor, task
 from twisted.internet.defer import ensureDeferred
 
 from bws.errors import ClientError
-from bws.lock import LockTimeout, run_locked
-from bws.lock_locker import LockerClient
-from bws.lock_redis import RedisLock
+from bws.interfaces import LockTimeout, run_locked
+from bws.adapters.lock.locker import LockerClient
+from bws.adapters.lock.redis import RedisLock
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open
 
 

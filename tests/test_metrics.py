@@ -11,7 +11,7 @@ from twisted.web.server import Site
 
 from bws.api import BwsApi
 from bws.errors import ClientError
-from bws.lock import run_locked
+from bws.interfaces import run_locked
 from bws.metrics import instrument
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from bws.explorers.bitcoind import BitcoindExplorer
+from bws.adapters.explorers.bitcoind import BitcoindExplorer
 from tests.helpers.fixtures import api, clock, make_service  # noqa: F401
 from tests.helpers.wallets import create_and_join
 

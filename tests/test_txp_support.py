@@ -22,8 +22,8 @@ from coincurve import PrivateKey
 from twisted.internet import reactor, task
 
 from bws.chains.txbuild import build_tx, unsigned_raw
-from bws.explorers import ExplorerError
-from bws.explorers.bitcoind import BitcoindExplorer
+from bws.adapters.errors import ExplorerError
+from bws.adapters.explorers.bitcoind import BitcoindExplorer
 from bws.service.jobs import drain_jobs
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys

@@ -22,7 +22,7 @@ import time
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVar
 
 from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
-from bws.lock import run_locked
+from bws.interfaces import run_locked
 from bws.model import Notification, Wallet
 from bws.model import constants as C
 from bws.model.base import RequestLog
@@ -49,8 +49,8 @@ async def maybe_await(value: Any) -> Any:
 class ServiceBase:
     """Dependencies and shared helpers of :class:`bws.service.WalletService`.
 
-    storage: :class:`bws.storage.Storage`; lock: a :class:`bws.lock.Lock`;
-    broker: a :class:`bws.broker.Broker` (or None); explorers: see
+    storage: :class:`bws.storage.Storage`; lock: a :class:`bws.interfaces.Lock`;
+    broker: a :class:`bws.interfaces.Broker` (or None); explorers: see
     :data:`Explorers`; notifier: object with ``async notify(Notification)``
     (stores then publishes), default built from ``bws.notifications.Notifier``
     when that module exists, else store + ``broker.publish``;

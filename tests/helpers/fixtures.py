@@ -15,8 +15,8 @@ from twisted.internet import reactor
 from twisted.web.server import Site
 
 from bws.api import BwsApi
-from bws.broker import LocalBroker
-from bws.lock import LocalLock
+from bws.adapters.broker.local import LocalBroker
+from bws.adapters.lock.local import LocalLock
 from bws.service import WalletService
 from tests.helpers.client import TestClient
 

@@ -25,7 +25,8 @@ from typing import Any, Optional
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol, connectWS
 
-from bws.broker import Message, ReconnectingBroker
+from bws.adapters.broker.base import ReconnectingBroker
+from bws.interfaces import Message
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,12 @@ class _ClientFactory(WebSocketClientFactory):
 
 
 class WebSocketBroker(ReconnectingBroker):
-    """:class:`bws.broker.Broker` over the ``messagebroker`` WebSocket relay."""
+    """:class:`bws.interfaces.Broker` over the ``messagebroker`` WebSocket relay."""
 
     def __init__(
         self,
-        url: str = "ws://127.0.0.1:3380",
-        reactor: Any = None,
+        url: str,
+        reactor: Any,
         secret: Optional[str] = None,
         min_delay: float = 1.0,
         max_delay: float = 5.0,

@@ -12,7 +12,7 @@ its defects fixed):
   requests are pending);
 * ``acquire(token, wait_time, max_hold)`` sends ``LOCK`` with ``wait`` and
   ``timeout`` in ms; ``LOCK/1`` grants (the release function is returned),
-  ``LOCK/0`` raises :class:`bws.lock.LockTimeout` (the server's wait timer
+  ``LOCK/0`` raises :class:`bws.interfaces.LockTimeout` (the server's wait timer
   fired, or ``wait == 0`` on a busy name);
 * a client-side timer of ``wait_time + 0.5`` s covers a silent or unreachable
   server: the acquire fails with LockTimeout and an ``UNLOCK`` withdraws the
@@ -38,7 +38,7 @@ from twisted.internet import protocol
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
 
-from bws.lock import DEFAULT_MAX_HOLD, DEFAULT_WAIT, LockTimeout
+from bws.interfaces import DEFAULT_MAX_HOLD, DEFAULT_WAIT, LockTimeout
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,9 @@ class _ClientProtocol(protocol.Protocol):
 
 
 class LockerClient:
-    """:class:`bws.lock.Lock` backed by a ``python -m locker`` server."""
+    """:class:`bws.interfaces.Lock` backed by a ``python -m locker`` server."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 3231, reactor: Any = None, secret: Optional[str] = None):
-        if reactor is None:
-            from twisted.internet import reactor  # type: ignore[no-redef]
+    def __init__(self, host: str, port: int, reactor: Any, secret: Optional[str] = None):
         self.reactor = reactor
         self.host = host
         self.port = port

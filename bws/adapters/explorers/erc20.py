@@ -1,7 +1,7 @@
 """ERC20 token backend (provider ``erc20``): coin ``try``, the TRY token on the
 eth chain (spec api.md §9, services.md §3.4–§3.5; issue 6).
 
-Same node and methods as :class:`bws.explorers.web3.Web3Explorer`, except:
+Same node and methods as :class:`bws.adapters.explorers.web3.Web3Explorer`, except:
 
 * balances are token balances (``balanceOf`` via ``eth_call``), so pseudo-UTXOs
   carry token base units; :meth:`get_native_balance` still gives ETH (gas);
@@ -29,8 +29,8 @@ from typing import Any, Optional
 from eth_utils import to_checksum_address
 
 from bws.errors import ServerError
-from bws.explorers.errors import ExplorerError
-from bws.explorers.web3 import TRANSFER_TOPIC_HEX, Web3Explorer, _checksum, _hex, _opt, explorer_kwargs
+from bws.adapters.errors import ExplorerError
+from bws.adapters.explorers.web3 import TRANSFER_TOPIC_HEX, Web3Explorer, _checksum, _hex, explorer_kwargs
 
 __all__ = ["Erc20Explorer", "make_explorer", "INSUFFICIENT_ETH_FOR_FEE"]
 
@@ -148,14 +148,13 @@ class Erc20Explorer(Web3Explorer):
         return self._insight_shape(d, height, int(d.get("value") or 0), 0)
 
 
-def make_explorer(coin: str, network: str, opts: Any) -> Erc20Explorer:
-    """``provider: "erc20"``: coin try (the TRY token; ``tokenAddress`` required)."""
-    url = _opt(opts, "url", "")
-    token = _opt(opts, "tokenAddress", "")
-    if not url:
+def make_explorer(coin: str, network: str, opts: Any, storage: Any) -> Erc20Explorer:
+    """``provider: "erc20"``: coin try (the TRY token). ``opts``: a
+    :class:`bws.config.ExplorerOpts`; raises ValueError for a missing url or tokenAddress."""
+    if not opts.url:
         raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.url: required")
-    if not token:
+    if not opts.tokenAddress:
         raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.tokenAddress: required")
     return Erc20Explorer(
-        coin, network, url, int(_opt(opts, "chainId", 0) or 0), token_address=token, **explorer_kwargs(opts)
+        coin, network, opts.url, opts.chainId, token_address=opts.tokenAddress, storage=storage, **explorer_kwargs(opts)
     )

@@ -5,7 +5,7 @@ owner token of this acquisition):
 
 * acquire: ``SET key owner NX PX lease`` until it answers ``OK``; while the
   key exists the client polls (20 ms growing to 250 ms) until ``wait_time``
-  is over, then :class:`bws.lock.LockTimeout` (WALLET_BUSY for API clients).
+  is over, then :class:`bws.interfaces.LockTimeout` (WALLET_BUSY for API clients).
   Unlike the locker server this is not FIFO: a waiter that polls first wins.
 * hold: the lease (``lockOpts.leaseTime``, default 15 s) is renewed every
   lease/3 by a compare-and-pexpire script, and never beyond ``max_hold``
@@ -25,12 +25,11 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any, Callable, Optional
-from urllib.parse import unquote, urlparse
 
-import txredisapi
 from twisted.internet import defer, task
 
-from bws.lock import DEFAULT_MAX_HOLD, DEFAULT_WAIT, LockTimeout
+from bws.adapters.redis_conn import redis_connection
+from bws.interfaces import DEFAULT_MAX_HOLD, DEFAULT_WAIT, LockTimeout
 
 log = logging.getLogger(__name__)
 
@@ -51,50 +50,21 @@ end
 """
 
 
-def parse_redis_url(url: str) -> dict[str, Any]:
-    """``redis://[user:password@]host[:port][/db]`` -> keyword arguments for txredisapi."""
-    u = urlparse(url)
-    if u.scheme not in ("redis", ""):
-        raise ValueError(f"unsupported Redis URL scheme {u.scheme!r} (use redis://)")
-    db = u.path.lstrip("/")
-    return {
-        "host": u.hostname or "127.0.0.1",
-        "port": u.port or 6379,
-        "dbid": int(db) if db else None,
-        "password": unquote(u.password) if u.password else None,
-        "username": unquote(u.username) if u.username else None,
-    }
-
-
-def redis_connection(url: str, max_delay: float = 2.0) -> Any:
-    """A lazy, self-reconnecting txredisapi connection (strings stay strings)."""
-    kw = parse_redis_url(url)
-    conn = txredisapi.lazyConnection(
-        kw["host"], kw["port"], dbid=kw["dbid"], password=kw["password"], username=kw["username"],
-        reconnect=True, convertNumbers=False,
-    )
-    conn._factory.initialDelay = 0.2
-    conn._factory.maxDelay = max_delay
-    return conn
-
-
 def _sleep(reactor: Any, seconds: float) -> defer.Deferred:
     return task.deferLater(reactor, seconds, lambda: None)
 
 
 class RedisLock:
-    """:class:`bws.lock.Lock` on Redis ``SET NX PX`` with owner tokens."""
+    """:class:`bws.interfaces.Lock` on Redis ``SET NX PX`` with owner tokens."""
 
     def __init__(
         self,
-        url: str = "redis://127.0.0.1:6379/0",
-        reactor: Any = None,
+        url: str,
+        reactor: Any,
         lease: float = 15.0,
         prefix: str = "bws:lock:",
         connection: Any = None,
     ):
-        if reactor is None:
-            from twisted.internet import reactor  # type: ignore[no-redef]
         if lease <= 0:
             raise ValueError("lockOpts.leaseTime: must be > 0 seconds")
         self.reactor = reactor

@@ -24,13 +24,13 @@ What the wallet service asks, and where the answer comes from:
                                    node once), else the node's
 =================================  ============================================
 
-The history index needs storage: the service calls :meth:`attach_storage`
-when it first uses the explorer (``make_explorer`` has no storage to give).
+The history index needs storage: it is given to the constructor (bws/runtime.py
+``make_explorer`` passes the process's Storage).
 
-Options (``blockchainExplorerOpts.<coin>.livenet``): ``provider: "web3"``,
-``url``, ``chainId`` (0 = ask the node); optional ``balanceTtl`` (s, default
-5), ``feeTtl`` (s, default 30), ``timeout`` (s, default 30),
-``allowUnprotectedTx`` (accept pre-EIP-155 signatures, default false).
+Options (``blockchainExplorerOpts.<coin>.livenet``, :class:`bws.config.ExplorerOpts`):
+``provider: "web3"``, ``url``, ``chainId`` (0 = ask the node), ``balanceTtl``
+(s, default 5), ``feeTtl`` (s, default 30), ``timeout`` (s, default 30),
+``allowUnprotectedTx`` (accept pre-EIP-155 signatures; unset = false).
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping, Optional
 
 from eth_utils import to_checksum_address
 
 from bws.aio import as_deferred
-from bws.explorers.errors import ExplorerError
+from bws.adapters.errors import ExplorerError
 from bws.model import constants as C
 
 log = logging.getLogger(__name__)
@@ -67,12 +67,6 @@ _LEVEL_SHAPE = {  # level -> (base fee multiplier, reward percentile index)
 _PERCENTILES = [10, 25, 50, 75, 90]
 #: eth_gasPrice multipliers when the node has no fee history (pre-London chains)
 _GAS_PRICE_FACTORS = {"urgent": 1.5, "priority": 1.25, "normal": 1.0, "economy": 1.0, "superEconomy": 1.0}
-
-
-def _opt(opts: Union[Mapping[str, Any], Any], name: str, default: Any = None) -> Any:
-    if isinstance(opts, Mapping):
-        return opts.get(name, default)
-    return getattr(opts, name, default)
 
 
 def _hex(value: Any) -> Optional[str]:
@@ -123,6 +117,7 @@ class Web3Explorer:
         url: str,
         chain_id: int = 0,
         *,
+        storage: Any,
         balance_ttl: float = 5.0,
         fee_ttl: float = 30.0,
         timeout: float = 30.0,
@@ -139,7 +134,8 @@ class Web3Explorer:
         self.allow_unprotected = allow_unprotected
         self.clock = clock
         self.collection = f"{coin}_txs"
-        self.storage: Any = None
+        #: the database holding the tx index (None: no index, e.g. unit tests).
+        self.storage: Any = storage
         self._w3: Any = None
         self._chain_id: Optional[int] = None
         self._balances: dict[str, tuple[float, int]] = {}
@@ -149,11 +145,6 @@ class Web3Explorer:
         return f"<{type(self).__name__} {self.coin}/{self.network} {self.url}>"
 
     # ------------------------------------------------------------ plumbing
-    def attach_storage(self, storage: Any) -> None:
-        """Give the explorer the database holding the tx index (once)."""
-        if self.storage is None:
-            self.storage = storage
-
     async def close(self) -> None:
         """Close the node connection pool (tests, shutdown)."""
         if self._w3 is not None:
@@ -484,21 +475,18 @@ def _node_message(e: Exception) -> str:
 
 
 def explorer_kwargs(opts: Any) -> dict:
-    kwargs: dict[str, Any] = {}
-    for key, kw in (("balanceTtl", "balance_ttl"), ("feeTtl", "fee_ttl"), ("timeout", "timeout")):
-        value = _opt(opts, key)
-        if value:
-            kwargs[kw] = float(value)
-    if _opt(opts, "allowUnprotectedTx") is not None:
-        kwargs["allow_unprotected"] = bool(_opt(opts, "allowUnprotectedTx"))
+    """Constructor keywords from a :class:`bws.config.ExplorerOpts` (web3 and erc20)."""
+    kwargs: dict[str, Any] = {"balance_ttl": opts.balanceTtl, "fee_ttl": opts.feeTtl, "timeout": opts.timeout}
+    if opts.allowUnprotectedTx is not None:
+        kwargs["allow_unprotected"] = opts.allowUnprotectedTx
     return kwargs
 
 
-def make_explorer(coin: str, network: str, opts: Any) -> Web3Explorer:
-    """``provider: "web3"``: coins eth and tri (network livenet)."""
-    url = _opt(opts, "url", "")
-    if not url:
+def make_explorer(coin: str, network: str, opts: Any, storage: Any) -> Web3Explorer:
+    """``provider: "web3"``: coins eth and tri (network livenet). ``opts``: a
+    :class:`bws.config.ExplorerOpts`; raises ValueError for a missing url or another coin."""
+    if not opts.url:
         raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.url: required")
     if coin not in ("eth", "tri"):
         raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.provider: web3 serves eth and tri, not {coin!r}")
-    return Web3Explorer(coin, network, url, int(_opt(opts, "chainId", 0) or 0), **explorer_kwargs(opts))
+    return Web3Explorer(coin, network, opts.url, opts.chainId, storage=storage, **explorer_kwargs(opts))

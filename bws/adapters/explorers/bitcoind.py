@@ -46,23 +46,20 @@ would want an incremental ``listsinceblock`` index.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import OrderedDict
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
-import treq
-from twisted.internet import defer, error as net_error
-from twisted.internet.defer import Deferred, DeferredLock, DeferredSemaphore
-from twisted.web.client import Agent, HTTPConnectionPool, ResponseFailed
-from treq.client import HTTPClient
+from twisted.internet.defer import Deferred, DeferredLock
 
+from bws.adapters.bitcoind_rpc import BitcoindRpc, RpcError
+from bws.adapters.errors import ExplorerError
 from bws.chains.address import address_from_script, script_for_address
-from bws.explorers.errors import ExplorerError, RpcError
+from bws.chains.script import descriptor_with_checksum, segwit_address
 
-__all__ = ["BitcoindExplorer", "descriptor_checksum", "DEFAULT_WALLET"]
+__all__ = ["BitcoindExplorer", "DEFAULT_WALLET"]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +68,6 @@ DEFAULT_WALLET = "bws-watch"
 
 SAT = 100_000_000
 _LRU_SIZE = 50_000
-_BATCH = 500  # JSON-RPC calls per HTTP request
 _MAX_CONF = 9_999_999
 
 # Bitcoin Core RPC error codes we act on (src/rpc/protocol.h).
@@ -98,87 +94,6 @@ def _sats(amount: Union[Decimal, int, float, str, None]) -> int:
 def _coins(sats: int) -> float:
     """Satoshis -> coin float, as Insight's ``value`` / ``fees`` (BTC)."""
     return sats / SAT
-
-
-_DESC_INPUT = "0123456789()[],'/*abcdefgh@:$%{}IJKLMNOPQRSTUVWXYZ&+-.;<=>?!^_|~ijklmnopqrstuvwxyzABCDEFGH`#\"\\ "
-_DESC_CHECKSUM = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_DESC_GEN = (0xF5DEE51989, 0xA9FDCA3312, 0x1BAB10E32D, 0x3706B1677A, 0x644D626FFD)
-
-
-def _desc_polymod(symbols: Iterable[int]) -> int:
-    chk = 1
-    for value in symbols:
-        top = chk >> 35
-        chk = ((chk & 0x7FFFFFFFF) << 5) ^ value
-        for i in range(5):
-            if (top >> i) & 1:
-                chk ^= _DESC_GEN[i]
-    return chk
-
-
-def descriptor_checksum(desc: str) -> str:
-    """Output-descriptor checksum (8 chars) as Bitcoin Core computes it
-    (``getdescriptorinfo``), so ``importdescriptors`` needs no extra RPC per script."""
-    symbols: list[int] = []
-    groups: list[int] = []
-    for c in desc:
-        v = _DESC_INPUT.find(c)
-        if v < 0:
-            raise ValueError(f"invalid descriptor character {c!r}")
-        symbols.append(v & 31)
-        groups.append(v >> 5)
-        if len(groups) == 3:
-            symbols.append(groups[0] * 9 + groups[1] * 3 + groups[2])
-            groups = []
-    if len(groups) == 1:
-        symbols.append(groups[0])
-    elif len(groups) == 2:
-        symbols.append(groups[0] * 3 + groups[1])
-    chk = _desc_polymod(symbols + [0] * 8) ^ 1
-    return "".join(_DESC_CHECKSUM[(chk >> (5 * (7 - i))) & 31] for i in range(8))
-
-
-_BECH32_CHARS = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-
-
-def _bech32_polymod(values: Iterable[int]) -> int:
-    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-    chk = 1
-    for v in values:
-        top = chk >> 25
-        chk = ((chk & 0x1FFFFFF) << 5) ^ v
-        for i in range(5):
-            if (top >> i) & 1:
-                chk ^= gen[i]
-    return chk
-
-
-def _segwit_address(hrp: str, version: int, program: bytes) -> str:
-    """BIP173 (v0, bech32) / BIP350 (v1+, bech32m) address."""
-    acc, bits, data = 0, 0, [version]
-    for b in program:
-        acc = (acc << 8) | b
-        bits += 8
-        while bits >= 5:
-            bits -= 5
-            data.append((acc >> bits) & 31)
-    if bits:
-        data.append((acc << (5 - bits)) & 31)
-    const = 1 if version == 0 else 0x2BC830A3
-    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-    mod = _bech32_polymod(expanded + data + [0] * 6) ^ const
-    checksum = [(mod >> (5 * (5 - i))) & 31 for i in range(6)]
-    return hrp + "1" + "".join(_BECH32_CHARS[d] for d in data + checksum)
-
-
-def _witness_program(script: bytes) -> Optional[tuple[int, bytes]]:
-    if len(script) < 4 or len(script) > 42 or script[1] != len(script) - 2:
-        return None
-    if script[0] == 0:
-        return (0, script[2:]) if len(script) in (22, 34) else None
-    if 0x51 <= script[0] <= 0x60:
-        return (script[0] - 0x50, script[2:])
-    return None
 
 
 def _slim(tx: Mapping[str, Any]) -> dict:
@@ -220,40 +135,27 @@ class BitcoindExplorer:
         coin: str,
         network: str,
         url: str,
+        reactor: Any,
         *,
-        wallet: Optional[str] = None,
         timeout: float = 30.0,
         rescan_timeout: float = 3600.0,
         concurrency: int = 8,
         auto_register: bool = True,
-        reactor: Any = None,
     ):
-        if reactor is None:
-            from twisted.internet import reactor as _reactor
-
-            reactor = _reactor
         self.coin = coin
         self.network = network
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("bitcoind url must look like http://user:pass@host:port")
-        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        self._base = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+        #: the one JSON-RPC client (bws/adapters/bitcoind_rpc.py); raises ValueError for a bad url.
+        self.rpc = BitcoindRpc(url, reactor, timeout=timeout, concurrency=concurrency)
         #: host:port without credentials, for error messages and logs.
-        self.where = parts.netloc.rsplit("@", 1)[-1]
-        self._auth = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
+        self.where = self.rpc.where
+        path = self.rpc.url_path
         path_wallet = None
-        if parts.path.startswith("/wallet/") and len(parts.path) > len("/wallet/"):
-            path_wallet = unquote(parts.path[len("/wallet/"):].rstrip("/"))
-        self.wallet = wallet or path_wallet or DEFAULT_WALLET
+        if path.startswith("/wallet/") and len(path) > len("/wallet/"):
+            path_wallet = unquote(path[len("/wallet/"):].rstrip("/"))
+        self.wallet = path_wallet or DEFAULT_WALLET
         self.timeout = float(timeout)
         self.rescan_timeout = float(rescan_timeout)
         self.auto_register = auto_register
-        self._reactor = reactor
-        self._pool = HTTPConnectionPool(reactor, persistent=True)
-        self._pool.maxPersistentPerHost = max(1, int(concurrency))
-        self._http = HTTPClient(Agent(reactor, pool=self._pool))
-        self._sem = DeferredSemaphore(max(1, int(concurrency)))
         self._wallet_lock = DeferredLock()
         self._wallet_ready = False
         #: True when the watch wallet is a descriptor wallet (importdescriptors).
@@ -261,112 +163,36 @@ class BitcoindExplorer:
         #: scriptPubKey hex known to be watched by the wallet (this process' view).
         self._watched: set[str] = set()
         self._txcache: "OrderedDict[str, dict]" = OrderedDict()
-        self._rpc_id = 0
 
     def close(self) -> Deferred:
         """Close pooled HTTP connections (returns a Deferred)."""
-        return self._pool.closeCachedConnections()
+        return self.rpc.close()
 
-    # -- transport -------------------------------------------------------------
+    # -- transport ---------------------------------------------------------------
 
-    async def _post(self, path: str, payload: Any, label: str, timeout: float) -> Any:
-        """POST one JSON-RPC request (or batch) and return the parsed JSON answer.
-
-        Floats are parsed as Decimal (exact amounts). Raises ExplorerError on
-        timeout, connection failure, auth failure or a non-JSON answer.
-        """
-        body = json.dumps(payload).encode()
-        headers = {b"Content-Type": [b"application/json"]}
-
-        async def exchange():
-            resp = await self._http.post(self._base + path, data=body, headers=headers, auth=self._auth)
-            return resp.code, await treq.content(resp)
-
-        await self._sem.acquire()
-        timed_out: list[bool] = []
-        d = Deferred.fromCoroutine(exchange())
-
-        def expire() -> None:
-            timed_out.append(True)
-            d.cancel()
-
-        # Own timer rather than Deferred.addTimeout: a cancelled treq request fails with
-        # ResponseNeverReceived, not CancelledError, so the flag tells the cases apart.
-        timer = self._reactor.callLater(timeout, expire)
-        try:
-            code, raw = await d
-        except Exception as exc:
-            if timed_out:
-                raise ExplorerError(f"Blockchain node {self.where} did not answer {label} within {timeout:g} s") from None
-            if isinstance(exc, (net_error.ConnectError, net_error.ConnectionLost, ResponseFailed,
-                                net_error.DNSLookupError, defer.CancelledError)):
-                raise ExplorerError(
-                    f"Blockchain node {self.where} unreachable ({label}): {exc.__class__.__name__}"
-                ) from None
-            raise
-        finally:
-            if timer.active():
-                timer.cancel()
-            self._sem.release()
-        if code in (401, 403):
-            raise ExplorerError(f"Blockchain node {self.where} refused the RPC credentials (HTTP {code})")
-        try:
-            # Core answers RPC errors with HTTP 500/404 and a JSON body; parse whatever came.
-            return json.loads(raw, parse_float=Decimal)
-        except ValueError:
-            raise ExplorerError(f"Blockchain node {self.where} gave a non-JSON answer to {label} (HTTP {code})") from None
-
-    def _next_id(self) -> int:
-        self._rpc_id += 1
-        return self._rpc_id
+    def _path(self, wallet: bool) -> str:
+        return f"/wallet/{quote(self.wallet, safe='')}" if wallet else "/"
 
     async def _call(self, method: str, *params: Any, wallet: bool = False, timeout: Optional[float] = None) -> Any:
         """One RPC; returns ``result``, raises RpcError with the node's message."""
         if wallet:
             await self._ensure_wallet()
-        for attempt in (1, 2):
-            path = f"/wallet/{quote(self.wallet, safe='')}" if wallet else "/"
-            answer = await self._post(
-                path,
-                {"jsonrpc": "1.0", "id": self._next_id(), "method": method, "params": list(params)},
-                method,
-                timeout or self.timeout,
-            )
-            if not isinstance(answer, dict):
-                raise ExplorerError(f"Blockchain node {self.where} gave a malformed answer to {method}")
-            err = answer.get("error")
-            if not err:
-                return answer.get("result")
-            if wallet and attempt == 1 and err.get("code") == RPC_WALLET_NOT_FOUND:
-                # The node restarted without loading our wallet: load it and retry once.
-                self._wallet_ready = False
-                await self._ensure_wallet()
-                continue
-            raise RpcError(err.get("code"), str(err.get("message")), method)
-        raise AssertionError("unreachable")
+        try:
+            return await self.rpc.call(method, *params, path=self._path(wallet), timeout=timeout)
+        except RpcError as exc:
+            if not (wallet and exc.code == RPC_WALLET_NOT_FOUND):
+                raise
+        # The node restarted without loading our wallet: load it and retry once.
+        self._wallet_ready = False
+        await self._ensure_wallet()
+        return await self.rpc.call(method, *params, path=self._path(wallet), timeout=timeout)
 
     async def _batch(self, calls: Sequence[tuple[str, list]], wallet: bool = False) -> list[tuple[Any, Any]]:
         """Several RPCs in JSON-RPC batches; returns ``[(result, error_dict_or_None)]``
         in call order. Transport failures raise ExplorerError."""
         if wallet:
             await self._ensure_wallet()
-        path = f"/wallet/{quote(self.wallet, safe='')}" if wallet else "/"
-        out: list[tuple[Any, Any]] = []
-        for start in range(0, len(calls), _BATCH):
-            chunk = calls[start:start + _BATCH]
-            first = self._rpc_id + 1
-            payload = [{"jsonrpc": "1.0", "id": self._next_id(), "method": m, "params": p} for m, p in chunk]
-            answer = await self._post(path, payload, f"{chunk[0][0]} (batch of {len(chunk)})", self.timeout)
-            if not isinstance(answer, list):
-                err = answer.get("error") if isinstance(answer, dict) else None
-                if err:
-                    raise RpcError(err.get("code"), str(err.get("message")), chunk[0][0])
-                raise ExplorerError(f"Blockchain node {self.where} gave a malformed batch answer")
-            by_id = {a.get("id"): a for a in answer if isinstance(a, dict)}
-            for i in range(len(chunk)):
-                a = by_id.get(first + i) or {"error": {"code": None, "message": "missing from batch answer"}}
-                out.append((a.get("result"), a.get("error")))
-        return out
+        return await self.rpc.batch(calls, path=self._path(wallet))
 
     # -- the watch-only wallet --------------------------------------------------
 
@@ -388,15 +214,8 @@ class BitcoindExplorer:
                         await self._create_wallet()
                     else:
                         raise
-            info = await self._post(
-                f"/wallet/{quote(self.wallet, safe='')}",
-                {"jsonrpc": "1.0", "id": self._next_id(), "method": "getwalletinfo", "params": []},
-                "getwalletinfo",
-                self.timeout,
-            )
-            if info.get("error"):
-                raise RpcError(info["error"].get("code"), str(info["error"].get("message")), "getwalletinfo")
-            self.descriptors = bool(info["result"].get("descriptors"))
+            info = await self.rpc.call("getwalletinfo", path=self._path(True))
+            self.descriptors = bool(info.get("descriptors"))
             self._wallet_ready = True
         finally:
             self._wallet_lock.release()
@@ -463,8 +282,7 @@ class BitcoindExplorer:
         if addr:
             return addr
         hrp = _BECH32_HRP.get((self.coin, self.network))
-        prog = _witness_program(bytes.fromhex(spk)) if hrp and spk else None
-        return _segwit_address(hrp, *prog) if prog else None
+        return segwit_address(hrp, spk) if hrp else None
 
     async def register_addresses(self, items: Iterable[Any], rescan: Union[bool, int] = False) -> int:
         """Make the node watch these addresses (idempotent; spec §6.2 should call it
@@ -503,8 +321,7 @@ class BitcoindExplorer:
             if self.descriptors:
                 reqs = []
                 for spk, _ in chunk:
-                    desc = f"raw({spk})"
-                    reqs.append({"desc": f"{desc}#{descriptor_checksum(desc)}", "timestamp": ts, "active": False})
+                    reqs.append({"desc": descriptor_with_checksum(f"raw({spk})"), "timestamp": ts, "active": False})
                 results = await self._call("importdescriptors", reqs, wallet=True, timeout=timeout)
             else:
                 reqs = [{"scriptPubKey": spk, "watchonly": True, "timestamp": ts} for spk, _ in chunk]
@@ -813,3 +630,16 @@ class BitcoindExplorer:
     getAddressActivity = get_address_activity
     estimateFee = estimate_fee
     getBlockchainHeight = get_blockchain_height
+
+
+def make_explorer(coin: str, network: str, opts: Any, reactor: Any) -> BitcoindExplorer:
+    """``provider: "bitcoind"``: coins btc and bch. ``opts``: a
+    :class:`bws.config.ExplorerOpts` (``url``, ``timeout``, ``concurrency``,
+    ``rescanTimeout``; the watch wallet is chosen by the url's ``/wallet/<name>``).
+    Raises ValueError for a missing or malformed url."""
+    if not opts.url:
+        raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.url: required")
+    return BitcoindExplorer(
+        coin, network, opts.url, reactor,
+        timeout=opts.timeout, concurrency=opts.concurrency, rescan_timeout=opts.rescanTimeout,
+    )  # fmt: skip

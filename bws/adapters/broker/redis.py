@@ -22,8 +22,9 @@ from typing import Any, Optional
 import txredisapi
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
 
-from bws.broker import Message, ReconnectingBroker
-from bws.lock_redis import parse_redis_url, redis_connection
+from bws.adapters.broker.base import ReconnectingBroker
+from bws.adapters.redis_conn import parse_redis_url, redis_connection
+from bws.interfaces import Message
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,12 @@ class _Subscriber(txredisapi.SubscriberProtocol):
 
 
 class RedisBroker(ReconnectingBroker):
-    """:class:`bws.broker.Broker` over Redis pub/sub."""
+    """:class:`bws.interfaces.Broker` over Redis pub/sub."""
 
     def __init__(
         self,
-        url: str = "redis://127.0.0.1:6379/0",
-        reactor: Any = None,
+        url: str,
+        reactor: Any,
         channel: str = CHANNEL,
         min_delay: float = 0.2,
         max_delay: float = 5.0,
