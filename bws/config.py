@@ -51,7 +51,7 @@ MAX_DB_TIMEOUT_MS = 300_000
 @dataclass
 class MongoDbOpts:
     #: ``mongodb://host:port/dbname``. Empty means: use the embedded SecantusDB
-    #: server that ``python -m bws.embedded_db`` (and start.sh) runs on loopback.
+    #: server that ``python -m ops.embedded_db`` (and start.sh) runs on loopback.
     uri: str = ""
     #: Milliseconds pymongo waits for an unreachable database. In the API
     #: process ``timeoutMS`` bounds that wait instead (pymongo uses the remaining

@@ -19,8 +19,8 @@ from bcmonitor.notify import MonitorNotifier
 from bws.adapters.bitcoind_rpc import BitcoindRpc
 from bcmonitor.runner import BtcRunner
 from bws.adapters.broker.local import LocalBroker
-from bws.devtools.litecoind import RegtestNode
-from bws.devtools.process import free_port
+from devtools.litecoind import RegtestNode
+from devtools.process import free_port
 from bws.model import TxConfirmationSub, notification_id_ms
 from bws.storage import Storage
 
@@ -80,7 +80,7 @@ async def add_wallet_address(storage, node, wallet_id=None, is_change=False, cre
 
 def make_monitor(storage, node, broker, third_party_delay=0.3):
     return BtcMonitor(
-        storage, MonitorNotifier(storage, broker), BitcoindRpc(node.rpc_url) if node else None, reactor,
+        storage, MonitorNotifier(storage, broker), BitcoindRpc(node.rpc_url, reactor) if node else None, reactor,
         coin="btc", network="testnet", third_party_delay=third_party_delay,
     )  # fmt: skip
 

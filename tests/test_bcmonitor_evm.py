@@ -16,8 +16,8 @@ from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotifier
 from bcmonitor.runner import EvmRunner
 from bws.adapters.broker.local import LocalBroker
-from bws.devtools.ganache import GanacheChain, try_token_contract
-from bws.devtools.process import free_port
+from devtools.ganache import GanacheChain, try_token_contract
+from devtools.process import free_port
 from bws.model import TxConfirmationSub
 
 ETH = 10**18

@@ -101,10 +101,10 @@ def test_relay_with_secret_refuses_unauthenticated_peers():
 
 
 def test_make_broker_selects_by_mode():
-    assert isinstance(make_broker(config_from_dict({"messageBrokerOpts": {"mode": "local"}})), LocalBroker)
-    ws = make_broker(config_from_dict({"messageBrokerOpts": {"mode": "websocket"}}), start=False)
+    assert isinstance(make_broker(config_from_dict({"messageBrokerOpts": {"mode": "local"}}), reactor), LocalBroker)
+    ws = make_broker(config_from_dict({"messageBrokerOpts": {"mode": "websocket"}}), reactor, start=False)
     assert isinstance(ws, WebSocketBroker) and ws.url == "ws://127.0.0.1:3380"
-    rb = make_broker(config_from_dict({"messageBrokerOpts": {"mode": "redis"}}), start=False)
+    rb = make_broker(config_from_dict({"messageBrokerOpts": {"mode": "redis"}}), reactor, start=False)
     assert isinstance(rb, RedisBroker)
 
 

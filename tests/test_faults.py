@@ -31,7 +31,7 @@ from twisted.internet import reactor
 from bws.api import BwsApi
 from bws.adapters.broker.ws import WebSocketBroker
 from bws.chains.address import script_for_address
-from bws.embedded_db import server_argv
+from ops.embedded_db import server_argv
 from bws.errors import ClientError, ServerError
 from bws.adapters.explorers.bitcoind import BitcoindExplorer
 from bws.adapters.lock.local import LocalLock
@@ -203,7 +203,7 @@ async def test_join_publish_failure_keeps_the_join(storage):
             raise ConnectionError("broker gone")
 
     broker = DeadBroker()
-    service = WalletService(storage, LocalLock(), broker, {})
+    service = WalletService(storage, LocalLock(reactor), broker, {})
     w = await create_and_join(service, 1, 2, join=1)
     other = CopayerKeys.random("livenet", "BIP44")
     r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
@@ -362,8 +362,8 @@ async def test_node_down_or_silent_answers_quickly(storage):
     silent = _SilentServer()
     down_port = free_port()
     explorers = {
-        ("btc", "livenet"): BitcoindExplorer("btc", "livenet", f"http://u:p@127.0.0.1:{silent.port}", timeout=1.0),
-        ("btc", "testnet"): BitcoindExplorer("btc", "testnet", f"http://u:p@127.0.0.1:{down_port}", timeout=1.0),
+        ("btc", "livenet"): BitcoindExplorer("btc", "livenet", f"http://u:p@127.0.0.1:{silent.port}", reactor, timeout=1.0),
+        ("btc", "testnet"): BitcoindExplorer("btc", "testnet", f"http://u:p@127.0.0.1:{down_port}", reactor, timeout=1.0),
     }
     service = make_service(storage, explorers)
     site = BwsApi(service).site()
@@ -426,7 +426,7 @@ async def test_locker_down_wallet_busy_then_recovers(storage, tmp_path):
 async def test_broker_down_notification_stored(storage):
     broker = WebSocketBroker(f"ws://127.0.0.1:{free_port()}", reactor).start()
     try:
-        service = WalletService(storage, LocalLock(), broker, {})
+        service = WalletService(storage, LocalLock(reactor), broker, {})
         w = await create_and_join(service, 1, 2, join=1)
         other = CopayerKeys.random("livenet", "BIP44")
         r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
@@ -477,4 +477,4 @@ def test_explorer_timeout_configurable():
     cfg = config_from_dict({"blockchainExplorerOpts": {"btc": {"livenet": {"url": "http://u:p@127.0.0.1:1", "timeout": 2}}}})
     opts = cfg.blockchainExplorerOpts["btc"]["livenet"]
     assert opts.timeout == 2.0
-    assert make_explorer("btc", "livenet", opts).timeout == 2.0
+    assert make_explorer("btc", "livenet", opts, storage=None, reactor=reactor).timeout == 2.0

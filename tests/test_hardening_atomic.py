@@ -31,7 +31,7 @@ from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotifier
 from bws.adapters.broker.local import LocalBroker
 from bws.chains.address import script_for_address
-from bws.embedded_db import server_argv
+from ops.embedded_db import server_argv
 from tests.bws_process import create_wallet_http, signed_request, start_bws
 from tests.helpers.fixtures import api, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys

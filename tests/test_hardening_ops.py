@@ -359,7 +359,7 @@ async def test_health_answers_in_time_when_a_cancelled_check_does_not_stop():
         def ping(self):
             return as_deferred(stubborn())
 
-    service = types.SimpleNamespace(storage=FrozenStorage(), broker=LocalBroker(), lock=LocalLock(), explorers={})
+    service = types.SimpleNamespace(storage=FrozenStorage(), broker=LocalBroker(), lock=LocalLock(reactor), explorers={})
     t = time.monotonic()
     ok, checks = await check_health(service, timeout=0.3)
     assert time.monotonic() - t < 1.0

@@ -14,7 +14,7 @@ from tests.helpers.wallets import create_and_join
 
 @pytest.fixture
 def node_explorer(litecoind):
-    ex = BitcoindExplorer("btc", "testnet", litecoind.rpc_url)
+    ex = BitcoindExplorer("btc", "testnet", litecoind.rpc_url, reactor)
     yield ex
     ex.close()
 

@@ -140,7 +140,7 @@ def module_watch_wallet():
 def node_explorer(litecoind, module_watch_wallet):
     import pytest_twisted
 
-    ex = BitcoindExplorer("btc", "testnet", f"{litecoind.rpc_url}/wallet/{module_watch_wallet}")
+    ex = BitcoindExplorer("btc", "testnet", f"{litecoind.rpc_url}/wallet/{module_watch_wallet}", reactor)
     yield ex
     pytest_twisted.blockon(ex.close())
 

@@ -74,7 +74,7 @@ class ActivityExplorer:
 
 
 def make_service(storage, explorers: Any = None, **kw) -> WalletService:
-    return WalletService(storage, LocalLock(), LocalBroker(), explorers or {}, **kw)
+    return WalletService(storage, LocalLock(reactor), LocalBroker(), explorers or {}, **kw)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ A newcomer runs ``./start.sh --dev`` and gets a complete, offline system:
 * ganache "eth" (chain id 1337) on 8545 with the TRY token deployed, and
   ganache "tri" (chain id 31337) on 8546;
 * an SMTP sink on 2525 writing every mail into ``data/dev/mail``;
-* a DEV STAND-IN for FCM (:mod:`bws.devtools.fakefcm`) on 9099 logging every push to
+* a DEV STAND-IN for FCM (:mod:`devtools.fakefcm`) on 9099 logging every push to
   ``data/dev/fcm-messages.jsonl``, with generated stand-in service-account credentials
   ``data/dev/fake-fcm-service-account.json`` (token_uri -> the fake);
 * ``data/dev/config.json``: the operator's config (if any) with the chains,
@@ -24,12 +24,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import rlp
 from eth_utils import keccak, to_checksum_address
 
-from bws.devtools.ganache import CHAIN_IDS, MNEMONIC
+from devtools.ganache import CHAIN_IDS, MNEMONIC
+from devtools.process import port_open
 
 DEV_PORTS = {"litecoind_rpc": 19443, "litecoind_p2p": 19444, "eth": 8545, "tri": 8546, "smtp": 2525, "fcm": 9099}
 
@@ -104,11 +105,18 @@ def dev_config(base: dict, run_dir: Path, try_token: str, ports: Optional[dict] 
     return cfg
 
 
-def prepare_dev(run_dir: Path, base_config_path: Optional[str]):
-    """Write ``data/dev/config.json`` and return (its path, the dev process specs)."""
-    from eth_account import Account
+class DevProcess(NamedTuple):
+    """One dev server for the supervisor (ops/supervisor.py turns it into its ProcessSpec)."""
 
-    from bws.supervisor import ProcessSpec
+    name: str
+    argv: list[str]
+    #: TCP port answering once the server is ready.
+    port: int
+
+
+def prepare_dev(run_dir: Path, base_config_path: Optional[str]) -> tuple[str, list[DevProcess]]:
+    """Write ``data/dev/config.json`` and return (its path, the dev processes to run first)."""
+    from eth_account import Account
 
     dev_dir = run_dir / "data" / "dev"
     dev_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +129,7 @@ def prepare_dev(run_dir: Path, base_config_path: Optional[str]):
     deployer = Account.from_mnemonic(MNEMONIC, account_path="m/44'/60'/0'/0/0").address
     try_token = first_contract_address(deployer)
     p = dev_ports()
-    from bws.devtools.fakefcm import write_dev_service_account
+    from devtools.fakefcm import write_dev_service_account
 
     fcm_account = write_dev_service_account(dev_dir / "fake-fcm-service-account.json", f"http://127.0.0.1:{p['fcm']}")
     cfg = dev_config(base, run_dir, try_token, p, str(fcm_account))
@@ -129,36 +137,35 @@ def prepare_dev(run_dir: Path, base_config_path: Optional[str]):
     path.write_text(json.dumps(cfg, indent=2))
     path.chmod(0o600)  # holds the dev node's RPC password
     py = sys.executable
-    from bws.supervisor import port_open
 
     if port_open(p["litecoind_p2p"]):  # not a health port, so checked here
         raise SystemExit(f"cannot start: litecoind P2P port {p['litecoind_p2p']} is in use; set BWS_DEV_PORT_LITECOIND_P2P")
     specs = [
-        ProcessSpec(
+        DevProcess(
             "dev-litecoind",
-            [py, "-m", "bws.devtools.litecoind", "--datadir", str(dev_dir / "litecoind"),
+            [py, "-m", "devtools.litecoind", "--datadir", str(dev_dir / "litecoind"),
              "--rpc-port", str(p["litecoind_rpc"]), "--p2p-port", str(p["litecoind_p2p"]), "--log-dir", str(run_dir / "logs")],
-            port=p["litecoind_rpc"],
+            p["litecoind_rpc"],
         ),
-        ProcessSpec(
+        DevProcess(
             "dev-ganache-eth",
-            [py, "-m", "bws.devtools.ganache", "--chain", "eth", "--port", str(p["eth"]), "--log-dir", str(run_dir / "logs"), "--deploy-try"],
-            port=p["eth"],
+            [py, "-m", "devtools.ganache", "--chain", "eth", "--port", str(p["eth"]), "--log-dir", str(run_dir / "logs"), "--deploy-try"],
+            p["eth"],
         ),
-        ProcessSpec(
+        DevProcess(
             "dev-ganache-tri",
-            [py, "-m", "bws.devtools.ganache", "--chain", "tri", "--port", str(p["tri"]), "--log-dir", str(run_dir / "logs")],
-            port=p["tri"],
+            [py, "-m", "devtools.ganache", "--chain", "tri", "--port", str(p["tri"]), "--log-dir", str(run_dir / "logs")],
+            p["tri"],
         ),
-        ProcessSpec(
+        DevProcess(
             "dev-smtpsink",
-            [py, "-m", "bws.devtools.smtpsink", "--port", str(p["smtp"]), "--maildir", str(dev_dir / "mail")],
-            port=p["smtp"],
+            [py, "-m", "devtools.smtpsink", "--port", str(p["smtp"]), "--maildir", str(dev_dir / "mail")],
+            p["smtp"],
         ),
-        ProcessSpec(
+        DevProcess(
             "dev-fakefcm",
-            [py, "-m", "bws.devtools.fakefcm", "--port", str(p["fcm"]), "--log", str(dev_dir / "fcm-messages.jsonl")],
-            port=p["fcm"],
+            [py, "-m", "devtools.fakefcm", "--port", str(p["fcm"]), "--log", str(dev_dir / "fcm-messages.jsonl")],
+            p["fcm"],
         ),
     ]
     return str(path), specs

@@ -6,7 +6,7 @@ launcher (run by start.sh) serves it: SecantusDB speaks the MongoDB wire
 protocol, so the same pymongo code path runs here and against production
 MongoDB. Nothing else in the project knows which server it talks to.
 
-    python -m bws.embedded_db [--config FILE] [--data-path DIR] [--port N]
+    python -m ops.embedded_db [--config FILE] [--data-path DIR] [--port N]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def server_argv(host: str, port: int, data_path: str, test_commands: bool = Fals
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m bws.embedded_db",
+        prog="python -m ops.embedded_db",
         description="Run the embedded MongoDB-compatible database (SecantusDB) used when no MongoDB URI is configured.",
     )
     parser.add_argument("--config", help="config file (default: $BWS_CONFIG or ./config.json)")

@@ -1,8 +1,8 @@
 """Process supervisor behind ./start.sh and ./stop.sh.
 
-``python -m bws.supervisor start [--dev]`` runs in the background (start.sh
+``python -m ops.supervisor start [--dev]`` runs in the background (start.sh
 detaches it) and owns every BWS process: it starts them in the reference order
-(spec/services.md §10), writes ``pids/<name>.pid`` and appends each process's
+(docs/spec/services.md §10), writes ``pids/<name>.pid`` and appends each process's
 output to ``logs/<name>.log``, waits until each one is healthy, and prints one
 line per process. Processes with a port start one after the other: the next one
 starts when the previous one's port answers (the database before the services
@@ -14,7 +14,7 @@ crashing) and the restart is logged to ``logs/supervisor.log``. A process that
 exits with status 0 was told by its configuration that it has nothing to do
 (e.g. a monitor for a chain that is not configured); it is not restarted.
 
-``python -m bws.supervisor stop`` sends SIGTERM to the supervisor, which stops
+``python -m ops.supervisor stop`` sends SIGTERM to the supervisor, which stops
 every child (SIGTERM, then SIGKILL after a grace period, whole process groups)
 and removes the pid files, so no process of the project is left behind.
 
@@ -63,7 +63,7 @@ def process_table(cfg, config_path: Optional[str], dev_specs: list[ProcessSpec] 
     specs: list[ProcessSpec] = list(dev_specs)
     if not cfg.storageOpts.mongoDb.uri:
         e = cfg.storageOpts.embedded
-        specs.append(ProcessSpec("embedded_db", _py("-m", "bws.embedded_db", *conf), port=e.port))
+        specs.append(ProcessSpec("embedded_db", _py("-m", "ops.embedded_db", *conf), port=e.port))
     specs += [
         ProcessSpec("locker", _py("-m", "locker", *conf), port=cfg.locker.port),
         ProcessSpec("messagebroker", _py("-m", "messagebroker", *conf), port=cfg.messageBroker.port),
@@ -344,9 +344,10 @@ def cmd_start(args) -> int:
     dev_specs: list[ProcessSpec] = []
     config_path = args.config
     if args.dev:
-        from bws.devtools.devstack import prepare_dev
+        from devtools.devstack import prepare_dev
 
-        config_path, dev_specs = prepare_dev(run_dir, args.config)
+        config_path, dev_procs = prepare_dev(run_dir, args.config)
+        dev_specs = [ProcessSpec(p.name, p.argv, port=p.port) for p in dev_procs]
     try:
         cfg = load_config(config_path)
     except ConfigError as e:
@@ -379,9 +380,9 @@ def cmd_start(args) -> int:
 
 
 def _run_supervisor(specs: list[ProcessSpec], run_dir: Path) -> None:
-    from bws import reactor as bws_reactor
+    from bws.reactor import install
 
-    bws_reactor.install()
+    install()
     from twisted.internet import reactor
 
     logf = open(run_dir / "logs" / "supervisor.log", "a", buffering=1)
@@ -457,7 +458,7 @@ def _kill_leftovers(run_dir: Path) -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bws.supervisor", description="Start or stop every BWS-Twisted process.")
+    p = argparse.ArgumentParser(prog="python -m ops.supervisor", description="Start or stop every BWS-Twisted process.")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("start", help="start everything in the background (what ./start.sh runs)")
     s.add_argument("--config", help="config file (default: $BWS_CONFIG or ./config.json)")

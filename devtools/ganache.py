@@ -17,7 +17,7 @@ it with :func:`deploy_try_token`.
 
 Command line (dev mode)::
 
-    python -m bws.devtools.ganache --chain eth --port 8545 --deploy-try
+    python -m devtools.ganache --chain eth --port 8545 --deploy-try
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Union
 
-from bws.devtools.process import ManagedProcess, node_bin
+from devtools.process import ManagedProcess, node_bin
 
 __all__ = [
     "CHAIN_IDS",
@@ -190,7 +190,7 @@ def try_token_contract(chain: GanacheChain, address: str):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bws.devtools.ganache",
+        prog="python -m devtools.ganache",
         description="Run one local ganache chain in the foreground (dev mode). "
         f"Chains: {', '.join(f'{k} (chain id {v})' for k, v in CHAIN_IDS.items())}. "
         f"Accounts come from the test mnemonic '{MNEMONIC}'.",

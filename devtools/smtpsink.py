@@ -18,7 +18,7 @@ configured, written as one file in Maildir layout (``tmp/`` then renamed into
 Two ways to run it:
 
 * in the test's reactor: ``sink = SmtpSink(maildir=...); sink.start()``;
-* as a process: ``python -m bws.devtools.smtpsink --port 2525 --maildir ./data/mail``
+* as a process: ``python -m devtools.smtpsink --port 2525 --maildir ./data/mail``
   (or :class:`SmtpSinkProcess` from Python), then read the maildir.
 """
 
@@ -330,7 +330,7 @@ class SmtpSink:
 
 
 class SmtpSinkProcess:
-    """The sink as a separate process (``python -m bws.devtools.smtpsink``),
+    """The sink as a separate process (``python -m devtools.smtpsink``),
     for tests of services that run as processes. Read mail with :meth:`messages`.
 
     ``maildir``: where messages land; ``log_dir``: where ``smtpsink.log`` goes.
@@ -344,7 +344,7 @@ class SmtpSinkProcess:
         username: Optional[str] = None,
         password: Optional[str] = None,
     ):
-        from bws.devtools.process import free_port
+        from devtools.process import free_port
 
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -355,12 +355,12 @@ class SmtpSinkProcess:
         self.process = None
 
     def start(self) -> "SmtpSinkProcess":
-        from bws.devtools.process import ManagedProcess, port_open
+        from devtools.process import ManagedProcess, port_open
 
-        argv = [sys.executable, "-m", "bws.devtools.smtpsink", "--port", str(self.port), "--maildir", str(self.maildir)]
+        argv = [sys.executable, "-m", "devtools.smtpsink", "--port", str(self.port), "--maildir", str(self.maildir)]
         if self.username is not None:
             argv += ["--user", self.username, "--password", self.password or ""]
-        root = Path(__file__).resolve().parents[2]
+        root = Path(__file__).resolve().parents[1]
         self.process = ManagedProcess(
             "smtpsink", argv, lambda: port_open(self.port), self.log_dir, cwd=str(root), timeout=30
         ).start()
@@ -383,7 +383,7 @@ class SmtpSinkProcess:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bws.devtools.smtpsink",
+        prog="python -m devtools.smtpsink",
         description="Run an SMTP sink that accepts every mail and writes each one as a file "
         "into a Maildir (new/), with X-Sink-Mail-From / X-Sink-Rcpt-To envelope headers first.",
     )

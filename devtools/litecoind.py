@@ -2,7 +2,7 @@
 
 Litecoin Core 0.21 is a Bitcoin Core fork with the same RPC, P2P framing (regtest
 magic ``fabfb5da``) and script rules, so it stands in for a Bitcoin node.
-Gotchas (spec/toolchain.md §3) that shape this module:
+Gotchas (docs/spec/toolchain.md §3) that shape this module:
 
 * **Addresses are re-encoded by RPC.** A Bitcoin testnet P2SH ``2…`` address is
   accepted by ``sendtoaddress`` but every RPC answer shows it as Litecoin's
@@ -15,12 +15,12 @@ Gotchas (spec/toolchain.md §3) that shape this module:
 * **No ZMQ** is compiled in: watch the chain over P2P (:attr:`RegtestNode.p2p_address`)
   or by polling RPC.
 
-The node runs in the foreground under :class:`~bws.devtools.process.ManagedProcess`
+The node runs in the foreground under :class:`~devtools.process.ManagedProcess`
 (never ``-daemon``) so its whole process group can be killed.
 
 Command line (dev mode)::
 
-    python -m bws.devtools.litecoind --datadir ./data/litecoind --rpc-port 19443 --p2p-port 19444
+    python -m devtools.litecoind --datadir ./data/litecoind --rpc-port 19443 --p2p-port 19444
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Union
 
-from bws.devtools.process import ManagedProcess, require_binary
+from bws.adapters.bitcoind_rpc import RpcError, answer_result, request_body
+from devtools.process import ManagedProcess, require_binary
 
 __all__ = ["RegtestNode", "RpcError", "MAX_HEIGHT", "INITIAL_HEIGHT"]
 
@@ -51,15 +52,6 @@ WALLET = "miner"
 
 Amount = Union[int, float, str, Decimal]
 
-
-class RpcError(RuntimeError):
-    """A JSON-RPC error answer: ``code`` (int, e.g. -5 invalid address) and ``message``."""
-
-    def __init__(self, code: int, message: str, method: str):
-        super().__init__(f"{method}: RPC error {code}: {message}")
-        self.code = code
-        self.message = message
-        self.method = method
 
 
 def _btc_string(amount: Amount) -> str:
@@ -204,10 +196,12 @@ class RegtestNode:
 
         ``wallet``: wallet name for wallet RPCs when several wallets are loaded
         (posted to ``/wallet/<name>``). Floats in the answer come back as
-        ``Decimal``. Raises :class:`RpcError` on an error answer.
+        ``Decimal``. Raises :class:`RpcError` on an error answer. Synchronous (tests
+        and the dev launcher call it from plain code); the JSON-RPC framing and the
+        error are the service's own (bws/adapters/bitcoind_rpc.py).
         """
         path = f"/wallet/{wallet}" if wallet is not None else "/"
-        body = json.dumps({"jsonrpc": "1.0", "id": method, "method": method, "params": list(params)})
+        body = json.dumps(request_body(method, params, method))
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.rpc_port}{path}",
             data=body.encode(),
@@ -225,11 +219,7 @@ class RegtestNode:
             raw = e.read()
             if not raw:
                 raise
-        answer = json.loads(raw, parse_float=Decimal)
-        if answer.get("error"):
-            err = answer["error"]
-            raise RpcError(err.get("code"), err.get("message"), method)
-        return answer["result"]
+        return answer_result(json.loads(raw, parse_float=Decimal), method, f"127.0.0.1:{self.rpc_port}")
 
     # -- wallet and chain helpers ---------------------------------------------
 
@@ -281,7 +271,7 @@ class RegtestNode:
         if height + n > MAX_HEIGHT:
             raise ValueError(
                 f"refusing to mine to height {height + n}: MWEB activates at {MAX_HEIGHT + 1} "
-                "and changes the raw block format (spec/toolchain.md §3)"
+                "and changes the raw block format (docs/spec/toolchain.md §3)"
             )
         if self.mining_address is None:
             self.ensure_wallet()
@@ -291,7 +281,7 @@ class RegtestNode:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bws.devtools.litecoind",
+        prog="python -m devtools.litecoind",
         description="Run a litecoind regtest node in the foreground with a funded 'miner' "
         "wallet at height >= 101 (dev mode). Ctrl-C / SIGTERM stops it cleanly.",
     )

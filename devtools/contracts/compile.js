@@ -1,5 +1,5 @@
 // Compile TryToken.sol into TryToken.json ({contractName, abi, bytecode, ...}).
-// Usage: node bws/devtools/contracts/compile.js   (from the repo root, after npm ci)
+// Usage: node devtools/contracts/compile.js   (from the repo root, after npm ci)
 // evmVersion must stay "shanghai": ganache 7.9.2 fails cancun bytecode with
 // "invalid opcode" (spec/toolchain.md §4).
 "use strict";

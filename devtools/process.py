@@ -5,8 +5,8 @@ processes) is an OS process on a 127.0.0.1 port. ``ManagedProcess`` starts it,
 waits until a readiness probe succeeds, keeps its output in a log file for
 post-mortems, and kills the whole process group on stop.
 
-This lives in ``bws.devtools`` (not ``tests/``) because the dev-mode launchers
-in ``bws.devtools`` use it too; ``tests/servers/proc.py`` re-exports it.
+This lives in ``devtools`` (not ``tests/``) because the dev-mode launchers
+in ``devtools`` use it too; ``tests/servers/proc.py`` re-exports it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: The repository root (holds node_modules/ and .venv/).
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SETUP_HINT = "run ./setup.sh (it installs the project's apt, Python and npm dependencies)"
 
 
