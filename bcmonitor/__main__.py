@@ -76,10 +76,12 @@ def _magic(opts, network: str) -> bytes:
 async def build(cfg, deps):
     """The monitor for ``deps.args.chain``, caught up and following its node.
     Raises ConfigError (exit 2) for a missing or malformed chain configuration."""
-    from bcmonitor.notify import MonitorNotifier
+    from bcmonitor.notify import MonitorNotices
     from bcmonitor.runner import BtcRunner, EvmRunner
     from bws import runtime
     from bws.config import ConfigError
+    from bws.model import NotificationIds
+    from bws.service.notifier import Notifier
 
     args = deps.args
     log = logging.getLogger("bcmonitor")
@@ -91,7 +93,7 @@ async def build(cfg, deps):
         magic = _magic(opts, network)
 
     storage = await deps.storage()  # it marks proposals broadcast in transactions, as the API does
-    notifier = MonitorNotifier(storage, deps.broker())
+    notifier = MonitorNotices(Notifier(storage, deps.broker(), NotificationIds()))
 
     if args.chain == "btc":
         from bcmonitor.btc import BtcMonitor

@@ -90,7 +90,7 @@ class BlockView:
 
 
 class BtcMonitor:
-    """``storage``: bws Storage; ``notifier``: MonitorNotifier; ``rpc``: BitcoindRpc
+    """``storage``: bws Storage; ``notifier``: bcmonitor/notify.py MonitorNotices; ``rpc``: BitcoindRpc
     (``await rpc.call(method, *params)``); ``clock``: IReactorTime (its ``seconds()``
     is compared with address ``createdOn``, unix s, written by the API processes).
 
@@ -137,7 +137,7 @@ class BtcMonitor:
         back-fill), catch up over RPC, then look at the mempool once (payments made
         while we were down)."""
         await self.refresh_watched()
-        self.cursor = await self.storage.get_monitor_cursor(self.coin, self.network)
+        self.cursor = await self.storage.chain_index.get_cursor(self.coin, self.network)
         if self.cursor is None:
             height = await self.rpc.call("getblockcount")
             block_hash = await self.rpc.call("getblockhash", height)
@@ -225,7 +225,7 @@ class BtcMonitor:
         payments = await self._unnotified({tx.txid: self._payments(tx, by_script)})
         await self._before_incoming(payments)
         await self._notify_incoming(tx.txid, payments.get(tx.txid, []))
-        await self._third_party(tx.txid, await self.storage.fetch_tx_by_hash(tx.txid))
+        await self._third_party(tx.txid, await self.storage.proposals.fetch_by_txid(tx.txid))
 
     # -- watched scripts -------------------------------------------------------------
 
@@ -263,17 +263,17 @@ class BtcMonitor:
         SecantusDB).
         """
         started = self.clock.seconds()
-        scanning = set(await self.storage.fetch_scanning_wallet_ids())
+        scanning = set(await self.storage.wallets.fetch_scanning_ids())
         if self.watched is None:
             t0 = time.monotonic()
-            docs = await self.storage.fetch_address_scripts()
+            docs = await self.storage.addresses.fetch_scripts()
             watched: set[str] = set()
             log.info("btc: %d watched scripts loaded in %.1f s", len(docs), time.monotonic() - t0)
         else:
-            docs = await self.storage.fetch_address_scripts(since=int(self._watched_at - self.address_margin))
+            docs = await self.storage.addresses.fetch_scripts(since=int(self._watched_at - self.address_margin))
             recheck = scanning | self._scanning
             if recheck:
-                docs += await self.storage.fetch_address_scripts(wallet_ids=sorted(recheck))
+                docs += await self.storage.addresses.fetch_scripts(wallet_ids=sorted(recheck))
             watched = self.watched
         watched.update(d["scriptPubKey"] for d in docs if self._watch(d))
         self.watched = watched
@@ -290,7 +290,7 @@ class BtcMonitor:
         by_script: dict[str, list[dict]] = {}
         if not scripts:
             return by_script
-        for d in await self.storage.fetch_addresses_by_script(scripts):
+        for d in await self.storage.addresses.fetch_by_scripts(scripts):
             if self._ours(d):
                 by_script.setdefault(d["scriptPubKey"], []).append(d)
         return by_script
@@ -319,7 +319,7 @@ class BtcMonitor:
         wallets = sorted({w for p in payments.values() for w, _, _ in p})
         seen = {
             (n["walletId"], (n.get("data") or {}).get("txid"), (n.get("data") or {}).get("address"))
-            for n in await self.storage.fetch_notifications_for_txids("NewIncomingTx", wallets, list(payments))
+            for n in await self.storage.notifications.fetch_for_txids("NewIncomingTx", wallets, list(payments))
         }
         fresh = {txid: [x for x in p if (x[0], txid, x[1]) not in seen] for txid, p in payments.items()}
         return {txid: p for txid, p in fresh.items() if p}
@@ -336,15 +336,15 @@ class BtcMonitor:
                     added[w].append(a)
         if not added:
             return
-        await self.storage.soft_reset_tx_history_caches(sorted(added))
-        caches = await self.storage.get_caches(sorted(added), "addressesWithBalance", None)
+        await self.storage.cache.soft_reset(*sorted(added))
+        caches = await self.storage.cache.get_many(sorted(added), "addressesWithBalance", None)
         updates: dict[str, dict] = {}
         for w, new in added.items():
             addresses = list((caches.get(w) or {}).get("addresses") or [])
             missing = [a for a in new if a not in addresses]
             if missing:
                 updates[w] = {"addresses": addresses + missing}
-        await self.storage.set_caches("addressesWithBalance", None, updates)
+        await self.storage.cache.set_many("addressesWithBalance", None, updates)
 
     async def _notify_incoming(self, txid: str, payments: list[Payment]) -> None:
         for wallet_id, address, amount in payments:
@@ -353,7 +353,7 @@ class BtcMonitor:
             )
 
     async def _third_party(self, txid: str, txp: Optional[dict]) -> None:
-        """``txp``: the proposal with this txid (:meth:`Storage.fetch_tx_by_hash`) or None."""
+        """``txp``: the proposal with this txid (:meth:`bws.storage.proposals.ProposalsRepo.fetch_by_txid`) or None."""
         if not txp or txp.get("status") != "accepted" or txid in self._third_party_pending:
             return
         log.info("btc: accepted proposal %s seen on the network as %s", txp.get("id"), txid)
@@ -390,22 +390,22 @@ class BtcMonitor:
         paid = [tx for tx in block.txs if any(spk in by_script for spk, _ in tx.outputs)]
         payments = await self._unnotified({tx.txid: self._payments(tx, by_script) for tx in paid})
         await self._before_incoming(payments)
-        accepted = {d["txid"]: d for d in await self.storage.fetch_accepted_txs() if d.get("txid")}
+        accepted = {d["txid"]: d for d in await self.storage.proposals.fetch_accepted() if d.get("txid")}
         for tx in block.txs:  # notifications in block order, as one tx at a time
             if tx.txid in payments:
                 await self._notify_incoming(tx.txid, payments[tx.txid])
             if tx.txid in accepted:
                 await self._third_party(tx.txid, accepted[tx.txid])
-        await self.storage.soft_reset_tx_history_cache(None)
+        await self.storage.cache.soft_reset(all_wallets=True)
         await self.notifier.notify(
             "NewBlock", {"hash": block.hash, "coin": self.coin, "network": self.network}, self.network
         )
         txids = [t.txid for t in block.txs]
-        for sub in await self.storage.fetch_active_tx_confirmation_subs(txids=txids):
+        for sub in await self.storage.subscriptions.fetch_active_confirmation_subs(txids=txids):
             sub["isActive"] = False
             sub["confirmedBlock"] = block.hash
             sub["confirmedHeight"] = height
-            await self.storage.store_tx_confirmation_sub(sub)
+            await self.storage.subscriptions.store_confirmation_sub(sub)
             await self.notifier.notify(
                 "TxConfirmation",
                 {"txid": sub["txid"], "coin": self.coin, "network": self.network},
@@ -417,14 +417,14 @@ class BtcMonitor:
     async def _undo(self, block_hash: str, height: int) -> None:
         """Forget what an orphaned block recorded: its confirmations fired too early."""
         log.info("btc: undo orphaned block %d %s", height, block_hash)
-        for sub in await self.storage.fetch_tx_confirmation_subs_by_block([block_hash]):
+        for sub in await self.storage.subscriptions.fetch_confirmation_subs_by_block([block_hash]):
             sub["isActive"] = True
             sub.pop("confirmedBlock", None)
             sub.pop("confirmedHeight", None)
-            await self.storage.store_tx_confirmation_sub(sub)
+            await self.storage.subscriptions.store_confirmation_sub(sub)
 
     async def _set_cursor(self, height: int, block_hash: str) -> None:
-        await self.storage.set_monitor_cursor(self.coin, self.network, height, block_hash)
+        await self.storage.chain_index.set_cursor(self.coin, self.network, height, block_hash)
         self.cursor = {"coin": self.coin, "network": self.network, "height": height, "hash": block_hash}
 
     async def _fetch_block(self, block_hash: str, height: int) -> BlockView:

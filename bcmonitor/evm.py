@@ -109,7 +109,7 @@ class EvmMonitor:
 
     async def start(self) -> None:
         """Load the cursor; on the first run start at the (confirmed) tip, no back-fill."""
-        self.cursor = await self.storage.get_monitor_cursor(self.coin, self.network)
+        self.cursor = await self.storage.chain_index.get_cursor(self.coin, self.network)
         if self.cursor is None:
             target = await self._target()
             h = await self._hash_at(target)
@@ -124,7 +124,7 @@ class EvmMonitor:
 
     async def _set_cursor(self, height: int, block_hash: str, recent: list) -> None:
         recent = [r for r in recent if r[0] < height][-(KEEP_HASHES - 1) :] + [[height, block_hash]]
-        await self.storage.set_monitor_cursor(self.coin, self.network, height, block_hash, recent=recent)
+        await self.storage.chain_index.set_cursor(self.coin, self.network, height, block_hash, recent=recent)
         self.cursor = {"coin": self.coin, "network": self.network, "height": height, "hash": block_hash, "recent": recent}
 
     # -- reorgs ---------------------------------------------------------------------
@@ -151,15 +151,15 @@ class EvmMonitor:
 
     async def _undo(self, height: int, block_hash: str) -> None:
         log.info("%s: undo orphaned block %d %s", self.coin, height, block_hash)
-        for sub in await self.storage.fetch_tx_confirmation_subs_by_block([block_hash]):
+        for sub in await self.storage.subscriptions.fetch_confirmation_subs_by_block([block_hash]):
             sub["isActive"] = True
             sub.pop("confirmedBlock", None)
             sub.pop("confirmedHeight", None)
-            await self.storage.store_tx_confirmation_sub(sub)
+            await self.storage.subscriptions.store_confirmation_sub(sub)
         if self.coin in ("eth", "tri"):
-            await self.storage.remove_chain_txs_from_height(f"{self.coin}_txs", height)
+            await self.storage.chain_index.remove_from_height(f"{self.coin}_txs", height)
         if self.token_coin == "try":
-            await self.storage.remove_chain_txs_from_height("try_txs", height)
+            await self.storage.chain_index.remove_from_height("try_txs", height)
 
     # -- applying blocks --------------------------------------------------------------
 
@@ -190,14 +190,14 @@ class EvmMonitor:
             await self._native_tx(tx, ts)
         if self.token_address:
             await self._token_logs(height, block_hash, ts)
-        await self.storage.soft_reset_tx_history_cache(None)
+        await self.storage.cache.soft_reset(all_wallets=True)
         await self.notifier.notify("NewBlock", {"hash": block_hash, "coin": self.coin, "network": self.network}, self.network)
         hashes = [_hex(tx["hash"]) for tx in txs]
-        for sub in await self.storage.fetch_active_tx_confirmation_subs(txids=hashes):
+        for sub in await self.storage.subscriptions.fetch_active_confirmation_subs(txids=hashes):
             sub["isActive"] = False
             sub["confirmedBlock"] = block_hash
             sub["confirmedHeight"] = height
-            await self.storage.store_tx_confirmation_sub(sub)
+            await self.storage.subscriptions.store_confirmation_sub(sub)
             await self.notifier.notify(
                 "TxConfirmation", {"txid": sub["txid"], "coin": self.coin, "network": self.network},
                 sub["walletId"], creator_id=sub["copayerId"],
@@ -209,7 +209,7 @@ class EvmMonitor:
         if not wanted:
             return []
         forms = set(wanted) | {a.lower() for a in wanted}
-        return await self.storage.find_addresses(coin, forms)
+        return await self.storage.addresses.fetch_many(coin, forms)
 
     async def _native_tx(self, tx, ts: int) -> None:
         to, frm = _addr(tx.get("to")), _addr(tx.get("from"))
@@ -218,8 +218,8 @@ class EvmMonitor:
         txid = _hex(tx["hash"])
         docs = await self._wallet_docs(self.coin, [to, frm])
         if docs:
-            if self.coin in ("eth", "tri"):  # tri: tri_txs, read by bws.explorers.web3 (issue 6)
-                await self.storage.store_chain_tx(
+            if self.coin in ("eth", "tri"):  # tri: tri_txs, read by bws.adapters.explorers.web3 (issue 6)
+                await self.storage.chain_index.store(
                     f"{self.coin}_txs",
                     {
                         "hash": txid, "from": frm, "to": to, "value": str(int(tx["value"])),
@@ -250,7 +250,8 @@ class EvmMonitor:
             txid = _hex(entry["transactionHash"])
             docs = await self._wallet_docs(self.token_coin, [to, frm])
             if docs:
-                await self.storage.store_try_tx(
+                await self.storage.chain_index.store(
+                    "try_txs",
                     {
                         "hash": txid, "logIndex": int(entry["logIndex"]), "from": frm, "to": to,
                         "value": str(value), "blockNumber": height, "blockHash": block_hash,
@@ -270,12 +271,12 @@ class EvmMonitor:
         for d in docs:
             if d["address"].lower() != to.lower() or d.get("isChange"):
                 continue  # only the receiver: an outgoing payment is not incoming
-            seen = await self.storage.find_notification(
+            seen = await self.storage.notifications.find_one(
                 d["walletId"], "NewIncomingTx", {"data.txid": txid, "data.address": d["address"]}
             )
             if seen:
                 continue
-            await self.storage.soft_reset_tx_history_cache(d["walletId"])
+            await self.storage.cache.soft_reset(d["walletId"])
             await self.notifier.notify(
                 "NewIncomingTx", {"txid": txid, "address": d["address"], "amount": amount}, d["walletId"]
             )

@@ -1,110 +1,63 @@
-"""Store-then-publish for monitor notifications (the durable stream, design.md).
+"""The monitors' notifications, through the one Notifier (bws/service/notifier.py).
 
-Uses ``bws.notifications.Notifier`` when that module exists; otherwise stores
-with ``storage.store_notification`` and then publishes the stored document on
-the broker. Amounts that do not fit MongoDB's int64 (wei above ~9.2 ETH) are
-stored as decimal strings; everything smaller stays an int.
+:class:`MonitorNotices` is the monitors' short form of
+``notifier.notify(notifier.new(...))``: monitor notifications have no creator
+unless they name one (``creatorId`` omitted, as the reference's
+blockchainmonitor sends them: bitcore-wallet-service lib/blockchainmonitor.js
+_handleIncomingPayments / _notifyNewBlock). Amounts stay ints of any size:
+wei amounts beyond int64 are stored as Decimal128 and read back as int
+(bws/storage/mongo.py CODEC_OPTIONS).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
-from bws.model import UNDEFINED, Notification, TxProposal, next_notification_id
+from bws.model import UNDEFINED, TxProposal
+from bws.service.notifier import Notifier
 
 log = logging.getLogger("bcmonitor")
 
-_INT64_MAX = 2**63 - 1
 
+class MonitorNotices:
+    """``await notify(type, data, wallet_id, creator_id=UNDEFINED)`` -> the stored notification.
 
-def bson_safe(value: Any) -> Any:
-    """Ints beyond int64 become decimal strings (recursively in dicts/lists)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and not -_INT64_MAX - 1 <= value <= _INT64_MAX:
-        return str(value)
-    if isinstance(value, dict):
-        return {k: bson_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [bson_safe(v) for v in value]
-    return value
+    notifier: the process's :class:`bws.service.notifier.Notifier` (its
+    ``storage`` is the monitor's)."""
 
-
-class MonitorNotifier:
-    """``await notify(type, data, wallet_id, creator_id=UNDEFINED)`` -> stored dict."""
-
-    def __init__(self, storage, broker=None):
-        self.storage = storage
-        self.broker = broker
-        self._delegate = None
-        if broker is None:
-            return
-        try:  # the shared durable-stream publisher, when present
-            from bws.notifications import Notifier  # type: ignore
-
-            self._delegate = Notifier(storage, broker)
-        except Exception:  # module absent or different signature: fall back
-            self._delegate = None
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
 
     async def notify(self, type_: str, data: dict, wallet_id: str, creator_id: Any = UNDEFINED) -> dict:
-        n = Notification.create(type_, bson_safe(data), wallet_id, creatorId=creator_id)
-        if self._delegate is not None:
-            stored = await self._delegate.notify(n)
-            doc = stored if isinstance(stored, dict) else n.to_dict()
-        else:
-            doc = await self.storage.store_notification(n.to_dict(), renew_id=n.renew_id)
-            self._publish(doc)
+        doc = await self.notifier.notify(self.notifier.new(type_, data, wallet_id, creator_id))
         log.info("notify %s wallet=%s data=%s", type_, wallet_id, data)
         return doc
 
-    async def notify_with_tx(
-        self, txp: dict, expect: dict, type_: str, data: dict, wallet_id: str, creator_id: Any = UNDEFINED
-    ) -> Optional[dict]:
-        """Store the proposal ``txp`` -- only if the stored one still matches
-        ``expect`` -- together with the notification (one transaction:
-        ``Storage.store_tx_and_notifications``), then publish it. None when the
-        stored proposal no longer matched: someone else (the API, another
-        monitor) made the change first, nothing was stored or published."""
-        n = Notification.create(type_, bson_safe(data), wallet_id, creatorId=creator_id)
-        stored = await self.storage.store_tx_and_notifications(
-            txp, [n.to_dict()], renew_id=next_notification_id, expect=expect
-        )
-        if stored is None:
-            return None
-        self._publish(stored[0])
-        log.info("notify %s wallet=%s data=%s", type_, wallet_id, data)
-        return stored[0]
 
-    def _publish(self, doc: dict) -> None:
-        if self.broker is None:
-            return
-        try:
-            self.broker.publish({k: v for k, v in doc.items() if k != "_id"})
-        except Exception:  # stored is what counts: consumers read the store after any wake-up
-            log.exception("broker publish failed (notification %s is stored)", doc.get("id"))
-
-
-async def mark_broadcast_by_third_party(storage, notifier: MonitorNotifier, txid: str, now: float) -> bool:
+async def mark_broadcast_by_third_party(storage, notices: MonitorNotices, txid: str, now: float) -> bool:
     """The accepted proposal whose tx ``txid`` a monitor saw on the network is
     marked broadcast and announced (NewOutgoingTxByThirdParty ``{txProposalId,
     txid, amount}``) once: the mark only lands on a proposal still stored as
     accepted, so a monitor racing the API (``GET /v1/txproposals/``) or
-    another monitor cannot announce it twice (issue 15 finding 8). Returns
+    another monitor cannot announce it twice. Returns
     whether this call marked it."""
-    doc = await storage.fetch_tx_by_hash(txid)
+    doc = await storage.proposals.fetch_by_txid(txid)
     if not doc or doc.get("status") != "accepted":
         return False
     txp = TxProposal.from_dict(doc)
     txp.set_broadcasted(now=now)
-    stored = await notifier.notify_with_tx(
-        txp.to_storage(),  # under the txp's own walletId
-        {"status": "accepted"},
+    notifier = notices.notifier
+    n = notifier.new(
         "NewOutgoingTxByThirdParty",
         {"txProposalId": txp.id, "txid": txid, "amount": txp.get_total_amount()},
         txp.wallet_id,
+        UNDEFINED,
     )
+    # under the proposal's own walletId, only if it is still stored as accepted
+    stored = await notifier.notify_with_tx(txp.to_storage(), [n], expect={"status": "accepted"})
     if stored is None:
         return False
-    await storage.soft_reset_tx_history_cache(txp.wallet_id)
+    log.info("notify %s wallet=%s txid=%s", n.type, txp.wallet_id, txid)
+    await storage.cache.soft_reset(txp.wallet_id)
     return True

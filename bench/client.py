@@ -157,8 +157,9 @@ def proposal_body(to: str = PAY_TO, amount: int = PAY_AMOUNT, fee_per_kb: int = 
 def proposal_signature(txp: dict, copayer: CopayerKeys) -> str:
     """bwc publishTxProposal: ``signMessage(buildTx(txp).uncheckedSerialize(), requestPrivKey)``."""
     from bws.chains.txbuild import unsigned_raw
+    from bws.model import TxProposal
 
-    return copayer.sign(unsigned_raw(txp))
+    return copayer.sign(unsigned_raw(TxProposal.from_dict(txp)))
 
 
 class InputSigner:
@@ -179,8 +180,9 @@ class InputSigner:
 
     def sign(self, txp: dict) -> list[str]:
         from bws.chains.txbuild import build_tx
+        from bws.model import TxProposal
 
-        built = build_tx(txp)
+        built = build_tx(TxProposal.from_dict(txp))
         paths = txp.get("inputPaths") or [i["path"] for i in txp["inputs"]]
         return [self.key(p).sign(built.sighash(i), hasher=None).hex() for i, p in enumerate(paths)]
 

@@ -55,8 +55,10 @@ async def run(args) -> dict:
     from pymongo import MongoClient
 
     from bcmonitor.btc import BlockView, BtcMonitor
-    from bcmonitor.notify import MonitorNotifier
+    from bcmonitor.notify import MonitorNotices
     from bws.adapters.broker.local import LocalBroker
+    from bws.model import NotificationIds
+    from bws.service.notifier import Notifier
     from bws.storage import Storage
     from twisted.internet import reactor
 
@@ -89,7 +91,7 @@ async def run(args) -> dict:
 
     prev = hashlib.sha256(b"bench-prev").digest()
     block = build_block(prev, args.txs, watched, args.hits)
-    notifier = MonitorNotifier(storage, LocalBroker())
+    notifier = MonitorNotices(Notifier(storage, LocalBroker(), NotificationIds()))
     results = []
     for rep in range(args.repeat):
         mon = BtcMonitor(storage, notifier, rpc=None, clock=reactor, coin="btc", network="testnet", third_party_delay=20)
@@ -97,8 +99,8 @@ async def run(args) -> dict:
         if hasattr(mon, "refresh_watched"):  # (absent before issue 11: nothing to load)
             await mon.refresh_watched()  # what start() does once per process
         load_s = time.perf_counter() - l0
-        await storage.set_monitor_cursor("btc", "testnet", 1000, b2lx(prev))
-        mon.cursor = await storage.get_monitor_cursor("btc", "testnet")
+        await storage.chain_index.set_cursor("btc", "testnet", 1000, b2lx(prev))
+        mon.cursor = await storage.chain_index.get_cursor("btc", "testnet")
         sync.get_default_database()["notifications"].delete_many({})
         if args.profile and rep == args.repeat - 1:
             import pyinstrument

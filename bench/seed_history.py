@@ -2,7 +2,7 @@
 
 Gives an existing wallet N more receive addresses in one go, the way
 ``create_address`` does (``derive_wallet_address`` advances the wallet's
-index, ``store_address_and_wallet`` stores them with the wallet), without N
+index, ``storage.addresses.store_with_wallet`` stores them with the wallet), without N
 HTTP round trips: 1,000 addresses over HTTP take ~40 s on SecantusDB.
 """
 
@@ -18,9 +18,9 @@ async def seed(uri: str, wallet_id: str, n: int) -> None:
     from bws.storage import Storage
 
     storage = await Storage(uri).connect()
-    wallet = Wallet.from_dict(await storage.fetch_wallet(wallet_id))
+    wallet = Wallet.from_dict(await storage.wallets.fetch(wallet_id))
     addresses = [derive_wallet_address(wallet, False) for _ in range(n)]
-    await storage.store_address_and_wallet(wallet.to_dict(for_storage=True), [a.to_dict() for a in addresses])
+    await storage.addresses.store_with_wallet(wallet.to_dict(for_storage=True), [a.to_dict() for a in addresses])
     await storage.close()
 
 

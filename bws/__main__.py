@@ -50,10 +50,10 @@ def service_options(cfg: Config) -> dict:
 async def build(cfg: Config, deps: runtime.Deps) -> Any:
     """The API process: registry heartbeat + the HTTP listener. Raises ConfigError
     (exit 2) when a local lock/broker meets another live API process."""
-    from bws.api import BwsApi
-    from bws.metrics import instrument
+    from bws.http.app import BwsApi
+    from bws.http.metrics import instrument
+    from bws.http.ratelimit import make_rate_limiter
     from bws.process_registry import ProcessRegistry, new_entry
-    from bws.ratelimit import make_rate_limiter
     from bws.service import WalletService
 
     storage = await deps.storage()
@@ -73,7 +73,7 @@ async def build(cfg: Config, deps: runtime.Deps) -> Any:
     api = BwsApi(service, cfg.basePath, rate_limiter=make_rate_limiter(cfg))
     site = api.site(timeout=300)  # idle sockets (docs/spec/api.md §2.1); bodies over 100 KiB not buffered
     site.noisy = False
-    site.resource = instrument(site.resource, service, cfg.basePath)  # Prometheus GET /metrics at the root
+    site.resource = instrument(site.resource, api, service)  # Prometheus GET /metrics at the root; counts requests
 
     top = MultiService()
     runtime.CallbackService("registry", start=registry.start_heartbeat, stop=registry.stop).setServiceParent(top)

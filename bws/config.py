@@ -255,7 +255,7 @@ class WebhookOpts:
     #: CIDR networks (``"10.1.0.0/16"``, ``"fd00::/8"``, ``"127.0.0.1/32"``) a webhook
     #: may reach although they are not public; everything else that is private,
     #: loopback, link-local, reserved or multicast is refused at registration
-    #: and at every delivery (SSRF guard, bws/webhooks.py). Empty: public only.
+    #: and at every delivery (SSRF guard, bws/delivery/destinations.py). Empty: public only.
     allowPrivateNetworks: list[str] = field(default_factory=list)
 
 
@@ -320,7 +320,7 @@ class FeeLevelsRateLimitRule(RateLimitRule):
 
 @dataclass
 class RateLimitsOpts:
-    """Upstream's limits on wallet creation and fee levels (bws/ratelimit.py).
+    """Upstream's limits on wallet creation and fee levels (bws/http/ratelimit.py).
 
     On by default with upstream's numbers below (upstream Defaults.RateLimit;
     the fork shipped without them; docs/security.md §6, issue 15 finding 5)."""

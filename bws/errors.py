@@ -8,6 +8,10 @@
   their default message (or a custom one).
 * :class:`ServerError` -- the reference's bare strings / ``Error`` objects:
   sent as ``{"error": message}`` with HTTP 500 (or the numeric ``status``).
+* :class:`StorageError` and its kinds :class:`StorageUnavailable` (database
+  unreachable or too slow) and :class:`StorageBusy` (a transactional write kept
+  conflicting): raised by ``bws/storage/`` so no other layer needs the driver's
+  exception types; the HTTP layer answers the last two with 503.
 """
 
 from __future__ import annotations
@@ -159,6 +163,30 @@ class ServerError(BWSError):
         return f"ServerError({self.message!r}, {self.status})"
 
 
+class StorageError(Exception):
+    """A database operation failed for a reason the caller may want to report
+    (e.g. a wallet or notification id that could not be allocated). Raised by
+    bws/storage/ only."""
+
+
+class StorageUnavailable(StorageError):
+    """The database did not answer in time: unreachable (server selection
+    timeout, connection refused or reset, network timeout) or an operation ran
+    past ``storageOpts.mongoDb.timeoutMS``. The API answers 503
+    SERVICE_UNAVAILABLE; the write may or may not have landed, as with any lost
+    answer. The driver's error is the ``__cause__``."""
+
+
+class StorageBusy(StorageError):
+    """A transactional write kept failing for a transient reason (a write
+    conflict, typically with the transaction a killed process left open,
+    which the server aborts only after its transaction lifetime, 60 s by
+    default) for longer than ``storageOpts.mongoDb.transactionTimeoutMS``.
+    The API answers 503 SERVICE_UNAVAILABLE and the client may retry. Nothing
+    was written, unless the last attempt was a commit whose answer was lost:
+    then the whole transaction may have landed (never a part of it)."""
+
+
 __all__ = [
     "BADREQUEST",
     "ERROR_MESSAGES",
@@ -168,4 +196,7 @@ __all__ = [
     "Errors",
     "client_error",
     "bad_request",
+    "StorageError",
+    "StorageUnavailable",
+    "StorageBusy",
 ]

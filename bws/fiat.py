@@ -41,7 +41,7 @@ def _norm_ts(ts: Any, now_ms: int) -> Union[int, float]:
 
 
 async def _one(storage: Any, provider: str, code: str, coin: str, ts: Union[int, float]) -> dict[str, Any]:
-    doc = await storage.fetch_fiat_rate(provider, code, ts, coin)
+    doc = await storage.fiat.fetch_rate(provider, code, ts, coin)
     out: dict[str, Any] = {"ts": ts}
     # strictly older than the look-back window → missing; exactly at the boundary → kept
     if doc is not None and doc["ts"] >= ts - MAX_LOOK_BACK_MS:
@@ -135,5 +135,5 @@ async def get_coin_rates(storage: Any, coin: str) -> Optional[list[dict[str, Any
     "rate": 1}``), or None before fiatrateservice has stored one (the route then answers 200
     with an empty body, as the fork does). coin: ``eth`` | ``try``; others raise KeyError.
     """
-    doc = await storage.get_cache(None, PRICE_CACHE_TYPES[coin], None)
+    doc = await storage.cache.get(None, PRICE_CACHE_TYPES[coin], None)
     return None if doc is None else doc.get("data")

@@ -12,10 +12,16 @@ import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["js_round", "to_fixed0", "strip", "js_parse_int", "js_number_str", "MAX_SAFE_INTEGER", "js_integral"]
+__all__ = ["is_number", "js_round", "to_fixed0", "strip", "js_parse_int", "js_number_str", "MAX_SAFE_INTEGER", "js_integral"]
 
 #: ``Number.MAX_SAFE_INTEGER``: the largest integer a double (a JS number) holds exactly
 MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def is_number(value) -> bool:
+    """lodash ``_.isNumber`` minus NaN: an int or float, not a bool, not NaN
+    (how the reference tests a client-sent ``fee``/``feePerKb``/``amount``)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
 def js_round(x: float) -> int:

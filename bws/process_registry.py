@@ -2,8 +2,8 @@
 
 Every API process (``python -m bws``) registers one entry when it starts,
 refreshes its heartbeat every :data:`HEARTBEAT_INTERVAL` seconds and removes the
-entry on a clean shutdown (storage methods ``register_process``,
-``touch_process``, ``fetch_processes``, ``remove_process`` in bws/storage.py)::
+entry on a clean shutdown (bws/storage/processes.py: ``register``, ``touch``,
+``fetch``, ``remove``)::
 
     {"id": "<32 hex, new for every run>", "kind": "bws",
      "host": socket.gethostname(), "pid": 1234,
@@ -172,10 +172,10 @@ class ProcessRegistry:
         """Write this process's entry, then return the other live entries of its
         kind, each with ``age`` (seconds since its heartbeat, by the database's
         clock). Removes the entries of dead predecessors on this host."""
-        mine = await self.storage.register_process(self.entry)
+        mine = await self.storage.processes.register(self.entry)
         now: datetime.datetime = mine["heartbeatAt"]
         live = []
-        for other in await self.storage.fetch_processes(self.entry["kind"]):
+        for other in await self.storage.processes.fetch(self.entry["kind"]):
             beat = other.get("heartbeatAt")
             if other["id"] == self.id or not isinstance(beat, datetime.datetime):
                 continue
@@ -184,7 +184,7 @@ class ProcessRegistry:
                 continue
             if is_dead_predecessor(self.entry, other):
                 log.info("process registry: removing the entry of pid %s (no longer runs)", other.get("pid"))
-                await self.storage.remove_process(other["id"])
+                await self.storage.processes.remove(other["id"])
                 continue
             live.append({**other, "age": age})
         return live
@@ -195,7 +195,7 @@ class ProcessRegistry:
         API process on this database (see the module docstring)."""
         problem = single_process_conflict(self.entry, await self.register(), self.interval, self.stale_after)
         if problem:
-            await self.storage.remove_process(self.id)
+            await self.storage.processes.remove(self.id)
             raise ConfigError(problem)
 
     def start_heartbeat(self) -> None:
@@ -207,9 +207,9 @@ class ProcessRegistry:
     async def _beat(self) -> None:
         # Never raises: a failed beat (database down) is logged and the next one tries again.
         try:
-            if await self.storage.touch_process(self.id) is None:
+            if await self.storage.processes.touch(self.id) is None:
                 log.warning("process registry: this process's entry was gone; registering it again")
-                await self.storage.register_process(self.entry)
+                await self.storage.processes.register(self.entry)
         except Exception as e:  # noqa: BLE001 - the loop must survive database faults
             log.warning("process registry: heartbeat failed: %s", str(e)[:200])
 
@@ -220,6 +220,6 @@ class ProcessRegistry:
             await self._loop_done
         self._loop = None
         try:
-            await self.storage.remove_process(self.id)
+            await self.storage.processes.remove(self.id)
         except Exception as e:  # noqa: BLE001 - shutting down; the entry goes stale by itself
             log.warning("process registry: could not remove this process's entry: %s", str(e)[:200])

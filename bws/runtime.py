@@ -253,7 +253,7 @@ async def stream_consumers(deps: Deps, services: Sequence[tuple[str, Any, float,
     StreamConsumer (consumer names ``email``, ``push``, ``webhooks``) over the
     process's one broker connection; a consumer without a stored cursor starts
     at ``--start-from`` (``now`` | ``beginning``). Nothing enabled: the process idles."""
-    from bws.notifications import StreamConsumer
+    from bws.delivery.stream import StreamConsumer
 
     top = MultiService()
     if not services:

@@ -1,15 +1,15 @@
 """E-mail service: notification -> rendered e-mails in ``email_queue`` -> SMTP.
 
-Pipeline for one notification (spec/services.md §4.3, with the port's fixes):
+Pipeline for one notification (docs/spec/services.md §4.3, with the port's fixes):
 
 1. unknown type, missing wallet, or ``NewTxProposal`` in a 1-of-N wallet → nothing;
-2. recipients from the wallet's preferences (:func:`bws.notify.email_recipients`);
+2. recipients from the wallet's preferences (bws/delivery/recipients.py ``email_recipients``);
 3. render every recipient's subject/plain/HTML body (per language *and* unit);
    a render error stores and sends nothing;
 4. insert one Email row per recipient, status ``pending``, with a deterministic
    id (``pad14(notification ms) + uuid5(notificationId, address)``), all in one
    command — a replay of the notification inserts nothing;
-5. the :class:`bws.outbox.Outbox` sends pending rows (``sent`` on success,
+5. the outbox (bws/delivery/outbox.py) sends pending rows (``sent`` on success,
    ``fail`` + backoff retry on SMTP errors, give up after ``maxAttempts``).
 """
 
@@ -22,10 +22,9 @@ from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from bws.model import Email
-from bws.notify import email_recipients
-from bws.outbox import Outbox
-from bws.templates import TEMPLATE_BY_TYPE, TemplateError, TemplateSet, build_template_data
+from bws.delivery.outbox import Outbox, new_row
+from bws.delivery.recipients import email_recipients
+from bws.delivery.templates import TEMPLATE_BY_TYPE, TemplateError, TemplateSet, build_template_data
 
 log = logging.getLogger("emailservice")
 
@@ -107,10 +106,10 @@ class EmailService:
         basename = TEMPLATE_BY_TYPE.get(notification.get("type"))
         if not basename:
             return []
-        wallet = await self.storage.fetch_wallet(notification.get("walletId"))
+        wallet = await self.storage.wallets.fetch(notification.get("walletId"))
         if not wallet:
             return []
-        prefs = await self.storage.fetch_preferences(notification["walletId"])
+        prefs = await self.storage.preferences.fetch(notification["walletId"])
         recipients = email_recipients(
             notification, wallet, prefs or [], self.templates.languages, self.opts.defaultLanguage, self.opts.defaultUnit
         )
@@ -126,25 +125,30 @@ class EmailService:
                 )
                 contents[key] = self.templates.render(r.language, basename, data)
         rows = []
-        now_ms = int(self.clock.seconds() * 1000)
+        now = self.clock.seconds()
         for seq, r in enumerate(recipients):
             c = contents[(r.language, r.unit)]
-            e = Email.create(
-                walletId=wallet["id"],
-                copayerId=r.copayerId,
-                from_=self.opts.from_,
-                to=r.emailAddress,
-                subject=c.subject,
-                bodyPlain=c.body,
-                bodyHtml=c.html,
-                notificationId=notification["id"],
-                language=r.language,
-                now_ms=now_ms,
+            fields = {  # the reference Email model's fields (lib/model/email.js), version 2
+                "version": 2,
+                "from": self.opts.from_,
+                "to": r.emailAddress,
+                "subject": c.subject,
+                "bodyPlain": c.body,
+                "bodyHtml": c.html,
+                "language": r.language,
+                "unit": r.unit,
+            }
+            rows.append(
+                new_row(
+                    email_row_id(notification["id"], r.emailAddress),
+                    notification["id"],
+                    wallet_id=wallet["id"],
+                    copayer_id=r.copayerId,
+                    now=now,
+                    seq=seq,
+                    fields=fields,
+                )
             )
-            e.id = email_row_id(notification["id"], r.emailAddress)
-            row = e.to_dict()
-            row.update({"seq": seq, "unit": r.unit, "nextAttemptOn": now_ms / 1000.0, "leaseUntil": None})
-            rows.append(row)
         return rows
 
     async def handle(self, notification: dict[str, Any]) -> int:
@@ -156,7 +160,7 @@ class EmailService:
             return 0
         if not rows:
             return 0
-        inserted = await self.storage.outbox_insert(COLLECTION, rows)
+        inserted = await self.storage.outbox.insert(COLLECTION, rows)
         self.outbox.kick()
         return inserted
 

@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 
 from twisted.internet import defer
 
-from bws.outbox import PermanentError, TransientError
+from bws.delivery.outbox import PermanentError, TransientError
 
 __all__ = ["SmtpSender"]
 

@@ -6,7 +6,7 @@ the injected clock):
 1. in parallel, every enabled provider of ``fiatRateServiceOpts.providers`` (see
    fiatrateservice/providers.py for the wire shapes) and, when ``try`` is a configured coin,
    the TRY price source ``tryPriceUrl``;
-2. each provider's rates are *inserted* (``Storage.store_fiat_rates``: one document per
+2. each provider's rates are *inserted* (``bws.storage.fiat.FiatRepo.store_rates``: one document per
    provider, coin, code and round; nothing is overwritten, nothing wiped at start-up);
 3. from BitPay's BTC array of this round: the ``/v1/rates/eth`` table (coin ``eth`` configured)
    and the ``/v1/rates/try`` table (coin ``try`` configured and a TRY price known: the
@@ -156,7 +156,7 @@ class FiatRateService:
             by_coin = spec.parse(data, self.opts.coins, self.opts)
             stored = {}
             for coin, rates in by_coin.items():
-                stored[coin] = await self.storage.store_fiat_rates(name, coin, rates, ts)
+                stored[coin] = await self.storage.fiat.store_rates(name, coin, rates, ts)
         except Exception as e:  # noqa: BLE001 - any failure only costs this provider this round
             log.warning("%s failed: %s (%s)", name, _reason(e), _safe_url(url))
             return {"ok": False, "stored": {}, "error": _reason(e)}
@@ -179,7 +179,7 @@ class FiatRateService:
 
     async def _store_table(self, coin: str, table: list[dict[str, Any]], ts: int) -> bool:
         try:
-            await self.storage.set_cache(None, PRICE_CACHE_TYPES[coin], None, {"data": table, "updateTime": ts})
+            await self.storage.cache.set(None, PRICE_CACHE_TYPES[coin], None, {"data": table, "updateTime": ts})
         except Exception as e:  # noqa: BLE001
             log.warning("/v1/rates/%s table not stored: %s", coin, _reason(e))
             return False

@@ -81,7 +81,7 @@ def make_services(cfg, storage, reactor) -> list:
         log.warning("pushNotificationsOpts.enabled is false: not pushing")
     w = cfg.webhookOpts
     if w.enabled:
-        from bws.webhooks import WebhookService
+        from bws.delivery.webhooks import WebhookService
 
         out.append(("webhooks", WebhookService(storage, w, reactor, reactor=reactor), w.pollInterval, w.leaseSeconds))
     return out

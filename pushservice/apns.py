@@ -22,7 +22,7 @@ import time
 from typing import Any, Optional
 
 from bws.aio import as_deferred
-from bws.outbox import PermanentError, TransientError
+from bws.delivery.outbox import PermanentError, TransientError
 from pushservice.fcm import Unregistered
 
 __all__ = ["ApnsSender"]

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from twisted.internet import threads
 
-from bws.outbox import PermanentError, TransientError
+from bws.delivery.outbox import PermanentError, TransientError
 
 __all__ = ["FcmSender", "Unregistered"]
 

@@ -1,17 +1,17 @@
 """Push service: notification -> rendered pushes in ``push_deliveries`` -> FCM / APNs.
 
-Pipeline for one notification (spec/services.md §5, with the port's fixes):
+Pipeline for one notification (docs/spec/services.md §5, with the port's fixes):
 
 1. same seven types as e-mail; missing wallet or ``NewTxProposal`` in a 1-of-N
    wallet → nothing;
-2. recipients in wallet copayer order (:func:`bws.notify.push_recipients`):
+2. recipients in wallet copayer order (bws/delivery/recipients.py ``push_recipients``):
    ``TxConfirmation`` → only its creator, every other type → everyone but the creator;
 3. render title/body per (language, unit) from the ``.plain`` templates;
 4. one row per (recipient, subscription token), deterministic id, inserted in
    one command (a replay inserts nothing); the payload ``data`` carries
    ``walletId``/``copayerId`` as SHA-256 hex, ``title``, ``body``, ``notification_type``
    as the reference did;
-5. the outbox sends each row: platform ``ios`` goes to APNs when APNs is
+5. the outbox (bws/delivery/outbox.py) sends each row: platform ``ios`` goes to APNs when APNs is
    configured, everything else to FCM HTTP v1. A token the provider reports
    unregistered is removed from ``push_notification_subs`` (for every copayer).
 """
@@ -23,9 +23,9 @@ import logging
 import uuid
 from typing import Any, Optional
 
-from bws.notify import push_recipients
-from bws.outbox import Outbox, PermanentError
-from bws.templates import TEMPLATE_BY_TYPE, TemplateError, TemplateSet, build_template_data
+from bws.delivery.outbox import Outbox, PermanentError, new_row
+from bws.delivery.recipients import push_recipients
+from bws.delivery.templates import TEMPLATE_BY_TYPE, TemplateError, TemplateSet, build_template_data
 from pushservice.fcm import Unregistered
 
 log = logging.getLogger("pushservice")
@@ -100,11 +100,11 @@ class PushService:
         basename = TEMPLATE_BY_TYPE.get(notification.get("type"))
         if not basename:
             return []
-        wallet = await self.storage.fetch_wallet(notification.get("walletId"))
+        wallet = await self.storage.wallets.fetch(notification.get("walletId"))
         if not wallet:
             return []
         try:
-            prefs = await self.storage.fetch_preferences(notification["walletId"]) or []
+            prefs = await self.storage.preferences.fetch(notification["walletId"]) or []
         except Exception as e:  # the reference only logs preference errors
             log.warning("push: preferences of %s unavailable: %s", notification["walletId"], e)
             prefs = []
@@ -120,7 +120,7 @@ class PushService:
         now = self.clock.seconds()
         seq = 0
         for r in recipients:
-            subs = await self.storage.fetch_push_notification_subs(r.copayerId)
+            subs = await self.storage.subscriptions.fetch_push_subs(r.copayerId)
             if not subs:
                 continue
             key = (r.language, r.unit)
@@ -135,34 +135,31 @@ class PushService:
                     log.warning("push: no transport configured for platform %r", sub.get("platform"))
                     continue
                 rows.append(
-                    {
-                        "id": push_row_id(notification["id"], r.copayerId, sub["token"]),
-                        "notificationId": notification["id"],
-                        "walletId": wallet["id"],
-                        "copayerId": r.copayerId,
-                        "token": sub["token"],
-                        "platform": sub.get("platform"),
-                        "packageName": sub.get("packageName"),
-                        "transport": transport,
-                        "language": r.language,
-                        "unit": r.unit,
-                        "title": title,
-                        "body": body,
-                        "data": {
-                            "walletId": sha256hex(wallet["id"]),
-                            "copayerId": sha256hex(r.copayerId),
+                    new_row(
+                        push_row_id(notification["id"], r.copayerId, sub["token"]),
+                        notification["id"],
+                        wallet_id=wallet["id"],
+                        copayer_id=r.copayerId,
+                        now=now,
+                        seq=seq,
+                        fields={
+                            "token": sub["token"],
+                            "platform": sub.get("platform"),
+                            "packageName": sub.get("packageName"),
+                            "transport": transport,
+                            "language": r.language,
+                            "unit": r.unit,
                             "title": title,
                             "body": body,
-                            "notification_type": notification["type"],
+                            "data": {
+                                "walletId": sha256hex(wallet["id"]),
+                                "copayerId": sha256hex(r.copayerId),
+                                "title": title,
+                                "body": body,
+                                "notification_type": notification["type"],
+                            },
                         },
-                        "status": "pending",
-                        "attempts": 0,
-                        "createdOn": int(now),
-                        "lastAttemptOn": None,
-                        "nextAttemptOn": now,
-                        "leaseUntil": None,
-                        "seq": seq,
-                    }
+                    )
                 )
                 seq += 1
         return rows
@@ -175,7 +172,7 @@ class PushService:
             return 0
         if not rows:
             return 0
-        inserted = await self.storage.outbox_insert(COLLECTION, rows)
+        inserted = await self.storage.outbox.insert(COLLECTION, rows)
         self.outbox.kick()
         return inserted
 
@@ -191,6 +188,6 @@ class PushService:
                 raise PermanentError("FCM is not configured")
             return await self.fcm.send(row["token"], row["title"], row["body"], row["data"], row.get("packageName"))
         except Unregistered:
-            n = await self.storage.remove_push_notification_token(row["token"])
+            n = await self.storage.subscriptions.remove_push_token(row["token"])
             log.info("push: token %s… unregistered; removed %d subscription(s)", row["token"][:8], n)
             raise

@@ -17,16 +17,3 @@ pytest_plugins = [
     "tests.plugins.haproxy",
     "tests.plugins.browser",
 ]
-
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _fresh_notification_ids():
-    """Notification ids never go backwards within a process; a test that moved a
-    fake clock ahead would otherwise leave every later test's ids in the future
-    (the live monitor test measures latency from the id's timestamp)."""
-    from bws.model import notification
-
-    notification._reset_id_generator()
-    yield

@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from bws.model import Notification, UNDEFINED
+from bws.model import UNDEFINED, Notification, NotificationIds
+from bws.service.notifier import Notifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +18,7 @@ async def make_wallet(storage, wid="w1", m=2, n=3, coin="btc", network="livenet"
         "id": wid, "name": "my wallet", "m": m, "n": n, "coin": coin, "network": network, "status": "complete",
         "copayers": [{"id": f"{wid}-c{i + 1}", "name": name} for i, name in enumerate(names[:n])],
     }
-    await storage.store_wallet(wallet)
+    await storage.wallets.store(wallet)
     return wallet
 
 
@@ -28,15 +29,14 @@ async def set_prefs(storage, wallet, specs):
         for k, v in (("email", email), ("language", lang), ("unit", unit)):
             if v is not None:
                 doc[k] = v
-        await storage.store_preferences(doc)
+        await storage.preferences.store(doc)
 
 
 async def notify(storage, type_, wallet, data, creator=UNDEFINED):
     """Store a notification (as producers do) and return its dict."""
-    n = Notification.create(type_, data, wallet["id"], creatorId=creator).to_dict()
-    await storage.store_notification(dict(n))
-    n.pop("_id", None)
-    return n
+    return await Notifier(storage, None, NotificationIds()).notify(
+        Notification.create(type_, data, wallet["id"], creatorId=creator)
+    )
 
 
 async def subscribe(storage, wallet, platform="android", per_copayer=1):
@@ -45,7 +45,7 @@ async def subscribe(storage, wallet, platform="android", per_copayer=1):
     for c in wallet["copayers"]:
         for k in range(per_copayer):
             token = "tok-" + c["id"] + (f"-{k + 1}" if k else "")
-            await storage.store_push_notification_sub(
+            await storage.subscriptions.store_push_sub(
                 {"version": "1.0.0", "createdOn": 1, "copayerId": c["id"], "token": token,
                  "packageName": "com.example.wallet", "platform": platform})
             tokens.append(token)

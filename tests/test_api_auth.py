@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest_twisted
 
+from tests.helpers import db
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.wallets import create_and_join
@@ -12,7 +13,7 @@ from tests.helpers.wallets import create_and_join
 
 async def set_staff(service, copayer_id):
     st = service.storage
-    await st._run(st.db.copayers_lookup.update_one({"copayerId": copayer_id}, {"$set": {"isSupportStaff": True}}))
+    db.update_one(st, "copayers_lookup", {"copayerId": copayer_id}, {"$set": {"isSupportStaff": True}})
 
 
 # -- case 1 -------------------------------------------------------------------------
@@ -134,7 +135,7 @@ async def test_sessions_over_http(api, clock):
     assert new != token
     r = await api.client.post("/v1/logout", {}, c)
     assert r.status == 200 and r.text == ""
-    assert (await api.service.storage.get_session(w.copayer_ids[0]))["id"] is None  # ended, kept for the replay guard
+    assert (await api.service.storage.sessions.fetch(w.copayer_ids[0]))["id"] is None  # ended, kept for the replay guard
     r = await api.client.get("/v1/notifications/", identity=w.copayer_ids[0], session=new)
     assert r.status == 401
 

@@ -13,9 +13,9 @@ from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 async def test_fiatrates_route_reads_history(api):
     st = api.service.storage
     now = int(time.time() * 1000)
-    await st.store_fiat_rates("BitPay", "btc", [{"code": "USD", "value": 100.0}], now - 60 * 60_000)
-    await st.store_fiat_rates("BitPay", "btc", [{"code": "USD", "value": 200.0}], now - 60_000)
-    await st.store_fiat_rates("Bitstamp", "btc", [{"code": "USD", "value": 300.0}], now - 60_000)
+    await st.fiat.store_rates("BitPay", "btc", [{"code": "USD", "value": 100.0}], now - 60 * 60_000)
+    await st.fiat.store_rates("BitPay", "btc", [{"code": "USD", "value": 200.0}], now - 60_000)
+    await st.fiat.store_rates("Bitstamp", "btc", [{"code": "USD", "value": 300.0}], now - 60_000)
 
     r = await api.client.request("GET", "/v1/fiatrates/USD/")
     assert r.status == 200 and r.json["rate"] == 200.0 and r.json["fetchedOn"] == now - 60_000
@@ -36,7 +36,7 @@ async def test_coin_rate_tables_empty_until_stored(api):
     r = await api.client.request("GET", "/v1/rates/eth")
     assert r.status == 200 and r.text == ""
     table = [{"code": "ETH", "name": "Ether", "rate": 1}, {"code": "USD", "name": "US Dollar", "rate": 3000.0}]
-    await st.set_cache(None, "ethPriceCache", None, {"data": table, "updateTime": 1})
+    await st.cache.set(None, "ethPriceCache", None, {"data": table, "updateTime": 1})
     r = await api.client.request("GET", "/v1/rates/eth")
     assert r.json == table
     r = await api.client.request("GET", "/v1/rates/try")

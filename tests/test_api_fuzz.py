@@ -9,7 +9,7 @@ import pytest_twisted
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bws.api import ROUTES
+from bws.http.routes import build_router
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.wallets import create_and_join
 
@@ -53,7 +53,7 @@ def generate_requests(n: int) -> list[tuple]:
     out: list[tuple] = []
 
     @settings(max_examples=n, deadline=None, database=None)
-    @given(route=st.sampled_from(ROUTES.routes), body=bodies, query=queries, hdrs=headers, seg=segments,
+    @given(route=st.sampled_from(build_router().routes), body=bodies, query=queries, hdrs=headers, seg=segments,
            signed=st.booleans(), json_type=st.booleans())
     def collect(route, body, query, hdrs, seg, signed, json_type):
         out.append((route, body, query, dict(hdrs), seg, signed, json_type))

@@ -8,7 +8,9 @@ import json
 import pytest
 import pytest_twisted
 
-from bws.api import ROUTES, error_envelope, parse_query
+from bws.http.app import error_envelope
+from bws.http.request import parse_query
+from bws.http.routes import build_router
 from bws.errors import ClientError, Errors, ServerError
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
@@ -130,7 +132,7 @@ async def test_no_500_for_client_input(api):
     query strings: never a 500 and never a traceback."""
     w = await create_and_join(api.service, 1, 2)
     c = w.copayers[0]
-    for route in ROUTES.routes:
+    for route in build_router().routes:
         for raw in GARBAGE:
             for who in (c, None):
                 path = _fill(route.path) + "?limit=abc&timeSpan=x&addresses=zz&minTs=q&twoStep=1&reverse=[]"
@@ -194,7 +196,7 @@ def test_parse_query():
 
 @pytest.mark.parametrize("path", ["/v1/version", "/v2/wallets/abc/copayers"])
 def test_router_matches(path):
-    assert ROUTES.match("POST" if "copayers" in path else "GET", path) is not None
+    assert build_router().match("POST" if "copayers" in path else "GET", path) is not None
 
 
 @pytest_twisted.ensureDeferred
@@ -208,8 +210,9 @@ async def test_client_hang_up_does_not_cancel_the_handler(service, caplog):
     from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
     from twisted.internet.protocol import Protocol
 
-    from bws.api import BwsApi, Router
-    from bws.auth import NONE
+    from bws.http.app import BwsApi
+    from bws.http.routing import Router
+    from bws.http.auth import NONE
 
     release: Deferred = Deferred()
     entered: Deferred = Deferred()

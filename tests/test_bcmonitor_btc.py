@@ -15,14 +15,18 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from bcmonitor.btc import BtcMonitor, TxView
-from bcmonitor.notify import MonitorNotifier
+from bcmonitor.notify import MonitorNotices
 from bws.adapters.bitcoind_rpc import BitcoindRpc
+from bws.model import NotificationIds
+from bws.service.notifier import Notifier
 from bcmonitor.runner import BtcRunner
 from bws.adapters.broker.local import LocalBroker
 from devtools.litecoind import RegtestNode
 from devtools.process import free_port
 from bws.model import TxConfirmationSub, notification_id_ms
 from bws.storage import Storage
+
+from tests.helpers import db
 
 REGTEST_MAGIC = bytes.fromhex("fabfb5da")
 
@@ -74,13 +78,14 @@ async def add_wallet_address(storage, node, wallet_id=None, is_change=False, cre
         "hasActivity": None,
         "scriptPubKey": spk,
     }
-    await storage.store_address_and_wallet(wallet or {"id": wallet_id, "name": "w"}, [doc])
+    await storage.addresses.store_with_wallet(wallet or {"id": wallet_id, "name": "w"}, [doc])
     return doc
 
 
 def make_monitor(storage, node, broker, third_party_delay=0.3):
     return BtcMonitor(
-        storage, MonitorNotifier(storage, broker), BitcoindRpc(node.rpc_url, reactor) if node else None, reactor,
+        storage, MonitorNotices(Notifier(storage, broker, NotificationIds())),
+        BitcoindRpc(node.rpc_url, reactor) if node else None, reactor,
         coin="btc", network="testnet", third_party_delay=third_party_delay,
     )  # fmt: skip
 
@@ -91,7 +96,7 @@ def make_runner(storage, node, broker, third_party_delay=0.3):
 
 
 async def notes(storage, type_=None, wallet_id=None):
-    q = await storage.fetch_notifications_after("", limit=10_000)
+    q = await storage.notifications.fetch_after("", limit=10_000)
     return [n for n in q if (type_ is None or n["type"] == type_) and (wallet_id is None or n["walletId"] == wallet_id)]
 
 
@@ -123,7 +128,7 @@ async def test_live_incoming_third_party_block_confirmation(storage, node):
         assert "creatorId" not in n
         assert elapsed < 10, elapsed
         assert any(m["id"] == n["id"] for m in broker.published)  # stored, then published
-        cache = await storage.get_cache(wid, "addressesWithBalance", None)
+        cache = await storage.cache.get(wid, "addressesWithBalance", None)
         assert cache["addresses"] == [addr["address"]]
 
         # -- an accepted proposal broadcast by someone else
@@ -140,19 +145,19 @@ async def test_live_incoming_third_party_block_confirmation(storage, node):
             "requiredSignatures": 1, "requiredRejections": 1, "walletM": 1, "walletN": 1, "status": "accepted",
             "txid": out_txid, "actions": [], "isPending": True,
         }  # fmt: skip
-        await storage.store_tx(txp)
+        await storage.proposals.store(txp)
         node.rpc("sendrawtransaction", signed)
         third = await wait_for(lambda: notes(storage, "NewOutgoingTxByThirdParty"), timeout=30)
         assert len(third) == 1
         assert third[0]["walletId"] == txp_wallet
         assert third[0]["data"] == {"txProposalId": txp["id"], "txid": out_txid, "amount": 25_000_000}
-        stored = await storage.fetch_tx(txp_wallet, txp["id"])
+        stored = await storage.proposals.fetch(txp_wallet, txp["id"])
         assert stored["status"] == "broadcasted" and stored["broadcastedOn"] > 0
-        assert len([d for d in await storage.fetch_txs(txp_wallet)]) == 1  # no duplicate txp document
+        assert len([d for d in db.find(storage, "txs", {"walletId": txp_wallet}, sort=[("createdOn", -1)])]) == 1  # no duplicate txp document
 
         # -- a block: NewBlock + the subscribed TxConfirmation
         sub = TxConfirmationSub.create(wid, "copayer-1", txid)
-        await storage.store_tx_confirmation_sub(sub.to_storage())
+        await storage.subscriptions.store_confirmation_sub(sub.to_storage())
         [block_hash] = node.mine(1)
         conf = await wait_for(lambda: notes(storage, "TxConfirmation"), timeout=10)
         blocks = await notes(storage, "NewBlock")
@@ -161,10 +166,10 @@ async def test_live_incoming_third_party_block_confirmation(storage, node):
         assert len(conf) == 1
         assert conf[0]["walletId"] == wid and conf[0]["creatorId"] == "copayer-1"
         assert conf[0]["data"] == {"txid": txid, "coin": "btc", "network": "testnet"}
-        assert await storage.fetch_active_tx_confirmation_subs(txids=[txid]) == []
+        assert await storage.subscriptions.fetch_active_confirmation_subs(txids=[txid]) == []
         await sleep(0.3)
         assert len(await notes(storage, "NewIncomingTx", wid)) == 1  # the block did not repeat it
-        cursor = await storage.get_monitor_cursor("btc", "testnet")
+        cursor = await storage.chain_index.get_cursor("btc", "testnet")
         assert cursor["hash"] == block_hash and cursor["height"] == node.height()
     finally:
         await runner.stop()
@@ -176,14 +181,14 @@ async def test_restart_backfills_missed_blocks_once(storage, node):
     first = make_runner(storage, node, broker)
     await first.start()
     await first.stop()
-    start_height = (await storage.get_monitor_cursor("btc", "testnet"))["height"]
+    start_height = (await storage.chain_index.get_cursor("btc", "testnet"))["height"]
     assert start_height == node.height()
 
     addr = await add_wallet_address(storage, node)
     wid = addr["walletId"]
     tx1 = node.fund(addr["address"], "0.3")
     tx2 = node.fund(addr["address"], "0.4")
-    await storage.store_tx_confirmation_sub(TxConfirmationSub.create(wid, "c-restart", tx1).to_storage())
+    await storage.subscriptions.store_confirmation_sub(TxConfirmationSub.create(wid, "c-restart", tx1).to_storage())
     hashes = node.mine(3)
     tx3 = node.fund(addr["address"], "0.5")  # paid while down, still unconfirmed
 
@@ -207,7 +212,7 @@ async def test_restart_backfills_missed_blocks_once(storage, node):
     assert [n["data"]["hash"] for n in await notes(storage, "NewBlock")] == hashes
     conf = await notes(storage, "TxConfirmation")
     assert [(n["data"]["txid"], n["creatorId"]) for n in conf] == [(tx1, "c-restart")]
-    cursor = await storage.get_monitor_cursor("btc", "testnet")
+    cursor = await storage.chain_index.get_cursor("btc", "testnet")
     assert (cursor["height"], cursor["hash"]) == (start_height + 3, hashes[-1])
     assert catch_up < 5, catch_up
 
@@ -222,7 +227,7 @@ async def test_reorg_rolls_back_and_reapplies(storage, node):
         addr = await add_wallet_address(storage, node)
         wid = addr["walletId"]
         tx = node.fund(addr["address"], "0.2")
-        await storage.store_tx_confirmation_sub(TxConfirmationSub.create(wid, "c-reorg", tx).to_storage())
+        await storage.subscriptions.store_confirmation_sub(TxConfirmationSub.create(wid, "c-reorg", tx).to_storage())
         [orphan] = node.mine(1)
         await wait_for(lambda: notes(storage, "TxConfirmation"))
         fork_height = node.height() - 1
@@ -233,14 +238,14 @@ async def test_reorg_rolls_back_and_reapplies(storage, node):
         side = [node.rpc("generateblock", node.mining_address, [])["hash"] for _ in range(2)]
 
         async def moved():
-            c = await storage.get_monitor_cursor("btc", "testnet")
+            c = await storage.chain_index.get_cursor("btc", "testnet")
             return c["hash"] == side[-1]
 
         await wait_for(moved, timeout=10)
-        cursor = await storage.get_monitor_cursor("btc", "testnet")
+        cursor = await storage.chain_index.get_cursor("btc", "testnet")
         assert cursor["height"] == fork_height + 2
         assert len(await notes(storage, "TxConfirmation")) == 1  # no phantom confirmation
-        [sub] = await storage.fetch_active_tx_confirmation_subs(txids=[tx])  # re-activated
+        [sub] = await storage.subscriptions.fetch_active_confirmation_subs(txids=[tx])  # re-activated
         assert "confirmedBlock" not in sub
         block_hashes = [n["data"]["hash"] for n in await notes(storage, "NewBlock")]
         assert block_hashes == [orphan] + side
@@ -251,9 +256,9 @@ async def test_reorg_rolls_back_and_reapplies(storage, node):
             lambda: _count(storage, "TxConfirmation", 2), timeout=10
         )
         assert [n["data"]["txid"] for n in conf] == [tx, tx]
-        assert await storage.fetch_active_tx_confirmation_subs(txids=[tx]) == []
+        assert await storage.subscriptions.fetch_active_confirmation_subs(txids=[tx]) == []
         assert len(await notes(storage, "NewIncomingTx", wid)) == 1
-        cursor = await storage.get_monitor_cursor("btc", "testnet")
+        cursor = await storage.chain_index.get_cursor("btc", "testnet")
         assert cursor["hash"] == again
     finally:
         await runner.stop()
@@ -288,7 +293,7 @@ async def test_process_python_m_bcmonitor_btc(storage, node, mongo_uri, tmp_path
             [sys.executable, "-m", "bcmonitor", "btc", "--config", str(path)], stdout=logf, stderr=subprocess.STDOUT
         )
     try:
-        await wait_for(lambda: storage.get_monitor_cursor("btc", "testnet"), timeout=15)
+        await wait_for(lambda: storage.chain_index.get_cursor("btc", "testnet"), timeout=15)
         await wait_for(lambda: _handshake_logged(log_path), timeout=10)
         [block_hash] = node.mine(1)
         blocks = await wait_for(lambda: notes(storage, "NewBlock"), timeout=10)
@@ -324,11 +329,11 @@ async def test_addresses_stored_after_start_are_matched_in_the_next_block(storag
     # branch's addresses are stored with the createdOn of the branch's start (an hour
     # ago: far outside the monitor's createdOn window) and the scan ends
     scan_wallet = {"id": str(uuid.uuid4()), "name": "scanned", "scanStatus": "running"}
-    await storage.store_wallet(scan_wallet)
+    await storage.wallets.store(scan_wallet)
     node.mine(1)
     await monitor.sync()
     scanned = await add_wallet_address(storage, node, created_on=int(time.time()) - 3600, wallet=scan_wallet)
-    await storage.store_wallet({**scan_wallet, "scanStatus": "success"})
+    await storage.wallets.store({**scan_wallet, "scanStatus": "success"})
     assert created["scriptPubKey"] not in loaded and scanned["scriptPubKey"] not in loaded
 
     tx1 = node.fund(created["address"], "0.7")
@@ -342,7 +347,7 @@ async def test_addresses_stored_after_start_are_matched_in_the_next_block(storag
         (created["walletId"], {"txid": tx1, "address": created["address"], "amount": 70_000_000}),
         (scan_wallet["id"], {"txid": tx2, "address": scanned["address"], "amount": 80_000_000}),
     ]
-    cursor = await storage.get_monitor_cursor("btc", "testnet")
+    cursor = await storage.chain_index.get_cursor("btc", "testnet")
     assert cursor["hash"] == block_hash
 
 
@@ -356,7 +361,7 @@ async def _store_address(storage, wallet_id, address, spk, is_change=False, netw
         "isChange": is_change, "path": "m/0/0", "publicKeys": [], "coin": "btc", "network": network,
         "type": "P2PKH", "hasActivity": None, "scriptPubKey": spk,
     }  # fmt: skip
-    await storage.store_address_and_wallet({"id": wallet_id, "name": wallet_id}, [doc])
+    await storage.addresses.store_with_wallet({"id": wallet_id, "name": wallet_id}, [doc])
 
 
 def _proposal(wallet_id, txid, status):
@@ -380,16 +385,16 @@ async def _feed_block_or_txs(storage, by_block: bool):
     await _store_address(storage, "wA", "c1", s3, is_change=True)  # change: never notified
     await _store_address(storage, "wB", "b1", s4)
     await _store_address(storage, "wL", "l1", s1, network="livenet")  # same script, other network
-    await storage.store_tx(_proposal("wP", _txid(3), "accepted"))
-    await storage.store_tx(_proposal("wQ", _txid(5), "broadcasted"))
+    await storage.proposals.store(_proposal("wP", _txid(3), "accepted"))
+    await storage.proposals.store(_proposal("wQ", _txid(5), "broadcasted"))
     for w in ("wA", "wB"):
-        await storage.set_cache(w, "historyCacheStatus", None, {"isUpdated": True})
-    await storage.set_cache("wA", "addressesWithBalance", None, {"addresses": ["a0"]})
+        await storage.cache.set(w, "historyCacheStatus", None, {"isUpdated": True})
+    await storage.cache.set("wA", "addressesWithBalance", None, {"addresses": ["a0"]})
 
     monitor = make_monitor(storage, None, LocalBroker(), third_party_delay=0)
     prev = _txid(1000)
-    await storage.set_monitor_cursor("btc", "testnet", 100, prev)
-    monitor.cursor = await storage.get_monitor_cursor("btc", "testnet")
+    await storage.chain_index.set_cursor("btc", "testnet", 100, prev)
+    monitor.cursor = await storage.chain_index.get_cursor("btc", "testnet")
     await monitor.refresh_watched()
     txs = [
         TxView(_txid(1), [(s1, 1_000), (s1, 500), (s3, 200), (other, 9)]),
@@ -406,10 +411,10 @@ async def _feed_block_or_txs(storage, by_block: bool):
         for tx in txs:
             await monitor.on_tx(tx)
     for w in ("wA", "wB"):
-        assert (await storage.get_cache(w, "historyCacheStatus", None))["isUpdated"] is False
-    assert (await storage.get_cache("wA", "addressesWithBalance", None))["addresses"] == ["a0", "a1", "a2"]
-    assert (await storage.get_cache("wB", "addressesWithBalance", None))["addresses"] == ["b1"]
-    assert (await storage.fetch_tx("wP", "txp-0003"))["status"] == "broadcasted"
+        assert (await storage.cache.get(w, "historyCacheStatus", None))["isUpdated"] is False
+    assert (await storage.cache.get("wA", "addressesWithBalance", None))["addresses"] == ["a0", "a1", "a2"]
+    assert (await storage.cache.get("wB", "addressesWithBalance", None))["addresses"] == ["b1"]
+    assert (await storage.proposals.fetch("wP", "txp-0003"))["status"] == "broadcasted"
     return [(n["type"], n["walletId"], n["data"]) for n in await notes(storage)]
 
 
@@ -451,3 +456,23 @@ async def test_mempool_payment_to_a_just_created_address_is_notified_at_once(sto
     [n] = await notes(storage, "NewIncomingTx", addr["walletId"])
     assert n["data"] == {"txid": "ab" * 32, "address": addr["address"], "amount": 12_345}
     assert addr["scriptPubKey"] in monitor.watched  # learnt for the next block
+
+
+@pytest_twisted.ensureDeferred
+async def test_mempool_payment_refuses_a_history_fill_already_in_flight(storage):
+    """Bug 1 (issue 16): a history fill that read the cache status before a 0-conf
+    payment reached the monitor must not mark the cache fresh afterwards, or the
+    payment is missing from the history until the next block resets it again."""
+    from bcmonitor.btc import TxView
+
+    spk = "76a914" + "7" * 40 + "88ac"
+    await _store_address(storage, "wA", "a1", spk)
+    status = {"totalItems": 0, "updatedOn": 1, "isComplete": True, "isUpdated": True}
+    rev = await storage.cache.init_history_status("wA")  # the fill reads the status, asks the explorer ...
+    monitor = make_monitor(storage, None, LocalBroker(), third_party_delay=0)
+    await monitor.refresh_watched()
+    await monitor.on_tx(TxView(_txid(77), [(spk, 1_000)]))  # ... the payment arrives meanwhile ...
+    assert [n["data"]["txid"] for n in await notes(storage, "NewIncomingTx", "wA")] == [_txid(77)]
+    # ... and the fill's answer, which predates the payment, does not mark the cache fresh
+    assert await storage.cache.store_history_fill("wA", 0, [], status, rev) is False
+    assert (await storage.cache.get("wA", "historyCacheStatus", None))["isUpdated"] is False

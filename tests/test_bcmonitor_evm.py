@@ -13,7 +13,9 @@ from twisted.internet.task import deferLater
 from web3 import AsyncWeb3
 
 from bcmonitor.evm import EvmMonitor
-from bcmonitor.notify import MonitorNotifier
+from bcmonitor.notify import MonitorNotices
+from bws.model import NotificationIds
+from bws.service.notifier import Notifier
 from bcmonitor.runner import EvmRunner
 from bws.adapters.broker.local import LocalBroker
 from devtools.ganache import GanacheChain, try_token_contract
@@ -39,7 +41,7 @@ async def wait_for(predicate, timeout=10.0, step=0.1):
 
 
 async def notes(storage, type_=None, wallet_id=None):
-    q = await storage.fetch_notifications_after("", limit=10_000)
+    q = await storage.notifications.fetch_after("", limit=10_000)
     return [n for n in q if (type_ is None or n["type"] == type_) and (wallet_id is None or n["walletId"] == wallet_id)]
 
 
@@ -49,14 +51,15 @@ async def add_address(storage, address, coin):
         "version": "1.0.0", "createdOn": int(time.time()), "address": address, "walletId": wallet_id,
         "isChange": False, "path": "m/0/0", "publicKeys": [], "coin": coin, "network": "livenet",
     }  # fmt: skip
-    await storage.store_address_and_wallet({"id": wallet_id, "name": coin}, [doc])
+    await storage.addresses.store_with_wallet({"id": wallet_id, "name": coin}, [doc])
     return wallet_id
 
 
 def monitor_for(storage, chain, coin, broker, token=None, confirmations=0):
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(chain.url))
     return EvmMonitor(
-        storage, MonitorNotifier(storage, broker), w3, reactor, coin=coin, network="livenet",
+        storage, MonitorNotices(Notifier(storage, broker, NotificationIds())), w3, reactor, coin=coin,
+        network="livenet",
         token_coin="try" if token else None, token_address=token, confirmations=confirmations,
     )  # fmt: skip
 
@@ -108,12 +111,12 @@ async def test_eth_and_try_incoming_restart(storage, ganache_eth, try_token):
     assert n_try["data"] == {"txid": try_txid, "address": acct.address, "amount": 5 * ETH}
     assert len(await notes(storage, "NewIncomingTx")) == 2  # no NewIncomingTx for out_txid
     assert [n["data"]["coin"] for n in await notes(storage, "NewBlock")] == ["eth"] * 3
-    stored = {t["hash"]: t for t in await storage.fetch_eth_txs([acct.address])}
+    stored = {t["hash"]: t for t in await storage.chain_index.fetch("eth_txs", [acct.address])}
     assert set(stored) == {eth_txid, out_txid}
     assert stored[eth_txid]["value"] == "1250000000000000000"
-    [t] = await storage.fetch_try_txs([acct.address])
+    [t] = await storage.chain_index.fetch("try_txs", [acct.address])
     assert (t["hash"], t["value"], t["blockNumber"]) == (try_txid, str(5 * ETH), tip - 1)
-    cursor = await storage.get_monitor_cursor("eth", "livenet")
+    cursor = await storage.chain_index.get_cursor("eth", "livenet")
     assert cursor["height"] == tip
 
     # restart: a new monitor resumes from the cursor, through the runner's poll loop
@@ -141,7 +144,7 @@ async def test_tri_native_incoming_and_confirmation(storage, ganache_tri):
     monitor = monitor_for(storage, chain, "tri", broker)
     await monitor.start()
     txid = send_eth(chain, chain.accounts[3], acct.address, 3 * ETH)
-    await storage.store_tx_confirmation_sub(TxConfirmationSub.create(wid, "c-tri", txid).to_storage())
+    await storage.subscriptions.store_confirmation_sub(TxConfirmationSub.create(wid, "c-tri", txid).to_storage())
     assert await monitor.poll_once() == 1
     [n] = await notes(storage, "NewIncomingTx", wid)
     assert n["data"] == {"txid": txid, "address": acct.address.lower(), "amount": 3 * ETH}
@@ -149,6 +152,38 @@ async def test_tri_native_incoming_and_confirmation(storage, ganache_tri):
     assert (c["walletId"], c["creatorId"], c["data"]) == (wid, "c-tri", {"txid": txid, "coin": "tri", "network": "livenet"})
     [b] = await notes(storage, "NewBlock")
     assert b["walletId"] == "livenet" and b["data"]["coin"] == "tri"
+
+
+@pytest_twisted.ensureDeferred
+async def test_wei_amount_beyond_int64_is_stored_and_read_back_as_int(storage, mongo_uri, ganache_eth, try_token):
+    """A token amount above 2**63 (10 TRY = 10**19 units) in a monitor notification
+    is stored by the storage as Decimal128 and read back as the same int (no
+    decimal string), and the broker wake-up carries that same int."""
+    from bson.decimal128 import Decimal128
+    from pymongo import MongoClient
+
+    broker = LocalBroker()
+    chain = ganache_eth
+    acct = Account.create()
+    wid = await add_address(storage, acct.address, "try")
+    monitor = monitor_for(storage, chain, "eth", broker, token=try_token)
+    await monitor.start()
+    amount = 10 * ETH
+    assert amount > 2**63
+    token = try_token_contract(chain, try_token)
+    h = token.functions.transfer(acct.address, amount).transact({"from": chain.accounts[0]})
+    chain.w3.eth.wait_for_transaction_receipt(h)
+    assert await monitor.poll_once() >= 1
+    [n] = await notes(storage, "NewIncomingTx", wid)
+    assert n["data"]["amount"] == amount and type(n["data"]["amount"]) is int
+    assert (await storage.notifications.fetch_by_id(n["id"]))["data"]["amount"] == amount
+    [polled] = [x for x in await storage.notifications.fetch([wid], None, 0) if x["type"] == "NewIncomingTx"]
+    assert polled["data"]["amount"] == amount and type(polled["data"]["amount"]) is int
+    with MongoClient(mongo_uri) as c:  # the raw document: Decimal128, not a string
+        raw = c.get_default_database().notifications.find_one({"id": n["id"]})
+    assert raw["data"]["amount"] == Decimal128(str(amount))
+    [published] = [m for m in broker.published if m["id"] == n["id"]]
+    assert published["data"]["amount"] == amount and type(published["data"]["amount"]) is int
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +204,7 @@ async def test_evm_reorg_undoes_orphaned_blocks(storage, own_chain):
     await monitor.start()
     snap = chain.rpc("evm_snapshot")
     txid = send_eth(chain, chain.accounts[1], acct.address, ETH)
-    await storage.store_tx_confirmation_sub(TxConfirmationSub.create(wid, "c-evm", txid).to_storage())
+    await storage.subscriptions.store_confirmation_sub(TxConfirmationSub.create(wid, "c-evm", txid).to_storage())
     assert await monitor.poll_once() == 1
     assert len(await notes(storage, "TxConfirmation")) == 1
     orphan_height = chain.w3.eth.block_number
@@ -177,12 +212,12 @@ async def test_evm_reorg_undoes_orphaned_blocks(storage, own_chain):
     assert chain.rpc("evm_revert", snap) is True  # the payment's block disappears
     chain.mine(2)  # a longer branch without it
     assert await monitor.poll_once() == 2
-    cursor = await storage.get_monitor_cursor("eth", "livenet")
+    cursor = await storage.chain_index.get_cursor("eth", "livenet")
     assert cursor["height"] == orphan_height + 1
     assert cursor["hash"] == "0x" + bytes(chain.w3.eth.get_block(orphan_height + 1)["hash"]).hex()
     assert len(await notes(storage, "TxConfirmation")) == 1  # no phantom confirmation
-    [sub] = await storage.fetch_active_tx_confirmation_subs(txids=[txid])  # waiting again
-    assert await storage.fetch_eth_txs([acct.address]) == []  # orphaned history removed
+    [sub] = await storage.subscriptions.fetch_active_confirmation_subs(txids=[txid])  # waiting again
+    assert await storage.chain_index.fetch("eth_txs", [acct.address]) == []  # orphaned history removed
     assert len(await notes(storage, "NewBlock")) == 3
 
 
@@ -212,7 +247,7 @@ async def test_process_python_m_bcmonitor_eth(storage, ganache_eth, try_token, m
             [sys.executable, "-m", "bcmonitor", "eth", "--config", str(path)], stdout=logf, stderr=subprocess.STDOUT
         )
     try:
-        await wait_for(lambda: storage.get_monitor_cursor("eth", "livenet"), timeout=15)
+        await wait_for(lambda: storage.chain_index.get_cursor("eth", "livenet"), timeout=15)
         token = try_token_contract(chain, try_token)
         h = token.functions.transfer(acct.address, 42).transact({"from": chain.accounts[0]})
         chain.w3.eth.wait_for_transaction_receipt(h)

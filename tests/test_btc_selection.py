@@ -15,6 +15,7 @@ from bws.chains.selection import (
 )
 from bws.chains.txsize import estimate_size_for, size_per_input
 from bws.errors import ClientError
+from bws.model import TxProposal
 
 XPUB0 = (
     "xpub6DVmxcjRgZdHNSEcXSiFtweVwMSTc3TMwRJ45nJYvyqvLbK1poPerupqh87rSoz27wvckb1CKnGZ"
@@ -43,7 +44,12 @@ def txp_for(amount, fee_per_kb=10000, **kw):
         "changeAddress": change, "outputOrder": [0, 1], "excludeUnconfirmedUtxos": False, "actions": [],
     }
     t.update(kw)
-    return t
+    return model(t)
+
+
+def model(doc):
+    """The chain functions take the model: a v3 proposal from its wire dict."""
+    return TxProposal.from_dict({"version": 3, **doc})
 
 
 def ident(xs):
@@ -104,15 +110,15 @@ def test_totalize_locked_and_grouping():
 def test_dust_change_folded_into_fee():
     txp = txp_for(BTC - 4100)
     built = select_tx_inputs(txp, [utxo(1, BTC)], shuffle=ident)
-    assert txp["fee"] == 4100
-    assert len(txp["inputs"]) == 1 and txp["inputPaths"] == ["m/0/1"]
+    assert txp.fee == 4100
+    assert len(txp.inputs) == 1 and txp.input_paths == ["m/0/1"]
     assert len(built.tx.vout) == 1 and built.tx.vout[0].nValue == BTC - 4100
 
 
 def test_normal_change_output():
     txp = txp_for(50000)
     built = select_tx_inputs(txp, [utxo(1, BTC)], shuffle=ident)
-    assert txp["fee"] == 2430  # round(960 + 1470)
+    assert txp.fee == 2430  # round(960 + 1470)
     assert sorted(o.nValue for o in built.tx.vout) == [50000, BTC - 50000 - 2430]
 
 
@@ -134,28 +140,28 @@ def test_exclude_unconfirmed():
     )
     txp = txp_for(20000, excludeUnconfirmedUtxos=True)
     select_tx_inputs(txp, us, shuffle=ident)
-    assert sats(txp["inputs"]) == [30000]
+    assert sats(txp.inputs) == [30000]
 
 
 def test_utxos_to_exclude():
     us = [utxo(1, 35000), utxo(2, BTC)]
     txp = txp_for(20000)
     select_tx_inputs(txp, us, utxos_to_exclude=[f"{1:064x}:0"], shuffle=ident)
-    assert sats(txp["inputs"]) == [BTC]
+    assert sats(txp.inputs) == [BTC]
 
 
 def test_single_small_enough_utxo_preferred():
     us = [utxo(1, BTC), utxo(2, 35000), utxo(3, 10000), utxo(4, 10000), utxo(5, 10000)]
     txp = txp_for(20000)
     select_tx_inputs(txp, us, shuffle=ident)
-    assert sats(txp["inputs"]) == [35000] and txp["fee"] == 2430
+    assert sats(txp.inputs) == [35000] and txp.fee == 2430
 
 
 def test_smallest_big_utxo_when_small_ones_insufficient():
     us = [utxo(1, 2 * BTC), utxo(2, BTC), utxo(3, 4000), utxo(4, 3000)]
     txp = txp_for(20000)
     select_tx_inputs(txp, us, shuffle=ident)
-    assert sats(txp["inputs"]) == [BTC] and txp["fee"] == 2430
+    assert sats(txp.inputs) == [BTC] and txp.fee == 2430
 
 
 def test_big_utxo_when_small_ones_too_costly():
@@ -163,40 +169,40 @@ def test_big_utxo_when_small_ones_too_costly():
     us = [utxo(100, BTC)] + [utxo(i, 2500) for i in range(12)]
     txp = txp_for(10000)
     select_tx_inputs(txp, us, shuffle=ident)
-    assert sats(txp["inputs"]) == [BTC]
+    assert sats(txp.inputs) == [BTC]
     # without the big one, the small ones are used
     txp = txp_for(10000)
     select_tx_inputs(txp, us[1:], shuffle=ident)
     # fee round(960 + 11*1470) = 17130 leaves a 370 change, which is folded into the fee
-    assert len(txp["inputs"]) == 11 and txp["fee"] == 11 * 2500 - 10000
+    assert len(txp.inputs) == 11 and txp.fee == 11 * 2500 - 10000
 
 
 def test_confirmed_groups_first():
     us = [utxo(1, BTC, conf=0), utxo(2, 50000, conf=1), utxo(3, 40000, conf=6)]
     txp = txp_for(30000)
     select_tx_inputs(txp, us, shuffle=ident)
-    assert sats(txp["inputs"]) == [40000]
+    assert sats(txp.inputs) == [40000]
     txp = txp_for(60000)
     select_tx_inputs(txp, us, shuffle=ident)
-    assert sats(txp["inputs"]) == [40000, 50000] and txp["fee"] == 3900
+    assert sats(txp.inputs) == [40000, 50000] and txp.fee == 3900
     txp = txp_for(100000)
     select_tx_inputs(txp, us, shuffle=ident)
-    assert sats(txp["inputs"]) == [BTC]
+    assert sats(txp.inputs) == [BTC]
 
 
 def test_inputs_are_shuffled_with_injected_shuffle():
     us = [utxo(1, 50000, conf=1), utxo(2, 40000, conf=1)]
     txp = txp_for(60000)
     select_tx_inputs(txp, us, shuffle=lambda xs: list(reversed(xs)))
-    assert [i["satoshis"] for i in txp["inputs"]] == [40000, 50000]  # selected desc, then reversed
-    assert txp["inputPaths"] == [i["path"] for i in txp["inputs"]]
+    assert [i["satoshis"] for i in txp.inputs] == [40000, 50000]  # selected desc, then reversed
+    assert txp.input_paths == [i["path"] for i in txp.inputs]
 
 
 def test_utxos_below_per_input_fee_are_ignored():
     us = [utxo(1, 1400), utxo(2, 1470), utxo(3, BTC)]
     txp = txp_for(20000)
     select_tx_inputs(txp, us, shuffle=ident)
-    assert sats(txp["inputs"]) == [BTC]
+    assert sats(txp.inputs) == [BTC]
     only_dust = [utxo(i, 1400) for i in range(20)]
     assert code_of(lambda: select_tx_inputs(txp_for(20000), only_dust)) == "INSUFFICIENT_FUNDS"
 
@@ -211,12 +217,12 @@ def test_caller_supplied_inputs_and_fee():
     us = [utxo(1, BTC)]
     txp = txp_for(50000, inputs=us, fee=1234, feePerKb=None)
     built = select_tx_inputs(txp, [], shuffle=ident)
-    assert txp["fee"] == 1234 and txp["inputPaths"] == ["m/0/1"]
+    assert txp.fee == 1234 and txp.input_paths == ["m/0/1"]
     assert sorted(o.nValue for o in built.tx.vout) == [50000, BTC - 50000 - 1234]
     # no fee given: estimated from feePerKb (1 input, 1 output + change → 246 bytes)
     txp = txp_for(50000, inputs=[utxo(1, BTC)])
     select_tx_inputs(txp, [], shuffle=ident)
-    assert txp["fee"] == 2460
+    assert txp.fee == 2460
 
 
 # -- §6.13 / §12.46 -----------------------------------------------------------------
@@ -344,13 +350,13 @@ def test_static_eth_levels():
 def test_evm_selection():
     a = {"txid": "ab" * 20, "vout": 0, "address": "0xabc", "path": "m/0/0", "satoshis": 10**18}
     b = {"txid": "cd" * 20, "vout": 0, "address": "0xdef", "path": "m/0/1", "satoshis": 5 * 10**18}
-    txp = {"outputs": [{"amount": 2 * 10**18, "toAddress": "0x1"}], "feePerKb": 5_000_000_000}
+    txp = model({"coin": "eth", "outputs": [{"amount": 2 * 10**18, "toAddress": "0x1"}], "feePerKb": 5_000_000_000})
     assert select_evm_input(txp, [a, b], "eth") is b
-    assert txp["fee"] == 5_000_000_000 * 21000 and txp["inputPaths"] == ["m/0/1"]
+    assert txp.fee == 5_000_000_000 * 21000 and txp.input_paths == ["m/0/1"]
     with pytest.raises(ClientError) as ei:
         select_evm_input(txp, [a, dict(b, locked=True)], "eth")
     assert ei.value.code == "LOCKED_FUNDS"
-    txp["outputs"][0]["amount"] = 10**18  # TRY: token balance only, gas not added
+    txp.outputs[0]["amount"] = 10**18  # TRY: token balance only, gas not added
     assert select_evm_input(txp, [a, b], "try") is a
     with pytest.raises(ClientError) as ei:
         select_evm_input(txp, [a], "eth")
@@ -362,14 +368,14 @@ def test_evm_selection():
 
 def test_locks_and_recent_broadcasts():
     us = [utxo(1, 1000), utxo(2, 2000), utxo(3, 3000)]
-    pending = [{"inputs": [{"txid": us[0]["txid"], "vout": 0}]}]
+    pending = [model({"inputs": [{"txid": us[0]["txid"], "vout": 0}]})]
     mark_locked(us, pending)
     assert [u["locked"] for u in us] == [True, False, False]
     assert totalize(us)["lockedAmount"] == 1000
-    broadcast = [{"inputs": [{"txid": us[1]["txid"], "vout": 0}, {"txid": us[2]["txid"], "vout": 1}]}]
+    broadcast = [model({"inputs": [{"txid": us[1]["txid"], "vout": 0}, {"txid": us[2]["txid"], "vout": 1}]})]
     assert [u["satoshis"] for u in remove_recently_spent(us, broadcast)] == [1000, 3000]
     # so selection never reuses an input of a tx broadcast in the last 24 h
     txp = txp_for(1000, feePerKb=1000)
     left = remove_recently_spent(mark_locked([utxo(2, 50000), utxo(3, 60000)], []), broadcast)
     select_tx_inputs(txp, left, shuffle=ident)
-    assert sats(txp["inputs"]) == [60000]
+    assert sats(txp.inputs) == [60000]

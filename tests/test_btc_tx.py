@@ -29,6 +29,7 @@ from bws.chains.txbuild import (
 )
 from bws.chains.txsize import estimate_fee, estimate_size
 from bws.errors import ClientError
+from bws.model import TxProposal
 
 # -- §11.5 -------------------------------------------------------------------
 
@@ -86,21 +87,38 @@ def vector_txp():
     }
 
 
+def model(doc: dict) -> TxProposal:
+    """The chain functions take the model: a v3 proposal from its wire dict."""
+    return TxProposal.from_dict({"version": 3, **doc})
+
+
+def verifies(doc: dict, xpub: str, sigs) -> bool:
+    """verify_input_signatures as a yes/no (it raises BAD_SIGNATURES otherwise)."""
+    try:
+        verify_input_signatures(model(doc), xpub, sigs)
+    except ClientError as e:
+        assert e.code == "BAD_SIGNATURES"
+        return False
+    return True
+
+
 def test_vector_estimated_size():
-    assert estimate_size(vector_txp()) == 396
+    assert estimate_size(model(vector_txp())) == 396
 
 
 def test_vector_unsigned_raw():
-    assert unsigned_raw(vector_txp()) == VEC_UNSIGNED
+    assert unsigned_raw(model(vector_txp())) == VEC_UNSIGNED
 
 
 def test_vector_signature_and_partial_raw():
     txp = vector_txp()
-    assert verify_input_signatures(txp, VEC_XPUB, [VEC_SIG]) is True
+    built = verify_input_signatures(model(txp), VEC_XPUB, [VEC_SIG])
+    # the verified build is the signed transaction itself (no second build needed)
+    assert built.raw == VEC_PARTIAL and built.txid == txid_of(VEC_PARTIAL)
     txp["actions"].append({"type": "accept", "copayerId": "c1", "xpub": VEC_XPUB, "signatures": [VEC_SIG]})
-    assert signed_raw(txp) == VEC_PARTIAL
+    assert signed_raw(model(txp)) == VEC_PARTIAL
     # unsigned raw is unaffected by actions
-    assert unsigned_raw(txp) == VEC_UNSIGNED
+    assert unsigned_raw(model(txp)) == VEC_UNSIGNED
 
 
 @pytest.mark.parametrize(
@@ -116,67 +134,72 @@ def test_vector_signature_and_partial_raw():
     ],
 )
 def test_vector_bad_signatures(sigs):
-    assert verify_input_signatures(vector_txp(), VEC_XPUB, sigs) is False
+    with pytest.raises(ClientError) as ei:
+        verify_input_signatures(model(vector_txp()), VEC_XPUB, sigs)
+    assert ei.value.code == "BAD_SIGNATURES"
 
 
 def test_vector_signature_wrong_xpub_or_path():
     other = BIP32.from_seed(b"\x01" * 32).get_xpub_from_path("m/45'")
-    assert verify_input_signatures(vector_txp(), other, [VEC_SIG]) is False
+    assert verifies(vector_txp(), other, [VEC_SIG]) is False
     txp = vector_txp()
     txp["inputPaths"] = ["m/2147483647/0/2"]
-    assert verify_input_signatures(txp, VEC_XPUB, [VEC_SIG]) is False
+    assert verifies(txp, VEC_XPUB, [VEC_SIG]) is False
 
 
 def test_output_order_permutation():
     txp = vector_txp()
     txp["outputOrder"] = [2, 0, 1]
-    tx = build_tx(txp).tx
+    tx = build_tx(model(txp)).tx
     assert [o.nValue for o in tx.vout] == [100000000 - 30000000 - 10000, 10000000, 20000000]
     # slots beyond the number of outputs are dropped (no change output here)
     txp = vector_txp()
     txp["changeAddress"] = None
     txp["outputs"][1]["amount"] = 100000000 - 10000000 - 10000
     txp["outputOrder"] = [2, 1, 0]
-    assert [o.nValue for o in build_tx(txp).tx.vout] == [100000000 - 10000000 - 10000, 10000000]
+    assert [o.nValue for o in build_tx(model(txp)).tx.vout] == [100000000 - 10000000 - 10000, 10000000]
 
 
 def test_output_with_script_and_duplicate_inputs():
     txp = vector_txp()
     txp["outputs"][1] = {"amount": 20000000, "script": "76a914" + "11" * 20 + "88ac"}
-    tx = build_tx(txp).tx
+    tx = build_tx(model(txp)).tx
     assert tx.vout[1].scriptPubKey.hex() == "76a914" + "11" * 20 + "88ac"
     # duplicate txid:vout is ignored by the builder
     txp = vector_txp()
     txp["inputs"].append(copy.deepcopy(txp["inputs"][0]))
-    assert len(build_tx(txp).tx.vin) == 1
+    assert len(build_tx(model(txp)).tx.vin) == 1
 
 
 def test_build_assertions():
     txp = vector_txp()
     txp["fee"] = 20_000_000  # above MAX_TX_FEE 0.1 BTC
     with pytest.raises(TxBuildError):
-        build_tx(txp)
+        build_tx(model(txp))
     txp = vector_txp()
     txp["outputs"][0]["amount"] = 2e8  # more out than in
     with pytest.raises(TxBuildError):
-        build_tx(txp)
+        build_tx(model(txp))
     txp = vector_txp()
     txp["outputs"][0]["amount"] = 1.5
     with pytest.raises(TxBuildError, match="Output satoshis are invalid"):
-        build_tx(txp)
+        build_tx(model(txp))
     txp = vector_txp()
     txp["outputs"][0]["toAddress"] = "bogus"
     with pytest.raises(ClientError):
-        build_tx(txp)
+        build_tx(model(txp))
 
 
 # -- checkTx -------------------------------------------------------------------
 
 
 def test_check_tx_ok_sets_fee():
-    txp = vector_txp()
+    txp = model(dict(vector_txp(), fee=None))
+    with pytest.raises(TxBuildError, match="Proposal fee is not set"):
+        check_tx(txp)
+    txp.fee = 10000
     built = check_tx(txp)
-    assert txp["fee"] == 10000 and built.fee == 10000
+    assert txp.fee == 10000 and built.fee == 10000
 
 
 def test_check_tx_fee_mismatch_without_change_address():
@@ -184,7 +207,7 @@ def test_check_tx_fee_mismatch_without_change_address():
     txp["changeAddress"] = None
     txp["outputs"][1]["amount"] = 100000000 - 10000000 - 20000  # 20 000 left over, fee says 10 000
     with pytest.raises(ClientError) as ei:
-        check_tx(txp)
+        check_tx(model(txp))
     assert ei.value.code == "INSUFFICIENT_FUNDS_FOR_FEE"
 
 
@@ -192,12 +215,12 @@ def test_check_tx_dust_output_and_dust_change():
     txp = vector_txp()
     txp["outputs"][0]["amount"] = 500
     with pytest.raises(ClientError) as ei:
-        check_tx(txp)
+        check_tx(model(txp))
     assert ei.value.code == "DUST_AMOUNT"
     txp = vector_txp()
     txp["outputs"][1]["amount"] = 100000000 - 10000000 - 10000 - 300  # change of 300 sat
     with pytest.raises(ClientError) as ei:
-        check_tx(txp)
+        check_tx(model(txp))
     assert ei.value.code == "DUST_AMOUNT"
 
 
@@ -206,7 +229,7 @@ def test_check_tx_max_size():
     base = txp["inputs"][0]
     txp["inputs"] = [dict(base, vout=i, satoshis=1000) for i in range(400)]
     with pytest.raises(ClientError) as ei:
-        check_tx(txp)
+        check_tx(model(txp))
     assert ei.value.code == "TX_MAX_SIZE_EXCEEDED"
 
 
@@ -214,7 +237,7 @@ def test_exact_amount_has_no_change_output():
     # §12.37: amount + fee == inputs → no change output even with a change address
     txp = vector_txp()
     txp["outputs"] = [{"amount": 100000000 - 10000, "toAddress": "18PzpUFkFZE8zKWUPvfykkTxmB9oMR8qP7"}]
-    built = check_tx(txp)
+    built = check_tx(model(txp))
     assert len(built.tx.vout) == 1 and built.fee == 10000
 
 
@@ -229,7 +252,7 @@ FLAGS = {SCRIPT_VERIFY_P2SH, SCRIPT_VERIFY_STRICTENC, SCRIPT_VERIFY_DERSIG, SCRI
 
 def _sign_all(txp, base_node, coin="btc"):
     """Client-side signing: one DER signature per input with the key at inputPaths[i]."""
-    built = build_tx(txp)
+    built = build_tx(model(txp))
     sigs = []
     for i, path in enumerate(txp["inputPaths"]):
         priv = base_node.get_privkey_from_path(path)
@@ -268,13 +291,13 @@ def p2pkh_fixture():
 
 def test_p2pkh_1of1_sign_verify_and_raw_contains_signature():
     txp, xpub, account = p2pkh_fixture()
-    check_tx(txp)
+    check_tx(model(txp))
     sigs = _sign_all(txp, account)
-    assert verify_input_signatures(txp, xpub, sigs)
-    assert not verify_input_signatures(txp, xpub, list(reversed(sigs)))
-    assert not verify_input_signatures(txp, xpub, sigs[:1])
+    assert verifies(txp, xpub, sigs)
+    assert not verifies(txp, xpub, list(reversed(sigs)))
+    assert not verifies(txp, xpub, sigs[:1])
     txp["actions"].append({"type": "accept", "copayerId": "c0", "xpub": xpub, "signatures": sigs})
-    built = signed_tx(txp)
+    built = signed_tx(model(txp))
     raw = built.raw
     for s in sigs:
         assert s + "01" in raw
@@ -291,7 +314,7 @@ def test_p2pkh_high_s_signature_rejected():
     sigs = _sign_all(txp, account)
     c = serialize_compact(der_to_cdata(bytes.fromhex(sigs[0])))
     high = cdata_to_der(deserialize_compact(c[:32] + (GROUP_ORDER_INT - int.from_bytes(c[32:], "big")).to_bytes(32, "big")))
-    assert not verify_input_signatures(txp, xpub, [high.hex(), sigs[1]])
+    assert not verifies(txp, xpub, [high.hex(), sigs[1]])
 
 
 def multisig_fixture(coin="btc"):
@@ -319,23 +342,23 @@ def multisig_fixture(coin="btc"):
 
 def test_p2sh_2of3_valid_standard_tx():
     txp, xpubs, accounts = multisig_fixture()
-    check_tx(txp)
+    check_tx(model(txp))
     # copayer 2 signs first, then copayer 0: scriptSig order still follows the sorted pubkeys
     for k in (2, 0):
         sigs = _sign_all(txp, accounts[k])
-        assert verify_input_signatures(txp, xpubs[k], sigs)
+        assert verifies(txp, xpubs[k], sigs)
         txp["actions"].append({"type": "accept", "copayerId": f"c{k}", "xpub": xpubs[k], "signatures": sigs})
-    raw = signed_raw(txp)
+    raw = signed_raw(model(txp))
     _verify_scripts(raw, [i["scriptPubKey"] for i in txp["inputs"]])
     # once fully signed, a third copayer's signatures are rejected (spec §10 Q24)
-    assert not verify_input_signatures(txp, xpubs[1], _sign_all(txp, accounts[1]))
+    assert not verifies(txp, xpubs[1], _sign_all(txp, accounts[1]))
 
 
 def test_p2sh_partial_is_not_script_valid_and_signature_order():
     txp, xpubs, accounts = multisig_fixture()
     sigs = _sign_all(txp, accounts[1])
     txp["actions"].append({"type": "accept", "copayerId": "c1", "xpub": xpubs[1], "signatures": sigs})
-    built = signed_tx(txp)
+    built = signed_tx(model(txp))
     script = list(built.tx.vin[0].scriptSig)
     assert script[0] == 0 and len(script) == 3  # OP_0 <sig> <redeem>
     with pytest.raises(Exception):  # one signature of two
@@ -345,22 +368,22 @@ def test_p2sh_partial_is_not_script_valid_and_signature_order():
 def test_sighash_differs_per_input_and_signature_of_other_input_fails():
     txp, xpubs, accounts = multisig_fixture()
     sigs = _sign_all(txp, accounts[0])
-    assert not verify_input_signatures(txp, xpubs[0], [sigs[1], sigs[0]])
+    assert not verifies(txp, xpubs[0], [sigs[1], sigs[0]])
 
 
 def test_bch_forkid_signatures():
     txp, xpubs, accounts = multisig_fixture("bch")
-    built = build_tx(txp)
+    built = build_tx(model(txp))
     assert built.hashtype == 0x41
     sigs = _sign_all(txp, accounts[0])
-    assert verify_input_signatures(txp, xpubs[0], sigs)
+    assert verifies(txp, xpubs[0], sigs)
     # a legacy-sighash (BTC) signature is not valid for BCH
     btc_txp = dict(txp, coin="btc", outputs=[{"amount": 150000, "toAddress": "1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CG"}],
                    changeAddress={"address": derive_address(xpubs, "m/1/0", "btc", "livenet", "P2SH", 2)["address"]})
-    assert unsigned_raw(btc_txp) == unsigned_raw(txp)
-    assert not verify_input_signatures(txp, xpubs[0], _sign_all(btc_txp, accounts[0]))
+    assert unsigned_raw(model(btc_txp)) == unsigned_raw(model(txp))
+    assert not verifies(txp, xpubs[0], _sign_all(btc_txp, accounts[0]))
     txp["actions"].append({"type": "accept", "copayerId": "c0", "xpub": xpubs[0], "signatures": sigs})
-    assert sigs[0] + "41" in signed_raw(txp)
+    assert sigs[0] + "41" in signed_raw(model(txp))
 
 
 def test_send_max_shape_has_no_change_output():
@@ -368,8 +391,8 @@ def test_send_max_shape_has_no_change_output():
     txp, xpubs, accounts = multisig_fixture()
     txp["changeAddress"] = None
     txp["outputs"] = [{"amount": 0, "toAddress": "18PzpUFkFZE8zKWUPvfykkTxmB9oMR8qP7"}]
-    fee = estimate_fee(dict(txp, outputs=[]), 10000)
+    fee = estimate_fee(model(dict(txp, outputs=[])), 10000)
     txp["outputs"][0]["amount"] = 300000 - fee
     txp["fee"] = fee
-    built = check_tx(txp)
+    built = check_tx(model(txp))
     assert len(built.tx.vout) == 1 and built.fee == fee

@@ -13,6 +13,7 @@ import pytest_twisted
 from twisted.internet import defer, reactor, task
 
 import devtools.smtpsink as smtpsink
+from tests.helpers import db
 from tests.notify_fixtures import ROOT, make_wallet, notify, set_prefs, start_service, until
 
 
@@ -51,7 +52,7 @@ async def test_kill_mid_batch_and_restart(storage, mongo_uri, smtp_sink, tmp_pat
         assert len(smtp_sink.messages) == 7
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        rows = await storage.fetch_emails({})
+        rows = db.find(storage, "email_queue", {}, sort=[("id", 1)])
         states = Counter(r["status"] for r in rows)
         assert len(rows) == 18 and states["sent"] == 7 and states["pending"] == 11, states
 
@@ -65,7 +66,7 @@ async def test_kill_mid_batch_and_restart(storage, mongo_uri, smtp_sink, tmp_pat
             proc.wait(10)
     got = [(m.message["X-BWS-Notification-Id"], m.rcpt_to[0]) for m in smtp_sink.messages]
     assert len(got) == 18 and set(got) == expected, Counter(got).most_common(3)
-    rows = await storage.fetch_emails({})
+    rows = db.find(storage, "email_queue", {}, sort=[("id", 1)])
     assert all(r["status"] == "sent" for r in rows)
     log = log_path.read_text()
     assert log.count('"outcome": "sent"') == 18

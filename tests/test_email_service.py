@@ -7,9 +7,10 @@ import pytest_twisted
 from twisted.internet import reactor
 
 from bws.config import EmailOpts
-from bws.templates import TemplateSet
+from bws.delivery.templates import TemplateSet
 from emailservice.service import EmailService
 from emailservice.smtp import SmtpSender
+from tests.helpers import db
 from tests.notify_fixtures import make_wallet, notify, set_prefs
 
 
@@ -50,9 +51,9 @@ async def test_new_tx_proposal_mails_the_others_once(storage, smtp_sink):
     # replaying the notification (restart, second instance) sends nothing more
     await deliver(svc, n)
     assert len(smtp_sink.messages) == 2
-    rows = await storage.fetch_emails({"notificationId": n["id"]})
+    rows = db.find(storage, "email_queue", {"notificationId": n["id"]}, sort=[("id", 1)])
     assert [r["status"] for r in rows] == ["sent", "sent"] and all(r["attempts"] == 1 for r in rows)
-    assert await storage.fetch_unsent_emails() == []
+    assert db.find(storage, "email_queue", {"status": "fail"}) == []
 
 
 @pytest_twisted.ensureDeferred
@@ -162,7 +163,7 @@ async def test_render_failure_stores_and_sends_nothing(storage, smtp_sink, tmp_p
     await set_prefs(storage, w, [(0, "a@example.com", "en", None)])
     svc = make_service(storage, smtp_sink, templates=TemplateSet(str(tmp_path)))
     assert await svc.handle(await notify(storage, "NewIncomingTx", w, {"amount": 5})) == 0
-    assert await storage.fetch_emails({}) == [] and smtp_sink.messages == []
+    assert db.find(storage, "email_queue", {}, sort=[("id", 1)]) == [] and smtp_sink.messages == []
 
 
 @pytest_twisted.ensureDeferred
@@ -182,7 +183,7 @@ class FlakySender:
     async def send(self, *a):
         self.calls += 1
         if self.calls <= self.failures:
-            from bws.outbox import TransientError
+            from bws.delivery.outbox import TransientError
             raise TransientError("SMTP 451 try later")
         return await self.real.send(*a)
 
@@ -199,7 +200,7 @@ async def test_smtp_failures_are_retried_with_backoff_then_recorded(storage, smt
     n = await notify(storage, "NewIncomingTx", w, {"amount": 5})
     await svc.handle(n)
     for _ in range(40):
-        rows = await storage.fetch_emails({"notificationId": n["id"]})
+        rows = db.find(storage, "email_queue", {"notificationId": n["id"]}, sort=[("id", 1)])
         if rows[0]["status"] == "sent":
             break
         await task.deferLater(reactor, 0.05, lambda: None)
@@ -214,10 +215,10 @@ async def test_smtp_failures_are_retried_with_backoff_then_recorded(storage, smt
     await dead.handle(n2)
     for _ in range(60):
         await dead.outbox.run_due()
-        rows = await storage.fetch_emails({"notificationId": n2["id"]})
+        rows = db.find(storage, "email_queue", {"notificationId": n2["id"]}, sort=[("id", 1)])
         if rows[0]["attempts"] >= 3:
             break
         await task.deferLater(reactor, 0.05, lambda: None)
     assert rows[0]["status"] == "fail" and rows[0]["attempts"] == 3 and rows[0]["nextAttemptOn"] is None
     assert rows[0]["from"] == "bws@example.com" and "Connection refused" in rows[0]["lastError"]
-    assert [r["id"] for r in await storage.fetch_unsent_emails()] == [rows[0]["id"]]
+    assert [r["id"] for r in db.find(storage, "email_queue", {"status": "fail"})] == [rows[0]["id"]]

@@ -15,10 +15,12 @@ from twisted.web.server import Site
 from web3 import AsyncWeb3
 
 from bcmonitor.evm import EvmMonitor
-from bcmonitor.notify import MonitorNotifier
+from bcmonitor.notify import MonitorNotices
+from bws.model import NotificationIds
+from bws.service.notifier import Notifier
 from bws.aio import as_deferred
-from bws.api import BwsApi
 from bws.adapters.broker.local import LocalBroker
+from bws.http.app import BwsApi
 from bws.chains.evm import erc20_transfer_data
 from devtools.ganache import try_token_contract
 from bws.config import explorer_opts
@@ -81,7 +83,7 @@ def monitor(storage, chain, coin, token=None):
     w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(chain.url))
     MONITORS.append(w3)
     return EvmMonitor(
-        storage, MonitorNotifier(storage, LocalBroker()), w3, reactor, coin=coin,
+        storage, MonitorNotices(Notifier(storage, LocalBroker(), NotificationIds())), w3, reactor, coin=coin,
         token_coin="try" if token else None, token_address=token,
     )  # fmt: skip
 

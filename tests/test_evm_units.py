@@ -157,8 +157,8 @@ def test_make_explorer_options():
 @pytest_twisted.ensureDeferred
 async def test_storage_keeps_big_ints_exact(storage):
     big = 10**27 + 12345
-    await storage.store_tx({"walletId": "w", "id": "t", "amount": big, "outputs": [{"amount": big}], "small": 7})
-    doc = await storage.fetch_tx("w", "t")
+    await storage.proposals.store({"walletId": "w", "id": "t", "amount": big, "outputs": [{"amount": big}], "small": 7})
+    doc = await storage.proposals.fetch("w", "t")
     assert doc["amount"] == big and doc["outputs"][0]["amount"] == big and doc["small"] == 7
     assert isinstance(doc["amount"], int)
 

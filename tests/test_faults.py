@@ -28,16 +28,15 @@ import requests
 from pymongo import MongoClient
 from twisted.internet import reactor
 
-from bws.api import BwsApi
 from bws.adapters.broker.ws import WebSocketBroker
+from bws.http.app import BwsApi
 from bws.chains.address import script_for_address
 from ops.embedded_db import server_argv
 from bws.errors import ClientError, ServerError
 from bws.adapters.explorers.bitcoind import BitcoindExplorer
 from bws.adapters.lock.local import LocalLock
 from bws.adapters.lock.locker import LockerClient
-from bws.model import format_notification_id
-from bws.model import notification as notification_ids
+from bws.model import format_notification_id, notification_id_ms
 from bws.service import WalletService
 from bws.storage import Storage
 from tests.bws_process import create_wallet_http, signed_request, start_bws
@@ -173,11 +172,12 @@ async def test_join_notification_id_collision_renews_both_ids(faulty):
     key = WalletKey.random()
     w = await create_and_join(service, 2, 2, key=key, join=1)
     last = CopayerKeys.random("livenet", "BIP44")
-    # freeze the service clock at the id generator's last millisecond: the join's
-    # notifications then get the next two tickers of that millisecond
-    ms, ticker = notification_ids._last_ms, notification_ids._last_ticker
+    # freeze the service clock one second after every id its generator gave (all stored):
+    # the join's notifications then get tickers 0 and 1 of that millisecond
+    latest = db.notifications.find_one({}, sort=[("id", -1)])["id"]
+    ms = notification_id_ms(latest) + 1000
     service.time_fn = lambda: ms / 1000
-    new_copayer_id, complete_id = format_notification_id(ms, ticker + 1), format_notification_id(ms, ticker + 2)
+    new_copayer_id, complete_id = format_notification_id(ms, 0), format_notification_id(ms, 1)
     # another process already stored the id the WalletComplete notification will get:
     # the whole write (copayer + both notifications) aborts and is retried with fresh ids
     db.notifications.insert_one({"id": complete_id, "type": "foreign", "walletId": "elsewhere"})
@@ -208,7 +208,7 @@ async def test_join_publish_failure_keeps_the_join(storage):
     other = CopayerKeys.random("livenet", "BIP44")
     r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
     assert r["copayerId"] and broker.seen[-2:] == ["NewCopayer", "WalletComplete"]
-    types = [n["type"] for n in await storage.fetch_notifications([w.id])]
+    types = [n["type"] for n in await storage.notifications.fetch([w.id])]
     assert types == ["NewCopayer", "NewCopayer", "WalletComplete"]
 
 
@@ -431,7 +431,7 @@ async def test_broker_down_notification_stored(storage):
         other = CopayerKeys.random("livenet", "BIP44")
         r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
         assert r["copayerId"]
-        types = [n["type"] for n in await storage.fetch_notifications_after("", 1000) if n["walletId"] == w.id]
+        types = [n["type"] for n in await storage.notifications.fetch_after("", 1000) if n["walletId"] == w.id]
         assert "WalletComplete" in types and "NewCopayer" in types
     finally:
         broker.stop()

@@ -20,6 +20,7 @@ from bws.config import config_from_dict
 from bws.errors import ClientError
 from bws.fiat import MAX_LOOK_BACK_MS, fiat_rate_for_request, get_coin_rates, get_rate
 from fiatrateservice.service import FiatRateService
+from tests.helpers import db
 from tests.servers.fake_fiat import fake_fiat  # noqa: F401 - fixture
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def make_service(storage, fake, start=T0, **overrides):
 
 
 async def rates(storage, **q):
-    return await storage._find("fiat_rates", q, sort=[("ts", 1), ("provider", 1), ("coin", 1), ("code", 1)])
+    return db.find(storage, "fiat_rates", q, sort=[("ts", 1), ("provider", 1), ("coin", 1), ("code", 1)])
 
 
 @pytest_twisted.ensureDeferred
@@ -195,7 +196,7 @@ async def test_eth_and_try_tables(storage, fake_fiat):
     tr = await get_coin_rates(storage, "try")
     assert tr[0] == {"code": "TRY", "name": "Trias Token", "rate": 1}
     assert tr[4] == {"code": "USD", "name": "US Dollar", "rate": pytest.approx(0.12)}  # 60000 × 0.000002
-    doc = await storage.get_cache(None, "tryPriceCache", None)
+    doc = await storage.cache.get(None, "tryPriceCache", None)
     assert doc["updateTime"] == T0 * MS
 
     # TRY source gives an out-of-range price: table kept; with CoinGecko's trias id configured

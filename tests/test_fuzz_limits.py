@@ -12,7 +12,8 @@ import pytest_twisted
 from twisted.internet import reactor, threads
 from twisted.web.test.requesthelper import DummyChannel
 
-from bws.api import BODY_LIMIT, MAX_JSON_DEPTH, BoundedRequest, BwsApi
+from bws.http.app import BODY_LIMIT, BoundedRequest, BwsApi
+from bws.http.jsonbody import MAX_JSON_DEPTH
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.client import TestClient

@@ -1,6 +1,6 @@
-"""Hypothesis on the signing layer (bws/crypto.py, bws/auth.py) and the body
+"""Hypothesis on the signing layer (bws/crypto.py, bws/http/auth.py) and the body
 parser: arbitrary headers, signatures, keys and bodies never raise -- the
-verify paths only answer True/False, authentication only a bound service or a
+verify paths only answer True/False, authentication only a Caller or a
 ClientError (issue 10)."""
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ import json
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bws import auth, crypto
-from bws.api import HttpError, parse_json_body
+from bws import crypto
 from bws.errors import ClientError
+from bws.http import auth
+from bws.http.jsonbody import parse_json_body
+from bws.http.request import HttpError
+from bws.service.context import Caller
 from tests.helpers.keys import CopayerKeys
 
 KEYS = CopayerKeys.random("livenet", "BIP44")
@@ -97,12 +100,17 @@ def test_client_version_gate_only_upgrade_needed(value):
         assert e.code == "UPGRADE_NEEDED"
 
 
-class _Storage:
+class _Wallets:
     def __init__(self, lookups):
         self.lookups = lookups
 
     async def fetch_copayer_lookup(self, copayer_id):
         return self.lookups.get(copayer_id)
+
+
+class _Storage:
+    def __init__(self, lookups):
+        self.wallets = _Wallets(lookups)
 
 
 class _Service:
@@ -135,16 +143,17 @@ header_values = st.one_of(st.text(max_size=40), st.sampled_from([COPAYER_ID, "od
 @given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "get", "X"]), url=texts, raw=raw_bodies,
        parsed=json_values, headers=st.dictionaries(header_names, header_values, max_size=6),
        kind=st.sampled_from([auth.SIG, auth.SESSION, auth.STAFF]))
-def test_authenticate_binds_or_client_error(method, url, raw, parsed, headers, kind):
+def test_authenticate_gives_a_caller_or_client_error(method, url, raw, parsed, headers, kind):
     req = auth.AuthRequest(method, url, raw, parsed, headers)
     try:
-        bound = run_sync(auth.authenticate(_Service(LOOKUPS), req, kind))
+        caller = run_sync(auth.authenticate(_Service(LOOKUPS), req, kind))
     except ClientError as e:
         assert e.code in ("NOT_AUTHORIZED", "UPGRADE_NEEDED")
     else:
-        assert bound[0] == "bound" and bound[2] in LOOKUPS
+        assert isinstance(caller, Caller) and caller.copayer_id in LOOKUPS
 
 
 def test_authenticate_accepts_the_real_signature():
     headers = {"x-identity": COPAYER_ID, "x-signature": KEYS.sign("get|/v1/x/|{}")}
-    assert run_sync(auth.authenticate(_Service(LOOKUPS), auth.AuthRequest("GET", "/v1/x/", None, None, headers)))[1] == "w1"
+    req = auth.AuthRequest("GET", "/v1/x/", None, None, headers)
+    assert run_sync(auth.authenticate(_Service(LOOKUPS), req)).wallet_id == "w1"

@@ -24,9 +24,11 @@ from twisted.internet import protocol, reactor, task
 
 from bws.config import ConfigError, WebhookOpts, config_from_dict
 from bws.model import constants as C
-from bws.ratelimit import MemoryCounter, RedisCounter, make_rate_limiter
+from bws.http.ratelimit import MemoryCounter, RedisCounter, make_rate_limiter
 from bws.service.webhooks import NOT_PUBLIC, register_webhook
-from bws.webhooks import DELIVERY_FAILED, DestinationPolicy, TreqPoster, WebhookService, address_allowed, resolve_host
+from bws.delivery.destinations import DestinationPolicy, address_allowed, resolve_host
+from bws.delivery.webhooks import DELIVERY_FAILED, TreqPoster, WebhookService
+from tests.helpers import db
 from tests.bws_process import start_bws
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
@@ -127,7 +129,7 @@ async def _wait_settled(storage, hook_ids, attempts: int, timeout: float = 20.0)
     """The delivery rows of ``hook_ids`` once each has ``attempts`` attempts and no retry left."""
     rows = []
     for _ in range(int(timeout / 0.1)):
-        rows = [r for h in hook_ids for r in await storage.fetch_webhook_deliveries(h)]
+        rows = [r for h in hook_ids for r in await storage.webhooks.fetch_deliveries(h)]
         if len(rows) == len(hook_ids) and all(
             r["attempts"] >= attempts and r.get("leaseUntil") is None and r["status"] in ("sent", "fail")
             and (r["status"] == "sent" or r.get("nextAttemptOn") is None) for r in rows
@@ -282,11 +284,11 @@ def test_upstream_limits_are_on_by_default_and_ignore_forwarded_for(caplog):
     assert (cw.window_ms, cw.max, cw.delay_after, cw.delay_ms, cw.message) == (3_600_000, 15, 8, 3000, WALLET_MSG)
     fl = lim.rules["feeLevels"]
     assert (fl.window_ms, fl.max, fl.delay_after, fl.delay_ms) == (600_000, 10, 5, 300)
-    with caplog.at_level("WARNING", logger="bws.ratelimit"):
+    with caplog.at_level("WARNING", logger="bws.http.ratelimit"):
         assert lim.client_ip("192.0.2.9", {"x-forwarded-for": "203.0.113.7"}) == "192.0.2.9"
         assert lim.client_ip("192.0.2.9", {"x-forwarded-for": "203.0.113.8"}) == "192.0.2.9"
     # the operator behind a proxy learns why everybody shares one count (once, not per request)
-    (warning,) = [r.getMessage() for r in caplog.records if r.name == "bws.ratelimit"]
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "bws.http.ratelimit"]
     assert "set rateLimits.trustProxy to true" in warning
     for mode in ({"lockOpts": {"mode": "redis"}}, {"messageBrokerOpts": {"mode": "redis"}}):
         assert isinstance(make_rate_limiter(config_from_dict(mode)).counter, RedisCounter)
@@ -331,7 +333,7 @@ async def test_field_sizes_are_bounded(api, storage):
     client = api.client
 
     async def wallets() -> int:
-        return await storage._run(storage.db.wallets.count_documents({}))
+        return db.count(storage, "wallets")
 
     key = WalletKey.random()
     huge = {"name": _long(99_000), "m": 1, "n": 1, "pubKey": key.pub}
@@ -348,7 +350,7 @@ async def test_field_sizes_are_bounded(api, storage):
     r = await client.post(f"/v2/wallets/{wid}/copayers/",
                           join_opts(wid, key, c, customData={"k": _long(C.MAX_CUSTOM_DATA_LENGTH)}))
     assert (r.status, r.json["message"]) == (400, f"Invalid customData: longer than {C.MAX_CUSTOM_DATA_LENGTH} characters")
-    assert (await storage.fetch_wallet(wid))["copayers"] == []
+    assert (await storage.wallets.fetch(wid))["copayers"] == []
     r = await client.post(f"/v2/wallets/{wid}/copayers/", join_opts(wid, key, c, name="me"))
     assert r.status == 200, r.text
 
@@ -369,8 +371,8 @@ async def test_field_sizes_are_bounded(api, storage):
     for (method, path, field), body in too_long.items():
         r = await client.request(method, path, body, c)
         assert r.status == 400 and r.json["message"].startswith(f"Invalid {field.strip()}: longer than "), (path, r.text)
-    assert await storage._run(storage.db.tx_notes.count_documents({})) == 0
-    assert await storage._run(storage.db.push_notification_subs.count_documents({})) == 0
+    assert db.count(storage, "tx_notes") == 0
+    assert db.count(storage, "push_notification_subs") == 0
     # within the bounds the same routes still work
     r = await client.request("PUT", "/v1/txnotes/" + "a" * 64 + "/", {"body": _long(C.MAX_MESSAGE_LENGTH)}, c)
     assert r.status == 200, r.text

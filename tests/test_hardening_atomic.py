@@ -28,8 +28,10 @@ from pymongo import MongoClient
 from twisted.internet import defer, reactor
 
 from bcmonitor.evm import EvmMonitor
-from bcmonitor.notify import MonitorNotifier
+from bcmonitor.notify import MonitorNotices
 from bws.adapters.broker.local import LocalBroker
+from bws.model import NotificationIds
+from bws.service.notifier import Notifier
 from bws.chains.address import script_for_address
 from ops.embedded_db import server_argv
 from tests.bws_process import create_wallet_http, signed_request, start_bws
@@ -214,10 +216,10 @@ async def test_transient_transaction_errors_are_retried(faulty):
 
 @pytest_twisted.ensureDeferred
 async def test_transient_errors_past_the_budget_raise_storage_busy(faulty):
-    from bws.storage import StorageBusy
+    from bws.errors import StorageBusy
 
     service, fp, db, _ex = faulty
-    service.storage.transaction_timeout_ms = 1500
+    service.storage.mongo.transaction_timeout_ms = 1500
     w = await create_and_join(service, 1, 1)
     me = w.as_copayer(service)
     before = _state(db, w.id)
@@ -391,12 +393,13 @@ async def test_monitor_racing_the_pending_list_marks_once(api, litecoind):
 @pytest_twisted.ensureDeferred
 async def test_monitors_mark_a_third_party_broadcast_once(storage):
     txid = "ab" * 32
-    await storage.store_tx(_proposal("wM", txid, "accepted"))
+    await storage.proposals.store(_proposal("wM", txid, "accepted"))
     btc_broker, evm_broker = LocalBroker(), LocalBroker()
     btc = make_monitor(storage, None, btc_broker, third_party_delay=0)
-    evm = EvmMonitor(storage, MonitorNotifier(storage, evm_broker), None, reactor, coin="eth")
+    notices = MonitorNotices(Notifier(storage, evm_broker, NotificationIds()))
+    evm = EvmMonitor(storage, notices, None, reactor, coin="eth")
     await _gather([btc._mark_third_party(txid) for _ in range(5)] + [evm._third_party(txid) for _ in range(5)])
-    notes = [n for n in await storage.fetch_notifications(["wM"]) if n["type"] == "NewOutgoingTxByThirdParty"]
+    notes = [n for n in await storage.notifications.fetch(["wM"]) if n["type"] == "NewOutgoingTxByThirdParty"]
     assert len(notes) == 1 and notes[0]["data"]["txid"] == txid
     assert len(btc_broker.published) + len(evm_broker.published) == 1
-    assert (await storage.fetch_tx("wM", "txp-" + txid[-4:]))["status"] == "broadcasted"
+    assert (await storage.proposals.fetch("wM", "txp-" + txid[-4:]))["status"] == "broadcasted"

@@ -11,7 +11,8 @@ import pytest
 import pytest_twisted
 
 from bws.errors import ClientError
-from bws.model import Notification, TxProposal, Wallet
+from bws.model import TxProposal, Wallet
+from tests.helpers import db
 from tests.helpers.client import compact_json
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
@@ -20,17 +21,17 @@ from tests.helpers.wallets import create_and_join, join_opts
 
 async def set_staff(service, copayer_id):
     st = service.storage
-    await st._run(st.db.copayers_lookup.update_one({"copayerId": copayer_id}, {"$set": {"isSupportStaff": True}}))
+    db.update_one(st, "copayers_lookup", {"copayerId": copayer_id}, {"$set": {"isSupportStaff": True}})
 
 
 async def store_pending_txp(service, w, creator: int = 0) -> TxProposal:
     """A pending proposal of wallet ``w`` (m-of-n as created), stored as publishTx leaves it."""
-    wallet = Wallet.from_dict(await service.storage.fetch_wallet(w.id))
+    wallet = Wallet.from_dict(await service.storage.wallets.fetch(w.id))
     t = TxProposal.create(w.id, "btc", "livenet", wallet.m, wallet.n,
                           outputs=[{"toAddress": "1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CG", "amount": 1000}],
                           creatorId=w.copayer_ids[creator], inputs=[], fee=100, now=service.now_s())
     t.status = "pending"
-    await service.storage.store_tx(t.to_dict(for_storage=True))
+    await service.storage.proposals.store(t.to_dict(for_storage=True))
     return t
 
 
@@ -49,7 +50,7 @@ async def test_client_chosen_wallet_ids_must_be_uuids(api):
     for wid in bad:
         r = await api.client.post("/v2/wallets/", wallet_body(id=wid))
         assert r.status == 400 and r.json == {"code": "BADREQUEST", "message": "Invalid wallet id"}, (wid[:40], r.text)
-        assert await api.service.storage.fetch_wallet(wid) is None
+        assert await api.service.storage.wallets.fetch(wid) is None
     # what bitcore-wallet-client sends: a uuid v4 (any case), or no id at all (the server picks one)
     for wid in (good, str(uuid.uuid4()).upper()):
         r = await api.client.post("/v2/wallets/", wallet_body(id=wid))
@@ -67,7 +68,7 @@ async def test_a_wallet_named_after_the_network_cannot_inject_notifications(api)
     # a wallet stored with the id "livenet" (as createWallet allowed before ids were
     # checked); joining it stores NewCopayer, with the attacker's name, under "livenet"
     key = WalletKey.random()
-    await svc.storage.store_wallet(Wallet.create("x", 1, 1, key.pub, network="livenet", id="livenet",
+    await svc.storage.wallets.store(Wallet.create("x", 1, 1, key.pub, network="livenet", id="livenet",
                                                  derivationStrategy="BIP44", addressType="P2PKH",
                                                  now=svc.now_s()).to_dict(for_storage=True))
     attacker = CopayerKeys.random("livenet")
@@ -75,9 +76,9 @@ async def test_a_wallet_named_after_the_network_cannot_inject_notifications(api)
                               join_opts("livenet", key, attacker, name="Send 1 BTC to 1Evil to unlock"))
     assert r.status == 200, r.text
     # the block monitor's NewBlock is stored under the network name too
-    await svc.storage.store_notification(
-        Notification.create("NewBlock", {"hash": "00" * 32, "coin": "btc", "network": "livenet"}, "livenet",
-                            now_ms=svc.now_ms()).to_dict())
+    await svc.notifier.notify(
+        svc.notifier.new("NewBlock", {"hash": "00" * 32, "coin": "btc", "network": "livenet"}, "livenet",
+                         now_ms=svc.now_ms()))
 
     r = await api.client.get("/v1/notifications/?timeSpan=60", victim.copayers[0])
     assert r.status == 200, r.text
@@ -125,19 +126,19 @@ async def test_support_staff_only_read_other_wallets(api):
     ]:
         r = await api.client.request(method, path, body, s, headers=other)
         assert r.status == 401 and r.json == refused, (method, path, r.text)
-    stored = TxProposal.from_dict(await svc.storage.fetch_tx(target.id, t.id))
+    stored = TxProposal.from_dict(await svc.storage.proposals.fetch(target.id, t.id))
     assert stored.status == "pending" and stored.actions == []
-    assert [p["id"] for p in await svc.storage.fetch_pending_txs(target.id)] == [t.id]
-    assert await svc.storage.fetch_preferences(target.id) == []
-    assert await svc.storage.fetch_webhooks(target.id, staff_id) == []
-    assert await svc.storage.fetch_tx_notes(target.id) == []
-    assert await svc.storage.fetch_addresses(target.id) == []
+    assert [p["id"] for p in await svc.storage.proposals.fetch_pending(target.id)] == [t.id]
+    assert await svc.storage.preferences.fetch(target.id) == []
+    assert await svc.storage.webhooks.fetch_for_wallet(target.id, staff_id) == []
+    assert await svc.storage.notes.fetch_since(target.id) == []
+    assert await svc.storage.addresses.fetch(target.id) == []
 
     # the staff member's own wallet is theirs to change, with or without x-wallet-id
     for hdrs in ({}, {"x-wallet-id": staff_wallet.id}):
         r = await api.client.put("/v1/preferences/", {"language": "de"}, s, headers=hdrs)
         assert r.status == 200, r.text
-    assert (await svc.storage.fetch_preferences(staff_wallet.id, staff_id))["language"] == "de"
+    assert (await svc.storage.preferences.fetch(staff_wallet.id, staff_id))["language"] == "de"
 
 
 @pytest_twisted.ensureDeferred
@@ -152,7 +153,7 @@ async def test_reject_and_remove_require_a_copayer_of_the_wallet(service):
             with pytest.raises(ClientError) as ei:
                 await call
             assert (ei.value.code, ei.value.message) == ("NOT_AUTHORIZED", "Copayer not in wallet")
-    stored = TxProposal.from_dict(await service.storage.fetch_tx(target.id, t.id))
+    stored = TxProposal.from_dict(await service.storage.proposals.fetch(target.id, t.id))
     assert stored.status == "pending" and stored.actions == []
     # a copayer of the wallet still can
     r = await target.as_copayer(service, 1).reject_tx({"txProposalId": t.id})

@@ -4,7 +4,7 @@
 unknown route) segfaulted ``python -m bws``: eth_account's import of py_ecc
 raises the recursion limit to 100,000 and the C JSON parser then overflowed the
 C stack instead of raising.  The body's nesting is now checked on the text
-before parsing (bws/api.py json_too_deep) and every process pins its recursion
+before parsing (bws/http/jsonbody.py json_too_deep) and every process pins its recursion
 limit (bws/reactor.py).  These tests run against the real process, since the
 crash killed the process, not a request.
 """
@@ -16,7 +16,7 @@ import uuid
 import pytest
 import requests
 
-from bws.api import MAX_JSON_DEPTH, json_too_deep
+from bws.http.jsonbody import MAX_JSON_DEPTH, json_too_deep
 from tests.bws_process import start_bws
 
 

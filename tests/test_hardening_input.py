@@ -41,9 +41,11 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from bws.api import BODY_LIMIT, MAX_JSON_DEPTH
+from bws.http.app import BODY_LIMIT
+from bws.http.jsonbody import MAX_JSON_DEPTH
 from bws.chains.txbuild import unsigned_raw
 from bws.errors import ERROR_MESSAGES
+from bws.model import TxProposal
 from tests.bws_process import start_bws
 from tests.helpers.keys import CopayerKeys, WalletKey
 
@@ -284,7 +286,7 @@ def new_pending_txp(stack: Stack) -> str:
     txp = stack.ok("POST", "/v2/txproposals/", {"outputs": [{"toAddress": stack.address, "amount": 100_000}],
                                                  "feePerKb": 10_000}, stack.copayer)
     stack.ok("POST", f"/v1/txproposals/{txp['id']}/publish/",
-             {"proposalSignature": stack.copayer.sign(unsigned_raw(txp))}, stack.copayer)
+             {"proposalSignature": stack.copayer.sign(unsigned_raw(TxProposal.from_dict(txp)))}, stack.copayer)
     return txp["id"]
 
 
@@ -750,9 +752,10 @@ def test_fee_computed_above_the_maximum_is_invalid_fee():
     key = "02" + "11" * 32
     utxos = [{"txid": f"{i:064x}", "vout": 0, "satoshis": 100_000_000, "address": "x", "path": "m/0/0",
               "publicKeys": [key], "confirmations": 10, "locked": False} for i in range(1, 30)]
-    txp = {"coin": "btc", "outputs": [{"toAddress": "mssWKi5NbmMYdvkXiMsjWUQNWdTWzY7FBr", "amount": 2_500_000_000}],
-           "feePerKb": MAX_FEE_PER_KB, "inputs": [], "addressType": "P2PKH", "requiredSignatures": 1, "walletN": 1,
-           "changeAddress": "mssWKi5NbmMYdvkXiMsjWUQNWdTWzY7FBr", "outputOrder": [0, 1]}
+    txp = TxProposal.from_dict({
+        "version": 3, "coin": "btc", "outputs": [{"toAddress": "mssWKi5NbmMYdvkXiMsjWUQNWdTWzY7FBr", "amount": 2_500_000_000}],
+        "feePerKb": MAX_FEE_PER_KB, "inputs": [], "addressType": "P2PKH", "requiredSignatures": 1, "walletN": 1,
+        "changeAddress": "mssWKi5NbmMYdvkXiMsjWUQNWdTWzY7FBr", "outputOrder": [0, 1]})
     with pytest.raises(ClientError) as e:
         select_tx_inputs(txp, utxos, shuffle=list)
     assert (e.value.code, e.value.message) == ("BADREQUEST", f"Invalid fee: above the maximum of {MAX_TX_FEE} satoshis")

@@ -29,16 +29,17 @@ import uuid
 import pytest
 import pytest_twisted
 import requests
-from pymongo.errors import AutoReconnect
 from twisted.internet import defer, reactor, task
 
 from bws.aio import as_deferred
 from bws.adapters.broker.local import LocalBroker
 from bws.config import ConfigError, config_from_dict
-from bws.health import check_health
 from bws.adapters.lock.local import LocalLock
+from bws.errors import StorageUnavailable
+from bws.http.health import check_health
 from bws.process_registry import STALE_AFTER, ProcessRegistry, new_entry
 from tests.bws_process import create_wallet_http, signed_request, start_bws
+from tests.helpers import db
 from tests.helpers.keys import WalletKey
 from tests.servers.proc import free_port
 from tests.test_faults import _secantus
@@ -121,9 +122,9 @@ def _utcnow() -> datetime.datetime:
 async def _foreign(storage, age: float, lock: str = "local", broker: str = "local", **fields) -> dict:
     """An entry of another host, its heartbeat ``age`` seconds old."""
     entry = {**new_entry("bws", lockMode=lock, brokerMode=broker), "host": "other-host", "pid": 4242, **fields}
-    await storage.register_process(entry)
+    await storage.processes.register(entry)
     beat = _utcnow() - datetime.timedelta(seconds=age)
-    await as_deferred(storage.db.processes.update_one({"id": entry["id"]}, {"$set": {"heartbeatAt": beat}}))
+    db.update_one(storage, "processes", {"id": entry["id"]}, {"$set": {"heartbeatAt": beat}})
     return entry
 
 
@@ -132,7 +133,7 @@ def _me(storage, lock: str = "local", broker: str = "local") -> ProcessRegistry:
 
 
 async def _ids(storage) -> set[str]:
-    return {e["id"] for e in await storage.fetch_processes("bws")}
+    return {e["id"] for e in await storage.processes.fetch("bws")}
 
 
 @pytest_twisted.ensureDeferred
@@ -153,14 +154,14 @@ async def test_registry_ignores_stale_entries_and_names_live_ones(storage):
     assert "pid 4242 on host other-host (lockOpts.mode 'redis', last heartbeat 1 s ago)" in msg, msg
     assert "may have crashed" not in msg and "\n" not in msg
     assert await _ids(storage) == {stale["id"], live["id"]}  # the refused process removed its entry
-    await storage.remove_process(live["id"])
+    await storage.processes.remove(live["id"])
 
     # an entry two beats late may be a crashed process: the message says when it stops counting
     late = await _foreign(storage, age=20)
     with pytest.raises(ConfigError) as e:
         await _me(storage).register_api()
     assert "last heartbeat 20 s ago, it may have crashed: its entry is ignored 30 s after its last heartbeat" in str(e.value)
-    await storage.remove_process(late["id"])
+    await storage.processes.remove(late["id"])
 
 
 @pytest_twisted.ensureDeferred
@@ -169,7 +170,7 @@ async def test_registry_local_mode_of_either_side_refuses(storage):
     with pytest.raises(ConfigError) as e:
         await _me(storage, lock="redis", broker="redis").register_api()
     assert str(e.value).startswith("lockOpts.mode: another API process on this database uses 'local'"), str(e.value)
-    await storage.remove_process(other["id"])
+    await storage.processes.remove(other["id"])
 
     other = await _foreign(storage, age=0, lock="redis", broker="redis")
     with pytest.raises(ConfigError) as e:
@@ -186,7 +187,7 @@ async def test_registry_dead_predecessor_on_this_host_is_removed(storage):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     crashed = {**new_entry("bws", lockMode="local", brokerMode="local"), "pid": dead.pid}
-    await storage.register_process(crashed)  # fresh heartbeat, but its pid is gone
+    await storage.processes.register(crashed)  # fresh heartbeat, but its pid is gone
     me = _me(storage)
     await me.register_api()
     assert await _ids(storage) == {me.id}
@@ -195,7 +196,7 @@ async def test_registry_dead_predecessor_on_this_host_is_removed(storage):
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         running = {**new_entry("bws", lockMode="local", brokerMode="local"), "pid": alive.pid}
-        await storage.register_process(running)
+        await storage.processes.register(running)
         with pytest.raises(ConfigError) as e:
             await _me(storage).register_api()
         assert f"pid {alive.pid} on host {socket.gethostname()}" in str(e.value)
@@ -235,23 +236,23 @@ async def test_registry_heartbeat_survives_faults_and_stop_removes(storage):
             await task.deferLater(reactor, 0.01)
             if not me._loop or me._loop.call is not None:  # the beat finished and the next one is due
                 break
-        return next(e for e in await storage.fetch_processes("bws") if e["id"] == me.id)
+        return next(e for e in await storage.processes.fetch("bws") if e["id"] == me.id)
 
-    first = (await storage.fetch_processes("bws"))[0]["heartbeatAt"]
+    first = (await storage.processes.fetch("bws"))[0]["heartbeatAt"]
     second = (await beat_and_read())["heartbeatAt"]
     assert second > first
     # a failing beat (database down) is logged and the loop goes on
-    real_touch = storage.touch_process
+    real_touch = storage.processes.touch
 
     async def down(_id):
-        raise AutoReconnect("database down")
+        raise StorageUnavailable("database down")
 
-    storage.touch_process = down
+    storage.processes.touch = down
     await beat_and_read()
-    storage.touch_process = real_touch
+    storage.processes.touch = real_touch
     assert me._loop.running
     # an entry that disappeared is written again by the next beat
-    await storage.remove_process(me.id)
+    await storage.processes.remove(me.id)
     assert (await beat_and_read())["lockMode"] == "local"
     await me.stop()
     assert await _ids(storage) == set() and clock.getDelayedCalls() == []

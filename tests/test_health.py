@@ -1,4 +1,4 @@
-"""GET /bws/api/v1/health (bws/api_ops.py, bws/health.py): 200 when database, broker,
+"""GET /bws/api/v1/health (bws/http/routes/ops.py, bws/http/health.py): 200 when database, broker,
 lock and every node answer; 503 naming the failing checks otherwise."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest_twisted
 from twisted.internet import defer
 
-from bws.health import check_health
+from bws.http.health import check_health
 from bws.interfaces import LockTimeout
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 

@@ -18,7 +18,7 @@ import pytest_twisted
 from twisted.internet import defer, reactor, task
 from twisted.web.server import Site
 
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.service import history as history_mod
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import make_service
@@ -98,9 +98,9 @@ async def test_concurrent_cold_requests_share_one_fill(storage):
     service = service_for(storage, fake)
     w, me, [a0, *_] = await big_wallet(service)
     fake.txs = history_txs(a0["address"])
-    loads = count_calls(storage, "fetch_address_keys")
-    writes = count_calls(storage, "store_tx_history_cache")
-    notes = count_calls(storage, "fetch_history_notes")
+    loads = count_calls(storage.addresses, "fetch_keys")
+    writes = count_calls(storage.cache, "store_history_fill")
+    notes = count_calls(storage.notes, "fetch_by_txids")
     n0 = fake.calls.count(("get_transactions",))
 
     results = await gather(*[w.as_copayer(service).get_tx_history({"skip": 0, "limit": 4}) for _ in range(20)])
@@ -111,9 +111,9 @@ async def test_concurrent_cold_requests_share_one_fill(storage):
     assert [i["txid"] for i in results[0]] == ["t6", "t5", "t4", "t3"]
     assert results[0][0]["lowFees"] is False and results[0][2]["confirmations"] == 36
     # the cache was written once, as a lone request writes it
-    status = await storage.get_cache(w.id, "historyCacheStatus", None)
+    status = await storage.cache.get(w.id, "historyCacheStatus", None)
     assert (status["totalItems"], status["isUpdated"], status["isComplete"]) == (6, True, False)
-    assert sorted(d["key"] for d in await storage.fetch_cache_range(w.id, "historyCache", 0, 100)) == [2, 3]
+    assert sorted(d["key"] for d in await storage.cache.fetch_range(w.id, "historyCache", 0, 100)) == [2, 3]
     # a lone request now: the same answer (the page starts with shallow txs: explorer again)
     alone = await me.get_tx_history({"skip": 0, "limit": 4})
     assert alone == results[0]
@@ -134,7 +134,7 @@ async def test_concurrent_http_requests_share_one_fill(storage):
         fake.gate = defer.Deferred()  # hold the first computation until every request is in
         entered = fake.next_entry()
         n0 = fake.calls.count(("get_transactions",))
-        writes = count_calls(storage, "store_tx_history_cache")
+        writes = count_calls(storage.cache, "store_history_fill")
         first = defer.ensureDeferred(client.get("/v1/txhistory/?skip=0&limit=50", w.copayers[0]))
         await entered
         rest = [defer.ensureDeferred(client.get("/v1/txhistory/?skip=0&limit=50", w.copayers[0])) for _ in range(15)]
@@ -163,7 +163,7 @@ async def test_request_arriving_during_a_run_sees_later_changes(storage):
     await entered  # A's computation has its explorer page
     # meanwhile: an incoming payment (new tx, soft reset) and a note on an old tx
     fake.txs.insert(0, itx("t7", [(EXT, 100_000)], [(a0["address"], 77_000)], confirmations=0))
-    await storage.soft_reset_tx_history_cache(w.id)
+    await storage.cache.soft_reset(w.id)
     await me.edit_tx_note({"txid": "t5", "body": "later"})
     b = defer.ensureDeferred(w.as_copayer(service).get_tx_history({"skip": 0, "limit": 3}))
     fake.gate.callback(None)
@@ -208,7 +208,7 @@ async def test_errors_reach_every_coalesced_request(storage):
         assert "node down" in str(ei.value)
     assert fake.calls.count(("get_transactions",)) == 1
     # the status the fill created stays "not updated": the next read misses
-    assert (await storage.get_cache(w.id, "historyCacheStatus", None))["isUpdated"] is False
+    assert (await storage.cache.get(w.id, "historyCacheStatus", None))["isUpdated"] is False
 
 
 @pytest_twisted.ensureDeferred
@@ -220,21 +220,21 @@ async def test_soft_reset_during_a_fill_keeps_the_cache_stale(storage):
     for warm in (False, True):  # cold: no status yet; warm: an updated status exists
         if warm:
             await me.get_tx_history({"skip": 2, "limit": 3})
-            assert (await storage.get_cache(w.id, "historyCacheStatus", None))["isUpdated"] is True
-            await storage.soft_reset_tx_history_cache(w.id)
+            assert (await storage.cache.get(w.id, "historyCacheStatus", None))["isUpdated"] is True
+            await storage.cache.soft_reset(w.id)
         fake.gate = defer.Deferred()
         entered = fake.next_entry()
         d = defer.ensureDeferred(me.get_tx_history({"skip": 2, "limit": 3}))
         await entered
-        await storage.soft_reset_tx_history_cache(w.id)  # e.g. an incoming payment
+        await storage.cache.soft_reset(w.id)  # e.g. an incoming payment
         fake.gate.callback(None)
         assert [i["txid"] for i in await d] == ["t4", "t3", "t2"]
-        assert (await storage.get_cache(w.id, "historyCacheStatus", None))["isUpdated"] is False
+        assert (await storage.cache.get(w.id, "historyCacheStatus", None))["isUpdated"] is False
         fake.gate = None
         calls = fake.calls.count(("get_transactions",))
         await me.get_tx_history({"skip": 2, "limit": 3})  # misses, refills
         assert fake.calls.count(("get_transactions",)) == calls + 1
-        assert (await storage.get_cache(w.id, "historyCacheStatus", None))["isUpdated"] is True
+        assert (await storage.cache.get(w.id, "historyCacheStatus", None))["isUpdated"] is True
         again = await me.get_tx_history({"skip": 2, "limit": 3})  # now a hit
         assert fake.calls.count(("get_transactions",)) == calls + 1 and [i["txid"] for i in again] == ["t4", "t3", "t2"]
 
@@ -244,7 +244,7 @@ async def test_address_set_follows_new_addresses(storage):
     fake = FakeExplorer(height=1000)
     service = service_for(storage, fake)
     w, me, [a0, *_] = await big_wallet(service)
-    loads = count_calls(storage, "fetch_address_keys")
+    loads = count_calls(storage.addresses, "fetch_keys")
     fake.txs = [itx("t1", [(EXT, 100_000)], [(a0["address"], 90_000)], confirmations=3)]
     assert (await me.get_tx_history({}))[0]["action"] == "received"
     assert (await me.get_tx_history({}))[0]["action"] == "received"

@@ -66,8 +66,8 @@ async def test_decoration_merge_invalid_and_low_fees(storage):
     fake = FakeExplorer(fee_samples={24: 0.0001})  # superEconomy estimated: 10 000 sat/kB
     service = make_service(storage, {("btc", "testnet"): fake})
     w, me, [a0, a1] = await new_wallet(service, 2)
-    [doc] = [d for d in await storage.fetch_addresses(w.id) if d["address"] == a1["address"]]
-    await storage.store_address({**doc, "isChange": True})  # a1 plays the change address
+    [doc] = [d for d in await storage.addresses.fetch(w.id) if d["address"] == a1["address"]]
+    await storage.addresses.store({**doc, "isChange": True})  # a1 plays the change address
     fake.txs = [
         itx("t3", [(a0["address"], 500_000)], [(EXT, 300_000), (a1["address"], 190_000)], confirmations=0,
             fees=0.0001, size=2000),  # 5000 sat/kB < 10 000: low fees
@@ -78,7 +78,7 @@ async def test_decoration_merge_invalid_and_low_fees(storage):
                           creatorId=w.copayer_ids[0], message="pay", customData={"k": 1}, now=1_600_000_000)
     t.txid, t.status = "t3", "broadcasted"
     t.add_action(w.copayer_ids[0], "accept", ["00"], "xpub")
-    await storage.store_tx(t.to_dict(for_storage=True))
+    await storage.proposals.store(t.to_dict(for_storage=True))
     await me.edit_tx_note({"txid": "t1", "body": "from mom"})
     items = await me.get_tx_history({})
     assert [i["txid"] for i in items] == ["t3", "t2", "t1"]
@@ -104,9 +104,9 @@ async def test_history_cache(storage):
                 for i, c in ((5, 0), (4, 10), (3, 36), (2, 50), (1, 60))]
     first = await me.get_tx_history({"skip": 2, "limit": 3})
     assert [i["txid"] for i in first] == ["t3", "t2", "t1"]
-    keys = sorted(d["key"] for d in await storage.fetch_cache_range(w.id, "historyCache", 0, 100))
+    keys = sorted(d["key"] for d in await storage.cache.fetch_range(w.id, "historyCache", 0, 100))
     assert keys == [0, 1, 2]  # oldest at position 0
-    status = await storage.get_cache(w.id, "historyCacheStatus", None)
+    status = await storage.cache.get(w.id, "historyCacheStatus", None)
     assert (status["totalItems"], status["isComplete"], status["isUpdated"]) == (5, True, True)
     calls = fake.calls.count(("get_transactions",))
     fake.height = 1010  # ten blocks later: confirmations are recomputed from the height
@@ -118,6 +118,6 @@ async def test_history_cache(storage):
     await me.get_tx_history({"skip": 0, "limit": 2})
     assert fake.calls.count(("get_transactions",)) == calls + 1
     # soft reset (our own broadcast, incoming payment): the next read misses
-    await storage.soft_reset_tx_history_cache(w.id)
+    await storage.cache.soft_reset(w.id)
     await me.get_tx_history({"skip": 2, "limit": 3})
     assert fake.calls.count(("get_transactions",)) == calls + 2

@@ -1,9 +1,10 @@
 """The import rules of pyproject.toml ``[tool.importlinter]`` hold (issue 16).
 
 Runs the real ``lint-imports`` over the source tree: production code never
-imports ops/ or devtools/, devtools never imports ops, adapters never import
-the services, the HTTP layer or the bootstrap, and bws/interfaces.py stays
-Protocols only. A broken contract fails with lint-imports' own report.
+imports ops/ or devtools/, devtools never imports ops, the layers
+http -> services -> chains -> model are only imported downwards, storage,
+adapters and delivery never import the services, the HTTP layer or the
+bootstrap, and bws/interfaces.py stays Protocols only. A broken contract fails with lint-imports' own report.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import pytest_twisted
 
 from bws.crypto import sign_message
 from bws.service.lookups import CopayerLookups
+from tests.helpers import db
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
@@ -23,7 +24,7 @@ async def test_lookup_is_cached_for_its_ttl(service):
     first = await lookups.get(cid)
     assert first["walletId"] == w.id
     # gone from the database: the cached entry still answers until the TTL ends
-    await service.storage._run(service.storage.db.copayers_lookup.delete_one({"copayerId": cid}))
+    db.delete_many(service.storage, "copayers_lookup", {"copayerId": cid})
     assert (await lookups.get(cid))["walletId"] == w.id
     assert await lookups.get(cid, fresh=True) is None
     now[0] += 61
@@ -79,7 +80,7 @@ async def test_names_are_only_trusted_from_a_complete_wallet(service):
     t = TxProposal.create(w.id, "btc", "livenet", 2, 2, outputs=[{"toAddress": "1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CG",
                           "amount": 1000}], creatorId=joined["copayerId"], inputs=[], fee=100, now=service.now_s())
     t.status = "pending"
-    await service.storage.store_tx(t.to_dict(for_storage=True))
+    await service.storage.proposals.store(t.to_dict(for_storage=True))
     pending = await first.get_pending_txs({})
     assert [p["creatorName"] for p in pending] == ["late copayer"]
     assert service.wallet_facts.get(w.id, complete=True).copayer_names[joined["copayerId"]] == "late copayer"

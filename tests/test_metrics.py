@@ -1,4 +1,4 @@
-"""Prometheus /metrics of bws (bws/metrics.py): requests by route pattern and status,
+"""Prometheus /metrics of bws (bws/http/metrics.py): requests by route pattern and status,
 latency histogram, lock waits and WALLET_BUSY, notifications delivered per service."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import defer, reactor
 from twisted.web.server import Site
 
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.errors import ClientError
+from bws.http.metrics import instrument
 from bws.interfaces import run_locked
-from bws.metrics import instrument
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401
 
@@ -27,7 +27,8 @@ def samples(text: str) -> dict:
 
 @pytest_twisted.async_yield_fixture
 async def served(service):
-    site = Site(instrument(BwsApi(service).resource(), service, "/bws/api"))
+    api = BwsApi(service)
+    site = Site(instrument(api.resource(), api, service))
     site.noisy = False
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
     root = f"http://127.0.0.1:{port.getHost().port}"
@@ -89,9 +90,9 @@ async def test_lock_waits_and_wallet_busy(served):
 async def test_notifications_delivered_per_service(served):
     root, _, service = served
     st = service.storage
-    await st.outbox_insert("email_queue", [{"id": "e1", "status": "sent"}, {"id": "e2", "status": "pending"}])
-    await st.outbox_insert("push_deliveries", [{"id": f"p{i}", "status": "sent"} for i in range(3)])
-    await st.outbox_insert("webhook_deliveries", [{"id": "w1", "status": "fail"}])
+    await st.outbox.insert("email_queue", [{"id": "e1", "status": "sent"}, {"id": "e2", "status": "pending"}])
+    await st.outbox.insert("push_deliveries", [{"id": f"p{i}", "status": "sent"} for i in range(3)])
+    await st.outbox.insert("webhook_deliveries", [{"id": "w1", "status": "fail"}])
     _, _, s = await scrape(root)
     delivered = "bws_notifications_delivered_total"
     assert s[(delivered, (("service", "email"),))] == 1

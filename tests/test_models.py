@@ -29,9 +29,8 @@ from bws.model import (
     constants as C,
     copayer_id,
     is_defined,
-    next_notification_id,
+    NotificationIds,
 )
-from bws.model import notification as notification_mod
 
 XPUB0 = (
     "xpub6DVmxcjRgZdHNSEcXSiFtweVwMSTc3TMwRJ45nJYvyqvLbK1poPerupqh87rSoz27wvckb1CKnGZoLmLXSZyNGZtVd7neqSvdwJL6fceQpe"
@@ -58,13 +57,6 @@ def make_wallet(m=2, n=3, strategy=C.BIP44, coin="btc", addr_type=C.P2SH):
         c = Copayer.create(f"copayer {i}", xp, f"03req{i}", f"sig{i}", coin, i, strategy, now=T0)
         w.add_copayer(c)
     return w
-
-
-@pytest.fixture(autouse=True)
-def _fresh_notification_ids():
-    notification_mod._reset_id_generator()
-    yield
-    notification_mod._reset_id_generator()
 
 
 # ----------------------------------------------------------------------------- undefined
@@ -638,7 +630,9 @@ def test_txp_eth_fields_roundtrip():
 
 
 def test_notification_id_format_and_shape():
-    n = Notification.create("NewCopayer", {"walletId": "w", "copayerId": "c", "copayerName": "x"}, "w", "c", now_ms=1588226000123)
+    ms = 1588226000123
+    n = Notification.create("NewCopayer", {"walletId": "w", "copayerId": "c", "copayerName": "x"}, "w", "c", now_ms=ms,
+                            id=NotificationIds().next(ms))
     assert n.id == "015882260001230000"
     assert len(n.id) == 18
     assert n.created_on == 1588226000
@@ -667,7 +661,8 @@ def test_notification_id_format_and_shape():
 
 def test_notification_ids_strictly_increasing_frozen_clock():
     frozen = 1_700_000_000_000
-    ids = [next_notification_id(frozen) for _ in range(20_000)]
+    gen = NotificationIds()
+    ids = [gen.next(frozen) for _ in range(20_000)]
     assert all(len(i) == 18 and i.isdigit() for i in ids)
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
@@ -675,22 +670,33 @@ def test_notification_ids_strictly_increasing_frozen_clock():
     assert ids[9999] == "017000000000009999"
     assert ids[10_000] == "017000000000010000"  # ms bumped, ticker reset
     # clock going backwards still increases
-    back = next_notification_id(frozen - 5000)
+    back = gen.next(frozen - 5000)
     assert back > ids[-1]
     # clock moving forward resets the ticker
-    fwd = next_notification_id(frozen + 10)
+    fwd = gen.next(frozen + 10)
     assert fwd == "017000000000100000"
     assert fwd > back
 
 
-def test_notification_ids_real_clock_and_renew():
-    ids = [Notification.create("NewAddress", {"address": "a"}, "w", "c").id for _ in range(2000)]
+def test_notification_ids_clock_injected_and_generators_independent():
+    now = [1_600_000_000_000]
+    gen = NotificationIds(clock=lambda: now[0])
+    assert gen.next() == "016000000000000000"
+    assert gen.next() == "016000000000000001"
+    now[0] += 7
+    assert gen.next() == "016000000000070000"
+    # a second generator (another process) has its own sequence: the storage's
+    # unique index and the Notifier's renewal settle a clash between them
+    other = NotificationIds(clock=lambda: now[0])
+    assert other.next() == "016000000000070000"
+    # a notification created without an id gets one from the Notifier when stored
+    assert Notification.create("NewAddress", {"address": "a"}, "w", "c").id is None
+
+
+def test_notification_ids_real_clock():
+    gen = NotificationIds()
+    ids = [gen.next() for _ in range(2000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    n = Notification.create("NewAddress", {"address": "a"}, "w", "c")
-    old = n.id
-    created = n.created_on
-    new = n.renew_id()
-    assert new == n.id and new > old and n.created_on == created
 
 
 # ----------------------------------------------------------------------------- email

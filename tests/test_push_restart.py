@@ -16,6 +16,7 @@ import pytest_twisted
 from twisted.internet import reactor, task
 
 from pushservice.service import COLLECTION
+from tests.helpers import db
 from tests.notify_fixtures import ROOT, make_wallet, notify, set_prefs, start_service, subscribe, until
 
 ACCEPT_BEFORE_KILL = 11
@@ -33,7 +34,7 @@ async def test_kill_mid_batch_and_restart(storage, mongo_uri, fake_fcm, fcm_serv
     assert total == 30
 
     async def rows():
-        return await storage.outbox_find(COLLECTION, {})
+        return db.find(storage, COLLECTION, {}, sort=[("notificationId", 1), ("seq", 1)])
 
     async def all_rows_queued():
         return len(await rows()) == total

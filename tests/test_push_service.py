@@ -12,6 +12,7 @@ from bws.config import PushNotificationsOpts
 from pushservice.apns import ApnsSender
 from pushservice.fcm import FcmSender
 from pushservice.service import PushService
+from tests.helpers import db
 from tests.notify_fixtures import make_wallet, notify, set_prefs, subscribe
 
 
@@ -99,11 +100,11 @@ async def test_new_copayer_sequential_joins(storage, fake_fcm, fcm_service_accou
     await subscribe(storage, w)
     svc = make_service(storage, fake_fcm, fcm_service_account)
     w2 = dict(w, copayers=w["copayers"][:2])
-    await storage.store_wallet(w2)
+    await storage.wallets.store(w2)
     await deliver(svc, await notify(storage, "NewCopayer", w2, {"copayerName": "copayer 2"}, creator="w1-c2"))
     assert [m["message"]["data"]["copayerId"] for m in fake_fcm.messages] == [h("w1-c1")]
     fake_fcm.messages.clear()
-    await storage.store_wallet(w)
+    await storage.wallets.store(w)
     await deliver(svc, await notify(storage, "NewCopayer", w, {"copayerName": "copayer 3"}, creator="w1-c3"))
     assert [m["message"]["data"]["copayerId"] for m in fake_fcm.messages] == [h("w1-c1"), h("w1-c2")]
     assert all(m["message"]["notification"]["title"] == "New copayer" for m in fake_fcm.messages)
@@ -124,9 +125,9 @@ async def test_unregistered_fcm_token_is_removed_and_5xx_retried(storage, fake_f
             break
         await task.deferLater(reactor, 0.05, lambda: None)
     assert [m["message"]["token"] for m in fake_fcm.messages] == ["tok-w1-c2"]
-    assert await storage.fetch_push_notification_subs("w1-c1") == []
-    assert len(await storage.fetch_push_notification_subs("w1-c2")) == 1
-    rows = {r["token"]: r for r in await storage.outbox_find("push_deliveries", {"notificationId": n["id"]})}
+    assert await storage.subscriptions.fetch_push_subs("w1-c1") == []
+    assert len(await storage.subscriptions.fetch_push_subs("w1-c2")) == 1
+    rows = {r["token"]: r for r in db.find(storage, "push_deliveries", {"notificationId": n["id"]}, sort=[("notificationId", 1), ("seq", 1)])}
     assert rows["tok-w1-c1"]["status"] == "fail" and rows["tok-w1-c1"]["nextAttemptOn"] is None
     # The fake served exactly two 503s then one success; an extra attempt is allowed when
     # the machine is loaded (a client-side timeout counts as an attempt), a second success is not.
@@ -141,7 +142,7 @@ async def test_unregistered_fcm_token_is_removed_and_5xx_retried(storage, fake_f
 async def test_apns_http2_jwt_and_unregistered(storage, fake_fcm, fcm_service_account, fake_apns):
     w = await make_wallet(storage, m=1, n=3)
     await subscribe(storage, w, platform="ios")
-    await storage.store_push_notification_sub({"copayerId": "w1-c3", "token": "android-c3", "platform": "android"})
+    await storage.subscriptions.store_push_sub({"copayerId": "w1-c3", "token": "android-c3", "platform": "android"})
     fake_apns.unregistered.add("tok-w1-c2")
     apns = ApnsSender(key_pem=fake_apns.key_pem, key_id="KEYID12345", team_id="TEAMID1234", topic="com.example.wallet",
                       base_url=fake_apns.base_url, ca_file=fake_apns.ca_file, timeout=5)
@@ -160,8 +161,8 @@ async def test_apns_http2_jwt_and_unregistered(storage, fake_fcm, fcm_service_ac
                                              "body": "A payment of 0.000002 BTC has been received into your wallet."}
         assert r["body"]["notification_type"] == "NewIncomingTx" and r["body"]["walletId"] == h("w1")
         assert [m["message"]["token"] for m in fake_fcm.messages] == ["android-c3"]
-        assert await storage.fetch_push_notification_subs("w1-c2") == []
-        rows = {x["token"]: x for x in await storage.outbox_find("push_deliveries", {"notificationId": n["id"]})}
+        assert await storage.subscriptions.fetch_push_subs("w1-c2") == []
+        rows = {x["token"]: x for x in db.find(storage, "push_deliveries", {"notificationId": n["id"]}, sort=[("notificationId", 1), ("seq", 1)])}
         assert rows["tok-w1-c1"]["providerId"] == r["headers"]["apns-id"]
     finally:
         await apns.close()

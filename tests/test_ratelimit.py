@@ -14,9 +14,9 @@ import pytest_twisted
 import requests
 from twisted.internet import reactor
 
-from bws.api import BwsApi
+from bws.http.app import BwsApi
 from bws.config import config_from_dict
-from bws.ratelimit import MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, make_rate_limiter
+from bws.http.ratelimit import MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, make_rate_limiter
 from tests.bws_process import start_bws
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401

@@ -41,9 +41,9 @@ async def test_scan_finds_active_addresses(api, litecoind):
     await drain_jobs(service)
     [n] = await notifications(service, w.id, {"ScanFinished"})
     assert n["data"] == {"result": "success"} and n["creatorId"] is None
-    stored = [a["path"] for a in await service.storage.fetch_addresses(w.id)]
+    stored = [a["path"] for a in await service.storage.addresses.fetch(w.id)]
     assert stored == ["m/0/0", "m/0/1", "m/0/2", "m/1/0"]
-    wallet = await service.storage.fetch_wallet(w.id)
+    wallet = await service.storage.wallets.fetch(w.id)
     assert wallet["scanStatus"] == "success"
     assert wallet["addressManager"]["receiveAddressIndex"] == 3
     me = w.as_copayer(service)
@@ -53,7 +53,7 @@ async def test_scan_finds_active_addresses(api, litecoind):
     # a rescan with a bigger gap finds m/0/6 beyond the old gap
     wide = make_service(service.storage, service.explorers, options={"scanAddressGap": 4})
     await w.as_copayer(wide).scan({})
-    paths = [a["path"] for a in await service.storage.fetch_addresses(w.id) if not a["isChange"]]
+    paths = [a["path"] for a in await service.storage.addresses.fetch(w.id) if not a["isChange"]]
     assert paths[-1] == "m/0/6" and (await me.create_address({"ignoreMaxGap": True}))["path"] == "m/0/7"
     assert (await me.get_balance({}))["totalAmount"] == 4_000_000
 
@@ -85,8 +85,8 @@ async def test_scan_error_needs_scan_and_index_cache(storage):
     await drain_jobs(service)
     [n] = await notifications(service, w.id, {"ScanFinished"})
     assert n["data"] == {"result": "error", "error": "activity lookup failed"}
-    assert (await storage.fetch_wallet(w.id))["scanStatus"] == "error"
-    assert await storage.fetch_addresses(w.id) == []  # the failing branch stored nothing
+    assert (await storage.wallets.fetch(w.id))["scanStatus"] == "error"
+    assert await storage.addresses.fetch(w.id) == []  # the failing branch stored nothing
     for call in (me.get_balance({}), me.create_address({}), me.get_utxos({}),
                  me.create_tx({"outputs": [{"toAddress": addr(k, "m/0/0"), "amount": 10_000}]})):
         with pytest.raises(ClientError) as ei:
@@ -97,9 +97,9 @@ async def test_scan_error_needs_scan_and_index_cache(storage):
     # the next scan prederives up to the last index seen active (m/0/4), then checks from there
     ex.fail_at = None
     await me.scan({})
-    paths = [a["path"] for a in await storage.fetch_addresses(w.id)]
+    paths = [a["path"] for a in await storage.addresses.fetch(w.id)]
     assert paths == [f"m/0/{i}" for i in range(5)]
-    assert (await storage.fetch_wallet(w.id))["scanStatus"] == "success"
+    assert (await storage.wallets.fetch(w.id))["scanStatus"] == "success"
     assert (await me.get_balance({}))["totalAmount"] == 0
 
 

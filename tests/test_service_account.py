@@ -7,7 +7,6 @@ import pytest
 import pytest_twisted
 
 from bws.errors import ClientError
-from bws.model import Notification
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401
 from tests.helpers.wallets import create_and_join
 
@@ -85,9 +84,10 @@ async def test_notifications(service, clock):
     await me.create_address({})
     await me.create_address({})
     # a network-level NewBlock (stored under walletId "testnet")
-    nb = Notification.create("NewBlock", {"hash": "h", "coin": "btc", "network": "testnet"}, "testnet",
+    await service.notifier.notify(
+        service.notifier.new("NewBlock", {"hash": "h", "coin": "btc", "network": "testnet"}, "testnet",
                              now_ms=service.now_ms())
-    await service.storage.store_notification(nb.to_dict(), renew_id=nb.renew_id)
+    )
     ns = await me.get_notifications({})
     assert [n["type"] for n in ns] == ["NewCopayer", "NewAddress", "NewAddress", "NewBlock"]
     assert {n["walletId"] for n in ns} == {w.id}
@@ -119,7 +119,7 @@ async def test_sessions(service, clock):
     t2 = await me.login({})
     assert t2 != t1
     assert await me.logout({}) is None
-    assert (await service.storage.get_session(w.copayer_ids[0]))["id"] is None  # ended, kept for the replay guard
+    assert (await service.storage.sessions.fetch(w.copayer_ids[0]))["id"] is None  # ended, kept for the replay guard
     assert not await service.check_session(w.copayer_ids[0], t2)
 
 
@@ -133,14 +133,14 @@ async def test_push_and_confirmation_subscriptions(service):
     assert await a.push_notifications_subscribe({"token": "T", "packageName": "com.wallet", "platform": "Android"}) \
         == {"ok": 1, "n": 1}
     await a.push_notifications_subscribe({"token": "T", "platform": "iOS"})
-    subs = await service.storage.fetch_push_notification_subs(w.copayer_ids[0])
+    subs = await service.storage.subscriptions.fetch_push_subs(w.copayer_ids[0])
     assert [(s["token"], s["platform"]) for s in subs] == [("T", "iOS")]
     assert await b.push_notifications_unsubscribe({"token": "T"}) == {"ok": 1, "n": 0}
     assert await a.push_notifications_unsubscribe({"token": "T"}) == {"ok": 1, "n": 1}
     await raises(a.push_notifications_subscribe({}), "BADREQUEST", "Required argument token missing.")
 
     assert await a.tx_confirmation_subscribe({"txid": "abc"}) == {"ok": 1, "n": 1}
-    subs = await service.storage.fetch_active_tx_confirmation_subs(w.copayer_ids[0])
+    subs = await service.storage.subscriptions.fetch_active_confirmation_subs(w.copayer_ids[0])
     assert [(s["txid"], s["walletId"], s["isActive"]) for s in subs] == [("abc", w.id, True)]
     assert await b.tx_confirmation_unsubscribe({"txid": "abc"}) == {"ok": 1, "n": 0}
     assert await a.tx_confirmation_unsubscribe({"txid": "abc"}) == {"ok": 1, "n": 1}

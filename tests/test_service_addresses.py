@@ -8,6 +8,7 @@ import pytest
 import pytest_twisted
 
 from bws.errors import ClientError
+from tests.helpers import db
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.wallets import create_and_join
@@ -27,7 +28,7 @@ BIP45_XPUB_1 = (
 
 
 async def new_address_notifications(service, wallet_id):
-    return [n for n in await service.storage.fetch_notifications([wallet_id], None, 0) if n["type"] == "NewAddress"]
+    return [n for n in await service.storage.notifications.fetch([wallet_id], None, 0) if n["type"] == "NewAddress"]
 
 
 # -- case 19 -------------------------------------------------------------------------
@@ -52,7 +53,7 @@ async def test_create_address_vectors(service, xpubs, bip44, m, path, address):
     assert len(a["publicKeys"]) == len(xpubs) and "scriptPubKey" not in a
     ns = await new_address_notifications(service, w.id)
     assert [n["data"] for n in ns] == [{"address": address}]
-    stored = await service.storage.fetch_addresses(w.id)
+    stored = await service.storage.addresses.fetch(w.id)
     assert stored[0]["scriptPubKey"]  # monitors match by script
 
 
@@ -84,12 +85,12 @@ async def test_failed_store_keeps_nothing(service, monkeypatch):
     async def boom(*a, **k):
         raise RuntimeError("db down")
 
-    monkeypatch.setattr(service.storage, "store_address_and_wallet", boom)
+    monkeypatch.setattr(service.storage.addresses, "store_with_wallet", boom)
     with pytest.raises(RuntimeError):
         await me.create_address({})
     monkeypatch.undo()
-    assert len(await service.storage.fetch_addresses(w.id)) == 1
-    wallet = await service.storage.fetch_wallet(w.id)
+    assert len(await service.storage.addresses.fetch(w.id)) == 1
+    wallet = await service.storage.wallets.fetch(w.id)
     assert wallet["addressManager"]["receiveAddressIndex"] == 1
     a = await me.create_address({})
     assert a["path"] == "m/0/1"
@@ -117,7 +118,7 @@ async def test_gap_limit(service, explorer):
     explorer.active.add(newest["address"])
     await me.create_address({})
     assert explorer.calls == [newest["address"]]
-    stored = {a["address"]: a for a in await service.storage.fetch_addresses(w.id)}
+    stored = {a["address"]: a for a in await service.storage.addresses.fetch(w.id)}
     assert stored[newest["address"]]["hasActivity"] is True
     explorer.calls.clear()
     await me.create_address({})
@@ -176,14 +177,14 @@ async def test_single_address_wallet(service):
     first = await me.create_address({})
     again = await me.create_address({})
     assert again["address"] == first["address"] and again["path"] == "m/0/0"
-    assert len(await service.storage.fetch_addresses(w.id)) == 1
+    assert len(await service.storage.addresses.fetch(w.id)) == 1
     assert len(await new_address_notifications(service, w.id)) == 1
 
 
 @pytest_twisted.ensureDeferred
 async def test_wallet_need_scan(service):
     w = await create_and_join(service, 1, 1)
-    await service.storage.update_wallet(w.id, lambda d: {**d, "scanStatus": "error"})
+    db.update_one(service.storage, "wallets", {"id": w.id}, {"$set": {"scanStatus": "error"}})
     me = w.as_copayer(service)
     for call in (me.create_address({}), me.get_balance({}), me.get_utxos({})):
         with pytest.raises(ClientError) as ei:

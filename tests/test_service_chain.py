@@ -50,7 +50,7 @@ async def test_balance_and_utxos_on_chain(service, litecoind):
     only = await me.get_utxos({"addresses": a1["address"]})
     assert [(u["txid"], u["satoshis"]) for u in only] == [(txid1, 25_000_000)]
     assert "path" not in only[0]
-    cache = await service.storage.get_cache(w.id, "addressesWithBalance", None)
+    cache = await service.storage.cache.get(w.id, "addressesWithBalance", None)
     assert sorted(cache["addresses"]) == sorted([a0["address"], a1["address"]])
     status = await me.get_status({"includeExtendedInfo": True})
     assert status["balance"]["totalAmount"] == 175_000_000
@@ -68,7 +68,7 @@ async def test_gap_limit_with_node_activity(service, litecoind):
     litecoind.fund(made[-1]["address"], "0.01")  # mempool activity counts
     nxt = await me.create_address({})
     assert nxt["path"] == "m/0/3"
-    stored = {a["address"]: a for a in await service.storage.fetch_addresses(w.id)}
+    stored = {a["address"]: a for a in await service.storage.addresses.fetch(w.id)}
     assert stored[made[-1]["address"]]["hasActivity"] is True
 
 

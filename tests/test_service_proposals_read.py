@@ -25,7 +25,7 @@ async def store_txp(service, w, creator: int, *, inputs, status="pending", txid=
         t.txid = txid
     if status == "broadcasted":
         t.broadcasted_on = service.now_s()
-    await service.storage.store_tx(t.to_dict(for_storage=True))
+    await service.storage.proposals.store(t.to_dict(for_storage=True))
     return t
 
 

@@ -84,7 +84,7 @@ async def test_two_step_balance(storage, node_explorer, litecoind):
     w, me = await new_wallet(service)
     old = [await me.create_address({}) for _ in range(3)]
     await fund(me, litecoind, "0.4", address=old[1])  # one-step so far (< 3 ... now 3 addresses)
-    await storage.delete_cache(w.id, "addressesWithBalance")
+    await storage.cache.delete(w.id, "addressesWithBalance")
     clock.advance(25 * 3600)  # the funded address is no longer "new" and not known to hold funds
     partial = await me.get_balance({"twoStep": True})
     assert partial["totalAmount"] == 0
@@ -126,5 +126,5 @@ async def test_fast_cache(storage, node_explorer, litecoind):
     clock.advance(61)
     assert (await me.get_balance({}))["totalAmount"] == 20_000_000
     # Q8: the key depends on the address strings, not only their count
-    cache = await storage.get_cache(w.id, "balanceCache", None)
+    cache = await storage.cache.get(w.id, "balanceCache", None)
     assert cache is None

@@ -11,6 +11,7 @@ import pytest_twisted
 from bws.chains.txbuild import build_tx
 from bws.errors import ClientError, ServerError
 from bws.model import TxProposal
+from tests.helpers import db
 from tests.helpers.fixtures import clock, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
@@ -69,9 +70,9 @@ async def test_create_temporary_and_fresh_change(chain_service, litecoind):
     t2 = await me.create_tx(out(to, 1_000_000, feeLevel="economy"))
     assert t2["feeLevel"] == "economy" and t2["feePerKb"] == await level_rate(me, "economy")
     assert [t["changeAddress"]["path"], t2["changeAddress"]["path"]] == ["m/1/0", "m/1/1"]
-    stored = [a for a in await chain_service.storage.fetch_addresses(w.id) if a["isChange"]]
+    stored = [a for a in await chain_service.storage.addresses.fetch(w.id) if a["isChange"]]
     assert [a["path"] for a in stored] == ["m/1/0", "m/1/1"]
-    wallet_doc = await chain_service.storage.fetch_wallet(w.id)
+    wallet_doc = await chain_service.storage.wallets.fetch(w.id)
     assert wallet_doc["addressManager"]["changeAddressIndex"] == 2
 
 
@@ -106,7 +107,7 @@ async def test_create_validation(chain_service, litecoind):
     for opts, code, message in cases:
         e = await err(me.create_tx(opts))
         assert (e.code, e.message) == (code, message), opts
-    assert await chain_service.storage.fetch_txs(w.id) == []
+    assert db.find(chain_service.storage, "txs", {"walletId": w.id}, sort=[("createdOn", -1)]) == []
 
 
 # -- case 33 ---------------------------------------------------------------------------
@@ -123,14 +124,14 @@ async def test_explicit_inputs_fee_and_change_address(chain_service, litecoind):
     t = await me.create_tx(out(to, 10_000_000, inputs=[small], fee=12_345, changeAddress=a1["address"]))
     assert [i["txid"] for i in t["inputs"]] == [small["txid"]] and t["fee"] == 12_345 and "feePerKb" not in t
     assert t["changeAddress"]["address"] == a1["address"]
-    built = build_tx(t)
+    built = build_tx(TxProposal.from_dict(t))
     change = [o.nValue for o in built.tx.vout if o.nValue != 10_000_000]
     assert change == [50_000_000 - 10_000_000 - 12_345]
     # case 37: an exact amount (inputs - fee) has no change output
     exact = await me.create_tx(out(to, 50_000_000 - 10_000, inputs=[small], fee=10_000))
-    assert len(build_tx(exact).tx.vout) == 1
+    assert len(build_tx(TxProposal.from_dict(exact)).tx.vout) == 1
     # Q10: the user-supplied change address is not duplicated
-    assert len([a for a in await chain_service.storage.fetch_addresses(w.id) if a["address"] == a1["address"]]) == 1
+    assert len([a for a in await chain_service.storage.addresses.fetch(w.id) if a["address"] == a1["address"]]) == 1
     e = await err(me.create_tx(out(to, 10_000_000, changeAddress=litecoind.new_address())))
     assert e.code == "INVALID_CHANGE_ADDRESS"
 
@@ -156,7 +157,7 @@ async def test_foreign_id_publish_and_failures(chain_service, litecoind):
     pub = await a.publish_tx({"txProposalId": t["id"], "proposalSignature": proposal_signature(t, keys[0])})
     assert pub["status"] == "pending" and pub["proposalSignature"]
     again = await a.create_tx(out(to, 7_000_000, txProposalId="my-id-1"))
-    assert again["status"] == "pending" and len(await chain_service.storage.fetch_txs(w.id)) == 1
+    assert again["status"] == "pending" and len(db.find(chain_service.storage, "txs", {"walletId": w.id}, sort=[("createdOn", -1)])) == 1
     # idempotent publish
     assert (await b.publish_tx({"txProposalId": t["id"], "proposalSignature": "x"}))["status"] == "pending"
     [n] = await notifications(chain_service, w.id, {"NewTxProposal"})
@@ -213,14 +214,14 @@ async def test_dust_change_folded_and_send_max(chain_service, litecoind):
     await fund(me, litecoind, "1.0")
     to = litecoind.new_address()
     t = await me.create_tx(out(to, 100_000_000 - 4100, feePerKb=10_000))
-    assert t["fee"] == 4100 and len(build_tx(t).tx.vout) == 1
+    assert t["fee"] == 4100 and len(build_tx(TxProposal.from_dict(t)).tx.vout) == 1
 
     info = await me.get_send_max_info({"feePerKb": 10_000, "returnInputs": True})
     assert info["amount"] == 100_000_000 - info["fee"] and info["size"] > 0 and len(info["inputs"]) == 1
     sm = await me.create_tx({"outputs": [{"toAddress": to}], "sendMax": True, "feePerKb": 10_000,
                              "noShuffleOutputs": True})
     assert sm["amount"] == info["amount"] and sm["fee"] == info["fee"] and "changeAddress" not in sm
-    assert sm["outputOrder"] == [0, 1] and len(build_tx(sm).tx.vout) == 1
+    assert sm["outputOrder"] == [0, 1] and len(build_tx(TxProposal.from_dict(sm)).tx.vout) == 1
     e = await err(me.create_tx({"outputs": [{"toAddress": to}], "sendMax": True, "fee": 1000}))
     assert e.message == "fee can only be set when inputs are specified"  # checked first (§6.9 order)
     utxos = await me.get_utxos({})
@@ -243,12 +244,12 @@ async def test_backoff_after_rejections(chain_service, litecoind):
         t = TxProposal.create(w.id, "btc", "testnet", 1, 1, outputs=[{"toAddress": to, "amount": 10_000}],
                               creatorId=w.copayer_ids[0], now=now - 100 + i)
         t.status = "rejected"
-        await chain_service.storage.store_tx(t.to_dict(for_storage=True))
+        await chain_service.storage.proposals.store(t.to_dict(for_storage=True))
     assert (await err(me.create_tx(out(to)))).code == "TX_CANNOT_CREATE"
     # once BACKOFF_TIME passed since the newest rejection, creation is allowed again
-    for doc in await chain_service.storage.fetch_txs(w.id):
+    for doc in db.find(chain_service.storage, "txs", {"walletId": w.id}, sort=[("createdOn", -1)]):
         doc["createdOn"] -= 601
-        await chain_service.storage.store_tx(doc)
+        await chain_service.storage.proposals.store(doc)
     assert (await err(me.create_tx(out(to)))).code == "INSUFFICIENT_FUNDS"
 
 
@@ -285,7 +286,7 @@ async def test_single_address_change(chain_service, litecoind):
     to = litecoind.new_address()
     t = await me.create_tx(out(to, 1_000_000))
     assert t["changeAddress"]["address"] == addr["address"]
-    assert len(await chain_service.storage.fetch_addresses(w.id)) == 1
+    assert len(await chain_service.storage.addresses.fetch(w.id)) == 1
     e = await err(me.create_tx(out(to, 1_000_000, changeAddress=addr["address"])))
     assert e.message == "Cannot specify change address on single-address wallet"
 

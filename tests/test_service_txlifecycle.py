@@ -215,10 +215,74 @@ async def test_broadcast_failures(storage):
 async def test_broadcast_ok_with_fake_and_history_soft_reset(storage):
     fake = FakeExplorer()
     service, w, me, t = await accepted_with_fake(storage, fake)
-    await storage.set_cache(w.id, "historyCacheStatus", None, {"totalItems": 1, "isUpdated": True})
+    await storage.cache.set(w.id, "historyCacheStatus", None, {"totalItems": 1, "isUpdated": True})
     done = await me.broadcast_tx({"txProposalId": t["id"]})
     assert done["status"] == "broadcasted" and fake.broadcasted == [t["raw"]]
-    assert (await storage.get_cache(w.id, "historyCacheStatus", None))["isUpdated"] is False
+    assert (await storage.cache.get(w.id, "historyCacheStatus", None))["isUpdated"] is False
     last = (await notifications(service, w.id))[-1]
     assert last["type"] == "NewOutgoingTx" and last["creatorId"] == w.copayer_ids[0]
     assert (last["data"]["txid"], last["data"]["amount"], last["data"]["txProposalId"]) == (t["txid"], 1_000_000, t["id"])
+
+
+# -- issue 16: typed chain functions ----------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_accepted_proposal_stored_without_raw_is_answered_with_raw(storage):
+    """docs/spec/api.md §5.4: ``raw`` is recomputed on read for accepted proposals. A
+    proposal accepted and stored without ``raw`` (by an older server) comes back with
+    the fully signed transaction rebuilt from its accept actions (review §2.7, bug 2:
+    the rebuild used to fail inside a swallowed exception)."""
+    fake = FakeExplorer()
+    service, w, me, t = await accepted_with_fake(storage, fake)
+    doc = await storage.proposals.fetch(w.id, t["id"])
+    raw = doc.pop("raw")
+    assert raw == t["raw"]
+    await storage.proposals.store(doc)
+    assert "raw" not in await storage.proposals.fetch(w.id, t["id"])
+    assert (await me.get_tx({"txProposalId": t["id"]}))["raw"] == raw
+    (pending,) = await me.get_pending_txs({})
+    assert pending["id"] == t["id"] and pending["raw"] == raw
+    # stored data that cannot be rebuilt (a signature that no longer verifies) still
+    # reads: the proposal is listed without raw, so the copayers can see and remove it
+    doc["actions"][0]["signatures"] = [s[:-2] + ("00" if s[-2:] != "00" else "01")
+                                       for s in doc["actions"][0]["signatures"]]
+    await storage.proposals.store(doc)
+    got = await me.get_tx({"txProposalId": t["id"]})
+    assert got["status"] == "accepted" and "raw" not in got
+    assert [p["id"] for p in await me.get_pending_txs({})] == [t["id"]]
+
+
+@pytest_twisted.ensureDeferred
+async def test_quorum_signature_builds_the_transaction_once(storage, monkeypatch):
+    """Review §2.9: the signature check returns the signed build, and the quorum
+    signature takes ``raw``/``txid`` from it instead of building and signing again."""
+    import bws.chains.txbuild as txbuild
+
+    fake = FakeExplorer()
+    service = make_service(storage, {("btc", "testnet"): fake})
+    keys = [CopayerKeys.random("testnet") for _ in range(2)]
+    w = await create_and_join(service, 2, 2, network="testnet", copayers=keys)
+    a, b = (w.as_copayer(service, i) for i in range(2))
+    addr = await a.create_address({})
+    fake.utxos = [{"txid": "ab" * 32, "vout": 0, "address": addr["address"],
+                   "scriptPubKey": script_for_address(addr["address"], "btc"), "satoshis": 10_000_000,
+                   "confirmations": 3}]
+    t = await a.create_tx({"outputs": [{"toAddress": addr["address"], "amount": 1_000_000}], "feePerKb": 10_000})
+    t = await a.publish_tx({"txProposalId": t["id"], "proposalSignature": proposal_signature(t, keys[0])})
+    sigs = [sign_txp(t, k) for k in keys]
+    assert (await a.sign_tx({"txProposalId": t["id"], "signatures": sigs[0]}))["status"] == "pending"
+
+    builds = []
+    real_build = txbuild.build_tx
+
+    def counting_build(txp):
+        builds.append(txp)
+        return real_build(txp)
+
+    monkeypatch.setattr(txbuild, "build_tx", counting_build)
+    done = await b.sign_tx({"txProposalId": t["id"], "signatures": sigs[1]})
+    assert done["status"] == "accepted" and len(builds) == 1
+    # the one build carries both copayers' signatures (hashtype 01) and names the txid
+    assert all(s + "01" in done["raw"] for s in sigs[0] + sigs[1])
+    assert done["txid"] == txbuild.txid_of(done["raw"])

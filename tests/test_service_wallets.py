@@ -34,7 +34,7 @@ async def test_create_wallet_stores_name_and_honours_id(service):
     wid = "0f6a4c52-3b1e-4a8e-9c1d-2b7e5f4a9d10"
     res = await service.create_wallet(wallet_opts(id=wid))
     assert res == {"walletId": wid}
-    w = await service.storage.fetch_wallet(wid)
+    w = await service.storage.wallets.fetch(wid)
     assert w["name"] == "my wallet" and w["status"] == "pending" and w["copayers"] == []
     await raises(service.create_wallet(wallet_opts(id=wid)), "WALLET_ALREADY_EXISTS", "Wallet already exists")
     await raises(service.create_wallet(wallet_opts(name="")), "BADREQUEST", "name")
@@ -71,7 +71,7 @@ async def test_invalid_m_n(service, m, n):
 async def test_derivation_choice(service):
     async def stored(**kw):
         wid = (await service.create_wallet(wallet_opts(**kw)))["walletId"]
-        w = await service.storage.fetch_wallet(wid)
+        w = await service.storage.wallets.fetch(wid)
         return w["derivationStrategy"], w["addressType"], w["coin"]
 
     assert await stored(m=1, n=1) == ("BIP44", "P2PKH", "btc")
@@ -84,7 +84,7 @@ async def test_derivation_choice(service):
 
 
 async def notifications(service, wallet_id):
-    return await service.storage.fetch_notifications([wallet_id], None, 0)
+    return await service.storage.notifications.fetch([wallet_id], None, 0)
 
 
 @pytest_twisted.ensureDeferred
@@ -100,7 +100,7 @@ async def test_join_stores_copayer_and_notifies(service):
     assert [n["type"] for n in ns] == ["NewCopayer"]
     assert ns[0]["data"] == {"walletId": w.id, "copayerId": cid, "copayerName": "copayer 1"}
     assert ns[0]["creatorId"] == cid
-    lookup = await service.storage.fetch_copayer_lookup(cid)
+    lookup = await service.storage.wallets.fetch_copayer_lookup(cid)
     assert lookup["walletId"] == w.id
 
 
@@ -170,8 +170,8 @@ async def test_dry_run_join_changes_nothing(service):
     res = await service.join_wallet(join_opts(wid, key, c, dryRun=True))
     assert res["copayerId"] is None
     assert (res["wallet"]["m"], res["wallet"]["n"], res["wallet"]["copayers"]) == (2, 3, [])
-    assert (await service.storage.fetch_wallet(wid))["copayers"] == []
-    assert await service.storage.fetch_copayer_lookup(c.copayer_id()) is None
+    assert (await service.storage.wallets.fetch(wid))["copayers"] == []
+    assert await service.storage.wallets.fetch_copayer_lookup(c.copayer_id()) is None
     assert await notifications(service, wid) == []
 
 
@@ -238,7 +238,7 @@ async def test_add_access(service):
     assert keys[0] == {"key": new_req.request_pub, "signature": sig, "selfSigned": True, "restrictions": {},
                        "name": "device 2"}
     assert len(keys) == 2
-    lookup = await service.storage.fetch_copayer_lookup(w.copayer_ids[0])
+    lookup = await service.storage.wallets.fetch_copayer_lookup(w.copayer_ids[0])
     assert lookup["requestPubKeys"][0]["key"] == new_req.request_pub
     # a wrong proof (signed by the request key instead of m/2)
     await raises(service.add_access({"copayerId": w.copayer_ids[0], "requestPubKey": new_req.request_pub,

@@ -1,6 +1,6 @@
-"""Durable notification stream (bws.notifications): Notifier + StreamConsumer against a real
-database; exactly-once across consumer restarts, broker restarts and two instances, in both
-broker modes (websocket relay process, Redis pub/sub)."""
+"""Durable notification stream (bws/delivery/stream.py) and the one store-then-publish Notifier
+(bws/service/notifier.py) against a real database; exactly-once across consumer restarts, broker
+restarts and two instances, in both broker modes (websocket relay process, Redis pub/sub)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from twisted.internet import reactor, task
 from bws.adapters.broker.local import LocalBroker
 from bws.adapters.broker.redis import RedisBroker
 from bws.adapters.broker.ws import WebSocketBroker
-from bws.model import Notification
+from bws.model import Notification, NotificationIds
 from bws.model.notification import format_notification_id
-from bws.notifications import Notifier, StreamConsumer
+from bws.delivery.stream import StreamConsumer
+from bws.service.notifier import Notifier
+from tests.helpers import db
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open, require_binary
 
 
@@ -66,16 +68,16 @@ async def test_notifier_stores_first_then_publishes_and_renews_colliding_ids(sto
         seen_in_db.append(m["id"])
 
     broker.on_message(on_msg)
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     n = note(1)
     stored = await notifier.notify(n)
     assert broker.published == [stored] and "_id" not in stored
-    assert (await storage.fetch_notification_by_id(stored["id"]))["data"] == {"n": 1}
+    assert (await storage.notifications.fetch_by_id(stored["id"]))["data"] == {"n": 1}
     # a second notification carrying the same id (another process, same millisecond) gets a new one
     clash = Notification.create("NewBlock", {}, "livenet", id=stored["id"])
     stored2 = await notifier.notify(clash)
     assert stored2["id"] != stored["id"] and stored2["id"] > stored["id"]
-    assert len(await storage.fetch_notifications_after("", 10)) == 2
+    assert len(await storage.notifications.fetch_after("", 10)) == 2
 
 
 # -- StreamConsumer with an in-process broker ----------------------------------------------------
@@ -91,15 +93,15 @@ async def test_publish_failure_keeps_the_stored_notification(storage, caplog):
             raise ConnectionError("broker down")
 
     with caplog.at_level("ERROR"):
-        stored = await Notifier(storage, BrokenBroker()).notify(note(1))
-    assert (await storage.fetch_notification_by_id(stored["id"]))["data"] == {"n": 1}
+        stored = await Notifier(storage, BrokenBroker(), NotificationIds()).notify(note(1))
+    assert (await storage.notifications.fetch_by_id(stored["id"]))["data"] == {"n": 1}
     assert any("publishing notification" in r.getMessage() for r in caplog.records)
 
 
 @pytest_twisted.ensureDeferred
 async def test_consumer_handles_each_once_and_resumes_from_its_cursor(storage):
     broker = LocalBroker()
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     for i in range(5):
         await notifier.notify(note(i))
     rec = Recorder()
@@ -109,9 +111,9 @@ async def test_consumer_handles_each_once_and_resumes_from_its_cursor(storage):
         await notifier.notify(note(i))  # the broker wake-up drains
     await wait_until(lambda: len(rec.ids) == 8)
     c.stop()
-    last = await storage.get_stream_cursor("email")
+    last = await storage.stream.get_cursor("email")
     assert last == max(rec.ids)
-    assert (await storage.fetch_delivery("email", rec.ids[0]))["state"] == "done"
+    assert (db.find_one(storage, "stream_deliveries", {"consumer": "email", "notificationId": rec.ids[0]}))["state"] == "done"
     # restart: nothing is handled again, new ones are
     rec2 = Recorder()
     c2 = await consumer("email", storage, broker, rec2).start()
@@ -129,7 +131,7 @@ async def test_consumer_handles_each_once_and_resumes_from_its_cursor(storage):
 @pytest_twisted.ensureDeferred
 async def test_first_start_from_now_skips_history(storage):
     broker = LocalBroker()
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     await notifier.notify(note(1))
     rec = Recorder()
     c = await consumer("fresh", storage, broker, rec, start_from="now").start()
@@ -147,14 +149,14 @@ async def test_late_commit_within_lookback_is_not_missed(storage):
     c = await consumer("late", storage, broker, rec, lookback=5.0, poll_interval=60).start()
     now = int(time.time() * 1000)
     newer = Notification.create("NewBlock", {}, "livenet", id=format_notification_id(now, 5)).to_dict()
-    await storage.store_notification(newer)
+    await storage.notifications.store(newer)
     await c.drain()
     assert rec.ids == [newer["id"]] and c.cursor == newer["id"]
     # a writer that allocated its id earlier commits only now (2 s older than the cursor)
     older = Notification.create("NewBlock", {}, "livenet", id=format_notification_id(now - 2000, 1)).to_dict()
-    await storage.store_notification(older)
+    await storage.notifications.store(older)
     too_old = Notification.create("NewBlock", {}, "livenet", id=format_notification_id(now - 60_000, 1)).to_dict()
-    await storage.store_notification(too_old)
+    await storage.notifications.store(too_old)
     await c.drain()
     assert rec.ids == [newer["id"], older["id"]]  # beyond the lookback window is the documented limit
     assert c.cursor == newer["id"]  # never rewinds
@@ -164,7 +166,7 @@ async def test_late_commit_within_lookback_is_not_missed(storage):
 @pytest_twisted.ensureDeferred
 async def test_failing_handler_is_retried_then_marked_dead(storage):
     broker = LocalBroker()
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     calls = collections.Counter()
 
     async def flaky(n):
@@ -180,8 +182,8 @@ async def test_failing_handler_is_retried_then_marked_dead(storage):
     await wait_until(lambda: calls[1] == 3 and calls[2] == 3, timeout=10)
     await sleep(0.5)
     c.stop()
-    assert (await storage.fetch_delivery("retry", a["id"]))["state"] == "done"
-    dead = await storage.fetch_delivery("retry", b["id"])
+    assert (db.find_one(storage, "stream_deliveries", {"consumer": "retry", "notificationId": a["id"]}))["state"] == "done"
+    dead = db.find_one(storage, "stream_deliveries", {"consumer": "retry", "notificationId": b["id"]})
     assert dead["state"] == "dead" and dead["error"] == "always"
     assert calls[2] == 3  # max_attempts, not more
 
@@ -189,17 +191,17 @@ async def test_failing_handler_is_retried_then_marked_dead(storage):
 @pytest_twisted.ensureDeferred
 async def test_claim_left_by_a_crashed_process_is_rerun_after_claim_timeout(storage):
     broker = LocalBroker()
-    notifier = Notifier(storage, broker)
+    notifier = Notifier(storage, broker, NotificationIds())
     n = await notifier.notify(note(1))
     fresh = await notifier.notify(note(2))
     now = int(time.time() * 1000)
     # a previous incarnation claimed both and died before finishing; one claim is old
-    await storage.claim_delivery("crashy", n["id"], {"state": "claimed", "claimedAt": now - 10_000, "attempts": 1})
-    await storage.claim_delivery("crashy", fresh["id"], {"state": "claimed", "claimedAt": now, "attempts": 1})
+    await storage.stream.claim("crashy", n["id"], {"state": "claimed", "claimedAt": now - 10_000, "attempts": 1})
+    await storage.stream.claim("crashy", fresh["id"], {"state": "claimed", "claimedAt": now, "attempts": 1})
     rec = Recorder()
     c = await consumer("crashy", storage, broker, rec, claim_timeout=5.0).start()
     assert rec.ids == [n["id"]]  # the recent claim may still be alive elsewhere: left alone
-    d = await storage.fetch_delivery("crashy", n["id"])
+    d = db.find_one(storage, "stream_deliveries", {"consumer": "crashy", "notificationId": n["id"]})
     assert d["state"] == "done" and d["attempts"] == 2
     c.stop()
 
@@ -247,7 +249,7 @@ def broker_env(request, tmp_path):
 @pytest_twisted.ensureDeferred
 async def test_1000_stored_while_consumer_down_are_handled_exactly_once(storage, broker_env):
     mode, _, make = broker_env
-    producer = Notifier(storage, make())
+    producer = Notifier(storage, make(), NotificationIds())
     rec = Recorder()
     first = await consumer("svc", storage, make(), rec, start_from="now").start()
     first.stop()  # the consumer goes down with a cursor
@@ -265,13 +267,13 @@ async def test_1000_stored_while_consumer_down_are_handled_exactly_once(storage,
     counts = rec_a.counts() + rec_b.counts()
     assert rec.ids == []
     assert set(counts) == set(ids) and max(counts.values()) == 1, mode
-    assert await storage.get_stream_cursor("svc") == max(ids)
+    assert await storage.stream.get_cursor("svc") == max(ids)
 
 
 @pytest_twisted.ensureDeferred
 async def test_broker_restart_mid_stream_loses_none_doubles_none(storage, broker_env):
     mode, proc, make = broker_env
-    producer = Notifier(storage, make())
+    producer = Notifier(storage, make(), NotificationIds())
     cons_broker = make()
     rec = Recorder()
     # poll every 60 s: only broker messages and the reconnect replay can deliver in time

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from bws.templates import (
+from bws.delivery.templates import (
     TEMPLATE_BY_TYPE,
     TemplateError,
     TemplateSet,

@@ -66,8 +66,8 @@ async def test_1of1_send_over_http(api, litecoind):
     dry = await c.post("/v2/txproposals/", {**body, "dryRun": True}, k)
     assert dry.status == 200, dry.text
     assert dry.json["status"] == "temporary" and dry.json["changeAddress"]["path"] == "m/1/0"
-    assert await service.storage.fetch_tx(w.id, dry.json["id"]) is None
-    assert len(await service.storage.fetch_addresses(w.id)) == 1  # dry run stored no change address
+    assert await service.storage.proposals.fetch(w.id, dry.json["id"]) is None
+    assert len(await service.storage.addresses.fetch(w.id)) == 1  # dry run stored no change address
 
     r = await c.post("/v2/txproposals/", body, k)
     assert r.status == 200, r.text

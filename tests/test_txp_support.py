@@ -24,14 +24,16 @@ from twisted.internet import reactor, task
 from bws.chains.txbuild import build_tx, unsigned_raw
 from bws.adapters.errors import ExplorerError
 from bws.adapters.explorers.bitcoind import BitcoindExplorer
+from bws.model import TxProposal
 from bws.service.jobs import drain_jobs
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
 
 
 def sign_txp(txp: dict, keys: CopayerKeys) -> list[str]:
-    """DER hex signatures of every input of ``txp`` by copayer ``keys``."""
-    built = build_tx(txp)
+    """DER hex signatures of every input of ``txp`` (the proposal as the API
+    answers it) by copayer ``keys``."""
+    built = build_tx(TxProposal.from_dict(txp))
     paths = txp.get("inputPaths") or [i["path"] for i in txp["inputs"]]
     sigs = []
     for i, path in enumerate(paths):
@@ -41,7 +43,8 @@ def sign_txp(txp: dict, keys: CopayerKeys) -> list[str]:
 
 
 def proposal_signature(txp: dict, keys: CopayerKeys) -> str:
-    return keys.sign(unsigned_raw(txp))
+    """``proposalSignature`` of ``txp`` (the proposal as the API answers it)."""
+    return keys.sign(unsigned_raw(TxProposal.from_dict(txp)))
 
 
 async def sleep(seconds: float) -> None:
@@ -60,7 +63,7 @@ async def eventually(fn, check, timeout: float = 15.0, interval: float = 0.1):
 
 
 async def notifications(service, wallet_id: str, types: Optional[set] = None) -> list[dict]:
-    ns = await service.storage.fetch_notifications([wallet_id], None, 0)
+    ns = await service.storage.notifications.fetch([wallet_id], None, 0)
     return [n for n in ns if types is None or n["type"] in types]
 
 

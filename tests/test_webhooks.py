@@ -9,7 +9,8 @@ from twisted.internet import reactor, task
 from bws.config import WebhookOpts
 from bws.errors import ClientError
 from bws.service.webhooks import list_webhook_deliveries, list_webhooks, register_webhook, remove_webhook
-from bws.webhooks import DestinationPolicy, WebhookService, sign, verify_signature
+from bws.delivery.destinations import DestinationPolicy
+from bws.delivery.webhooks import WebhookService, sign, verify_signature
 from tests.notify_fixtures import make_wallet, notify
 
 

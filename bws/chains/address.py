@@ -1,4 +1,4 @@
-"""Addresses: wallet derivation, output-address parsing, scripts (spec/api.md §6.1, §9.2).
+"""Addresses: wallet derivation, output-address parsing, scripts (docs/spec/api.md §6.1, §9.2).
 
 * BTC: base58check with version 0x00/0x05 (livenet), 0x6f/0xc4 (testnet and
   regtest). We also accept 0x3a ("Q…") as a *testnet* P2SH when parsing,
@@ -148,7 +148,7 @@ def derive_address(
     address_type: str = P2PKH,
     m: int = 1,
 ) -> dict:
-    """Derive a wallet address (§6.1).
+    """Derive a wallet address (docs/spec/api.md §6.1).
 
     xpubs: the wallet's publicKeyRing xPubKeys in ring (join) order;
     path: "m/0/5" style non-hardened path; address_type: "P2PKH" (exactly one

@@ -1,6 +1,6 @@
 """Chain-rule constants used by bws/chains.
 
-The values live once, in :mod:`bws.model.constants` (spec/api.md §8); this module
+The values live once, in :mod:`bws.model.constants` (docs/spec/api.md §8); this module
 re-exports the ones the chain rules need.
 """
 

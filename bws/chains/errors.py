@@ -1,4 +1,4 @@
-"""Errors raised by the chain rules (spec/api.md §7).
+"""Errors raised by the chain rules (docs/spec/api.md §7).
 
 Named client errors come from :mod:`bws.errors` (``client_error(code)`` →
 ``ClientError(code, default message)``). Build failures that the reference

@@ -1,5 +1,5 @@
 """EVM raw transactions: decode, recover the sender, check against a proposal
-(spec api.md §9.6; issue 6).  Pure functions, no I/O: the caller supplies the
+(docs/spec/api.md §9.6).  Pure functions, no I/O: the caller supplies the
 node's facts (expected chain id, the sender's next nonce).
 
 The fork's clients sign the transaction themselves and send the raw bytes as
@@ -163,7 +163,7 @@ def raw_from_signatures(signatures: Any) -> str:
     """The raw transaction of a fork-client sign request.
 
     Accepted shapes: ``[[{"signature": raw, ...}]]`` (what the fork's client
-    sends, §9.6), ``[{"signature": raw}]`` and ``[raw]``.  Anything else is
+    sends, docs/spec/api.md §9.6), ``[{"signature": raw}]`` and ``[raw]``.  Anything else is
     BAD_SIGNATURES."""
     first: Any = signatures
     for _ in range(3):

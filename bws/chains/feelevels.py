@@ -1,4 +1,4 @@
-"""Fee levels from fee-estimator samples (spec/api.md §6.5, §8.3, §9.4).
+"""Fee levels from fee-estimator samples (docs/spec/api.md §6.5, §8.3, §9.4).
 
 Pure: the caller asks the explorer for :func:`sample_points` and passes the
 answer (``{nbBlocks: feePerKb in BTC/kB, -1 when unknown}``) to
@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional, Sequence
 
 from bws.chains.constants import EVM_COINS, FEE_LEVELS, FEE_LEVELS_FALLBACK
-from bws.chains import _fields as F
-from bws.jsnum import strip, to_fixed0
+from bws.jsnum import is_number, strip, to_fixed0
 
 __all__ = ["sample_points", "compute_fee_levels", "static_fee_levels", "fee_level_names"]
 
@@ -45,7 +44,7 @@ def _parse_samples(samples: Mapping[Any, Any]) -> dict[int, float]:
             except ValueError:
                 continue
         # bitcoind/insight answer -1 for "no estimate"; 0 is no estimate either.
-        if F.is_number(v) and v > 0:
+        if is_number(v) and v > 0:
             out[n] = strip(v * 1e8)
     return out
 
@@ -82,7 +81,7 @@ def compute_fee_levels(
 
 
 def static_fee_levels(coin: str) -> list[dict]:
-    """ETH/TRY levels (§9.4): defaults with their nbBlocks, no multiplier, no estimation."""
+    """ETH/TRY levels (docs/spec/api.md §9.4): defaults with their nbBlocks, no multiplier, no estimation."""
     if coin not in EVM_COINS:
         raise ValueError("static fee levels exist only for eth/try")
     return [{"level": l["name"], "feePerKb": l["defaultValue"], "nbBlocks": l["nbBlocks"]} for l in FEE_LEVELS[coin]]

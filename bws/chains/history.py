@@ -1,7 +1,10 @@
-"""Transaction history: normalisation and decoration (spec/api.md §6.14).
+"""Transaction history: normalisation and decoration (docs/spec/api.md §6.14).
 
-Pure functions; the service fetches the explorer page, the wallet's
-addresses, proposals and notes, and fee levels, then calls:
+Pure functions over wire dicts: a history item is built from the API forms
+of what it shows (the decorated proposal the API answers, the TxNote with
+``editedByName``), so they come in as those dicts, not as models. The service
+fetches the explorer page, the wallet's addresses, proposals and notes, and
+fee levels, then calls:
 
     txs   = [normalize_tx(raw, coin) for raw in page]
     items = decorate_txs(txs, addresses, proposals=…, notes=…, single_address=…)
@@ -16,9 +19,8 @@ from __future__ import annotations
 import time as _time
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from bws.chains import _fields as F
 from bws.chains.constants import EVM_COINS
-from bws.jsnum import js_parse_int, to_fixed0
+from bws.jsnum import is_number, js_parse_int, to_fixed0
 
 __all__ = [
     "normalize_tx",
@@ -88,16 +90,17 @@ def _key(address: Any) -> Any:
     return address
 
 
-def index_addresses(addresses: Iterable[Any]) -> dict:
-    """address key → Address (dict/object with isChange); plain strings count
-    as non-change addresses. Build it once per address set and pass it to
-    :func:`decorate_txs` as ``indexed`` to decorate several pages."""
+def index_addresses(addresses: Iterable[Mapping | str]) -> dict:
+    """address key → Address wire dict (``{address, isChange?}``, as stored);
+    plain strings count as non-change addresses. Build it once per address
+    set and pass it to :func:`decorate_txs` as ``indexed`` to decorate several
+    pages."""
     out = {}
     for a in addresses:
         if isinstance(a, str):
             out[_key(a)] = {"address": a, "isChange": False}
         else:
-            out[_key(F.get(a, "address"))] = a
+            out[_key(a.get("address"))] = a
     return out
 
 
@@ -111,7 +114,7 @@ def classify(items: Sequence[Mapping], indexed: Mapping, single_address: bool = 
                 "address": it.get("address"),
                 "amount": it.get("amount"),
                 "isMine": addr is not None,
-                "isChange": bool(F.get(addr, "isChange", False) or single_address) if addr is not None else False,
+                "isChange": bool(addr.get("isChange") or single_address) if addr is not None else False,
             }
         )
     return out
@@ -121,11 +124,9 @@ def _sum(items: Iterable[Mapping]) -> int:
     return sum(i["amount"] or 0 for i in items)
 
 
-def _pick(obj: Any, keys: Sequence[str]) -> dict:
+def _pick(obj: Mapping, keys: Sequence[str]) -> dict:
     # lodash _.pick: copy the keys that exist.
-    if isinstance(obj, Mapping):
-        return {k: obj[k] for k in keys if k in obj}
-    return {k: getattr(obj, k) for k in keys if hasattr(obj, k)}
+    return {k: obj[k] for k in keys if k in obj}
 
 
 def decorate_tx(
@@ -134,14 +135,15 @@ def decorate_tx(
     *,
     single_address: bool = False,
     include_extended_info: bool = True,
-    proposal: Any = None,
-    note: Any = None,
+    proposal: Optional[Mapping] = None,
+    note: Optional[Mapping] = None,
 ) -> dict:
-    """One history item from a normalised tx (§6.14 "Decoration").
+    """One history item from a normalised tx (docs/spec/api.md §6.14 "Decoration").
 
-    indexed_addresses: from :func:`decorate_txs`. proposal: the wallet's
-    proposal whose txid matches (decorated with creatorName and
-    actions[].copayerName) or None; note: the TxNote or None.
+    indexed_addresses: from :func:`index_addresses`. proposal: the wallet's
+    proposal whose txid matches, as the API answers it (``TxProposal.to_dict()``
+    plus creatorName and actions[].copayerName), or None; note: the TxNote
+    wire dict (with editedByName) or None.
     """
     item: dict[str, Any] = {"txid": tx.get("txid")}
     fees = tx.get("fees") or 0
@@ -178,7 +180,7 @@ def decorate_tx(
     if foreign:
         item["foreignCrafted"] = True
     size = tx.get("size")
-    if F.is_number(size) and size > 0:
+    if is_number(size) and size > 0:
         item["feePerKb"] = to_fixed0(fees * 1000 / size)
 
     if include_extended_info:
@@ -191,24 +193,24 @@ def decorate_tx(
         item["outputs"] = [{"amount": o["amount"], "address": o["address"]} for o in shown]
 
     if proposal is not None:
-        item["createdOn"] = F.get(proposal, "createdOn")
-        item["proposalId"] = F.get(proposal, "id")
-        if F.get(proposal, "type") is not None:  # legacy proposals only
-            item["proposalType"] = F.get(proposal, "type")
-        item["creatorName"] = F.get(proposal, "creatorName")
-        item["message"] = F.get(proposal, "message")
+        item["createdOn"] = proposal.get("createdOn")
+        item["proposalId"] = proposal.get("id")
+        if proposal.get("type") is not None:  # legacy proposals only
+            item["proposalType"] = proposal.get("type")
+        item["creatorName"] = proposal.get("creatorName")
+        item["message"] = proposal.get("message")
         item["actions"] = [
             _pick(a, ["createdOn", "type", "copayerId", "copayerName", "comment"])
-            for a in (F.get(proposal, "actions") or [])
+            for a in (proposal.get("actions") or [])
         ]
-        txp_outputs = F.get(proposal, "outputs") or []
+        txp_outputs = proposal.get("outputs") or []
         for o in item["outputs"]:
             match = next(
-                (p for p in txp_outputs if F.get(p, "toAddress") == o["address"] and F.get(p, "amount") == o["amount"]),
+                (p for p in txp_outputs if p.get("toAddress") == o["address"] and p.get("amount") == o["amount"]),
                 None,
             )
-            o["message"] = F.get(match, "message") if match is not None else None
-        item["customData"] = F.get(proposal, "customData")
+            o["message"] = match.get("message") if match is not None else None
+        item["customData"] = proposal.get("customData")
     if note is not None:
         item["note"] = _pick(note, ["body", "editedBy", "editedByName", "editedOn"])
     return item
@@ -216,18 +218,19 @@ def decorate_tx(
 
 def decorate_txs(
     txs: Sequence[Mapping],
-    addresses: Iterable[Any],
+    addresses: Iterable[Mapping | str],
     *,
-    proposals: Iterable[Any] = (),
-    notes: Iterable[Any] = (),
+    proposals: Iterable[Mapping] = (),
+    notes: Iterable[Mapping] = (),
     single_address: bool = False,
     include_extended_info: bool = True,
     indexed: Optional[Mapping] = None,
 ) -> list[dict]:
-    """Decorate normalised txs (§6.14). addresses: the wallet's Address
-    dicts/objects (``address``, ``isChange``) or plain strings; or pass
-    ``indexed`` (:func:`index_addresses` of them) instead; proposals and
-    notes are matched by ``txid``. The txs are not modified.
+    """Decorate normalised txs (docs/spec/api.md §6.14). addresses: the
+    wallet's Address wire dicts (``address``, ``isChange``) or plain strings;
+    or pass ``indexed`` (:func:`index_addresses` of them) instead; proposals
+    and notes (wire dicts, see :func:`decorate_tx`) are matched by ``txid``.
+    The txs are not modified.
 
     Examples (wallet fees 100): external → mine 200 ⇒ received 200; mine 500
     → external 400, no change ⇒ sent 500; mine 500 → external 300 + my
@@ -235,8 +238,8 @@ def decorate_txs(
     """
     if indexed is None:
         indexed = index_addresses(addresses)
-    by_txid = {F.get(p, "txid"): p for p in proposals if F.get(p, "txid")}
-    notes_by_txid = {F.get(n, "txid"): n for n in notes}
+    by_txid = {p.get("txid"): p for p in proposals if p.get("txid")}
+    notes_by_txid = {n.get("txid"): n for n in notes}
     return [
         decorate_tx(
             tx,
@@ -265,7 +268,7 @@ def tag_low_fees(items: Sequence[dict], fee_levels: Optional[Sequence[Mapping]])
         return
     for item in unconfirmed:
         fpk = item.get("feePerKb")
-        item["lowFees"] = F.is_number(fpk) and fpk < level["feePerKb"]
+        item["lowFees"] = is_number(fpk) and fpk < level["feePerKb"]
 
 
 def proposal_time_window(txs: Sequence[Mapping]) -> tuple[int, int]:

@@ -1,8 +1,9 @@
-"""Balance totals, UTXO selection and send-max info (spec/api.md §6.4, §6.7, §6.13, §9.5).
+"""Balance totals, UTXO selection and send-max info (docs/spec/api.md §6.4, §6.7, §6.13, §9.5).
 
-All functions are pure over a list of wallet UTXO dicts
+All functions are pure over a list of wallet UTXOs, the explorer's wire dicts
 ``{txid, vout, address, path, publicKeys, scriptPubKey, satoshis, confirmations, locked}``
-(satoshis: int; confirmations: int, missing → 0; locked: bool).
+(satoshis: int; confirmations: int, missing → 0; locked: bool). A proposal is a
+:class:`bws.model.TxProposal`; the selected UTXO dicts become its ``inputs``.
 
 Randomness (the reference's ``_.shuffle``) is injected: ``shuffle`` takes a
 list and returns a new, permuted list. Tests pass ``list`` (identity).
@@ -11,9 +12,8 @@ list and returns a new, permuted list. Tests pass ``list`` (identity).
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
-from bws.chains import _fields as F
 from bws.chains.constants import (
     DUST_AMOUNT,
     MAX_TX_SIZE_IN_KB,
@@ -25,8 +25,9 @@ from bws.chains.constants import (
 )
 from bws.chains.errors import ServerError, client_error
 from bws.chains.txbuild import BuiltTx, check_tx
-from bws.chains.txsize import estimate_fee, estimate_size, estimate_size_for, size_per_input
-from bws.jsnum import js_round
+from bws.chains.txsize import estimate_fee, estimate_size_for, fee_for_size, size_per_input
+from bws.jsnum import is_number, js_round
+from bws.model import TxProposal, or_default
 
 __all__ = [
     "Shuffle",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 Shuffle = Callable[[list], list]
+#: a wallet UTXO (module docstring)
+Utxo = dict
 EVM_GAS_LIMIT = 21000
 
 _rng = random.SystemRandom()
@@ -52,13 +55,13 @@ def default_shuffle(items: list) -> list:
     return _rng.sample(list(items), len(items))
 
 
-def _conf(u: Any) -> int:
-    c = F.get(u, "confirmations", 0)
-    return c if F.is_number(c) else 0
+def _conf(u: Mapping) -> int:
+    c = u.get("confirmations")
+    return c if is_number(c) else 0
 
 
-def _sat(u: Any) -> int:
-    return F.get(u, "satoshis", 0)
+def _sat(u: Mapping) -> int:
+    return or_default(u.get("satoshis"), 0)
 
 
 def _div(a: float, b: float) -> float:
@@ -69,35 +72,35 @@ def _div(a: float, b: float) -> float:
 
 
 # --------------------------------------------------------------------------
-# §6.3 (the pure part of getWalletUtxos)
+# docs/spec/api.md §6.3 (the pure part of getWalletUtxos)
 
 
-def utxo_key(u: Any) -> str:
-    """"<txid>|<vout>", the lock key of a UTXO or proposal input."""
-    return f"{F.get(u, 'txid')}|{F.get(u, 'vout')}"
+def utxo_key(u: Mapping) -> str:
+    """"<txid>|<vout>", the lock key of a UTXO or proposal input (both wire dicts)."""
+    return f"{u.get('txid')}|{u.get('vout')}"
 
 
-def mark_locked(utxos: Sequence[Any], pending_txps: Iterable[Any]) -> list:
+def mark_locked(utxos: Sequence[Utxo], pending_txps: Iterable[TxProposal]) -> list[Utxo]:
     """Set ``locked`` on every UTXO spent by an input of a pending proposal (in place; returns utxos)."""
-    locked = {utxo_key(i) for t in pending_txps for i in (F.get(t, "inputs") or [])}
+    locked = {utxo_key(i) for t in pending_txps for i in (t.inputs or [])}
     for u in utxos:
-        F.put(u, "locked", utxo_key(u) in locked)
+        u["locked"] = utxo_key(u) in locked
     return list(utxos)
 
 
-def remove_recently_spent(utxos: Sequence[Any], broadcast_txps: Iterable[Any]) -> list:
+def remove_recently_spent(utxos: Sequence[Utxo], broadcast_txps: Iterable[TxProposal]) -> list[Utxo]:
     """Drop UTXOs spent by proposals we broadcast recently (last 24 h, up to 100;
     BTC/BCH only) — explorers may lag behind our own broadcasts."""
-    spent = {utxo_key(i) for t in broadcast_txps for i in (F.get(t, "inputs") or [])}
+    spent = {utxo_key(i) for t in broadcast_txps for i in (t.inputs or [])}
     return [u for u in utxos if utxo_key(u) not in spent]
 
 
 # --------------------------------------------------------------------------
-# §6.4
+# docs/spec/api.md §6.4
 
 
-def totalize(utxos: Iterable[Any]) -> dict:
-    """Balance totals over UTXOs (§6.4), amounts in satoshis/wei.
+def totalize(utxos: Iterable[Utxo]) -> dict:
+    """Balance totals over UTXOs (docs/spec/api.md §6.4), amounts in satoshis/wei.
 
     Returns ``{totalAmount, lockedAmount, totalConfirmedAmount,
     lockedConfirmedAmount, availableAmount, availableConfirmedAmount,
@@ -108,7 +111,7 @@ def totalize(utxos: Iterable[Any]) -> dict:
     for u in utxos:
         s = _sat(u)
         confirmed = _conf(u) > 0
-        is_locked = bool(F.get(u, "locked", False))
+        is_locked = bool(u.get("locked"))
         total += s
         if confirmed:
             total_conf += s
@@ -116,10 +119,10 @@ def totalize(utxos: Iterable[Any]) -> dict:
             locked += s
             if confirmed:
                 locked_conf += s
-        addr = F.get(u, "address")
+        addr = u.get("address")
         entry = by_address.get(addr)
         if entry is None:
-            entry = by_address[addr] = {"address": addr, "path": F.get(u, "path"), "amount": 0}
+            entry = by_address[addr] = {"address": addr, "path": u.get("path"), "amount": 0}
         entry["amount"] += s
     return {
         "totalAmount": total,
@@ -133,7 +136,7 @@ def totalize(utxos: Iterable[Any]) -> dict:
 
 
 # --------------------------------------------------------------------------
-# §6.7
+# docs/spec/api.md §6.7
 
 
 def _select(cand: list, amount: int, base_size: int, base_fee: float, size_per_in: int, fee_per_in: float):
@@ -192,46 +195,42 @@ def _select(cand: list, amount: int, base_size: int, base_fee: float, size_per_i
 
 
 def select_tx_inputs(
-    txp: Any,
-    utxos: Sequence[Any],
+    txp: TxProposal,
+    utxos: Sequence[Utxo],
     utxos_to_exclude: Iterable[str] = (),
     shuffle: Optional[Shuffle] = None,
 ) -> BuiltTx:
-    """Choose inputs and fee for a BTC/BCH proposal (§6.7), then ``check_tx``.
+    """Choose inputs and fee for a BTC/BCH proposal (docs/spec/api.md §6.7), then ``check_tx``.
 
-    txp: dict/object with outputs, feePerKb, excludeUnconfirmedUtxos,
-    addressType, requiredSignatures, walletN, inputs (caller-supplied or
-    empty), fee; utxos: the wallet UTXOs (§6.3, with ``locked`` flags);
-    utxos_to_exclude: "txid:vout" strings.
-    Sets txp.inputs (shuffled), txp.inputPaths and txp.fee; returns the
-    built unsigned transaction.
+    txp: reads outputs, fee_per_kb (sat/kB), exclude_unconfirmed_utxos,
+    address_type, required_signatures, wallet_n, inputs (caller-supplied or
+    empty) and fee (satoshis); utxos: the wallet UTXOs (docs/spec/api.md §6.3,
+    with ``locked`` flags); utxos_to_exclude: "txid:vout" strings.
+    Sets txp.inputs (shuffled; the chosen dicts of ``utxos`` themselves),
+    txp.input_paths and txp.fee; returns the built unsigned transaction.
     Raises ClientError INSUFFICIENT_FUNDS, LOCKED_FUNDS,
     INSUFFICIENT_FUNDS_FOR_FEE, TX_MAX_SIZE_EXCEEDED, DUST_AMOUNT,
     TxBuildError, or ServerError("Could not select tx inputs").
     """
     shuffle = shuffle or default_shuffle
-    if F.get(txp, "inputs"):
+    if txp.inputs:
         # Caller-supplied inputs: keep them; estimate the fee unless given.
-        if not F.is_number(F.get(txp, "fee")):
-            F.put(txp, "fee", estimate_fee(txp))
-        F.put(txp, "inputPaths", [F.get(i, "path") for i in F.get(txp, "inputs")])
+        if not is_number(txp.fee):
+            txp.fee = estimate_fee(txp)
+        txp.set_inputs(txp.inputs)
         return check_tx(txp)
 
-    fee_per_kb = F.get(txp, "feePerKb")
-    amount = sum(F.get(o, "amount", 0) for o in (F.get(txp, "outputs") or []))
-    probe = {
-        "inputs": [],
-        "outputs": F.get(txp, "outputs") or [],
-        "addressType": F.get(txp, "addressType"),
-        "requiredSignatures": F.get(txp, "requiredSignatures", 1),
-        "walletN": F.get(txp, "walletN", 1),
-    }
-    base_size = estimate_size(probe)
+    fee_per_kb = txp.fee_per_kb
+    outputs = txp.outputs or []
+    amount = sum(or_default(o.get("amount"), 0) for o in outputs)
+    address_type = txp.address_type or None
+    m, n = or_default(txp.required_signatures, 1), or_default(txp.wallet_n, 1)
+    base_size = estimate_size_for(0, len(outputs) if isinstance(outputs, list) else 0, address_type, m, n)
     base_fee = base_size * fee_per_kb / 1000
-    size_per_in = size_per_input(probe["addressType"], probe["requiredSignatures"], probe["walletN"])
+    size_per_in = size_per_input(address_type, m, n)
     fee_per_in = size_per_in * fee_per_kb / 1000
 
-    exclude_unconfirmed = bool(F.get(txp, "excludeUnconfirmedUtxos", False))
+    exclude_unconfirmed = bool(txp.exclude_unconfirmed_utxos)
     bal = totalize(utxos)
     if exclude_unconfirmed:
         total, available = bal["totalConfirmedAmount"], bal["availableConfirmedAmount"]
@@ -246,10 +245,10 @@ def select_tx_inputs(
     usable = [
         u
         for u in utxos
-        if not F.get(u, "locked", False)
+        if not u.get("locked")
         and _sat(u) > fee_per_in
         and (not exclude_unconfirmed or _conf(u) > 0)
-        and f"{F.get(u, 'txid')}:{F.get(u, 'vout')}" not in excluded
+        and f"{u.get('txid')}:{u.get('vout')}" not in excluded
     ]
 
     groups = [6, 1] + ([] if exclude_unconfirmed else [0])
@@ -273,19 +272,17 @@ def select_tx_inputs(
     if sel_err is not None or not inputs:
         raise sel_err or ServerError("Could not select tx inputs")
 
-    inputs = shuffle(list(inputs))
-    F.put(txp, "inputs", inputs)
-    F.put(txp, "inputPaths", [F.get(i, "path") for i in inputs])
-    F.put(txp, "fee", chosen_fee)
+    txp.set_inputs(shuffle(list(inputs)))
+    txp.fee = chosen_fee
     return check_tx(txp)
 
 
 # --------------------------------------------------------------------------
-# §6.13
+# docs/spec/api.md §6.13
 
 
 def send_max_info(
-    utxos: Sequence[Any],
+    utxos: Sequence[Utxo],
     fee_per_kb: int,
     *,
     m: int,
@@ -295,7 +292,7 @@ def send_max_info(
     return_inputs: bool = False,
     shuffle: Optional[Shuffle] = None,
 ) -> dict:
-    """Send-max information (§6.13) for a BTC/BCH wallet.
+    """Send-max information (docs/spec/api.md §6.13) for a BTC/BCH wallet.
 
     fee_per_kb: resolved rate (satoshis/kB); m/n/address_type: the wallet's.
     Returns ``{size, amount, fee, feePerKb, inputs, utxosBelowFee,
@@ -316,7 +313,7 @@ def send_max_info(
         "amountAboveMaxSize": 0,
     }
     inputs = [
-        u for u in utxos if not F.get(u, "locked", False) and (not exclude_unconfirmed or _conf(u) > 0)
+        u for u in utxos if not u.get("locked") and (not exclude_unconfirmed or _conf(u) > 0)
     ]
     inputs.sort(key=lambda u: -_sat(u))
     if not inputs:
@@ -341,12 +338,12 @@ def send_max_info(
     if not chosen:
         return info
 
-    probe = {"inputs": chosen, "outputs": [], "addressType": address_type, "requiredSignatures": m, "walletN": n}
-    fee = estimate_fee(probe, fee_per_kb)
+    size = estimate_size_for(len(chosen), 0, address_type, m, n)
+    fee = fee_for_size(size, fee_per_kb)
     amount = sum(_sat(u) for u in chosen) - fee
     if amount < MIN_OUTPUT_AMOUNT:
         return info
-    info["size"] = estimate_size(probe)
+    info["size"] = size
     info["fee"] = fee
     info["amount"] = amount
     if return_inputs:
@@ -355,29 +352,29 @@ def send_max_info(
 
 
 # --------------------------------------------------------------------------
-# §9.5 (ETH/TRY: one pseudo-UTXO per address)
+# docs/spec/api.md §9.5 (ETH/TRY: one pseudo-UTXO per address)
 
 
-def select_evm_input(txp: Any, utxos: Sequence[Any], coin: str = "eth") -> Any:
-    """Pick the source address of an ETH/TRY proposal (§9.5, port recommendation).
+def select_evm_input(txp: TxProposal, utxos: Sequence[Utxo], coin: str = "eth") -> Utxo:
+    """Pick the source address of an ETH/TRY proposal (docs/spec/api.md §9.5,
+    port recommendation); returns the chosen pseudo-UTXO.
 
     ETH: first unlocked pseudo-UTXO with satoshis (wei) >= amount + gas;
-    TRY: first unlocked one with token balance >= amount. gas = feePerKb
-    (gas price, wei) × 21000. Sets txp.inputs = [u], inputPaths, fee = gas.
+    TRY: first unlocked one with token balance >= amount. gas = txp.fee_per_kb
+    (gas price, wei) × 21000. Sets txp.inputs = [u], input_paths, fee = gas.
     Raises ClientError('LOCKED_FUNDS') when only a locked source would do,
     else ClientError('INSUFFICIENT_FUNDS').
     """
-    amount = sum(F.get(o, "amount", 0) for o in (F.get(txp, "outputs") or []))
-    gas = int(F.get(txp, "feePerKb")) * EVM_GAS_LIMIT
+    amount = sum(or_default(o.get("amount"), 0) for o in (txp.outputs or []))
+    gas = int(txp.fee_per_kb) * EVM_GAS_LIMIT
     need = amount + (gas if coin == "eth" else 0)
     locked_would_do = False
     for u in utxos:
         if _sat(u) >= need:
-            if F.get(u, "locked", False):
+            if u.get("locked"):
                 locked_would_do = True
                 continue
-            F.put(txp, "inputs", [u])
-            F.put(txp, "inputPaths", [F.get(u, "path")])
-            F.put(txp, "fee", gas)
+            txp.set_inputs([u])
+            txp.fee = gas
             return u
     raise client_error("LOCKED_FUNDS" if locked_would_do else "INSUFFICIENT_FUNDS")

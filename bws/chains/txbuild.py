@@ -1,5 +1,5 @@
 """Build, serialise, sign-check and validate BTC/BCH proposal transactions
-(spec/api.md §6.8, §6.10).
+(docs/spec/api.md §6.8, §6.10).
 
 The serialisation must be byte-identical to bitcore's (the client signs the
 transaction it rebuilds from the proposal JSON; ``proposalSignature`` covers
@@ -7,17 +7,23 @@ the unsigned raw hex). Serialisation and sighash are python-bitcoinlib's
 (``CMutableTransaction``, ``SignatureHash``); signature checks are
 coincurve's (strict DER, low-S only).
 
-A proposal ("txp") is a dict (or object) with the §5.4 fields: ``inputs``
-(``{txid, vout, satoshis, scriptPubKey?, publicKeys, path}``), ``inputPaths``,
-``outputs`` (``{amount, toAddress, script?}``), ``outputOrder``, ``fee``,
-``changeAddress`` (Address dict or string), ``addressType``,
-``requiredSignatures``, ``walletN``, ``coin``, ``actions``.
+A proposal is a :class:`bws.model.TxProposal` (docs/spec/api.md §5.4); these
+functions read its ``inputs`` (the wallet's UTXO wire dicts ``{txid, vout,
+satoshis, scriptPubKey?, publicKeys, path}``), ``input_paths``, ``outputs``
+(wire dicts ``{amount, toAddress, script?}``), ``output_order``, ``fee``,
+``change_address`` (an :class:`bws.model.Address`, or a bare address string),
+``address_type``, ``required_signatures``, ``wallet_n``, ``coin`` and
+``actions`` (:class:`bws.model.TxProposalAction`). Amounts are int satoshis.
+
+Signing: :func:`verify_input_signatures` returns the built transaction with
+every signature applied, so the quorum signature builds once (the caller
+takes ``raw``/``txid`` from it instead of building again).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from bitcoin.core import (
     COutPoint,
@@ -41,12 +47,14 @@ from bitcoin.core.script import (
 from bitcoin.core.serialize import SerializationError
 from coincurve import PublicKey
 
-from bws.chains import _fields as F
 from bws.chains.address import multisig_redeem_script, p2pkh_script, p2sh_script, parse_address
 from bws.chains.constants import DUST_AMOUNT, EVM_COINS, MAX_TX_FEE, MAX_TX_SIZE_IN_KB
 from bws.chains.errors import ClientError, TxBuildError, client_error
 from bws.chains.txsize import estimate_size
 from bws.crypto import derive_public_key
+from bws.errors import BWSError
+from bws.jsnum import is_number
+from bws.model import TxProposal, TxProposalAction, or_default
 
 __all__ = [
     "InputInfo",
@@ -161,16 +169,17 @@ def _int_amount(value: Any) -> int:
     return value
 
 
-def _input_info(inp: Any, address_type: str, threshold: int) -> InputInfo:
-    pubs = [k.lower() for k in (F.get(inp, "publicKeys") or [])]
-    spk_hex = F.get(inp, "scriptPubKey")
+def _input_info(inp: Mapping, address_type: str, threshold: int) -> InputInfo:
+    """``inp``: one proposal input, a UTXO wire dict (module docstring)."""
+    pubs = [k.lower() for k in (inp.get("publicKeys") or [])]
+    spk_hex = inp.get("scriptPubKey")
     if address_type == "P2SH":
         if not pubs:
             raise TxBuildError("Inputs should include public keys")
         redeem = multisig_redeem_script(pubs, threshold)
         spk = bytes.fromhex(spk_hex) if spk_hex else p2sh_script(Hash160(redeem))
         return InputInfo(
-            F.get(inp, "txid"), int(F.get(inp, "vout")), _int_amount(F.get(inp, "satoshis")), spk,
+            inp.get("txid"), int(inp.get("vout")), _int_amount(inp.get("satoshis")), spk,
             "P2SH", sorted(pubs), threshold, redeem,
         )
     if spk_hex:
@@ -180,44 +189,46 @@ def _input_info(inp: Any, address_type: str, threshold: int) -> InputInfo:
     else:
         raise TxBuildError("Inputs should include scriptPubKey or public keys")
     return InputInfo(
-        F.get(inp, "txid"), int(F.get(inp, "vout")), _int_amount(F.get(inp, "satoshis")), spk,
+        inp.get("txid"), int(inp.get("vout")), _int_amount(inp.get("satoshis")), spk,
         "P2PKH", pubs[:1], 1,
     )
 
 
-def _output_script(out: Any, coin: str) -> bytes:
-    script = F.get(out, "script")
+def _output_script(out: Mapping, coin: str) -> bytes:
+    """``out``: one proposal output, a wire dict ``{amount, toAddress?, script?}``."""
+    script = out.get("script")
     if script:
         return bytes.fromhex(script)
-    to = F.get(out, "toAddress")
+    to = out.get("toAddress")
     if not to:
         raise TxBuildError("Output should have either toAddress or script specified")
     return parse_address(to, coin).script
 
 
-def build_tx(txp: Any) -> BuiltTx:
-    """Build the unsigned transaction of a proposal exactly like bitcore (§6.8).
+def build_tx(txp: TxProposal) -> BuiltTx:
+    """Build the unsigned transaction of a proposal exactly like bitcore
+    (docs/spec/api.md §6.8).
 
     Version 1, locktime 0, sequences 0xffffffff; inputs in stored order
     (duplicate txid:vout ignored); outputs, then change (Σin − Σout − fee, if
-    > 0 and txp.changeAddress), then permuted by ``outputOrder`` when there is
+    > 0 and txp.change_address), then permuted by ``output_order`` when there is
     more than one output. Returns :class:`BuiltTx`.
     Raises TxBuildError (reference: a bitcore exception → HTTP 500) on
     inconsistent proposals, ClientError('INVALID_ADDRESS') on a bad toAddress.
     """
-    coin = F.get(txp, "coin", "btc")
+    coin = txp.coin or "btc"
     if coin in EVM_COINS:
         raise TxBuildError("Unsupported operation for this coin")
-    # TxProposal default: P2SH for shared wallets, P2PKH for 1-of-1 (spec §5.4).
-    address_type = F.get(txp, "addressType") or ("P2SH" if F.get(txp, "walletN", 1) > 1 else "P2PKH")
-    threshold = int(F.get(txp, "requiredSignatures", 1))
-    fee = F.get(txp, "fee")
-    if not F.is_number(fee):
+    # TxProposal default: P2SH for shared wallets, P2PKH for 1-of-1 (docs/spec/api.md §5.4).
+    address_type = txp.address_type or ("P2SH" if or_default(txp.wallet_n, 1) > 1 else "P2PKH")
+    threshold = int(or_default(txp.required_signatures, 1))
+    fee = txp.fee
+    if not is_number(fee):
         raise TxBuildError("Proposal fee is not set")
 
     infos: list[InputInfo] = []
     seen = set()
-    for inp in F.get(txp, "inputs", []) or []:
+    for inp in txp.inputs or []:
         info = _input_info(inp, address_type, threshold)
         key = (info.txid, info.vout)
         if key in seen:  # bitcore's Transaction.from() skips an input it already has
@@ -226,18 +237,18 @@ def build_tx(txp: Any) -> BuiltTx:
         infos.append(info)
 
     outs: list[tuple[int, bytes]] = []
-    for o in F.get(txp, "outputs", []) or []:
-        outs.append((_int_amount(F.get(o, "amount")), _output_script(o, coin)))
+    for o in txp.outputs or []:
+        outs.append((_int_amount(o.get("amount")), _output_script(o, coin)))
 
     total_in = sum(i.satoshis for i in infos)
     change = total_in - sum(v for v, _ in outs) - fee
-    change_address = F.get(txp, "changeAddress")
+    change_address = txp.change_address
     if change > 0 and change_address:
-        addr = change_address if isinstance(change_address, str) else F.get(change_address, "address")
+        addr = change_address if isinstance(change_address, str) else change_address.address
         outs.append((_int_amount(change), parse_address(addr, coin).script))
 
     if len(outs) > 1:
-        order = [k for k in (F.get(txp, "outputOrder") or []) if k < len(outs)]
+        order = [k for k in (txp.output_order or []) if k < len(outs)]
         if len(order) != len(outs) or sorted(order) != list(range(len(outs))):
             raise TxBuildError("Invalid state: outputOrder does not match the outputs")
         outs = [outs[k] for k in order]
@@ -258,12 +269,12 @@ def build_tx(txp: Any) -> BuiltTx:
     return BuiltTx(tx, infos, coin)
 
 
-def _unsigned_script_sig(info: Any) -> CScript:
+def _unsigned_script_sig(info: InputInfo) -> CScript:
     """scriptSig of an input that has no signature yet, as bitcore-lib 0.15 serialises it.
 
     P2PKH: empty. P2SH multisig: ``OP_0 <redeemScript>`` (bitcore's
     ``buildP2SHMultisigIn`` with no signatures). The real client signs this form
-    in ``publishTxProposal``; spec/api.md §11.5 shows an empty scriptSig there,
+    in ``publishTxProposal``; docs/spec/api.md §11.5 shows an empty scriptSig there,
     which the client never produces (docs/compatibility.md).
     """
     if info.type == "P2SH":
@@ -271,7 +282,7 @@ def _unsigned_script_sig(info: Any) -> CScript:
     return CScript()
 
 
-def unsigned_raw(txp: Any) -> str:
+def unsigned_raw(txp: TxProposal) -> str:
     """Hex of the unsigned serialisation: what ``proposalSignature`` signs (see _unsigned_script_sig)."""
     return build_tx(txp).raw
 
@@ -327,18 +338,18 @@ def add_signature(built: BuiltTx, index: int, sig_der: bytes, pub_hex: str) -> N
     built._update_script(index)
 
 
-def _input_paths(txp: Any) -> list[str]:
-    paths = F.get(txp, "inputPaths")
-    if paths:
-        return list(paths)
-    return [F.get(i, "path") for i in (F.get(txp, "inputs", []) or [])]
+def _input_paths(txp: TxProposal) -> list[str]:
+    if txp.input_paths:
+        return list(txp.input_paths)
+    return [i.get("path") for i in (txp.inputs or [])]
 
 
-def apply_signatures(built: BuiltTx, txp: Any, xpub: str, signatures: Sequence[str]) -> None:
+def apply_signatures(built: BuiltTx, txp: TxProposal, xpub: str, signatures: Sequence[str]) -> None:
     """Apply one copayer's signature set (hex DER, one per input, in input order).
 
-    Public keys are derived from ``xpub`` at ``txp.inputPaths[i]``.
-    Raises ValueError when the count is wrong or any signature fails (§6.10).
+    Public keys are derived from ``xpub`` at ``txp.input_paths[i]``.
+    Raises ValueError when the count is wrong or any signature fails
+    (docs/spec/api.md §6.10).
     """
     if not isinstance(signatures, (list, tuple)) or len(signatures) != len(built.inputs):
         raise ValueError("Number of signatures does not match number of inputs")
@@ -350,38 +361,50 @@ def apply_signatures(built: BuiltTx, txp: Any, xpub: str, signatures: Sequence[s
         add_signature(built, i, bytes.fromhex(sig_hex), pub)
 
 
-def _accept_actions(txp: Any) -> list[Any]:
-    return [a for a in (F.get(txp, "actions", []) or []) if F.get(a, "type") == "accept"]
+def _accept_actions(txp: TxProposal) -> list[TxProposalAction]:
+    return [a for a in (txp.actions or []) if a.type == "accept"]
 
 
-def signed_tx(txp: Any) -> BuiltTx:
-    """The proposal's transaction with the signatures of every accept action applied."""
+def signed_tx(txp: TxProposal) -> BuiltTx:
+    """The proposal's transaction with the signatures of every accept action applied.
+
+    Raises TxBuildError / ClientError (see :func:`build_tx`) and ValueError
+    (a stored signature set that does not verify)."""
     built = build_tx(txp)
     for action in _accept_actions(txp):
-        apply_signatures(built, txp, F.get(action, "xpub"), F.get(action, "signatures", []))
+        apply_signatures(built, txp, action.xpub, action.signatures or [])
     return built
 
 
-def signed_raw(txp: Any) -> str:
+def signed_raw(txp: TxProposal) -> str:
     """Hex of :func:`signed_tx` (fully signed once the proposal is accepted)."""
     return signed_tx(txp).raw
 
 
-def verify_input_signatures(txp: Any, xpub: str, signatures: Any) -> bool:
-    """signTx's check (§6.10): are ``signatures`` (hex DER list, one per input)
-    valid for this proposal, signed by the keys of ``xpub`` at ``inputPaths``,
-    on top of the signatures of existing accept actions?
+def verify_input_signatures(txp: TxProposal, xpub: str, signatures: Any) -> BuiltTx:
+    """signTx's check (docs/spec/api.md §6.10): are ``signatures`` (hex DER
+    list, one per input) valid for this proposal, signed by the keys of
+    ``xpub`` at ``input_paths``, on top of the signatures of the proposal's
+    accept actions?
 
-    False → the service answers ClientError('BAD_SIGNATURES'). A P2SH input
-    that is already fully signed (e.g. a 3rd signature on an accepted 2-of-3)
-    also gives False. Sighash: ALL (BTC), ALL|FORKID BIP143 (BCH).
+    Returns the transaction with the accept actions' signatures and these
+    applied: once this vote completes the quorum, its ``raw``/``txid`` are
+    the proposal's, so the caller does not build it a second time.
+    Raises ClientError('BAD_SIGNATURES') when they are not valid: a wrong
+    count, a non-hex or non-DER value, a high-S or foreign signature, or a
+    P2SH input that is already fully signed (e.g. a 3rd signature on an
+    accepted 2-of-3); also when the proposal itself cannot be built.
+    Sighash: ALL (BTC), ALL|FORKID BIP143 (BCH).
     """
     try:
         built = signed_tx(txp)
         apply_signatures(built, txp, xpub, signatures)
-        return True
-    except Exception:
-        return False
+    except (ValueError, BWSError) as e:
+        # ValueError: a signature that does not verify (client input), or a
+        # key that cannot be derived (bip32 raises ValueErrors); BWSError: the
+        # proposal cannot be built. Anything else is a bug and stays a 500.
+        raise client_error("BAD_SIGNATURES") from e
+    return built
 
 
 # --------------------------------------------------------------------------
@@ -392,8 +415,8 @@ def _is_op_return(script: bytes) -> bool:
     return len(script) > 0 and script[0] == OP_RETURN
 
 
-def check_tx(txp: Any) -> BuiltTx:
-    """Validate a proposal whose inputs and fee are set (§6.8 ``checkTx``).
+def check_tx(txp: TxProposal) -> BuiltTx:
+    """Validate a proposal whose inputs and fee are set (docs/spec/api.md §6.8 ``checkTx``).
 
     Raises ClientError('TX_MAX_SIZE_EXCEEDED'), BADREQUEST "Invalid fee:
     above the maximum ..." when txp.fee (given with explicit inputs, or
@@ -405,8 +428,8 @@ def check_tx(txp: Any) -> BuiltTx:
     """
     if estimate_size(txp) / 1000 > MAX_TX_SIZE_IN_KB:
         raise client_error("TX_MAX_SIZE_EXCEEDED")
-    fee = F.get(txp, "fee")
-    if F.is_number(fee) and fee > MAX_TX_FEE:
+    fee = txp.fee
+    if is_number(fee) and fee > MAX_TX_FEE:
         # the build's own sanity check (reference: bitcore's checkState
         # 'fee-too-high', a 500) would refuse it; this is the client's choice
         raise ClientError(f"Invalid fee: above the maximum of {MAX_TX_FEE} satoshis")
@@ -414,10 +437,10 @@ def check_tx(txp: Any) -> BuiltTx:
     unspent = built.fee
     if unspent < 0:
         raise TxBuildError("Invalid outputs amount sum")
-    if unspent != F.get(txp, "fee"):
+    if unspent != txp.fee:
         raise client_error("INSUFFICIENT_FUNDS_FOR_FEE")
     for out in built.tx.vout:
         if out.nValue < DUST_AMOUNT and not _is_op_return(bytes(out.scriptPubKey)):
             raise client_error("DUST_AMOUNT")
-    F.put(txp, "fee", unspent)
+    txp.fee = unspent
     return built

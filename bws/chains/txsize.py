@@ -1,16 +1,14 @@
-"""Size and fee estimation for BTC/BCH proposals (spec/api.md §6.6).
+"""Size and fee estimation for BTC/BCH proposals (docs/spec/api.md §6.6).
 
 Sizes are bytes, fees are satoshis, feePerKb is satoshis per 1000 bytes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from bws.jsnum import is_number, to_fixed0
+from bws.model import TxProposal, or_default
 
-from bws.chains import _fields as F
-from bws.jsnum import to_fixed0
-
-__all__ = ["size_per_input", "estimate_size", "estimate_fee", "estimate_size_for"]
+__all__ = ["size_per_input", "estimate_size", "estimate_fee", "estimate_size_for", "fee_for_size"]
 
 _OVERHEAD = 4 + 4 + 9 + 9  # version + locktime + two varints (bitcore's estimate)
 _OUTPUT_SIZE = 34
@@ -25,7 +23,7 @@ def size_per_input(address_type: str | None, required_signatures: int, wallet_n:
 
 
 def estimate_size_for(n_inputs: int, n_outputs: int, address_type: str | None, m: int, n: int) -> int:
-    """Estimated size in bytes; one change output is always assumed (§6.6).
+    """Estimated size in bytes; one change output is always assumed (docs/spec/api.md §6.6).
 
     n_outputs: number of proposal outputs (0 counts as 1).
     """
@@ -34,29 +32,31 @@ def estimate_size_for(n_inputs: int, n_outputs: int, address_type: str | None, m
     return to_fixed0(size * (1 + _SAFETY_MARGIN))
 
 
-def _txp_shape(txp: Any) -> tuple[int, int, str | None, int, int]:
-    outputs = F.get(txp, "outputs")
-    n_out = len(outputs) if isinstance(outputs, list) else 0
-    return (
-        len(F.get(txp, "inputs", []) or []),
-        n_out,
-        F.get(txp, "addressType"),
-        F.get(txp, "requiredSignatures", 1),
-        F.get(txp, "walletN", 1),
+def fee_for_size(size: int, fee_per_kb: float) -> int:
+    """``toFixed0(feePerKb * size / 1000)``: satoshis for ``size`` bytes at ``fee_per_kb`` sat/kB."""
+    return to_fixed0(fee_per_kb * size / 1000)
+
+
+def estimate_size(txp: TxProposal) -> int:
+    """Estimated size in bytes of a proposal from its ``inputs``, ``outputs``,
+    ``address_type``, ``required_signatures`` (default 1) and ``wallet_n``
+    (default 1). Example: 2-of-3 P2SH, 4 inputs, no outputs → 1304."""
+    outputs = txp.outputs
+    return estimate_size_for(
+        len(txp.inputs or []),
+        len(outputs) if isinstance(outputs, list) else 0,
+        txp.address_type or None,
+        or_default(txp.required_signatures, 1),
+        or_default(txp.wallet_n, 1),
     )
 
 
-def estimate_size(txp: Any) -> int:
-    """Estimated size of a proposal (dict/object with inputs, outputs,
-    addressType, requiredSignatures, walletN). Example: 2-of-3 P2SH, 4 inputs,
-    no outputs → 1304."""
-    return estimate_size_for(*_txp_shape(txp))
-
-
-def estimate_fee(txp: Any, fee_per_kb: float | None = None) -> int:
-    """``toFixed0(feePerKb * size / 1000)`` in satoshis; fee_per_kb defaults to txp.feePerKb."""
+def estimate_fee(txp: TxProposal, fee_per_kb: float | None = None) -> int:
+    """Estimated fee of a proposal, satoshis (:func:`fee_for_size` of
+    :func:`estimate_size`); fee_per_kb (sat/kB) defaults to ``txp.fee_per_kb``.
+    Raises ValueError when neither is a number."""
     if fee_per_kb is None:
-        fee_per_kb = F.get(txp, "feePerKb")
-    if not F.is_number(fee_per_kb):
+        fee_per_kb = txp.fee_per_kb
+    if not is_number(fee_per_kb):
         raise ValueError("feePerKb is required to estimate a fee")
-    return to_fixed0(fee_per_kb * estimate_size(txp) / 1000)
+    return fee_for_size(estimate_size(txp), fee_per_kb)

@@ -9,10 +9,10 @@ forms).  Python attributes are the snake_case forms of the wire names.
 from . import constants
 from .address import Address
 from .addressmanager import AddressManager
-from .base import UNDEFINED, Model, is_defined, now_ms, now_s, or_none
+from .base import UNDEFINED, Model, is_defined, now_ms, now_s, or_default, or_none
 from .copayer import Copayer, copayer_id, xpub_to_copayer_id
 from .email import Email
-from .notification import Notification, format_notification_id, next_notification_id, notification_id_ms
+from .notification import Notification, NotificationIds, format_notification_id, notification_id_ms
 from .preferences import Preferences
 from .pushnotificationsub import PushNotificationSub
 from .session import Session
@@ -27,6 +27,7 @@ __all__ = [
     "Model",
     "is_defined",
     "or_none",
+    "or_default",
     "now_ms",
     "now_s",
     "Address",
@@ -36,7 +37,7 @@ __all__ = [
     "xpub_to_copayer_id",
     "Email",
     "Notification",
-    "next_notification_id",
+    "NotificationIds",
     "format_notification_id",
     "notification_id_ms",
     "Preferences",

@@ -1,4 +1,4 @@
-"""Address (spec api.md §5.3).
+"""Address (docs/spec/api.md §5.3).
 
 Wire / storage shape::
 

@@ -1,4 +1,4 @@
-"""AddressManager (spec api.md §5.2): the index bookkeeping of one address branch.
+"""AddressManager (docs/spec/api.md §5.2): the index bookkeeping of one address branch.
 
 Wire / storage shape::
 

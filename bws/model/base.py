@@ -63,6 +63,12 @@ def or_none(value: Any) -> Any:
     return None if value is UNDEFINED else value
 
 
+def or_default(value: Any, default: Any) -> Any:
+    """``default`` when ``value`` is ``UNDEFINED`` or ``None``; else ``value``
+    (a stored ``0`` or ``""`` is kept, unlike ``value or default``)."""
+    return default if value is None or value is UNDEFINED else value
+
+
 def now_ms() -> int:
     """Current time: int, unix milliseconds."""
     return int(time.time() * 1000)
@@ -260,7 +266,7 @@ MAX_APPLIED_REQUESTS = 100
 class RequestLog(Model):
     """A model whose stored document remembers which signed requests changed
     it, so that a replayed request cannot undo a newer change (docs/security.md
-    §4; the digests come from :func:`bws.auth.request_digest`).
+    §4; the digests come from :func:`bws.http.auth.request_digest`).
 
     ``applied_requests``: list of digests (str), oldest first, at most
     :data:`MAX_APPLIED_REQUESTS`; stored under :data:`APPLIED_REQUESTS`, never

@@ -1,4 +1,4 @@
-"""Constants and defaults of the reference BWS (spec api.md §8).
+"""Constants and defaults of the reference BWS (docs/spec/api.md §8).
 
 Everything here is a plain value; nothing is configurable at run time (the typed
 configuration lives in ``bws.config``).  Units are given in the comment of each
@@ -8,7 +8,7 @@ integers in the smallest unit of the coin (satoshi / wei).
 
 from __future__ import annotations
 
-# --------------------------------------------------------------------- §8.1 constants
+# ---------------------------------------------------- docs/spec/api.md §8.1 constants
 
 COIN_BTC = "btc"
 COIN_BCH = "bch"
@@ -73,7 +73,7 @@ EMAIL_PENDING = "pending"
 EMAIL_SENT = "sent"
 EMAIL_FAIL = "fail"
 
-# --------------------------------------------------------------------- §8.2 defaults
+# ---------------------------------------------------- docs/spec/api.md §8.2 defaults
 
 MIN_FEE_PER_KB = 0                    # satoshi / kB
 MAX_FEE_PER_KB = 10_000 * 1000        # satoshi / kB (10k sat/byte)
@@ -151,7 +151,7 @@ MAX_TXID_LENGTH = 128                 # txid of notes and confirmation subscript
 
 IS_ETH_TEST = False
 
-# --------------------------------------------------------------------- §8.3 fee levels
+# ---------------------------------------------------- docs/spec/api.md §8.3 fee levels
 # Each level: {"name", "nbBlocks", "defaultValue"[, "multiplier"]}; defaultValue is
 # satoshi/kB for btc/bch and wei (gas price) for eth/try.  Treat as read only
 # (copy before mutating).

@@ -1,4 +1,4 @@
-"""Copayer (spec api.md §5.1, copayer id §3.2).
+"""Copayer (docs/spec/api.md §5.1, copayer id §3.2).
 
 Wire / storage shape (``UNDEFINED`` fields omitted)::
 

@@ -1,4 +1,4 @@
-"""Email: one queued e-mail for the email daemon (services.md §4.5, collection ``email_queue``).
+"""Email: one queued e-mail for the email daemon (docs/spec/services.md §4.5, collection ``email_queue``).
 
 Shape::
 

@@ -1,4 +1,4 @@
-"""Preferences (spec api.md §5.6), key (walletId, copayerId).
+"""Preferences (docs/spec/api.md §5.6), key (walletId, copayerId).
 
 Shape: ``{"version": "1.0.0", "createdOn": int s, "walletId", "copayerId",
 "email", "language", "unit"}`` (unset fields absent or null).  Stored documents

@@ -1,4 +1,4 @@
-"""PushNotificationSub (spec api.md §5.8), key (copayerId, token).
+"""PushNotificationSub (docs/spec/api.md §5.8), key (copayerId, token).
 
 Shape: ``{"version": "1.0.0", "createdOn": int s, "copayerId", "token",
 "packageName", "platform"}``.

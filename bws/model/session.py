@@ -1,4 +1,4 @@
-"""Session (spec api.md §3.5, §5.8): one per copayer, for ``x-session`` auth.
+"""Session (docs/spec/api.md §3.5, §5.8): one per copayer, for ``x-session`` auth.
 
 Shape: ``{"id": uuid4, "version": 1, "createdOn": int s, "updatedOn": int s,
 "copayerId", "walletId"}``; valid while ``now - updatedOn <= SESSION_EXPIRATION``

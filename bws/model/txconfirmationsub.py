@@ -1,4 +1,4 @@
-"""TxConfirmationSub (spec api.md §5.8), key (copayerId, txid).
+"""TxConfirmationSub (docs/spec/api.md §5.8), key (copayerId, txid).
 
 Shape: ``{"version": 1, "createdOn": int s, "walletId", "copayerId", "txid",
 "isActive": bool}``; the monitor sets ``isActive = False`` after notifying.

@@ -1,4 +1,4 @@
-"""TxNote (spec api.md §5.5): a copayer-editable note on a txid.
+"""TxNote (docs/spec/api.md §5.5): a copayer-editable note on a txid.
 
 Shape: ``{"version": 1, "createdOn": int s, "walletId", "txid", "body": str | null,
 "editedOn": int s, "editedBy": copayerId}``; ``editedByName`` is a read-time

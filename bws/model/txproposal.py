@@ -1,4 +1,4 @@
-"""TxProposal (version 3) and TxProposalAction (spec api.md §5.4, §6.10-6.12).
+"""TxProposal (version 3) and TxProposalAction (docs/spec/api.md §5.4, §6.10-6.12).
 
 Wire / storage shape of a v3 proposal (``UNDEFINED`` fields omitted)::
 
@@ -202,7 +202,7 @@ class _TxProposalBase(Model):
 
     def remaining_delete_lock_time(self, copayer_id: str, now: float | None = None) -> int:
         """Seconds (int >= 0) before ``copayer_id`` may delete this pending
-        proposal (§6.12): 0 once DELETE_LOCKTIME passed since createdOn; the
+        proposal (docs/spec/api.md §6.12): 0 once DELETE_LOCKTIME passed since createdOn; the
         creator gets 0 unless someone else accepted; others wait."""
         remaining = self.created_on + C.DELETE_LOCKTIME - to_seconds(now)
         if remaining < 0:

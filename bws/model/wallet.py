@@ -1,4 +1,4 @@
-"""Wallet (spec api.md §5.1).
+"""Wallet (docs/spec/api.md §5.1).
 
 Wire / storage shape (``UNDEFINED`` fields omitted)::
 

@@ -18,6 +18,8 @@ module             methods
 ``notes``          get_tx_note, edit_tx_note, get_tx_notes
 ``subscriptions``  push_notifications_(un)subscribe, tx_confirmation_(un)subscribe
 ``misc``           get_service_version, get_stats
+``webhooks``       webhook_register, webhook_list, webhook_remove, webhook_deliveries
+``fiat``           get_fiat_rate, get_coin_rates
 ``feelevels``      get_fee_levels (+ _get_fee_per_kb)
 ``txproposals``    create_tx, publish_tx, sign_tx, reject_tx, remove_pending_tx,
                    get_tx, broadcast_tx, broadcast_raw_tx, get_send_max_info
@@ -51,6 +53,7 @@ from .balancecache import BalanceCacheMixin
 from .base import SERVICE_VERSION, ServiceBase, check_required
 from .evm import EvmMixin
 from .feelevels import FeeLevelsMixin
+from .fiat import FiatMixin
 from .history import HistoryMixin
 from .misc import MiscMixin
 from .notes import NotesMixin
@@ -61,6 +64,7 @@ from .sessions import SessionsMixin
 from .subscriptions import SubscriptionsMixin
 from .txproposals import TxProposalsMixin
 from .wallets import WalletsMixin
+from .webhooks import WebhooksMixin
 
 
 class WalletService(
@@ -78,6 +82,8 @@ class WalletService(
     SessionsMixin,
     NotesMixin,
     SubscriptionsMixin,
+    WebhooksMixin,
+    FiatMixin,
     MiscMixin,
     ServiceBase,
 ):

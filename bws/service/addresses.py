@@ -8,7 +8,7 @@ from typing import Optional
 
 from bws.chains.address import derive_address, script_for_address
 from bws.errors import Errors, ServerError
-from bws.model import Address, Notification, Wallet, next_notification_id
+from bws.model import Address, Notification, Wallet
 from bws.model import constants as C
 
 from .base import ServiceBase, is_int, maybe_await, truthy
@@ -74,13 +74,11 @@ class AddressesMixin(ServiceBase):
         the wallet whose index produced them and the notifications announcing
         them (atomically: a failed store keeps none of them), then publish."""
         await self._register_addresses(wallet, addresses)
-        stored = await self.storage.store_address_and_wallet(
-            wallet.to_dict(for_storage=True),
-            [a.to_dict() for a in addresses],
-            [n.to_dict() for n in notes],
-            renew_id=next_notification_id,
+        wallet_doc, address_docs = wallet.to_dict(for_storage=True), [a.to_dict() for a in addresses]
+        await self.notifier.commit(
+            notes,
+            lambda docs, renew_id: self.storage.addresses.store_with_wallet(wallet_doc, address_docs, docs, renew_id),
         )
-        await self._publish_stored(stored)
 
     async def _can_create_address(self, ignore_max_gap: bool) -> bool:
         """Gap check (§6.2): False when the last MAX_MAIN_ADDRESS_GAP receive
@@ -89,7 +87,7 @@ class AddressesMixin(ServiceBase):
         if ignore_max_gap:
             return True
         gap = self._max_main_address_gap()
-        addresses = [a for a in await self.storage.fetch_addresses(self.wallet_id) if not a.get("isChange")]
+        addresses = [a for a in await self.storage.addresses.fetch(self.wallet_id) if not a.get("isChange")]
         latest = addresses[-gap:] if gap > 0 else []
         if len(latest) < gap or any(a.get("hasActivity") for a in latest):
             return True
@@ -100,7 +98,7 @@ class AddressesMixin(ServiceBase):
             )
             if active:
                 a["hasActivity"] = True
-                await self.storage.store_address(a)
+                await self.storage.addresses.store(a)
                 return True
         return False
 
@@ -123,7 +121,7 @@ class AddressesMixin(ServiceBase):
             if wallet.is_scan_error():
                 raise Errors.WALLET_NEED_SCAN
             if wallet.single_address:
-                existing = await self.storage.fetch_addresses(self.wallet_id)
+                existing = await self.storage.addresses.fetch(self.wallet_id)
                 if existing:
                     return address_out(existing[0])
             address = derive_wallet_address(wallet, False, now=self.now_s())
@@ -139,7 +137,7 @@ class AddressesMixin(ServiceBase):
         opts: ``{limit?: int (applied when > 0), reverse?: bool (before the
         limit)}`` -> list of Address dicts."""
         opts = opts or {}
-        addresses = [address_out(a) for a in await self.storage.fetch_addresses(self.wallet_id) if not a.get("isChange")]
+        addresses = [address_out(a) for a in await self.storage.addresses.fetch(self.wallet_id) if not a.get("isChange")]
         if truthy(opts.get("reverse")):
             addresses.reverse()
         limit = opts.get("limit")

@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 from bws.chains.address import parse_address
 from bws.chains.selection import totalize
-from bws.errors import Errors, bad_request
+from bws.chains.txbuild import signed_raw
+from bws.errors import BWSError, Errors, bad_request
 from bws.jsnum import strip
 from bws.model import TxProposal, Wallet
 from bws.service.lookups import WalletFacts
@@ -77,7 +78,7 @@ class BalanceMixin(ServiceBase):
             raise Errors.WALLET_NEED_SCAN
         addresses = opts.get("addresses")
         if addresses is None:
-            addresses = await self.storage.fetch_addresses(wallet.id)
+            addresses = await self.storage.addresses.fetch(wallet.id)
         if not addresses:
             return []
         coin = opts.get("coin") or wallet.coin
@@ -96,7 +97,7 @@ class BalanceMixin(ServiceBase):
                 u["locked"] = True
         if coin in C.UTXO_COINS:
             spent = set()
-            recent = await self.storage.fetch_broadcasted_txs(
+            recent = await self.storage.proposals.fetch_broadcasted(
                 wallet.id, min_ts=self.now_s() - RECENT_BROADCAST_WINDOW, limit=RECENT_BROADCAST_LIMIT
             )
             for txp in recent:
@@ -162,7 +163,7 @@ class BalanceMixin(ServiceBase):
 
         async def compute() -> dict:
             wallet = await self._fetch_wallet()
-            addresses = await self.storage.fetch_addresses(wallet.id)
+            addresses = await self.storage.addresses.fetch(wallet.id)
             return await self._get_balance_from_addresses(wallet, addresses, opts.get("coin"))
 
         return await self._run_locked(compute)
@@ -179,7 +180,7 @@ class BalanceMixin(ServiceBase):
         if wallet.is_scan_error():
             raise Errors.WALLET_NEED_SCAN
         balance = totalize(utxos)
-        await self.storage.set_cache(
+        await self.storage.cache.set(
             wallet.id, "addressesWithBalance", None, {"addresses": [b["address"] for b in balance["byAddress"]]}
         )
         return balance
@@ -199,7 +200,7 @@ class BalanceMixin(ServiceBase):
         Proposals found broadcast by a third party are marked under the wallet
         lock (``take_lock=False``: by the conditional store alone, for callers
         that may hold the lock already)."""
-        docs = await self.storage.fetch_pending_txs(self.wallet_id)
+        docs = await self.storage.proposals.fetch_pending(self.wallet_id)
         txps = [TxProposal.from_dict(d) for d in docs]
         txps = await self._check_pending_broadcasts(txps, take_lock=take_lock)
         if not decorate:
@@ -222,14 +223,14 @@ class BalanceMixin(ServiceBase):
         txp_id = opts.get("txProposalId")
         if not isinstance(txp_id, str) or not txp_id:
             raise Errors.TX_NOT_FOUND
-        doc = await self.storage.fetch_tx(self.wallet_id, txp_id)
+        doc = await self.storage.proposals.fetch(self.wallet_id, txp_id)
         if not doc:
             raise Errors.TX_NOT_FOUND
         wallet = await self._fetch_wallet()
         txp = TxProposal.from_dict(doc)
         out = self.decorate_txp(WalletFacts.of(wallet), txp)
         if txp.txid:
-            note = await self.storage.fetch_tx_note(self.wallet_id, txp.txid)
+            note = await self.storage.notes.fetch(self.wallet_id, txp.txid)
             if note:
                 note = {k: v for k, v in note.items() if k != "_id"}
                 c = wallet.get_copayer(note.get("editedBy"))
@@ -240,7 +241,10 @@ class BalanceMixin(ServiceBase):
     def decorate_txp(self, facts: WalletFacts, txp: TxProposal) -> dict:
         """Read-time decorations (§5.4): creatorName (or "unknown"),
         derivationStrategy, actions[].copayerName (Q3: the acting copayer's
-        name), and ``raw`` for accepted BTC/BCH proposals.
+        name), and ``raw`` for accepted BTC/BCH proposals: the stored one, or
+        rebuilt from the proposal and its accept actions when it was stored
+        without (docs/spec/api.md §5.4 "raw (recomputed for accepted
+        proposals)").
         facts: ``WalletFacts.of(wallet)`` (or cached, bws/service/lookups.py)."""
         d = txp.to_dict()
         names = facts.copayer_names
@@ -248,11 +252,16 @@ class BalanceMixin(ServiceBase):
         d["derivationStrategy"] = facts.derivation_strategy
         for a in d.get("actions") or []:
             a["copayerName"] = names.get(a.get("copayerId"), "unknown")
-        if txp.status == C.TXP_ACCEPTED and txp.coin in C.UTXO_COINS and not d.get("raw"):
+        if txp.status == C.TXP_ACCEPTED and txp.coin in C.UTXO_COINS and not txp.is_legacy() and not d.get("raw"):
             try:
-                from bws.chains.txbuild import signed_raw
-
                 d["raw"] = signed_raw(txp)
-            except Exception:
-                log.exception("could not rebuild raw tx of proposal %s", txp.id)
+            except (BWSError, ValueError) as e:
+                # Stored data this server cannot turn into a transaction (a bad
+                # output, a stored signature that no longer verifies). This is a
+                # read: the pending list and the proposal must still load, so
+                # the copayers can see and remove it; the proposal is answered
+                # without ``raw`` and a broadcast reports the build error. Only
+                # these build errors are caught: anything else is a bug and
+                # fails the request instead of silently dropping ``raw``.
+                log.warning("accepted proposal %s: raw not rebuilt: %s", txp.id, e)
         return d

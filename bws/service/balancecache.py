@@ -55,31 +55,31 @@ class BalanceCacheMixin(ServiceBase):
 
         async def compute() -> dict:
             wallet = await self._fetch_wallet()
-            addresses = await self.storage.fetch_addresses(wallet.id)
+            addresses = await self.storage.addresses.fetch(wallet.id)
             coin = opts.get("coin")
             use_cache = len(addresses) >= self._balance_cache_threshold()
             key = balance_cache_key(addresses, coin) if use_cache else None
             if use_cache:
                 if wallet.is_scan_error():
                     raise Errors.WALLET_NEED_SCAN
-                cached = await self.storage.get_cache(wallet.id, "balanceCache", key)
+                cached = await self.storage.cache.get(wallet.id, "balanceCache", key)
                 if cached and isinstance(cached.get("ts"), (int, float)):
                     if self.now_ms() - cached["ts"] < cache_ttl * 1000 and isinstance(cached.get("result"), dict):
                         return cached["result"]
             balance = await self._get_balance_from_addresses(wallet, addresses, coin)
             if use_cache:
-                await self.storage.set_cache(wallet.id, "balanceCache", key, {"ts": self.now_ms(), "result": balance})
+                await self.storage.cache.set(wallet.id, "balanceCache", key, {"ts": self.now_ms(), "result": balance})
             return balance
 
         return await self._run_locked(compute)
 
     async def _active_addresses(self, wallet: Wallet) -> list[dict]:
         """addressesWithBalance ∪ addresses created in the last 24 h, unique, in creation order."""
-        cache = await self.storage.get_cache(wallet.id, "addressesWithBalance", None) or {}
+        cache = await self.storage.cache.get(wallet.id, "addressesWithBalance", None) or {}
         with_balance = set(cache.get("addresses") or [])
         since = self.now_s() - C.TWO_STEP_CREATION_HOURS * 3600
         out: dict[str, dict] = {}
-        for a in await self.storage.fetch_addresses(wallet.id):
+        for a in await self.storage.addresses.fetch(wallet.id):
             if a["address"] in with_balance or (a.get("createdOn") or 0) >= since:
                 out.setdefault(a["address"], a)
         return list(out.values())
@@ -91,12 +91,12 @@ class BalanceCacheMixin(ServiceBase):
         if wallet.is_scan_error():
             raise Errors.WALLET_NEED_SCAN
         threshold = self._two_step_threshold()
-        cache = await self.storage.get_cache(wallet.id, "twoStep", None) or {}
+        cache = await self.storage.cache.get(wallet.id, "twoStep", None) or {}
         if not (isinstance(cache.get("addressCount"), int) and cache["addressCount"] > threshold):
-            count = await self.storage.count_addresses(wallet.id)
+            count = await self.storage.addresses.count(wallet.id)
             if count < threshold:
                 return await self._get_balance_one_step(opts)
-            await self.storage.set_cache(wallet.id, "twoStep", None, {"addressCount": count})
+            await self.storage.cache.set(wallet.id, "twoStep", None, {"addressCount": count})
         coin = opts.get("coin")
         active = await self._active_addresses(wallet)
         utxo_opts: dict[str, Any] = {"addresses": active}
@@ -113,13 +113,13 @@ class BalanceCacheMixin(ServiceBase):
             n_active = len(active)
 
             async def follow_up() -> None:
-                if await self.storage.count_addresses(wallet.id) == n_active:
+                if await self.storage.addresses.count(wallet.id) == n_active:
                     return
                 full = await self._get_balance_one_step(opts, cache_ttl=C.BALANCE_CACHE_DURATION)
                 if full != partial:
                     await self._notify("BalanceUpdated", full, is_global=True)
                 else:
-                    await self.storage.set_cache(wallet.id, "twoStep", None, {"lastEmpty": self.now_s()})
+                    await self.storage.cache.set(wallet.id, "twoStep", None, {"lastEmpty": self.now_s()})
 
             spawn(self.storage, follow_up, name="two-step balance")
         return partial

@@ -23,10 +23,11 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVa
 
 from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
 from bws.interfaces import run_locked
-from bws.model import Notification, Wallet
+from bws.model import Notification, NotificationIds, Wallet
 from bws.model import constants as C
 from bws.model.base import RequestLog
 from bws.service.lookups import CopayerLookups, WalletFacts, WalletFactsCache
+from bws.service.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,10 @@ class ServiceBase:
 
     storage: :class:`bws.storage.Storage`; lock: a :class:`bws.interfaces.Lock`;
     broker: a :class:`bws.interfaces.Broker` (or None); explorers: see
-    :data:`Explorers`; notifier: object with ``async notify(Notification)``
-    (stores then publishes), default built from ``bws.notifications.Notifier``
-    when that module exists, else store + ``broker.publish``;
+    :data:`Explorers`; notifier: the process's
+    :class:`bws.service.notifier.Notifier` (stores, then publishes on
+    ``broker``); default: one on ``storage`` and ``broker`` with a fresh
+    :class:`bws.model.NotificationIds`;
     time_fn: ``() -> float`` unix seconds (tests move time);
     lock_wait: seconds before WALLET_BUSY.
     """
@@ -75,7 +77,7 @@ class ServiceBase:
         self.lock = lock
         self.broker = broker
         self.explorers = explorers if explorers is not None else {}
-        self.notifier = notifier if notifier is not None else _default_notifier(storage, broker)
+        self.notifier = notifier if notifier is not None else Notifier(storage, broker, NotificationIds())
         self.time_fn = time_fn
         self.lock_wait = lock_wait
         self.lock_max_hold = lock_max_hold
@@ -90,7 +92,7 @@ class ServiceBase:
         self.is_support_staff = False
         self.client_version: Optional[str] = None
         self.user_agent: Optional[str] = None
-        #: digest of the caller's signed write (bws.auth.request_digest), else None
+        #: digest of the caller's signed write (bws.http.auth.request_digest), else None
         self.request_digest: Optional[str] = None
 
     # ------------------------------------------------------------ identity
@@ -162,7 +164,7 @@ class ServiceBase:
     # ------------------------------------------------------------ wallet
     async def _fetch_wallet(self, wallet_id: Optional[str] = None) -> Wallet:
         """The wallet (default: the caller's) or ClientError WALLET_NOT_FOUND."""
-        doc = await self.storage.fetch_wallet(wallet_id or self.wallet_id)
+        doc = await self.storage.wallets.fetch(wallet_id or self.wallet_id)
         if not doc:
             raise Errors.WALLET_NOT_FOUND
         return Wallet.from_dict(doc)
@@ -213,28 +215,15 @@ class ServiceBase:
         creator_id: Any = ...,
     ) -> Notification:
         """The notification :meth:`_notify` would emit, built but not stored
-        (for callers that store it in the same transaction as their write and
-        then call :meth:`_publish_stored`)."""
+        (for callers that store it in the same transaction as their write:
+        ``self.notifier.commit`` / ``notify_with_tx``)."""
         if is_global:
             creator = None
         elif creator_id is not ...:
             creator = creator_id
         else:
             creator = self.copayer_id
-        return Notification.create(type_, data, wallet_id or self.wallet_id, creatorId=creator, now_ms=self.now_ms())
-
-    async def _publish_stored(self, docs: Iterable[dict]) -> None:
-        """Publish notifications already stored (committed with the caller's
-        write), in order.  A failure to publish is logged, never raised: the
-        store is the source of truth and consumers read it."""
-        if self.broker is None:
-            return
-        for doc in docs:
-            doc = {k: v for k, v in doc.items() if k != "_id"}
-            try:
-                await maybe_await(self.broker.publish(doc))
-            except Exception:
-                log.exception("publishing notification %s failed (stored; consumers read the store)", doc.get("id"))
+        return self.notifier.new(type_, data, wallet_id or self.wallet_id, creator, now_ms=self.now_ms())
 
     # ------------------------------------------------------------ explorers
     def _explorer(self, coin: str, network: str) -> Any:
@@ -309,34 +298,3 @@ def query_flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return isinstance(value, str) and value in ("1", "true")
-
-
-# ---------------------------------------------------------------- notifier
-
-
-class _StoreAndPublish:
-    """Fallback notifier: store the notification, then publish it."""
-
-    def __init__(self, storage: Any, broker: Any) -> None:
-        self.storage = storage
-        self.broker = broker
-
-    async def notify(self, n: Notification) -> dict:
-        doc = await self.storage.store_notification(n.to_dict(), renew_id=n.renew_id)
-        doc = dict(doc or n.to_dict())
-        doc.pop("_id", None)
-        if self.broker is not None:
-            try:
-                await maybe_await(self.broker.publish(doc))
-            except Exception:
-                log.exception("publishing notification %s failed", doc.get("id"))
-        return doc
-
-
-def _default_notifier(storage: Any, broker: Any) -> Any:
-    fallback = _StoreAndPublish(storage, broker)
-    try:
-        from bws.notifications import Notifier  # written by another area; optional
-    except Exception:
-        return fallback
-    return Notifier(storage, broker) if broker is not None else fallback

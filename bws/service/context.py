@@ -22,7 +22,7 @@ class Caller:
     is_support_staff: bool, read-only access to other wallets;
     client_version: str | None, ``x-client-version`` (e.g. "bwc-6.7.5");
     user_agent: str | None; request_digest: str | None, digest of a signed
-    write (bws/auth.py ``request_digest``: the replay guard), None for reads.
+    write (bws/http/auth.py ``request_digest``: the replay guard), None for reads.
     """
 
     wallet_id: Optional[str] = None

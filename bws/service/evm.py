@@ -34,12 +34,12 @@ import copy
 import logging
 from typing import Any, Optional
 
-from bws.chains import _fields as F
 from bws.chains.address import parse_address
 from bws.chains.evm import raw_from_signatures, verify_raw_tx
 from bws.chains.feelevels import static_fee_levels
 from bws.chains.selection import EVM_GAS_LIMIT, select_evm_input
 from bws.errors import BWSError, Errors, ServerError, bad_request
+from bws.jsnum import is_number
 from bws.model import LEGACY_UNSUPPORTED_MESSAGE, UNDEFINED, TxProposal, Wallet
 from bws.model import constants as C
 
@@ -103,7 +103,7 @@ class EvmMixin(ServiceBase):
     # ------------------------------------------------------------ fee levels
     async def get_fee_levels(self, opts: Optional[dict] = None) -> list[dict]:
         """EVM: gas prices (wei) from the node (see
-        :meth:`bws.explorers.web3.Web3Explorer.get_fee_levels`); without an
+        :meth:`bws.adapters.explorers.web3.Web3Explorer.get_fee_levels`); without an
         explorer or when the node cannot answer, the reference's static table
         (§9.4)."""
         opts = opts or {}
@@ -121,16 +121,16 @@ class EvmMixin(ServiceBase):
 
     def _evm_fee_choice(self, wallet: Wallet, opts: dict) -> dict:
         opts = dict(opts)
-        if F.is_number(opts.get("fee")) or opts.get("inputs"):
+        if is_number(opts.get("fee")) or opts.get("inputs"):
             raise bad_request(f"inputs/fee cannot be specified for {wallet.coin}")
-        n_args = int(truthy(opts.get("feeLevel"))) + int(F.is_number(opts.get("feePerKb")))
+        n_args = int(truthy(opts.get("feeLevel"))) + int(is_number(opts.get("feePerKb")))
         if n_args > 1:
             raise bad_request("Only one of feeLevel/feePerKb/fee can be specified")
         if n_args == 0:
             opts["feeLevel"] = C.DEFAULT_FEE_LEVEL
         if truthy(opts.get("feeLevel")) and opts["feeLevel"] not in fee_level_names(wallet.coin):
             raise invalid_fee_level_error(wallet.coin)
-        if F.is_number(opts.get("feePerKb")):
+        if is_number(opts.get("feePerKb")):
             gp = opts["feePerKb"]
             if not is_int(gp) or not (1 <= gp <= MAX_GAS_PRICE):
                 raise bad_request("Invalid fee per KB")
@@ -186,7 +186,7 @@ class EvmMixin(ServiceBase):
             if not isinstance(outputs[0], dict):
                 raise bad_request("Argument missing in output #1.")
             if truthy(o.get("sendMax")):
-                if F.is_number(outputs[0].get("amount")):
+                if is_number(outputs[0].get("amount")):
                     raise bad_request("Amount is not allowed when sendMax is specified")
                 info = await self._send_max_info(
                     wallet, {"feePerKb": o.get("feePerKb"), "feeLevel": o.get("feeLevel"), "returnInputs": True}
@@ -216,10 +216,8 @@ class EvmMixin(ServiceBase):
                 noShuffleOutputs=True,
                 now=self.now_s(),
             )
-            d = txp.to_dict()
             utxos = await self.get_wallet_utxos({}, wallet=wallet)
-            select_evm_input(d, copy.deepcopy(utxos), C.COIN_TRY if wallet.coin == C.COIN_TRY else C.COIN_ETH)
-            txp = TxProposal.from_dict(d)
+            select_evm_input(txp, copy.deepcopy(utxos), C.COIN_TRY if wallet.coin == C.COIN_TRY else C.COIN_ETH)
             if not truthy(o.get("dryRun")):
                 await self._store_txp(txp)
             return txp.to_dict()

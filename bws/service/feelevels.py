@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
-from bws.chains import _fields as F
 from bws.chains.feelevels import compute_fee_levels, sample_points, static_fee_levels
 from bws.crypto import js_json_stringify
 from bws.errors import bad_request
+from bws.jsnum import is_number
 from bws.model import Wallet
 from bws.model import constants as C
 
@@ -60,7 +60,7 @@ class FeeLevelsMixin(ServiceBase):
 
         key = js_json_stringify({"coin": coin, "network": network})
         now_ms = self.now_ms()
-        cached = await self.storage.get_cache(None, FEE_LEVELS_CACHE_TYPE, key)
+        cached = await self.storage.cache.get(None, FEE_LEVELS_CACHE_TYPE, key)
         if cached and isinstance(cached.get("ts"), (int, float)):
             if now_ms - cached["ts"] < C.FEE_LEVELS_CACHE_DURATION * 1000 and isinstance(cached.get("result"), list):
                 return cached["result"]
@@ -77,14 +77,14 @@ class FeeLevelsMixin(ServiceBase):
             samples = None
         result = compute_fee_levels(levels, samples)
         if samples is not None:
-            await self.storage.set_cache(None, FEE_LEVELS_CACHE_TYPE, key, {"ts": now_ms, "result": result})
+            await self.storage.cache.set(None, FEE_LEVELS_CACHE_TYPE, key, {"ts": now_ms, "result": result})
         return result
 
     async def _get_fee_per_kb(self, wallet: Wallet, opts: dict) -> Any:
         """A numeric ``opts.feePerKb`` wins; else the rate of level
         ``opts.feeLevel`` of the wallet's coin/network.  BADREQUEST
         'Could not compute fee for "<lvl>" level' when unknown."""
-        if F.is_number(opts.get("feePerKb")):
+        if is_number(opts.get("feePerKb")):
             return opts["feePerKb"]
         levels = await self.get_fee_levels({"coin": wallet.coin, "network": wallet.network})
         level = next((lv for lv in levels if lv.get("level") == opts.get("feeLevel")), None)

@@ -26,7 +26,7 @@ Cost (bench/profiles/NOTES.md, finding 3), per process:
   path that adds addresses renews it; one indexed read checks it), or after
   ``ADDRESS_SET_TTL`` seconds.
 * A fill writes the cache status only if its ``rev`` is the one it read
-  before asking the explorer (Storage.store_tx_history_cache): a fill that
+  before asking the explorer (bws.storage.cache.CacheRepo.store_history_fill): a fill that
   raced a soft reset (own broadcast, incoming payment) or a scan cannot mark
   the cache updated again, and positions are written in one batch.
 * The computation runs on its own Deferred: a cancelled request stops
@@ -266,7 +266,7 @@ class HistoryMixin(ServiceBase):
         """The wallet's address set, from memory when its token is unchanged
         (see the module doc); concurrent loads of one version are shared."""
         st = _state(self.storage)
-        version = await self.storage.fetch_address_version(wallet_id)
+        version = await self.storage.addresses.fetch_version(wallet_id)
         now = time.monotonic()
         known = st.address_sets.get(wallet_id)
         if version is not None and known is not None and known.version == version and now - known.loaded_at < ADDRESS_SET_TTL:
@@ -274,7 +274,7 @@ class HistoryMixin(ServiceBase):
             return known
 
         async def load() -> _AddressSet:
-            s = _AddressSet(version, await self.storage.fetch_address_keys(wallet_id), time.monotonic())
+            s = _AddressSet(version, await self.storage.addresses.fetch_keys(wallet_id), time.monotonic())
             if version is not None:
                 st.remember(wallet_id, s)
             return s
@@ -292,7 +292,7 @@ class HistoryMixin(ServiceBase):
         if window is None:
             return None
         fwd, end = window
-        docs = await self.storage.fetch_cache_range(wallet.id, "historyCache", fwd, end)
+        docs = await self.storage.cache.fetch_range(wallet.id, "historyCache", fwd, end)
         if len(docs) != end - fwd:
             return None
         items = [d["tx"] for d in sorted(docs, key=lambda d: d["key"], reverse=True)]
@@ -310,7 +310,7 @@ class HistoryMixin(ServiceBase):
         fwd = max(0, total - to)
         deep = [t for t in txs if is_int(t.get("confirmations")) and t["confirmations"] >= C.CONFIRMATIONS_TO_START_CACHING]
         status = {"totalItems": total, "updatedOn": self.now_s(), "isComplete": fwd == 0, "isUpdated": True}
-        if not await self.storage.store_tx_history_cache(wallet.id, fwd, list(reversed(deep)), status, expected_rev):
+        if not await self.storage.cache.store_history_fill(wallet.id, fwd, list(reversed(deep)), status, expected_rev):
             log.debug("history cache of %s changed during a fill; status left alone", wallet.id)
 
     async def _explorer_page(self, wallet: Wallet, addresses: _AddressSet, frm: int, to: int) -> tuple[list[dict], int]:
@@ -332,7 +332,7 @@ class HistoryMixin(ServiceBase):
         if cached is not None:
             return cached, None
         if status is None:
-            rev = await self.storage.init_tx_history_cache_status(wallet.id)
+            rev = await self.storage.cache.init_history_status(wallet.id)
         else:
             rev = status.get("rev") if isinstance(status.get("rev"), str) else None
         txs, total = await self._explorer_page(wallet, addresses, frm, to)
@@ -341,7 +341,7 @@ class HistoryMixin(ServiceBase):
     async def _page_proposals(self, wallet: Wallet, txids: list[str], min_ts: int, max_ts: int) -> list[dict]:
         names = {c.id: c.name for c in wallet.copayers}
         out = []
-        for doc in await self.storage.fetch_history_proposals(wallet.id, txids, min_ts, max_ts):
+        for doc in await self.storage.proposals.fetch_by_txids(wallet.id, txids, min_ts, max_ts):
             t = TxProposal.from_dict(doc)
             d = t.to_dict()
             d["creatorName"] = names.get(t.creator_id, "unknown")
@@ -351,7 +351,8 @@ class HistoryMixin(ServiceBase):
         return out
 
     async def _page_notes(self, wallet: Wallet, txids: list[str], min_ts: int) -> list[dict]:
-        return [await self._note_out(n, wallet) for n in await self.storage.fetch_history_notes(wallet.id, txids, min_ts)]
+        notes = await self.storage.notes.fetch_by_txids(wallet.id, txids, min_ts)
+        return [await self._note_out(n, wallet) for n in notes]
 
     async def _page_fee_levels(self, wallet: Wallet, txs: list[dict]) -> Optional[list[dict]]:
         """Fee levels for lowFees, only when the page has an unconfirmed tx
@@ -391,7 +392,7 @@ class HistoryMixin(ServiceBase):
         wallet, addresses, status = await _gather(
             self._fetch_wallet(),
             self._history_addresses(self.wallet_id),
-            self.storage.get_cache(self.wallet_id, "historyCacheStatus", None),
+            self.storage.cache.get(self.wallet_id, "historyCacheStatus", None),
         )
         if not addresses.addresses or limit <= 0:
             return []

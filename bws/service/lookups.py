@@ -35,7 +35,7 @@ LOOKUP_MAXSIZE = 100_000
 class CopayerLookups:
     """Copayer lookups read through a TTL cache.
 
-    storage: :class:`bws.storage.Storage` (``fetch_copayer_lookup``);
+    storage: :class:`bws.storage.Storage` (``storage.wallets.fetch_copayer_lookup``);
     ttl: seconds; timer: monotonic seconds (tests move it)."""
 
     def __init__(
@@ -56,7 +56,7 @@ class CopayerLookups:
             doc = self._cache.get(copayer_id)
             if doc is not None:
                 return doc
-        doc = await self.storage.fetch_copayer_lookup(copayer_id)
+        doc = await self.storage.wallets.fetch_copayer_lookup(copayer_id)
         if doc:
             self._cache[copayer_id] = doc
         else:

@@ -53,8 +53,8 @@ class MiscMixin(ServiceBase):
         today = dt.datetime.fromtimestamp(self.now_s(), dt.timezone.utc).strftime("%Y-%m-%d")
         from_ts = _day_start(opts.get("from"), "2015-01-01")
         to_ts = _day_start(opts.get("to"), today) + 86400 - 1
-        wallets = await self.storage.fetch_stats_wallets(coin, network, from_ts, to_ts)
-        txps = await self.storage.fetch_stats_txps(coin, network, from_ts, to_ts)
+        wallets = await self.storage.stats.fetch_wallets(coin, network, from_ts, to_ts)
+        txps = await self.storage.stats.fetch_txps(coin, network, from_ts, to_ts)
         by_day: dict[str, int] = {}
         for w in wallets:
             d = _day(w.get("createdOn") or 0)

@@ -31,7 +31,7 @@ class NotesMixin(ServiceBase):
         """The note of ``opts["txid"]`` ``{version, createdOn, walletId, txid,
         body, editedOn, editedBy, editedByName}`` or None (empty body)."""
         check_required(opts, ["txid"])
-        doc = await self.storage.fetch_tx_note(self.wallet_id, str(opts["txid"]))
+        doc = await self.storage.notes.fetch(self.wallet_id, str(opts["txid"]))
         return await self._note_out(doc) if doc else None
 
     async def edit_tx_note(self, opts: dict) -> dict:
@@ -51,7 +51,7 @@ class NotesMixin(ServiceBase):
 
         async def edit() -> dict:
             wallet = await self._fetch_wallet()
-            doc = await self.storage.fetch_tx_note(self.wallet_id, txid)
+            doc = await self.storage.notes.fetch(self.wallet_id, txid)
             if doc:
                 note = TxNote.from_dict(doc)
                 if self._already_applied(note):
@@ -60,8 +60,8 @@ class NotesMixin(ServiceBase):
             else:
                 note = TxNote.create(self.wallet_id, txid, body, self.copayer_id, now=self.now_s())
             note.record_request(self.request_digest)
-            await self.storage.store_tx_note(note.to_dict(for_storage=True))
-            stored = await self.storage.fetch_tx_note(self.wallet_id, txid)
+            await self.storage.notes.store(note.to_dict(for_storage=True))
+            stored = await self.storage.notes.fetch(self.wallet_id, txid)
             return await self._note_out(stored, wallet)
 
         return await self._run_locked(edit)
@@ -84,5 +84,5 @@ class NotesMixin(ServiceBase):
             # int() of it raised, and int(1e308) is too big for a BSON query
             min_ts = js_integral(min_ts)
         wallet = await self._fetch_wallet()
-        docs = await self.storage.fetch_tx_notes(self.wallet_id, min_ts)
+        docs = await self.storage.notes.fetch_since(self.wallet_id, min_ts)
         return [await self._note_out(d, wallet) for d in docs]

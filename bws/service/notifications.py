@@ -49,7 +49,7 @@ class NotificationsMixin(ServiceBase):
         nid = opts.get("notificationId")
         nid = nid if isinstance(nid, str) and nid else None
         scoped = {network: C.NETWORK_NOTIFICATION_TYPES} if network != self.wallet_id else None
-        docs = await self.storage.fetch_notifications([self.wallet_id], nid, int(min_ts), scoped=scoped)
+        docs = await self.storage.notifications.fetch([self.wallet_id], nid, int(min_ts), scoped=scoped)
         out = []
         for d in docs:
             d = {k: v for k, v in d.items() if k != "_id"}

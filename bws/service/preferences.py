@@ -32,7 +32,7 @@ class PreferencesMixin(ServiceBase):
     async def get_preferences(self, opts: Optional[dict] = None) -> dict:
         """The caller's Preferences ``{version, createdOn, walletId, copayerId,
         email, language, unit}`` or ``{}``."""
-        doc = await self.storage.fetch_preferences(self.wallet_id, self.copayer_id)
+        doc = await self.storage.preferences.fetch(self.wallet_id, self.copayer_id)
         return Preferences.from_dict(doc).to_dict() if doc else {}
 
     async def save_preferences(self, opts: dict) -> None:
@@ -55,7 +55,7 @@ class PreferencesMixin(ServiceBase):
             raise bad_request("Invalid unit")
 
         async def save() -> None:
-            doc = await self.storage.fetch_preferences(self.wallet_id, self.copayer_id)
+            doc = await self.storage.preferences.fetch(self.wallet_id, self.copayer_id)
             current = (
                 Preferences.from_dict(doc)
                 if doc
@@ -66,7 +66,7 @@ class PreferencesMixin(ServiceBase):
             for k, v in prefs.items():
                 setattr(current, k, v)
             current.record_request(self.request_digest)
-            await self.storage.store_preferences(current.to_dict(for_storage=True))
+            await self.storage.preferences.store(current.to_dict(for_storage=True))
 
         await self._run_locked(save)
         return None

@@ -102,7 +102,7 @@ class ScanMixin(ServiceBase):
         propagate (the caller aborts).  Leaves the branch index right after
         the last stored address."""
         now = self.now_s()
-        cached = await self.storage.get_cache(wallet.id, "addressIndexCache", branch.base_path)
+        cached = await self.storage.cache.get(wallet.id, "addressIndexCache", branch.base_path)
         cached_index = cached.get("index") if cached else None
         prederived: list[Address] = []
         if isinstance(cached_index, int):
@@ -122,7 +122,7 @@ class ScanMixin(ServiceBase):
             found.append(a)
             if active:
                 inactive = 0
-                await self.storage.set_cache(
+                await self.storage.cache.set(
                     wallet.id, "addressIndexCache", branch.base_path, {"index": branch.index - len(queue)}
                 )
             else:
@@ -141,8 +141,8 @@ class ScanMixin(ServiceBase):
             if not wallet.is_complete():
                 raise Errors.WALLET_NOT_COMPLETE
             wallet.scan_status = C.SCAN_RUNNING
-            await self.storage.clear_tx_history_cache(wallet.id)
-            await self.storage.store_wallet(wallet.to_dict(for_storage=True))
+            await self.storage.cache.clear_history(wallet.id)
+            await self.storage.wallets.store(wallet.to_dict(for_storage=True))
 
             gap = self._scan_gap()
             error: Optional[Exception] = None
@@ -159,7 +159,7 @@ class ScanMixin(ServiceBase):
                         log.warning("scan of wallet %s failed at %s: %r", wallet.id, branch.base_path, e)
                         error = e
                         break
-                    await self.storage.store_address_and_wallet(
+                    await self.storage.addresses.store_with_wallet(
                         wallet.to_dict(for_storage=True), [a.to_dict() for a in addresses]
                     )
                 if error is not None:
@@ -167,8 +167,8 @@ class ScanMixin(ServiceBase):
 
             wallet = await self._fetch_wallet()
             wallet.scan_status = C.SCAN_ERROR if error is not None else C.SCAN_SUCCESS
-            await self.storage.store_wallet(wallet.to_dict(for_storage=True))
-            await self.storage.delete_cache(wallet.id, "twoStep")
+            await self.storage.wallets.store(wallet.to_dict(for_storage=True))
+            await self.storage.cache.delete(wallet.id, "twoStep")
             if error is not None:
                 raise error
 

@@ -17,17 +17,17 @@ class SessionsMixin(ServiceBase):
         still valid (touched), else a new one replacing it.  A new session is
         a change the logout replay guard sees (login itself is not guarded:
         every login of a client is the same signed request)."""
-        doc = await self.storage.get_session(self.copayer_id)
+        doc = await self.storage.sessions.fetch(self.copayer_id)
         now = self.now_s()
         old = Session.from_dict(doc) if doc else None
         if old is not None and old.is_valid(now):
             old.touch(now)
-            await self.storage.store_session(old.to_dict(for_storage=True))
+            await self.storage.sessions.store(old.to_dict(for_storage=True))
             return old.id
         s = Session.create(self.copayer_id, self.wallet_id, now=now)
         s.applied_requests = old.applied_requests if old is not None else []
         s.record_request(self.request_digest)
-        await self.storage.store_session(s.to_dict(for_storage=True))
+        await self.storage.sessions.store(s.to_dict(for_storage=True))
         return s.id
 
     async def logout(self, opts: Optional[dict] = None) -> None:
@@ -37,7 +37,7 @@ class SessionsMixin(ServiceBase):
         signed logout is NOT_AUTHORIZED "Request already applied"
         (:meth:`_already_applied`; the session expires on its own).  Returns
         None (empty body)."""
-        doc = await self.storage.get_session(self.copayer_id)
+        doc = await self.storage.sessions.fetch(self.copayer_id)
         if not doc and not self.request_digest:
             return None  # nothing to end, nothing to remember
         s = Session.from_dict(doc) if doc else Session(copayer_id=self.copayer_id, wallet_id=self.wallet_id)
@@ -45,13 +45,13 @@ class SessionsMixin(ServiceBase):
             return None
         s.end()
         s.record_request(self.request_digest)
-        await self.storage.store_session(s.to_dict(for_storage=True))
+        await self.storage.sessions.store(s.to_dict(for_storage=True))
         return None
 
     async def check_session(self, copayer_id: str, token: str) -> bool:
         """True when ``token`` is the stored, unexpired session of
         ``copayer_id`` (use does not extend it, Q20)."""
-        doc = await self.storage.get_session(copayer_id)
+        doc = await self.storage.sessions.fetch(copayer_id)
         if not doc or doc.get("id") != token:
             return False
         return Session.from_dict(doc).is_valid(self.now_s())

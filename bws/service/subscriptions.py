@@ -37,13 +37,13 @@ class SubscriptionsMixin(ServiceBase):
             platform=opts.get("platform", UNDEFINED),
             now=self.now_s(),
         )
-        await self.storage.store_push_notification_sub(sub.to_dict(for_storage=True))
+        await self.storage.subscriptions.store_push_sub(sub.to_dict(for_storage=True))
         return {"ok": 1, "n": 1}
 
     async def push_notifications_unsubscribe(self, opts: dict) -> dict:
         """Delete the caller's subscription of ``token`` -> ``{"ok": 1, "n": deleted}``."""
         token = _str_arg(opts, "token", C.MAX_TOKEN_LENGTH)
-        n = await self.storage.remove_push_notification_sub(self.copayer_id, token)
+        n = await self.storage.subscriptions.remove_push_sub(self.copayer_id, token)
         return {"ok": 1, "n": n}
 
     async def tx_confirmation_subscribe(self, opts: dict) -> dict:
@@ -51,11 +51,11 @@ class SubscriptionsMixin(ServiceBase):
         ``{"ok": 1, "n": 1}``.  Error: "Required argument txid missing."."""
         txid = _str_arg(opts, "txid", C.MAX_TXID_LENGTH)
         sub = TxConfirmationSub.create(self.wallet_id, self.copayer_id, txid, now=self.now_s())
-        await self.storage.store_tx_confirmation_sub(sub.to_dict(for_storage=True))
+        await self.storage.subscriptions.store_confirmation_sub(sub.to_dict(for_storage=True))
         return {"ok": 1, "n": 1}
 
     async def tx_confirmation_unsubscribe(self, opts: dict) -> dict:
         """Delete the caller's subscription to ``txid`` -> ``{"ok": 1, "n": deleted}``."""
         txid = _str_arg(opts, "txid", C.MAX_TXID_LENGTH)
-        n = await self.storage.remove_tx_confirmation_sub(self.copayer_id, txid)
+        n = await self.storage.subscriptions.remove_confirmation_sub(self.copayer_id, txid)
         return {"ok": 1, "n": n}

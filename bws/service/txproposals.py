@@ -24,13 +24,13 @@ import copy
 import logging
 from typing import Any, Optional
 
-from bws.chains import _fields as F
 from bws.chains.address import validate_output_address
 from bws.chains.selection import select_tx_inputs, send_max_info
-from bws.chains.txbuild import is_raw_tx, signed_raw, txid_of, unsigned_raw, verify_input_signatures
+from bws.chains.txbuild import is_raw_tx, signed_raw, unsigned_raw, verify_input_signatures
 from bws.crypto import verify_message
 from bws.errors import BWSError, ClientError, Errors, ServerError, bad_request
-from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet, next_notification_id
+from bws.jsnum import is_number
+from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet
 from bws.model import constants as C
 
 from .addresses import address_out, derive_wallet_address
@@ -44,7 +44,7 @@ _UNSUPPORTED_COIN = "Unsupported operation for this coin"
 
 
 def _is_num(v: Any) -> bool:
-    return F.is_number(v)
+    return is_number(v)
 
 
 def _validate_outputs(wallet: Wallet, outputs: Any) -> None:
@@ -161,7 +161,7 @@ class TxProposalsMixin(ServiceBase):
         """The proposal or TX_NOT_FOUND."""
         if not isinstance(txp_id, str) or not txp_id:
             raise Errors.TX_NOT_FOUND
-        doc = await self.storage.fetch_tx(wallet_id or self.wallet_id, txp_id)
+        doc = await self.storage.proposals.fetch(wallet_id or self.wallet_id, txp_id)
         if not doc:
             raise Errors.TX_NOT_FOUND
         return TxProposal.from_dict(doc)
@@ -188,24 +188,19 @@ class TxProposalsMixin(ServiceBase):
         if txp_id is not None and txp_id is not UNDEFINED:
             if not isinstance(txp_id, str) or not txp_id or len(txp_id) > 200:
                 raise bad_request("Invalid txProposalId")
-            existing = await self.storage.fetch_tx(wallet.id, txp_id)
+            existing = await self.storage.proposals.fetch(wallet.id, txp_id)
             if existing:
                 return wallet, self.decorate_txp(WalletFacts.of(wallet), TxProposal.from_dict(existing))
         return wallet, None
 
     async def _store_txp(self, txp: TxProposal, *notes: Notification, expect: Optional[dict] = None) -> bool:
         """Store ``txp`` and the notifications announcing its new state together
-        (one transaction: :meth:`bws.storage.Storage.store_tx_and_notifications`),
+        (one transaction: :meth:`bws.service.notifier.Notifier.notify_with_tx`),
         then publish them. ``expect``: conditions the stored proposal must still
         meet (e.g. ``{"status": "accepted"}``); False when it no longer did:
         someone else made the change first, nothing was stored or published."""
-        stored = await self.storage.store_tx_and_notifications(
-            txp.to_dict(for_storage=True), [n.to_dict() for n in notes], renew_id=next_notification_id, expect=expect
-        )
-        if stored is None:
-            return False
-        await self._publish_stored(stored)
-        return True
+        stored = await self.notifier.notify_with_tx(txp.to_dict(for_storage=True), notes, expect=expect)
+        return stored is not None
 
     @staticmethod
     def _require_v3(txp: Any) -> None:
@@ -267,7 +262,7 @@ class TxProposalsMixin(ServiceBase):
         """§6.22: TX_CANNOT_CREATE while the caller's last proposals are more
         than BACKOFF_OFFSET consecutive rejections and the newest is younger
         than BACKOFF_TIME."""
-        txs = await self.storage.fetch_last_txs(wallet.id, self.copayer_id, limit=5 + C.BACKOFF_OFFSET)
+        txs = await self.storage.proposals.fetch_last(wallet.id, self.copayer_id, limit=5 + C.BACKOFF_OFFSET)
         run = 0
         for t in txs:
             if t.get("status") != C.TXP_REJECTED:
@@ -285,13 +280,13 @@ class TxProposalsMixin(ServiceBase):
         if truthy(opts.get("sendMax")) or wallet.coin in C.EVM_COINS:
             return UNDEFINED, None
         if wallet.single_address:
-            addresses = await self.storage.fetch_addresses(wallet.id)
+            addresses = await self.storage.addresses.fetch(wallet.id)
             if not addresses:
                 raise bad_request("The wallet has no addresses")
             return address_out(addresses[0]), None
         given = opts.get("changeAddress")
         if given is not None and given is not UNDEFINED:
-            doc = await self.storage.fetch_address_by_wallet_id(wallet.id, given) if isinstance(given, str) else None
+            doc = await self.storage.addresses.fetch_one(wallet.id, given) if isinstance(given, str) else None
             if not doc:
                 raise Errors.INVALID_CHANGE_ADDRESS
             return address_out(doc), None  # Q10: reused as is, never re-inserted
@@ -399,15 +394,13 @@ class TxProposalsMixin(ServiceBase):
                 noShuffleOutputs=truthy(o.get("noShuffleOutputs")),
                 now=self.now_s(),
             )
-            d = txp.to_dict()
             utxos = [] if inputs else await self.get_wallet_utxos({}, wallet=wallet)
-            select_tx_inputs(d, utxos, excluded)
-            txp = TxProposal.from_dict(d)
+            select_tx_inputs(txp, utxos, excluded)
 
             if not truthy(o.get("dryRun")):
                 if new_change is not None:
                     await self._register_addresses(wallet, [new_change])
-                await self.storage.store_tx_with_address_and_wallet(
+                await self.storage.proposals.store_with_addresses_and_wallet(
                     txp.to_dict(for_storage=True),
                     wallet.to_dict(for_storage=True) if new_change is not None else None,
                     [new_change.to_dict()] if new_change is not None else [],
@@ -434,7 +427,7 @@ class TxProposalsMixin(ServiceBase):
             self._require_v3(txp)
             if not txp.is_temporary():
                 return self.decorate_txp(WalletFacts.of(wallet), txp)
-            raw = unsigned_raw(txp.to_dict())
+            raw = unsigned_raw(txp)
             sig = opts["proposalSignature"]
             copayer = wallet.get_copayer(self.copayer_id)
             keys = copayer.get_request_pub_keys() if copayer else []
@@ -477,15 +470,12 @@ class TxProposalsMixin(ServiceBase):
             self._check_can_sign(txp)
             copayer = wallet.get_copayer(self.copayer_id)
             sigs = opts["signatures"]
-            if copayer is None or not isinstance(sigs, list) or not verify_input_signatures(
-                txp.to_dict(), copayer.xpub_key, sigs
-            ):
+            if copayer is None or not isinstance(sigs, list):
                 raise Errors.BAD_SIGNATURES
-            def finalize(t):
-                raw = signed_raw(t.to_dict())
-                return raw, txid_of(raw)
-
-            return await self._accept_and_notify(txp, copayer, sigs, finalize)
+            # BAD_SIGNATURES unless valid; the verified build carries every
+            # signature, so on quorum it is the final transaction (built once)
+            built = verify_input_signatures(txp, copayer.xpub_key, sigs)
+            return await self._accept_and_notify(txp, copayer, sigs, lambda _t: (built.raw, built.txid))
 
         return await self._run_locked(sign)
 
@@ -560,13 +550,10 @@ class TxProposalsMixin(ServiceBase):
             if txp.remaining_delete_lock_time(self.copayer_id, self.now_s()) > 0:
                 raise Errors.TX_CANNOT_REMOVE
             # the deletion and its notification land together (issue 15 finding 7)
-            stored = await self.storage.remove_tx_and_notifications(
-                self.wallet_id,
-                txp.id,
-                [self._new_notification("TxProposalRemoved", txp.notification_data()).to_dict()],
-                renew_id=next_notification_id,
+            await self.notifier.commit(
+                [self._new_notification("TxProposalRemoved", txp.notification_data())],
+                lambda docs, renew_id: self.storage.proposals.remove_with_notifications(self.wallet_id, txp.id, docs, renew_id),
             )
-            await self._publish_stored(stored or [])
             return {"success": True}
 
         return await self._run_locked(remove)
@@ -582,7 +569,7 @@ class TxProposalsMixin(ServiceBase):
         txp = await self._fetch_txp(opts["txProposalId"], wallet.id)
         out = self.decorate_txp(WalletFacts.of(wallet), txp)
         if txp.txid:
-            note = await self.storage.fetch_tx_note(wallet.id, txp.txid)
+            note = await self.storage.notes.fetch(wallet.id, txp.txid)
             if note:
                 out["note"] = await self._note_out(note, wallet)
         return out
@@ -604,7 +591,7 @@ class TxProposalsMixin(ServiceBase):
             log.info("proposal %s was already marked broadcast", txp.id)
             return False
         try:
-            await self.storage.soft_reset_tx_history_cache(txp.wallet_id)
+            await self.storage.cache.soft_reset(txp.wallet_id)
         except Exception as e:  # a stale history cache is refreshed by the next block
             log.warning("history cache reset for %s failed: %r", txp.wallet_id, e)
         return True
@@ -627,7 +614,7 @@ class TxProposalsMixin(ServiceBase):
                 raise Errors.TX_ALREADY_BROADCASTED
             if txp.status != C.TXP_ACCEPTED:
                 raise Errors.TX_NOT_ACCEPTED
-            raw = txp.raw or signed_raw(txp.to_dict())
+            raw = txp.raw or signed_raw(txp)
             try:
                 txid = await self._explorer_call(wallet.coin, wallet.network, "broadcast", raw)
             except BWSError as err:
@@ -704,7 +691,7 @@ class TxProposalsMixin(ServiceBase):
         proposal is on chain either way and the next listing marks it."""
 
         async def mark() -> None:
-            doc = await self.storage.fetch_tx(txp.wallet_id, txp.id)
+            doc = await self.storage.proposals.fetch(txp.wallet_id, txp.id)
             if doc and doc.get("status") == C.TXP_ACCEPTED:
                 await self._process_broadcast(TxProposal.from_dict(doc), by_third_party=True)
 

@@ -12,7 +12,7 @@ from coincurve import PublicKey
 from bws import crypto
 from bws.errors import ClientError, Errors, ServerError, bad_request, client_error
 from bws.model import UNDEFINED as _UNDEF
-from bws.model import Copayer, Wallet, next_notification_id
+from bws.model import Copayer, Wallet
 from bws.model import constants as C
 
 from .base import ServiceBase, check_length, check_required, is_int, maybe_await, truthy
@@ -111,9 +111,9 @@ class WalletsMixin(ServiceBase):
         )
 
         async def store() -> None:
-            if wallet_id and await self.storage.fetch_wallet(wallet.id):
+            if wallet_id and await self.storage.wallets.fetch(wallet.id):
                 raise Errors.WALLET_ALREADY_EXISTS
-            await self.storage.store_wallet(wallet.to_dict(for_storage=True))
+            await self.storage.wallets.store(wallet.to_dict(for_storage=True))
 
         await self._run_locked(store, wallet.id)
         return {"walletId": wallet.id}
@@ -180,7 +180,7 @@ class WalletsMixin(ServiceBase):
                 customData=opts.get("customData") if "customData" in opts else _UNDEF,
                 now=self.now_s(),
             )
-            if await self.storage.fetch_copayer_lookup(copayer.id):
+            if await self.storage.wallets.fetch_copayer_lookup(copayer.id):
                 raise Errors.COPAYER_REGISTERED
             if truthy(opts.get("dryRun")):
                 return {"copayerId": None, "wallet": wallet.to_dict()}
@@ -199,10 +199,11 @@ class WalletsMixin(ServiceBase):
                 )
             # the copayer and its notifications land together or not at all (issue 10);
             # published only after the commit
-            stored = await self.storage.store_wallet_lookups_and_notifications(
-                wallet.to_dict(for_storage=True), [n.to_dict() for n in notes], renew_id=next_notification_id
+            wallet_doc = wallet.to_dict(for_storage=True)
+            await self.notifier.commit(
+                notes,
+                lambda docs, renew_id: self.storage.wallets.store_with_lookups(wallet_doc, docs, renew_id),
             )
-            await self._publish_stored(stored)
             return {"copayerId": copayer.id, "wallet": wallet.to_dict()}
 
         return await self._run_locked(join, wallet_id)
@@ -221,7 +222,7 @@ class WalletsMixin(ServiceBase):
         request_pub_key = opts["requestPubKey"]
         if not isinstance(copayer_id, str) or not isinstance(request_pub_key, str):
             raise Errors.NOT_AUTHORIZED
-        lookup = await self.storage.fetch_copayer_lookup(copayer_id)
+        lookup = await self.storage.wallets.fetch_copayer_lookup(copayer_id)
         if not lookup:
             raise Errors.NOT_AUTHORIZED
         wallet_id = lookup["walletId"]
@@ -232,7 +233,7 @@ class WalletsMixin(ServiceBase):
         check_length(opts.get("name"), C.MAX_NAME_LENGTH, "name")
 
         async def add() -> dict:
-            doc = await self.storage.fetch_wallet(wallet_id)
+            doc = await self.storage.wallets.fetch(wallet_id)
             if not doc:
                 raise Errors.NOT_AUTHORIZED
             wallet = Wallet.from_dict(doc)
@@ -252,7 +253,7 @@ class WalletsMixin(ServiceBase):
             wallet.add_copayer_request_key(
                 copayer_id, request_pub_key, opts["signature"], restrictions, opts.get("name")
             )
-            await self.storage.store_wallet_and_update_copayers_lookup(wallet.to_dict(for_storage=True))
+            await self.storage.wallets.store_with_lookups(wallet.to_dict(for_storage=True))
             self.copayer_lookups.forget(copayer_id)
             return {"copayerId": copayer_id, "wallet": wallet.to_dict()}
 
@@ -305,12 +306,12 @@ class WalletsMixin(ServiceBase):
         identifier = opts.get("identifier")
         if not isinstance(identifier, str) or not identifier:
             raise bad_request("Required argument identifier missing.")
-        if await self.storage.fetch_wallet(identifier):
+        if await self.storage.wallets.fetch(identifier):
             return identifier
-        addr = await self.storage.fetch_address_by_coin(C.DEFAULT_COIN, identifier)
+        addr = await self.storage.addresses.fetch_by_coin(C.DEFAULT_COIN, identifier)
         if addr:
             return addr["walletId"]
-        txp = await self.storage.fetch_tx_by_hash(identifier)
+        txp = await self.storage.proposals.fetch_by_txid(identifier)
         if txp:
             return txp["walletId"]
         try:
@@ -329,7 +330,7 @@ class WalletsMixin(ServiceBase):
             if not tx:
                 continue
             for address in _output_addresses(tx):
-                a = await self.storage.fetch_address_by_coin(coin, address)
+                a = await self.storage.addresses.fetch_by_coin(coin, address)
                 if a:
                     return a["walletId"]
         return None

@@ -1,7 +1,7 @@
 """Webhook registrations (added; no reference has them). Transport-free service logic.
 
 A copayer registers one HTTPS callback URL per wallet; every notification of
-that wallet is then POSTed to it, signed (see bws/webhooks.py and
+that wallet is then POSTed to it, signed (see bws/delivery/webhooks.py and
 docs/notifications.md). Routes (authenticated like every copayer route):
 
 * ``POST /v1/webhooks/`` ``{url, secret?}`` → :func:`register_webhook`
@@ -9,11 +9,14 @@ docs/notifications.md). Routes (authenticated like every copayer route):
 * ``DELETE /v1/webhooks/:id`` → :func:`remove_webhook`
 * ``GET /v1/webhooks/:id/deliveries`` → :func:`list_webhook_deliveries`
 
+The routes (bws/http/routes/webhooks.py) call :class:`WebhooksMixin`'s
+methods, which apply the operator's webhook options.
+
 A URL whose host does not resolve, or resolves to an address that is not
 public (loopback, private, link-local such as 169.254.169.254, reserved,
 multicast; odd spellings such as ``0x7f000001`` resolve like any other host)
 is refused unless the operator allowed its network in
-``webhookOpts.allowPrivateNetworks`` (bws/webhooks.py DestinationPolicy;
+``webhookOpts.allowPrivateNetworks`` (bws/delivery/destinations.py DestinationPolicy;
 delivery checks again, issue 15 finding 4).
 """
 
@@ -27,9 +30,18 @@ from urllib.parse import urlsplit
 
 from bws.errors import bad_request
 from bws.model import constants as C
-from bws.webhooks import DestinationPolicy, DestinationRefused
+from bws.delivery.destinations import DestinationPolicy, DestinationRefused
 
-__all__ = ["register_webhook", "list_webhooks", "remove_webhook", "list_webhook_deliveries", "public_view"]
+from .base import ServiceBase
+
+__all__ = [
+    "WebhooksMixin",
+    "register_webhook",
+    "list_webhooks",
+    "remove_webhook",
+    "list_webhook_deliveries",
+    "public_view",
+]
 
 
 def _check_url(url: Any, allow_http: bool) -> str:
@@ -96,7 +108,7 @@ async def register_webhook(
     except DestinationRefused:
         raise bad_request(NOT_PUBLIC) from None
     ts = int(time.time() if now is None else now)
-    existing = await storage.fetch_webhooks(wallet_id, copayer_id)
+    existing = await storage.webhooks.fetch_for_wallet(wallet_id, copayer_id)
     hook = {
         "version": 1,
         "id": existing[0]["id"] if existing else str(uuid.uuid4()),
@@ -107,20 +119,20 @@ async def register_webhook(
         "createdOn": existing[0].get("createdOn", ts) if existing else ts,
         "updatedOn": ts,
     }
-    await storage.store_webhook(hook)
+    await storage.webhooks.store(hook)
     return dict(hook)
 
 
 async def list_webhooks(storage, wallet_id: str, copayer_id: str) -> list[dict[str, Any]]:
     """The caller's webhooks for its wallet (secrets omitted)."""
-    return [public_view(h) for h in await storage.fetch_webhooks(wallet_id, copayer_id)]
+    return [public_view(h) for h in await storage.webhooks.fetch_for_wallet(wallet_id, copayer_id)]
 
 
 async def remove_webhook(storage, wallet_id: str, copayer_id: str, webhook_id: str) -> dict[str, Any]:
     """Delete one of the caller's webhooks → ``{"ok": 1, "n": deleted}``."""
     if not isinstance(webhook_id, str) or not webhook_id:
         raise bad_request("Required argument id missing.")
-    n = await storage.remove_webhook(wallet_id, copayer_id, webhook_id)
+    n = await storage.webhooks.remove(wallet_id, copayer_id, webhook_id)
     return {"ok": 1, "n": n}
 
 
@@ -128,8 +140,39 @@ async def list_webhook_deliveries(
     storage, wallet_id: str, copayer_id: str, webhook_id: str, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The newest deliveries of one of the caller's webhooks (status, attempts, lastError, ...)."""
-    hook = await storage.fetch_webhook(webhook_id)
+    hook = await storage.webhooks.fetch(webhook_id)
     if not hook or hook.get("walletId") != wallet_id or hook.get("copayerId") != copayer_id:
         raise bad_request("Webhook not found")
-    rows = await storage.fetch_webhook_deliveries(webhook_id, limit=max(1, min(int(limit), 500)))
+    rows = await storage.webhooks.fetch_deliveries(webhook_id, limit=max(1, min(int(limit), 500)))
     return [{k: v for k, v in r.items() if k not in ("body", "leaseUntil")} for r in rows]
+
+
+class WebhooksMixin(ServiceBase):
+    """The webhook routes' service methods: the bound caller's own
+    registrations, with the operator's ``webhookOpts`` (``webhookAllowHttp``,
+    ``webhookAllowPrivateNetworks`` in :attr:`options`) applied here, not by
+    the HTTP layer."""
+
+    async def webhook_register(self, opts: dict) -> dict[str, Any]:
+        """``opts``: ``{url, secret?}`` -> :func:`register_webhook`'s answer
+        (the secret included)."""
+        return await register_webhook(
+            self.storage,
+            self.wallet_id,
+            self.copayer_id,
+            opts,
+            allow_http=bool(self.options.get("webhookAllowHttp", False)),
+            policy=DestinationPolicy(self.options.get("webhookAllowPrivateNetworks", ())),
+        )
+
+    async def webhook_list(self, opts: dict) -> list[dict[str, Any]]:
+        """The caller's webhooks (:func:`list_webhooks`); ``opts`` unused."""
+        return await list_webhooks(self.storage, self.wallet_id, self.copayer_id)
+
+    async def webhook_remove(self, opts: dict) -> dict[str, Any]:
+        """``opts``: ``{id}`` -> ``{"ok": 1, "n": deleted}`` (:func:`remove_webhook`)."""
+        return await remove_webhook(self.storage, self.wallet_id, self.copayer_id, opts.get("id"))
+
+    async def webhook_deliveries(self, opts: dict) -> list[dict[str, Any]]:
+        """``opts``: ``{id}`` -> the newest deliveries (:func:`list_webhook_deliveries`)."""
+        return await list_webhook_deliveries(self.storage, self.wallet_id, self.copayer_id, opts.get("id"))

@@ -14,9 +14,9 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.web.server import Site
 
-from bws.api import BwsApi
 from bws.adapters.broker.local import LocalBroker
 from bws.adapters.lock.local import LocalLock
+from bws.http.app import BwsApi
 from bws.service import WalletService
 from tests.helpers.client import TestClient
 

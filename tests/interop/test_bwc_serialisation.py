@@ -12,7 +12,7 @@ import pytest
 
 from bws.chains.txbuild import unsigned_raw
 from tests.interop.harness import BwcDriver
-from tests.test_btc_tx import vector_txp
+from tests.test_btc_tx import model, vector_txp
 
 pytestmark = pytest.mark.interop
 
@@ -55,4 +55,4 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_server_unsigned_raw_equals_bwc(driver, name):
     txp = CASES[name]
-    assert unsigned_raw(txp) == driver.call("-", "buildTx", txp=txp)["unsigned"]
+    assert unsigned_raw(model(txp)) == driver.call("-", "buildTx", txp=txp)["unsigned"]

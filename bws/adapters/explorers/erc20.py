@@ -96,7 +96,7 @@ class Erc20Explorer(Web3Explorer):
         call = decode_erc20_transfer(tx.data)
         if call is None:
             return
-        await self.storage.store_chain_tx(
+        await self.storage.chain_index.store(
             self.collection,
             {
                 "hash": tx.hash, "logIndex": -1, "from": tx.sender, "to": call[0], "value": str(call[1]),
@@ -116,7 +116,7 @@ class Erc20Explorer(Web3Explorer):
                 out.append(d)
                 continue
             if d["hash"] in real_hashes:  # the monitor indexed it meanwhile
-                await self.storage.delete_chain_tx(self.collection, {"hash": d["hash"], "logIndex": -1})
+                await self.storage.chain_index.delete(self.collection, {"hash": d["hash"], "logIndex": -1})
                 continue
             receipt = await self.get_receipt(d["hash"])
             if receipt is None or receipt.get("blockNumber") is None:
@@ -138,10 +138,10 @@ class Erc20Explorer(Web3Explorer):
                     "blockHash": _hex(receipt.get("blockHash")), "transactionIndex": int(receipt.get("transactionIndex") or 0),
                     "timeStamp": ts,
                 }  # fmt: skip
-                await self.storage.store_chain_tx(self.collection, row)
+                await self.storage.chain_index.store(self.collection, row)
                 if row["from"].lower() in addresses or row["to"].lower() in addresses:
                     out.append(row)
-            await self.storage.delete_chain_tx(self.collection, {"hash": d["hash"], "logIndex": -1})
+            await self.storage.chain_index.delete(self.collection, {"hash": d["hash"], "logIndex": -1})
         return out
 
     def _insight(self, d: dict, height: Optional[int]) -> dict:

@@ -328,7 +328,7 @@ class Web3Explorer:
         """Put a just-broadcast native tx in the index (blockNumber null)."""
         if self.storage is None or tx.to is None:
             return
-        await self.storage.store_chain_tx(
+        await self.storage.chain_index.store(
             self.collection,
             {
                 "hash": tx.hash, "from": tx.sender, "to": tx.to, "value": str(tx.value), "nonce": tx.nonce,
@@ -370,7 +370,7 @@ class Web3Explorer:
                         upd["timeStamp"] = await self._block_time(upd["blockNumber"], blocks)
                     d = {**d, **upd}
                     if self.storage is not None:
-                        await self.storage.store_chain_tx(self.collection, upd)
+                        await self.storage.chain_index.store(self.collection, upd)
             out.append(d)
         return out
 
@@ -407,7 +407,7 @@ class Web3Explorer:
     async def _history_docs(self, addresses: list[str]) -> list[dict]:
         if self.storage is None:
             raise ExplorerError(f"{self.coin} explorer has no storage for its tx index")
-        docs = await self.storage.fetch_chain_txs(self.collection, addresses)
+        docs = await self.storage.chain_index.fetch(self.collection, addresses)
         return await self._reconcile(docs, {a.lower() for a in addresses})
 
     async def get_transactions(self, addresses: Iterable[Any], frm: int = 0, to: Optional[int] = None) -> tuple[list, int]:

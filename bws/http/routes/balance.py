@@ -1,0 +1,38 @@
+"""Balance and UTXO routes (docs/spec/api.md §4.17, §4.20).
+
+``GET /v1/balance/?coin=&twoStep=1`` -> get_balance;
+``GET /v1/utxos/?addresses=a,b,c`` -> get_utxos (signed copayers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bws.http.request import ApiRequest
+from bws.http.routing import Router
+
+
+def _balance_opts(r: ApiRequest) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if r.query_str("coin"):
+        opts["coin"] = r.query_str("coin")
+    if r.query_flag("twoStep"):
+        opts["twoStep"] = True
+    return opts
+
+
+def _utxos_opts(r: ApiRequest) -> dict[str, Any]:
+    addresses = r.query_str("addresses")
+    return {"addresses": addresses.split(",")} if addresses else {}
+
+
+def register(router: Router) -> None:
+    """Add the balance and UTXO routes to ``router``."""
+
+    @router.add("GET", "/v1/balance/")
+    async def balance(r: ApiRequest):
+        return await r.service.get_balance(_balance_opts(r))
+
+    @router.add("GET", "/v1/utxos/")
+    async def utxos(r: ApiRequest):
+        return await r.service.get_utxos(_utxos_opts(r))

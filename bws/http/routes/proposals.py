@@ -1,0 +1,91 @@
+"""Transaction proposal routes (docs/spec/api.md §3.7, §4.8–§4.15, §4.19,
+§4.21; upstream bitcore-wallet-service lib/expressapp.js).
+
+Thin: each handler turns query/body/path into the service's ``opts`` and
+returns the service's answer.
+
+==========================================  =====  ==============================
+``GET  /v1/txproposals/``                   sig    get_pending_txs
+``GET  /v1/txproposals/:id/``               sig    get_tx
+``POST /v1/txproposals/``                   none   retired: UPGRADE_NEEDED
+``POST /v2/txproposals/``                   sig    create_tx
+``POST /v1/txproposals/:id/publish/``       sig    publish_tx
+``POST /v1/txproposals/:id/signatures/``    sig    sign_tx
+``POST /v1/txproposals/:id/rejections/``    sig    reject_tx
+``POST /v1/txproposals/:id/broadcast/``     sig    broadcast_tx
+``DELETE /v1/txproposals/:id/``             sig    remove_pending_tx
+``POST /v1/broadcast_raw/``                 sig    broadcast_raw_tx
+``GET  /v1/sendmaxinfo/``                   sig    get_send_max_info
+==========================================  =====  ==============================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bws.errors import Errors
+from bws.http.auth import NONE
+from bws.http.request import ApiRequest
+from bws.http.routing import Router
+
+
+def _send_max_opts(r: ApiRequest) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    fee_per_kb = r.query_number("feePerKb")
+    if fee_per_kb is not None:
+        opts["feePerKb"] = fee_per_kb
+    if r.query_str("feeLevel"):
+        opts["feeLevel"] = r.query_str("feeLevel")
+    if r.query_flag("excludeUnconfirmedUtxos"):
+        opts["excludeUnconfirmedUtxos"] = True
+    if r.query_flag("returnInputs"):
+        opts["returnInputs"] = True
+    return opts
+
+
+def register(router: Router) -> None:
+    """Add the proposal routes to ``router``."""
+
+    @router.add("GET", "/v1/txproposals/")
+    async def pending_txps(r: ApiRequest):
+        return await r.service.get_pending_txs({})
+
+    @router.add("GET", "/v1/txproposals/:id/")
+    async def get_tx(r: ApiRequest):
+        return await r.service.get_tx({"txProposalId": r.params["id"]})
+
+    @router.add("POST", "/v1/txproposals/", auth=NONE, version_gate=False)
+    async def create_tx_v1(r: ApiRequest):
+        raise Errors.UPGRADE_NEEDED
+
+    @router.add("POST", "/v2/txproposals/")
+    async def create_tx(r: ApiRequest):
+        return await r.service.create_tx(r.body)
+
+    @router.add("POST", "/v1/txproposals/:id/publish/")
+    async def publish_tx(r: ApiRequest):
+        return await r.service.publish_tx({**r.body, "txProposalId": r.params["id"]})
+
+    @router.add("POST", "/v1/txproposals/:id/signatures/")
+    async def sign_tx(r: ApiRequest):
+        return await r.service.sign_tx({**r.body, "txProposalId": r.params["id"]})
+
+    @router.add("POST", "/v1/txproposals/:id/rejections/")
+    async def reject_tx(r: ApiRequest):
+        return await r.service.reject_tx({**r.body, "txProposalId": r.params["id"]})
+
+    @router.add("POST", "/v1/txproposals/:id/broadcast/")
+    async def broadcast_tx(r: ApiRequest):
+        return await r.service.broadcast_tx({"txProposalId": r.params["id"]})
+
+    @router.add("DELETE", "/v1/txproposals/:id/")
+    async def remove_pending_tx(r: ApiRequest):
+        return await r.service.remove_pending_tx({"txProposalId": r.params["id"]})
+
+    @router.add("POST", "/v1/broadcast_raw/")
+    async def broadcast_raw(r: ApiRequest):
+        return await r.service.broadcast_raw_tx(r.body)
+
+    @router.add("GET", "/v1/sendmaxinfo/")
+    async def send_max_info(r: ApiRequest):
+        return await r.service.get_send_max_info(_send_max_opts(r))
