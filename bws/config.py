@@ -1,7 +1,7 @@
 """One typed configuration for every BWS-Twisted process.
 
 Keys keep the reference's names (``config.js`` of bitcore-wallet-service, see
-spec/services.md §9) so an operator who knows BWS finds them where expected:
+docs/spec/services.md §9) so an operator who knows BWS finds them where expected:
 ``basePath``, ``port``, ``storageOpts.mongoDb.uri``, ``lockOpts.lockerServer``,
 ``messageBrokerOpts.messageBrokerServer``, ``blockchainExplorerOpts``,
 ``emailOpts``, ``pushNotificationsOpts``, ``fiatRateServiceOpts``. Keys that the
@@ -100,7 +100,7 @@ class LockOpts:
     #: or ``local`` (in-process; only valid with a single bws process).
     mode: str = "locker"
     lockerServer: LockerServerOpts = field(default_factory=LockerServerOpts)
-    #: Seconds a request waits for a wallet lock before WALLET_BUSY (spec/api.md §6.17).
+    #: Seconds a request waits for a wallet lock before WALLET_BUSY (docs/spec/api.md §6.17).
     waitTime: float = 10.0
     #: Seconds after which a held lock is force-released.
     maxHoldTime: float = 300.0
@@ -295,7 +295,7 @@ class FiatRateServiceOpts:
 
 @dataclass
 class RateLimitRule:
-    """One per-IP limit (express-rate-limit 2.x semantics, spec/api.md §3.8)."""
+    """One per-IP limit (express-rate-limit 2.x semantics, docs/spec/api.md §3.8)."""
 
     windowMs: int = 3_600_000
     #: requests per window; beyond it: 429 with ``message``
@@ -398,7 +398,7 @@ class Config:
         if self.storageOpts.mongoDb.serverSelectionTimeoutMS <= 0:
             raise ConfigError("storageOpts.mongoDb.serverSelectionTimeoutMS: must be > 0")
         # A frozen database must not hold requests for longer than a client waits
-        # (issue 15, Finding 11): no "0 = no limit", nothing beyond the idle timeout.
+        # (docs/security.md §8 Finding 11): no "0 = no limit", nothing beyond the idle timeout.
         for key in ("timeoutMS", "transactionTimeoutMS"):
             value = getattr(self.storageOpts.mongoDb, key)
             if not 0 < value <= MAX_DB_TIMEOUT_MS:

@@ -12,7 +12,7 @@ instantly per transaction (``--miner.instamine eager``).
 
 The TRY token (ERC20, symbol ``TRY``, name ``Trias Token``, 18 decimals) is
 compiled ahead of time into ``contracts/TryToken.json`` (solc at evmVersion
-``shanghai``: ganache cannot run cancun bytecode, spec/toolchain.md §4); deploy
+``shanghai``: ganache cannot run cancun bytecode, docs/spec/toolchain.md §4); deploy
 it with :func:`deploy_try_token`.
 
 Command line (dev mode)::

@@ -1,7 +1,7 @@
 // Compile TryToken.sol into TryToken.json ({contractName, abi, bytecode, ...}).
 // Usage: node devtools/contracts/compile.js   (from the repo root, after npm ci)
 // evmVersion must stay "shanghai": ganache 7.9.2 fails cancun bytecode with
-// "invalid opcode" (spec/toolchain.md §4).
+// "invalid opcode" (docs/spec/toolchain.md §4).
 "use strict";
 const fs = require("fs");
 const path = require("path");

@@ -5,7 +5,7 @@ Wire protocol: :mod:`messagebroker.relay`. In short, JSON text messages:
 ``{"event": "auth", "ok": true}``), then ``{"event": "msg", "data": <notification>}``
 both ways; the broker echoes every ``msg`` to every client, the sender too.
 
-Behaviour (like the reference's socket.io client, spec/services.md §2.2):
+Behaviour (like the reference's socket.io client, docs/spec/services.md §2.2):
 
 * connects on :meth:`WebSocketBroker.start`, and reconnects forever after a
   failure or a drop, waiting 1 s doubling to 5 s with 0.5 randomisation;

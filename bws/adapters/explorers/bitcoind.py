@@ -1,8 +1,8 @@
-"""Bitcoin Core JSON-RPC explorer backend (spec/api.md §6.20, §6.3, §6.5, §6.11, §6.14, §6.15).
+"""Bitcoin Core JSON-RPC explorer backend (docs/spec/api.md §6.20, §6.3, §6.5, §6.11, §6.14, §6.15).
 
 Talks to a bitcoind-compatible node (tested against litecoind 0.21 regtest, see
-spec/toolchain.md §3; uses only RPCs Bitcoin Core also has) and answers the
-explorer contract of §6.20 in the shapes the service expects from Insight.
+docs/spec/toolchain.md §3; uses only RPCs Bitcoin Core also has) and answers the
+explorer contract of docs/spec/api.md §6.20 in the shapes the service expects from Insight.
 
 Design: a watch-only wallet on the node, not ``scantxoutset``
 --------------------------------------------------------------
@@ -27,7 +27,7 @@ We chose the watch-only wallet. Scripts are imported **by scriptPubKey hex**
 descriptor wallets -- modern bitcoind only has the latter; litecoind 0.21 is
 built without sqlite, so only the former), because address *text* is not
 stable across nodes: litecoind re-encodes Bitcoin-testnet P2SH ``2…`` as
-Litecoin ``Q…`` in every answer (toolchain §3a). For the same reason every
+Litecoin ``Q…`` in every answer (docs/spec/toolchain.md §3). For the same reason every
 output is matched by scriptPubKey, never by the node's ``address`` field, and
 addresses we return are the caller's own strings (or encoded by us from the
 script with the coin's standard versions).
@@ -113,7 +113,7 @@ def _slim(tx: Mapping[str, Any]) -> dict:
 
 
 class BitcoindExplorer:
-    """Explorer contract of spec §6.20 over Bitcoin Core JSON-RPC.
+    """Explorer contract of docs/spec/api.md §6.20 over Bitcoin Core JSON-RPC.
 
     coin: "btc" | "bch" (address formats, bws.chains.address); network:
     "livenet" | "testnet" (regtest nodes serve "testnet" wallets);
@@ -285,7 +285,7 @@ class BitcoindExplorer:
         return segwit_address(hrp, spk) if hrp else None
 
     async def register_addresses(self, items: Iterable[Any], rescan: Union[bool, int] = False) -> int:
-        """Make the node watch these addresses (idempotent; spec §6.2 should call it
+        """Make the node watch these addresses (idempotent; docs/spec/api.md §6.2 should call it
         on every new address).
 
         items: ``[{address: str, scriptPubKey?: hex}]`` (or plain address strings);
@@ -426,7 +426,7 @@ class BitcoindExplorer:
         return involved, metas, txs
 
     async def _insight(self, txs: Sequence[dict], metas: Sequence[Mapping], ours: Mapping[str, str]) -> list[dict]:
-        """Slim txs + chain metadata -> Insight-format txs (spec §6.20/§6.14)."""
+        """Slim txs + chain metadata -> Insight-format txs (docs/spec/api.md §6.20/§6.14)."""
         prev = await self._fetch_txs(v[0] for tx in txs for v in tx["vin"] if v)
         tip = 0
         if any((m.get("confirmations") or 0) > 0 and m.get("blockheight") is None for m in metas):
@@ -482,10 +482,10 @@ class BitcoindExplorer:
             })
         return out
 
-    # -- the explorer contract (§6.20) ---------------------------------------------
+    # -- the explorer contract (docs/spec/api.md §6.20) -----------------------------------
 
     async def get_utxos(self, addresses: Iterable[Any]) -> list[dict]:
-        """Unspent outputs of ``addresses`` incl. mempool (spec §6.3, §6.20).
+        """Unspent outputs of ``addresses`` incl. mempool (docs/spec/api.md §6.3, §6.20).
 
         addresses: address strings (or objects with ``address``).
         Returns ``[{txid: str, vout: int, address: str (the caller's string,
@@ -522,7 +522,7 @@ class BitcoindExplorer:
     async def get_transactions(
         self, addresses: Iterable[Any], from_: int = 0, to: Optional[int] = None
     ) -> tuple[list[dict], int]:
-        """History page of ``addresses`` (spec §6.14, §6.20; Insight ``/addrs/txs``).
+        """History page of ``addresses`` (docs/spec/api.md §6.14, §6.20; Insight ``/addrs/txs``).
 
         from_/to: positions in the newest-first list, ``to`` exclusive (None = all).
         Returns ``(page, total_items)``; each item is Insight-format:
@@ -548,7 +548,7 @@ class BitcoindExplorer:
     async def get_transaction(self, txid: str) -> Optional[dict]:
         """One transaction in Insight format (see :meth:`get_transactions`, addresses
         encoded from scripts) plus ``blockhash``; ``None`` when the node does not know
-        it (spec §6.11, §10 Q7: never an error for "not found"). Raises ExplorerError
+        it (docs/spec/api.md §6.11, §10 Q7: never an error for "not found"). Raises ExplorerError
         only when the node cannot be asked."""
         if not isinstance(txid, str) or len(txid) != 64:
             return None
@@ -583,7 +583,7 @@ class BitcoindExplorer:
 
     async def get_address_activity(self, address: Any) -> bool:
         """True when ``address`` ever received (or spent) anything, mempool included
-        (spec §6.15). An address the node does not watch yet is imported with a
+        (docs/spec/api.md §6.15). An address the node does not watch yet is imported with a
         chain rescan first (slow on mainnet; register addresses in bulk with
         ``register_addresses(items, rescan=True)`` before a scan). Raises ExplorerError."""
         scripts = self._scripts_of([address])
@@ -594,7 +594,7 @@ class BitcoindExplorer:
         return bool(involved)
 
     async def estimate_fee(self, nb_blocks_list: Iterable[int]) -> dict[int, float]:
-        """``{n: feePerKb in coin/kB (float) or -1}`` via ``estimatesmartfee`` (spec §6.5,
+        """``{n: feePerKb in coin/kB (float) or -1}`` via ``estimatesmartfee`` (docs/spec/api.md §6.5,
         §10 Q5). -1 means "no estimate" (always the case on regtest). Raises
         ExplorerError only when the node cannot be asked."""
         points = list(dict.fromkeys(int(n) for n in nb_blocks_list))
@@ -616,14 +616,14 @@ class BitcoindExplorer:
         return list(block["tx"])
 
     async def broadcast(self, raw_hex: str) -> str:
-        """Send a signed raw tx (hex) to the network; returns its txid (spec §6.11).
+        """Send a signed raw tx (hex) to the network; returns its txid (docs/spec/api.md §6.11).
         Raises RpcError (an ExplorerError) whose message is the node's, e.g.
         "TX decode failed", "bad-txns-inputs-missingorspent", "Missing inputs"."""
         # The watch wallet learns about the tx through the node's validation queue, so
-        # get_utxos may still list the spent outputs for a moment (spec §6.3 compensates).
+        # get_utxos may still list the spent outputs for a moment (docs/spec/api.md §6.3 compensates).
         return await self._call("sendrawtransaction", raw_hex)
 
-    # camelCase aliases: the reference's names (spec §6.20), for code ported line by line.
+    # camelCase aliases: the reference's names (docs/spec/api.md §6.20), for code ported line by line.
     getUtxos = get_utxos
     getTransactions = get_transactions
     getTransaction = get_transaction

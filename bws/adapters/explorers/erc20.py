@@ -1,5 +1,5 @@
 """ERC20 token backend (provider ``erc20``): coin ``try``, the TRY token on the
-eth chain (spec api.md §9, services.md §3.4–§3.5; issue 6).
+eth chain (docs/spec/api.md §9, docs/spec/services.md §3.4–§3.5).
 
 Same node and methods as :class:`bws.adapters.explorers.web3.Web3Explorer`, except:
 
@@ -133,9 +133,11 @@ class Erc20Explorer(Web3Explorer):
                 data = _hex(entry.get("data")) or "0x"
                 row = {
                     "hash": d["hash"], "logIndex": int(entry["logIndex"]),
-                    "from": to_checksum_address("0x" + topics[1][-40:]), "to": to_checksum_address("0x" + topics[2][-40:]),
+                    "from": to_checksum_address("0x" + topics[1][-40:]),
+                    "to": to_checksum_address("0x" + topics[2][-40:]),
                     "value": str(int(data, 16) if data != "0x" else 0), "blockNumber": height,
-                    "blockHash": _hex(receipt.get("blockHash")), "transactionIndex": int(receipt.get("transactionIndex") or 0),
+                    "blockHash": _hex(receipt.get("blockHash")),
+                    "transactionIndex": int(receipt.get("transactionIndex") or 0),
                     "timeStamp": ts,
                 }  # fmt: skip
                 await self.storage.chain_index.store(self.collection, row)

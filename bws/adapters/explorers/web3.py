@@ -1,12 +1,12 @@
 """EVM chain backend over JSON-RPC (provider ``web3``): coins ``eth`` and ``tri``
-(spec api.md §6.20, §9.3–§9.10; issue 6).
+(docs/spec/api.md §6.20, §9.3–§9.10).
 
 What the wallet service asks, and where the answer comes from:
 
 =================================  ============================================
 ``get_utxos(addresses)``           one pseudo-UTXO per address with a positive
                                    balance (``eth_getBalance`` latest, cached
-                                   ``balanceTtl`` s; §9.3 shape)
+                                   ``balanceTtl`` s; docs/spec/api.md §9.3 shape)
 ``get_transactions(a, from, to)``  the tx index ``<coin>_txs`` (filled by
                                    bcmonitor and by :meth:`broadcast`) reconciled
                                    with the node (receipts: gasUsed, status,
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Web3Explorer", "make_explorer", "pseudo_utxo", "PSEUDO_SCRIPT"]
 
-#: scriptPubKey of every pseudo-UTXO (reference, §9.3)
+#: scriptPubKey of every pseudo-UTXO (reference, docs/spec/api.md §9.3)
 PSEUDO_SCRIPT = "OP_DUP OP_HASH160 20 0x0000000000000000000000000000000000000000 OP_EQUALVERIFY OP_CHECKSIG"
 #: keccak("Transfer(address,address,uint256)")
 TRANSFER_TOPIC_HEX = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -86,7 +86,7 @@ def _checksum(address: Any) -> Optional[str]:
 
 
 def pseudo_utxo(address: str, balance: int) -> dict:
-    """The fork's pseudo-UTXO of an account (§9.3): txid = address without
+    """The fork's pseudo-UTXO of an account (docs/spec/api.md §9.3): txid = address without
     ``0x`` (40 hex), vout 0, satoshis = balance (wei / token units), amount =
     balance / 1e18 as an 18-decimal string, confirmations fixed 10."""
     return {
@@ -179,7 +179,8 @@ class Web3Explorer:
             node = int(await self._call(self.w3.eth.chain_id))
             if self.configured_chain_id and node != self.configured_chain_id:
                 raise ExplorerError(
-                    f"{self.coin} node at {self.url} has chain id {node}, configured chainId is {self.configured_chain_id}"
+                    f"{self.coin} node at {self.url} has chain id {node}, "
+                    f"configured chainId is {self.configured_chain_id}"
                 )
             self._chain_id = node
         return self._chain_id
@@ -235,7 +236,7 @@ class Web3Explorer:
         return await self.get_address_transaction_count(address, "latest") > 0
 
     async def get_address_transaction_count(self, address: str, block: str = "pending") -> int:
-        """Nonce of ``address`` (``pending`` counts the node's pool, §10 Q22)."""
+        """Nonce of ``address`` (``pending`` counts the node's pool, docs/spec/api.md §10 Q22)."""
         checksummed = _checksum(address)
         if not checksummed:
             raise ExplorerError(f"invalid address {address!r}")
@@ -319,7 +320,7 @@ class Web3Explorer:
         return [dict(x) for x in out]
 
     async def estimate_fee(self, nb_blocks: Any = None) -> dict:
-        """§6.20 shape for callers that ask it: ``{n: -1}`` (EVM fees are gas
+        """docs/spec/api.md §6.20 shape for callers that ask it: ``{n: -1}`` (EVM fees are gas
         prices: use :meth:`get_fee_levels`)."""
         return {int(n): -1 for n in (nb_blocks or [])}
 
@@ -375,7 +376,7 @@ class Web3Explorer:
         return out
 
     def _insight(self, d: dict, height: Optional[int]) -> dict:
-        """Index entry -> insight shape (§9.8) with exact ints: fee =
+        """Index entry -> insight shape (docs/spec/api.md §9.8) with exact ints: fee =
         (effectiveGasPrice or gasPrice) × (gasUsed or gas); vin valueSat =
         value + fee (the reference's "sent includes fee" convention), a failed
         tx (receipt status 0) moves no value."""
@@ -410,7 +411,9 @@ class Web3Explorer:
         docs = await self.storage.chain_index.fetch(self.collection, addresses)
         return await self._reconcile(docs, {a.lower() for a in addresses})
 
-    async def get_transactions(self, addresses: Iterable[Any], frm: int = 0, to: Optional[int] = None) -> tuple[list, int]:
+    async def get_transactions(
+        self, addresses: Iterable[Any], frm: int = 0, to: Optional[int] = None
+    ) -> tuple[list, int]:
         """(insight txs of ``addresses`` newest first, page ``[frm, to)``, total).
         Pending txs (not yet mined) come first with 0 confirmations."""
         addrs = [a if isinstance(a, str) else a["address"] for a in addresses]

@@ -50,7 +50,9 @@ class LocalLock:
         q = self._queues.get(token)
         return bool(q) and q[0].running
 
-    async def acquire(self, token: str, wait_time: float = DEFAULT_WAIT, max_hold: float = DEFAULT_MAX_HOLD) -> Callable[[], None]:
+    async def acquire(
+        self, token: str, wait_time: float = DEFAULT_WAIT, max_hold: float = DEFAULT_MAX_HOLD
+    ) -> Callable[[], None]:
         q = self._queues.setdefault(token, deque())
         w = _Waiter()
         q.append(w)

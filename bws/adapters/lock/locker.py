@@ -4,7 +4,7 @@ Wire protocol: see :mod:`locker.server` (request frames of ``14 + N`` bytes,
 6-byte responses, sequence-multiplexed on one TCP connection; ``AUTH`` frame
 first when a shared secret is configured).
 
-Behaviour (reference npm ``locker@0.1.0`` client, spec/services.md §1.1, with
+Behaviour (reference npm ``locker@0.1.0`` client, docs/spec/services.md §1.1, with
 its defects fixed):
 
 * one connection per client object, opened lazily on the first request and
