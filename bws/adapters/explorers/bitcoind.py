@@ -42,71 +42,41 @@ Scaling caveat: history and activity read the whole watch wallet
 transactions are cached (LRU), so repeated calls cost one RPC plus the new
 transactions. Fine for a few thousand wallet transactions; a big deployment
 would want an incremental ``listsinceblock`` index.
+
+The watch wallet itself (load or create, imports, the watched set) is
+bws/adapters/explorers/bitcoind_wallet.py; the Insight shapes are built by
+bws/adapters/explorers/bitcoind_insight.py.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from decimal import Decimal
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
-from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.defer import Deferred
 
 from bws.adapters.bitcoind_rpc import BitcoindRpc, RpcError
 from bws.adapters.errors import ExplorerError
+from bws.adapters.explorers.bitcoind_insight import insight_tx, sats, slim
+from bws.adapters.explorers.bitcoind_wallet import DEFAULT_WALLET, WatchWallet
 from bws.chains.address import address_from_script, script_for_address
-from bws.chains.script import descriptor_with_checksum, segwit_address
+from bws.chains.script import segwit_address
 
 __all__ = ["BitcoindExplorer", "DEFAULT_WALLET"]
 
 log = logging.getLogger(__name__)
 
-#: Name of the watch-only wallet created on the node when missing.
-DEFAULT_WALLET = "bws-watch"
-
-SAT = 100_000_000
 _LRU_SIZE = 50_000
 _MAX_CONF = 9_999_999
 
 # Bitcoin Core RPC error codes we act on (src/rpc/protocol.h).
 RPC_INVALID_ADDRESS_OR_KEY = -5  # also "No such mempool or blockchain transaction"
 RPC_INVALID_PARAMETER = -8
-RPC_WALLET_NOT_FOUND = -18
-RPC_WALLET_ALREADY_LOADED = -35
 
 # Witness-program encodings for outputs that are not ours (BTC only; BCH has none).
 _BECH32_HRP = {("btc", "livenet"): "bc", ("btc", "testnet"): "tb"}
-
-
-# ---------------------------------------------------------------------------
-# Pure helpers
-
-
-def _sats(amount: Union[Decimal, int, float, str, None]) -> int:
-    """Coin amount (8 decimals) -> satoshis: int, exactly (JSON is parsed as Decimal)."""
-    if amount is None:
-        return 0
-    return int((Decimal(str(amount)) * SAT).to_integral_value())
-
-
-def _coins(sats: int) -> float:
-    """Satoshis -> coin float, as Insight's ``value`` / ``fees`` (BTC)."""
-    return sats / SAT
-
-
-def _slim(tx: Mapping[str, Any]) -> dict:
-    """What we keep of a verbose node tx (immutable per txid, so cacheable):
-    ``{txid, size, vsize, vin: [(txid, vout) | None for coinbase], vout: [(n, spk_hex, sats)]}``."""
-    vin = []
-    for i in tx.get("vin") or []:
-        vin.append((i["txid"], i["vout"]) if "txid" in i and "vout" in i else None)
-    vout = []
-    for o in tx.get("vout") or []:
-        spk = ((o.get("scriptPubKey") or {}).get("hex") or "").lower()
-        vout.append((o.get("n", len(vout)), spk, _sats(o.get("value"))))
-    return {"txid": tx["txid"], "size": tx.get("size"), "vsize": tx.get("vsize"), "vin": vin, "vout": vout}
 
 
 # ---------------------------------------------------------------------------
@@ -154,14 +124,11 @@ class BitcoindExplorer:
             path_wallet = unquote(path[len("/wallet/"):].rstrip("/"))
         self.wallet = path_wallet or DEFAULT_WALLET
         self.timeout = float(timeout)
-        self.rescan_timeout = float(rescan_timeout)
-        self.auto_register = auto_register
-        self._wallet_lock = DeferredLock()
-        self._wallet_ready = False
-        #: True when the watch wallet is a descriptor wallet (importdescriptors).
-        self.descriptors = False
-        #: scriptPubKey hex known to be watched by the wallet (this process' view).
-        self._watched: set[str] = set()
+        #: the watch-only wallet on the node (bws/adapters/explorers/bitcoind_wallet.py).
+        self.watch = WatchWallet(
+            self.rpc, self.wallet, self._node_address,
+            timeout=timeout, rescan_timeout=rescan_timeout, auto_register=auto_register,
+        )  # fmt: skip
         self._txcache: "OrderedDict[str, dict]" = OrderedDict()
 
     def close(self) -> Deferred:
@@ -170,83 +137,18 @@ class BitcoindExplorer:
 
     # -- transport ---------------------------------------------------------------
 
-    def _path(self, wallet: bool) -> str:
-        return f"/wallet/{quote(self.wallet, safe='')}" if wallet else "/"
-
     async def _call(self, method: str, *params: Any, wallet: bool = False, timeout: Optional[float] = None) -> Any:
-        """One RPC; returns ``result``, raises RpcError with the node's message."""
+        """One RPC (``wallet``: in the watch wallet); returns ``result``, raises RpcError with the node's message."""
         if wallet:
-            await self._ensure_wallet()
-        try:
-            return await self.rpc.call(method, *params, path=self._path(wallet), timeout=timeout)
-        except RpcError as exc:
-            if not (wallet and exc.code == RPC_WALLET_NOT_FOUND):
-                raise
-        # The node restarted without loading our wallet: load it and retry once.
-        self._wallet_ready = False
-        await self._ensure_wallet()
-        return await self.rpc.call(method, *params, path=self._path(wallet), timeout=timeout)
+            return await self.watch.call(method, *params, timeout=timeout)
+        return await self.rpc.call(method, *params, path="/", timeout=timeout)
 
     async def _batch(self, calls: Sequence[tuple[str, list]], wallet: bool = False) -> list[tuple[Any, Any]]:
         """Several RPCs in JSON-RPC batches; returns ``[(result, error_dict_or_None)]``
         in call order. Transport failures raise ExplorerError."""
         if wallet:
-            await self._ensure_wallet()
-        return await self.rpc.batch(calls, path=self._path(wallet))
-
-    # -- the watch-only wallet --------------------------------------------------
-
-    async def _ensure_wallet(self) -> None:
-        """Load (or create, private keys disabled) the watch wallet once per process."""
-        if self._wallet_ready:
-            return
-        await self._wallet_lock.acquire()
-        try:
-            if self._wallet_ready:
-                return
-            if self.wallet not in (await self._call("listwallets") or []):
-                try:
-                    await self._call("loadwallet", self.wallet)
-                except RpcError as exc:
-                    if exc.code == RPC_WALLET_ALREADY_LOADED:
-                        pass
-                    elif exc.code == RPC_WALLET_NOT_FOUND or "not exist" in exc.message or "not found" in exc.message:
-                        await self._create_wallet()
-                    else:
-                        raise
-            info = await self.rpc.call("getwalletinfo", path=self._path(True))
-            self.descriptors = bool(info.get("descriptors"))
-            self._wallet_ready = True
-        finally:
-            self._wallet_lock.release()
-
-    async def _create_wallet(self) -> None:
-        # createwallet(name, disable_private_keys, blank, passphrase, avoid_reuse, descriptors, load_on_startup)
-        # Prefer a descriptor wallet (the only kind recent bitcoind creates); fall back to
-        # legacy for nodes built without sqlite (litecoind 0.21 Debian) or older versions.
-        attempts = [
-            [self.wallet, True, True, "", False, True, True],
-            [self.wallet, True, True, "", False, False, True],
-            [self.wallet, True, True],
-        ]
-        last: Optional[RpcError] = None
-        for params in attempts:
-            try:
-                await self._call("createwallet", *params)
-                log.info("created watch-only wallet %r on %s", self.wallet, self.where)
-                return
-            except RpcError as exc:
-                if "already exists" in exc.message or exc.code == RPC_WALLET_ALREADY_LOADED:
-                    # Another process created it meanwhile.
-                    try:
-                        await self._call("loadwallet", self.wallet)
-                    except RpcError as exc2:
-                        if exc2.code != RPC_WALLET_ALREADY_LOADED:
-                            raise
-                    return
-                last = exc
-        assert last is not None
-        raise last
+            return await self.watch.batch(calls)
+        return await self.rpc.batch(calls, path="/")
 
     # -- addresses <-> scripts ---------------------------------------------------
 
@@ -307,47 +209,8 @@ class BitcoindExplorer:
                 scripts[spk] = addr
         if not scripts:
             return 0
-        await self._import(scripts, rescan)
+        await self.watch.import_scripts(scripts, rescan)
         return len(scripts)
-
-    async def _import(self, scripts: Mapping[str, str], rescan: Union[bool, int]) -> None:
-        await self._ensure_wallet()
-        ts: Union[str, int] = "now" if rescan is False else (0 if rescan is True else int(rescan))
-        timeout = self.timeout if ts == "now" else self.rescan_timeout
-        items = list(scripts.items())
-        # One call per chunk: each rescanning call rescans once for all its scripts.
-        for start in range(0, len(items), 1000):
-            chunk = items[start:start + 1000]
-            if self.descriptors:
-                reqs = []
-                for spk, _ in chunk:
-                    reqs.append({"desc": descriptor_with_checksum(f"raw({spk})"), "timestamp": ts, "active": False})
-                results = await self._call("importdescriptors", reqs, wallet=True, timeout=timeout)
-            else:
-                reqs = [{"scriptPubKey": spk, "watchonly": True, "timestamp": ts} for spk, _ in chunk]
-                results = await self._call("importmulti", reqs, {"rescan": ts != "now"}, wallet=True, timeout=timeout)
-            for (spk, addr), res in zip(chunk, results or []):
-                if not res.get("success"):
-                    msg = (res.get("error") or {}).get("message") or "import failed"
-                    raise ExplorerError(f"Blockchain node cannot watch {addr}: {msg}")
-            self._watched.update(spk for spk, _ in chunk)
-
-    async def _ensure_watched(self, scripts: Mapping[str, str]) -> None:
-        """Import (rescanning) the scripts the wallet does not watch yet."""
-        unknown = [s for s in scripts if s not in self._watched]
-        if not unknown or not self.auto_register:
-            return
-        calls = [("getaddressinfo", [self._node_address(s)]) for s in unknown if self._node_address(s)]
-        results = await self._batch(calls, wallet=True)
-        missing: dict[str, str] = {}
-        for spk, (res, err) in zip([s for s in unknown if self._node_address(s)], results):
-            if not err and res and (res.get("iswatchonly") or res.get("ismine")):
-                self._watched.add(spk)
-            else:
-                missing[spk] = scripts[spk]
-        if missing:
-            log.warning("importing %d unregistered script(s) with a chain rescan", len(missing))
-            await self._import(missing, True)
 
     # -- transactions ------------------------------------------------------------
 
@@ -373,7 +236,7 @@ class BitcoindExplorer:
         retry = []
         for txid, (res, err) in zip(missing, results):
             if err is None and res:
-                out[txid] = self._remember(_slim(res))
+                out[txid] = self._remember(slim(res))
             elif err and err.get("code") in (RPC_INVALID_ADDRESS_OR_KEY, RPC_INVALID_PARAMETER):
                 retry.append(txid)
             else:
@@ -384,7 +247,7 @@ class BitcoindExplorer:
             decoded = await self._batch([("decoderawtransaction", [h]) for _, h in hexes])
             for (txid, _), (res, err) in zip(hexes, decoded):
                 if err is None and res:
-                    out[txid] = self._remember(_slim(res))
+                    out[txid] = self._remember(slim(res))
         return out
 
     def _remember(self, slim: dict) -> dict:
@@ -426,61 +289,13 @@ class BitcoindExplorer:
         return involved, metas, txs
 
     async def _insight(self, txs: Sequence[dict], metas: Sequence[Mapping], ours: Mapping[str, str]) -> list[dict]:
-        """Slim txs + chain metadata -> Insight-format txs (docs/spec/api.md §6.20/§6.14)."""
+        """Slim txs + chain metadata -> Insight-format txs (bws/adapters/explorers/bitcoind_insight.py)."""
         prev = await self._fetch_txs(v[0] for tx in txs for v in tx["vin"] if v)
         tip = 0
         if any((m.get("confirmations") or 0) > 0 and m.get("blockheight") is None for m in metas):
             # Older nodes omit blockheight in wallet entries: derive it from the tip.
             tip = await self.get_blockchain_height()
-        out = []
-        for tx, m in zip(txs, metas):
-            vin, total_in, known_in = [], 0, True
-            coinbase = bool(tx["vin"]) and all(v is None for v in tx["vin"])
-            for n, v in enumerate(tx["vin"]):
-                if v is None:
-                    vin.append({"n": n, "coinbase": True})
-                    continue
-                p = prev.get(v[0])
-                po = next((o for o in p["vout"] if o[0] == v[1]), None) if p else None
-                if po is None:
-                    known_in = False
-                    vin.append({"n": n, "txid": v[0], "vout": v[1], "addr": None, "valueSat": None, "value": None})
-                    continue
-                total_in += po[2]
-                vin.append({"n": n, "txid": v[0], "vout": v[1], "addr": self._encode(po[1], ours),
-                            "valueSat": po[2], "value": _coins(po[2])})
-            vout = []
-            total_out = 0
-            for n, spk, sats in tx["vout"]:
-                total_out += sats
-                addr = self._encode(spk, ours)
-                vout.append({"n": n, "value": _coins(sats), "valueSat": sats,
-                             "scriptPubKey": {"hex": spk, "addresses": [addr] if addr else []}})
-            conf = int(m.get("confirmations") or 0)
-            height = m.get("blockheight")
-            if conf > 0 and height is None:
-                height = tip - conf + 1
-            fees = total_in - total_out if known_in and not coinbase else 0
-            out.append({
-                "txid": tx["txid"],
-                "size": tx.get("size"),
-                "vsize": tx.get("vsize"),
-                "vin": vin,
-                "vout": vout,
-                "confirmations": conf,
-                "blockhash": m.get("blockhash") if conf > 0 else None,
-                "blockheight": int(height) if conf > 0 else -1,
-                "blocktime": m.get("blocktime") if conf > 0 else None,
-                # Insight's firstSeenTs is a mempool notion; for a confirmed tx the wallet's
-                # timereceived may be a later rescan time, so blocktime alone dates it.
-                "firstSeenTs": m.get("timereceived") if conf == 0 else None,
-                "time": (m.get("blocktime") if conf > 0 else None) or m.get("timereceived"),
-                "isCoinBase": coinbase,
-                "valueIn": _coins(total_in),
-                "valueOut": _coins(total_out),
-                "fees": _coins(fees),
-            })
-        return out
+        return [insight_tx(tx, m, prev, lambda spk: self._encode(spk, ours), tip) for tx, m in zip(txs, metas)]
 
     # -- the explorer contract (docs/spec/api.md §6.20) -----------------------------------
 
@@ -495,7 +310,7 @@ class BitcoindExplorer:
         scripts = self._scripts_of(addresses)
         if not scripts:
             return []
-        await self._ensure_watched(scripts)
+        await self.watch.ensure_watched(scripts)
         filt = sorted({a for a in map(self._node_address, scripts) if a})
         try:
             unspent = await self._call("listunspent", 0, _MAX_CONF, filt, True, wallet=True)
@@ -514,7 +329,7 @@ class BitcoindExplorer:
                 "vout": int(u["vout"]),
                 "address": scripts[spk],
                 "scriptPubKey": spk,
-                "satoshis": _sats(u.get("amount")),
+                "satoshis": sats(u.get("amount")),
                 "confirmations": int(u.get("confirmations") or 0),
             })
         return out
@@ -536,7 +351,7 @@ class BitcoindExplorer:
         scripts = self._scripts_of(addresses)
         if not scripts:
             return [], 0
-        await self._ensure_watched(scripts)
+        await self.watch.ensure_watched(scripts)
         involved, metas, txs = await self._involved(scripts)
         from_ = max(0, int(from_ or 0))
         page_ids = involved[from_:] if to is None else involved[from_:max(from_, int(to))]
@@ -577,8 +392,8 @@ class BitcoindExplorer:
                 return None
             raw = await self._call("decoderawtransaction", wtx["hex"])
             meta = wtx
-        slim = self._remember(_slim(raw))
-        (tx,) = await self._insight([slim], [meta], {})
+        kept = self._remember(slim(raw))
+        (tx,) = await self._insight([kept], [meta], {})
         return tx
 
     async def get_address_activity(self, address: Any) -> bool:
@@ -589,7 +404,7 @@ class BitcoindExplorer:
         scripts = self._scripts_of([address])
         if not scripts:
             return False
-        await self._ensure_watched(scripts)
+        await self.watch.ensure_watched(scripts)
         involved, _, _ = await self._involved(scripts)
         return bool(involved)
 

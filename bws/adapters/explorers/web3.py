@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Optional
 
 from eth_utils import to_checksum_address
 
