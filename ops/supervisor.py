@@ -25,7 +25,6 @@ plain object (:class:`Supervisor`) with the reactor injected, so tests drive it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from twisted.internet import defer, task
 
