@@ -131,7 +131,9 @@ class Explorer(Protocol):
         """``[{txid, vout: int, address, scriptPubKey, satoshis: int, confirmations: int}]``."""
         ...
 
-    async def get_transactions(self, addresses: Iterable[Any], from_: int = 0, to: Optional[int] = None) -> tuple[list[dict], int]:
+    async def get_transactions(
+        self, addresses: Iterable[Any], from_: int = 0, to: Optional[int] = None
+    ) -> tuple[list[dict], int]:
         """``(page of Insight-format txs newest first, total)``; ``to`` exclusive."""
         ...
 
