@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 from eth_account import Account
+from twisted.internet import reactor
 
 from bws.chains.address import derive_address
 from bws.chains.evm import (
