@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || { echo "start.sh: .venv is missing: run ./setup.sh first" >&2; exit 2; }
-exec .venv/bin/python -m bws.supervisor start "$@"
+exec .venv/bin/python -m ops.supervisor start "$@"

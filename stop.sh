@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || { echo "stop.sh: .venv is missing: run ./setup.sh first" >&2; exit 2; }
-exec .venv/bin/python -m bws.supervisor stop "$@"
+exec .venv/bin/python -m ops.supervisor stop "$@"

@@ -1,17 +1,15 @@
-"""``python -m bcmonitor btc|eth|tri``: wiring only (config -> storage, broker, monitor -> reactor).
+"""``python -m bcmonitor btc|eth|tri``: wiring only (config -> storage, broker, monitor; bootstrap: bws/runtime.py).
 
 The logic lives in bcmonitor/btc.py (BtcMonitor), bcmonitor/evm.py (EvmMonitor),
-bcmonitor/p2p.py (Bitcoin P2P framing) and bcmonitor/runner.py (transports).
+bcmonitor/p2p.py (Bitcoin P2P framing) and bcmonitor/runner.py (transports); the node's
+JSON-RPC client is bws/adapters/bitcoind_rpc.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from typing import Optional, Sequence
-
-EXIT_CONFIG = 2
 
 DESCRIPTION = """\
 Block monitor. Turns chain activity into wallet notifications (NewIncomingTx,
@@ -40,18 +38,11 @@ configuration keys (file or BWS__… environment overrides):
 """
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m bcmonitor", description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+def add_args(p) -> None:
     p.add_argument("chain", choices=["btc", "eth", "tri"], help="which monitor to run")
-    p.add_argument("--config", metavar="PATH", help="JSON config file (default: $BWS_CONFIG, else ./config.json)")
     p.add_argument("--network", help="network key under blockchainExplorerOpts.<coin> (default: the only/first one)")
     p.add_argument("--third-party-delay", type=float, default=20.0,
                    help="btc: seconds before an accepted proposal seen on the network is marked broadcast (default 20)")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    return p.parse_args(argv)
 
 
 def _pick(cfg, coin: str, network: Optional[str]):
@@ -82,59 +73,48 @@ def _magic(opts, network: str) -> bytes:
     return magic
 
 
-async def _run(reactor, args: argparse.Namespace) -> None:
-    from twisted.internet.defer import Deferred
-
+async def build(cfg, deps):
+    """The monitor for ``deps.args.chain``, caught up and following its node.
+    Raises ConfigError (exit 2) for a missing or malformed chain configuration."""
     from bcmonitor.notify import MonitorNotices
     from bcmonitor.runner import BtcRunner, EvmRunner
-    from bws.broker import make_broker
-    from bws.config import ConfigError, load_config
-    from bws.lock import make_lock
+    from bws import runtime
+    from bws.config import ConfigError
     from bws.model import NotificationIds
     from bws.services.broadcasts import BroadcastMarks
     from bws.services.notifier import Notifier
-    from bws.storage import Storage
 
+    args = deps.args
     log = logging.getLogger("bcmonitor")
-    try:
-        cfg = load_config(args.config)
-        network, opts = _pick(cfg, args.chain, args.network)
-        if args.chain == "btc":
-            host, _, port = opts.p2p.rpartition(":")
-            if not host or not port.isdigit():
-                raise ConfigError(f"blockchainExplorerOpts.btc.{network}.p2p: must be host:port, got {opts.p2p!r}")
-            magic = _magic(opts, network)
-    except ConfigError as e:
-        log.error("bcmonitor: configuration error: %s", e)
-        raise SystemExit(EXIT_CONFIG)
+    network, opts = _pick(cfg, args.chain, args.network)
+    if args.chain == "btc":
+        host, _, port = opts.p2p.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"blockchainExplorerOpts.btc.{network}.p2p: must be host:port, got {opts.p2p!r}")
+        magic = _magic(opts, network)
 
-    # it marks proposals broadcast in transactions, as the API does
-    storage = Storage(cfg.mongo_uri, transaction_timeout_ms=cfg.storageOpts.mongoDb.transactionTimeoutMS)
-    try:
-        await storage.connect()
-    except Exception as e:  # noqa: BLE001
-        log.error("bcmonitor: cannot reach the database %s: %s", cfg.mongo_uri, e)
-        raise SystemExit(EXIT_CONFIG)
-    broker = make_broker(cfg, reactor)
-    the_notifier = Notifier(storage, broker, NotificationIds())
+    storage = await deps.storage()  # it marks proposals broadcast in transactions, as the API does
+    the_notifier = Notifier(storage, deps.broker(), NotificationIds())
     notifier = MonitorNotices(the_notifier)
     # the API's mark-broadcast rule, under the same (cross-process) wallet lock
-    broadcasts = BroadcastMarks(storage, the_notifier, make_lock(cfg, reactor), reactor,
+    broadcasts = BroadcastMarks(storage, the_notifier, deps.lock(), deps.reactor,
                                 lock_wait=cfg.lockOpts.waitTime, lock_max_hold=cfg.lockOpts.maxHoldTime)
 
     if args.chain == "btc":
         from bcmonitor.btc import BtcMonitor
-        from bcmonitor.rpc import BitcoindRpc
+        from bws.adapters.bitcoind_rpc import BitcoindRpc
 
-        monitor = BtcMonitor(storage, notifier, BitcoindRpc(opts.url, reactor=reactor), reactor,
+        rpc = BitcoindRpc(opts.url, deps.reactor, timeout=opts.timeout)
+        monitor = BtcMonitor(storage, notifier, rpc, deps.reactor,
                              coin="btc", network=network, third_party_delay=args.third_party_delay,
                              broadcasts=broadcasts)
-        runner = BtcRunner(monitor, reactor, host, int(port), magic)
-        log.info("bcmonitor btc %s: node p2p %s, rpc %s", network, opts.p2p, opts.url.split("@")[-1])
+        runner = BtcRunner(monitor, deps.reactor, host, int(port), magic)
+        log.info("bcmonitor btc %s: node p2p %s, rpc %s", network, opts.p2p, rpc.where)
     else:
         from web3 import AsyncWeb3
 
         from bcmonitor.evm import EvmMonitor
+        from bws.aio import as_deferred
 
         token = opts.tokenAddress
         if args.chain == "eth" and not token:
@@ -142,45 +122,26 @@ async def _run(reactor, args: argparse.Namespace) -> None:
             token = try_opts.tokenAddress if try_opts else ""
         w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(opts.url))
         if opts.chainId:
-            from bws.aio import as_deferred
-
             got = await as_deferred(w3.eth.chain_id)
             if got != opts.chainId:
-                log.error("bcmonitor %s: node chain id %s, configured %s", args.chain, got, opts.chainId)
-                raise SystemExit(EXIT_CONFIG)
-        monitor = EvmMonitor(storage, notifier, w3, reactor, coin=args.chain, network=network,
+                raise ConfigError(f"blockchainExplorerOpts.{args.chain}.{network}.chainId: {opts.chainId}, "
+                                  f"but the node's chain id is {got}")
+        monitor = EvmMonitor(storage, notifier, w3, deps.reactor, coin=args.chain, network=network,
                              token_coin="try" if token and args.chain == "eth" else None,
                              token_address=token if args.chain == "eth" else None,
                              confirmations=opts.confirmations, broadcasts=broadcasts)
-        runner = EvmRunner(monitor, reactor, opts.pollInterval)
+        runner = EvmRunner(monitor, deps.reactor, opts.pollInterval)
         log.info("bcmonitor %s %s: rpc %s every %ss, %d confirmations, token %s", args.chain, network,
                  opts.url, opts.pollInterval, opts.confirmations, token or "-")
-
-    async def shutdown() -> None:
-        await runner.stop()
-        stop = getattr(broker, "stop", None)
-        if stop:
-            stop()
-        await storage.close()
-
-    reactor.addSystemEventTrigger("before", "shutdown", lambda: Deferred.fromCoroutine(shutdown()))
     await runner.start()
-    await Deferred()  # runs until SIGINT/SIGTERM stops the reactor
+    return runtime.CallbackService("bcmonitor", stop=runner.stop)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    args = parse_args(argv)
-    from bws.reactor import install
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from bws import runtime
 
-    install()  # before anything imports twisted.internet.reactor
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    from twisted.internet.defer import Deferred
-    from twisted.internet.task import react
-
-    react(lambda reactor: Deferred.fromCoroutine(_run(reactor, args)))
+    return runtime.run("python -m bcmonitor", DESCRIPTION, build, epilog=EPILOG, add_args=add_args, argv=argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

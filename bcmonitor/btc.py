@@ -45,9 +45,9 @@ from typing import Any, Optional
 from bitcoin.core import CBlock, CTransaction, b2lx
 from twisted.internet.defer import DeferredLock
 
+from bws.adapters.bitcoind_rpc import RpcError
 from bws.aio import run_coroutine
 
-from .rpc import RpcError
 
 log = logging.getLogger("bcmonitor.btc")
 

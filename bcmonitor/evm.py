@@ -222,7 +222,7 @@ class EvmMonitor:
         txid = _hex(tx["hash"])
         docs = await self._wallet_docs(self.coin, [to, frm])
         if docs:
-            if self.coin in ("eth", "tri"):  # tri: tri_txs, read by bws.explorers.web3 (issue 6)
+            if self.coin in ("eth", "tri"):  # tri: tri_txs, read by bws.adapters.explorers.web3 (issue 6)
                 await self.storage.chain_index.store(
                     f"{self.coin}_txs",
                     {

@@ -61,21 +61,23 @@ def _log_commands(path: str) -> None:
 
 
 def main(argv=None) -> int:
-    from bws.reactor import install
-
-    install()
     import bws.__main__ as entry
-
     from bench.stub_explorer import BenchStubExplorer
+    from bws import runtime
 
-    def build_explorers(cfg):
-        return {(c, n): BenchStubExplorer(c, n) for c in ("btc", "bch") for n in ("livenet", "testnet")}
+    async def build(cfg, deps):
+        # The API process exactly as bws/__main__.py builds it, with the stub explorers.
+        deps.explorers = lambda storage: {
+            (c, n): BenchStubExplorer(c, n) for c in ("btc", "bch") for n in ("livenet", "testnet")
+        }
+        return await entry.build(cfg, deps)
 
-    entry.build_explorers = build_explorers
     if os.environ.get("BENCH_COMMAND_LOG"):
         _log_commands(os.environ["BENCH_COMMAND_LOG"])
-    return entry.main(argv)
-
+    return runtime.run(
+        "python -m bench.bws_server", entry.DESCRIPTION + " BENCHMARK STUB explorers.", build,
+        add_args=entry.add_args, configure=entry.configure, argv=argv,
+    )  # fmt: skip
 
 if __name__ == "__main__":
     sys.exit(main())

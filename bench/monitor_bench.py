@@ -56,9 +56,10 @@ async def run(args) -> dict:
 
     from bcmonitor.btc import BlockView, BtcMonitor
     from bcmonitor.notify import MonitorNotices
+    from bws.adapters.broker.local import LocalBroker
     from bws.model import NotificationIds
     from bws.services.notifier import Notifier
-    from bws.broker import LocalBroker
+    from bws.adapters.broker.local import LocalBroker
     from bws.storage import Storage
     from twisted.internet import reactor
 

@@ -48,8 +48,8 @@ from bench.client import (  # noqa: E402
     signed_headers,
 )
 from bench.stub_explorer import FUNDED_ENV  # noqa: E402
-from bws.devtools.process import ManagedProcess, free_port, port_open  # noqa: E402
-from bws.embedded_db import server_argv  # noqa: E402
+from devtools.process import ManagedProcess, free_port, port_open  # noqa: E402
+from ops.embedded_db import server_argv  # noqa: E402
 
 PY = sys.executable
 BASE = "/bws/api"

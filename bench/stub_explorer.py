@@ -1,6 +1,6 @@
 """BENCHMARK STUB -- not a real explorer.
 
-Implements the interface of :class:`bws.explorers.bitcoind.BitcoindExplorer`
+Implements the interface of :class:`bws.adapters.explorers.bitcoind.BitcoindExplorer`
 (``get_utxos``, ``get_transactions``, ``get_transaction``,
 ``get_address_activity``, ``estimate_fee``, ``get_blockchain_height``,
 ``broadcast``) from memory, with no chain behind it, so the benchmark measures

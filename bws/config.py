@@ -1,7 +1,7 @@
 """One typed configuration for every BWS-Twisted process.
 
 Keys keep the reference's names (``config.js`` of bitcore-wallet-service, see
-spec/services.md §9) so an operator who knows BWS finds them where expected:
+docs/spec/services.md §9) so an operator who knows BWS finds them where expected:
 ``basePath``, ``port``, ``storageOpts.mongoDb.uri``, ``lockOpts.lockerServer``,
 ``messageBrokerOpts.messageBrokerServer``, ``blockchainExplorerOpts``,
 ``emailOpts``, ``pushNotificationsOpts``, ``fiatRateServiceOpts``. Keys that the
@@ -51,7 +51,7 @@ MAX_DB_TIMEOUT_MS = 300_000
 @dataclass
 class MongoDbOpts:
     #: ``mongodb://host:port/dbname``. Empty means: use the embedded SecantusDB
-    #: server that ``python -m bws.embedded_db`` (and start.sh) runs on loopback.
+    #: server that ``python -m ops.embedded_db`` (and start.sh) runs on loopback.
     uri: str = ""
     #: Milliseconds pymongo waits for an unreachable database. In the API
     #: process ``timeoutMS`` bounds that wait instead (pymongo uses the remaining
@@ -100,7 +100,7 @@ class LockOpts:
     #: or ``local`` (in-process; only valid with a single bws process).
     mode: str = "locker"
     lockerServer: LockerServerOpts = field(default_factory=LockerServerOpts)
-    #: Seconds a request waits for a wallet lock before WALLET_BUSY (spec/api.md §6.17).
+    #: Seconds a request waits for a wallet lock before WALLET_BUSY (docs/spec/api.md §6.17).
     waitTime: float = 10.0
     #: Seconds after which a held lock is force-released.
     maxHoldTime: float = 300.0
@@ -151,8 +151,6 @@ class ExplorerOpts:
     p2p: str = ""
     #: Network magic as hex (BTC P2P); empty = the network's standard magic.
     magic: str = ""
-    #: ``tcp://host:port`` of the node's ZMQ publisher, when it has one.
-    zmq: str = ""
     #: EVM chain id expected from the node.
     chainId: int = 0
     #: ERC20 contract address (coin ``try``).
@@ -164,6 +162,17 @@ class ExplorerOpts:
     #: Seconds one node RPC may take before the request fails with a clear
     #: error (never a hung request; docs/security.md "Faults").
     timeout: float = 30.0
+    #: bitcoind: node RPCs in flight at once (and pooled connections).
+    concurrency: int = 8
+    #: bitcoind: seconds an import that rescans the chain may take.
+    rescanTimeout: float = 3600.0
+    #: web3/erc20: seconds an address balance is cached.
+    balanceTtl: float = 5.0
+    #: web3/erc20: seconds the fee levels are cached.
+    feeTtl: float = 30.0
+    #: web3/erc20: accept pre-EIP-155 signatures (no chain id). Unset: false
+    #: for web3, true for erc20 (the fork's TRY client signs without chain id).
+    allowUnprotectedTx: Optional[bool] = None
 
 
 @dataclass
@@ -286,7 +295,7 @@ class FiatRateServiceOpts:
 
 @dataclass
 class RateLimitRule:
-    """One per-IP limit (express-rate-limit 2.x semantics, spec/api.md §3.8)."""
+    """One per-IP limit (express-rate-limit 2.x semantics, docs/spec/api.md §3.8)."""
 
     windowMs: int = 3_600_000
     #: requests per window; beyond it: 429 with ``message``
@@ -364,7 +373,8 @@ class Config:
             bind: ServerBindOpts = getattr(self, name)
             if not _is_loopback(bind.host) and not bind.secret:
                 raise ConfigError(
-                    f"{name}.secret: required when {name}.host is not a loopback address ({bind.host!r})"
+                    f"{name}.secret: a shared secret is required when {name}.host is not a loopback address "
+                    f"({bind.host!r})"
                 )
         for coin, networks in self.blockchainExplorerOpts.items():
             for network, opts in networks.items():
@@ -388,7 +398,7 @@ class Config:
         if self.storageOpts.mongoDb.serverSelectionTimeoutMS <= 0:
             raise ConfigError("storageOpts.mongoDb.serverSelectionTimeoutMS: must be > 0")
         # A frozen database must not hold requests for longer than a client waits
-        # (issue 15, Finding 11): no "0 = no limit", nothing beyond the idle timeout.
+        # (docs/security.md §8 Finding 11): no "0 = no limit", nothing beyond the idle timeout.
         for key in ("timeoutMS", "transactionTimeoutMS"):
             value = getattr(self.storageOpts.mongoDb, key)
             if not 0 < value <= MAX_DB_TIMEOUT_MS:
@@ -614,6 +624,12 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     cfg = _build(Config, data)
     cfg.validate()
     return cfg
+
+
+def explorer_opts(data: dict[str, Any], path: str = "blockchainExplorerOpts.<coin>.<network>") -> ExplorerOpts:
+    """One validated :class:`ExplorerOpts` from a plain dict (JSON key names);
+    raises ConfigError naming the bad key (tests and tools building one explorer)."""
+    return _build(ExplorerOpts, data, path)
 
 
 def load_config(path: Optional[str] = None, environ: Optional[typing.Mapping[str, str]] = None) -> Config:

@@ -1,4 +1,4 @@
-"""``python -m emailservice``: wiring only (config → storage → EmailService → stream consumer ``email``)."""
+"""``python -m emailservice``: wiring only (config → storage → EmailService → stream consumer ``email``; bootstrap: bws/runtime.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ configuration keys (file or BWS__emailOpts__<key>=<json> environment overrides):
 """
 
 
-def build(cfg, storage, reactor):
+def make_services(cfg, storage, reactor) -> list:
+    """``[("email", EmailService, poll s, lease s)]``, or ``[]`` when e-mail is disabled."""
     import logging
 
     from emailservice.service import EmailService
@@ -57,11 +58,25 @@ def build(cfg, storage, reactor):
     return [("email", service, o.pollInterval, o.leaseSeconds)]
 
 
-def main(argv=None) -> None:
-    from bws.service_main import main as run
+async def build(cfg, deps):
+    from bws import runtime
+    from bws.config import ConfigError
 
-    run("python -m emailservice", DESCRIPTION, EPILOG, build, argv)
+    storage = await deps.storage()
+    try:
+        services = make_services(cfg, storage, deps.reactor)
+    except Exception as e:  # noqa: BLE001 - a bad setting found while building the sender
+        raise ConfigError(str(e)) from None
+    return await runtime.stream_consumers(deps, services)
+
+
+def main(argv=None) -> int:
+    from bws import runtime
+
+    return runtime.run("python -m emailservice", DESCRIPTION, build, epilog=EPILOG, add_args=runtime.add_start_from, argv=argv)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    sys.exit(main())

@@ -1,16 +1,14 @@
-"""``python -m fiatrateservice``: wiring only (config → storage → FiatRateService → reactor).
+"""``python -m fiatrateservice``: wiring only (config → storage → FiatRateService; bootstrap: bws/runtime.py).
 
 The logic is in fiatrateservice/service.py (rounds, schedule) and providers.py (wire shapes).
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 from typing import Optional, Sequence
 
-EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_PARTIAL = 0, 1  # EXIT_CONFIG (2) comes from bws.runtime
 
 DESCRIPTION = """\
 Fetch fiat exchange rates from the configured providers (BitPay, Bitstamp, CoinGecko) at start
@@ -34,68 +32,29 @@ stored), 2 configuration or database error.
 """
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m fiatrateservice",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--config", metavar="PATH", help="JSON config file (default: $BWS_CONFIG, else ./config.json)")
+def add_args(p) -> None:
     p.add_argument("--once", action="store_true", help="fetch one round, then exit (see exit status)")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    return p.parse_args(argv)
 
 
-async def _run(reactor, args: argparse.Namespace) -> None:
-    from bws.config import ConfigError, load_config
-    from bws.storage import Storage
+async def build(cfg, deps):
+    """One round and exit (``--once``), else rounds every fetchInterval minutes until SIGTERM."""
+    from bws import runtime
     from fiatrateservice.service import FiatRateService
 
-    log = logging.getLogger("fiatrateservice")
-    try:
-        cfg = load_config(args.config)
-        storage = Storage(cfg.mongo_uri)
-        service = FiatRateService(storage, cfg.fiatRateServiceOpts, clock=reactor)
-    except ConfigError as e:
-        log.error("configuration error: %s", e)
-        raise SystemExit(EXIT_CONFIG)
-    try:
-        await storage.connect()
-    except Exception as e:  # noqa: BLE001
-        log.error("cannot reach the database (storageOpts.mongoDb.uri): %s", e)
-        raise SystemExit(EXIT_CONFIG)
-
-    if args.once:
+    storage = await deps.storage()
+    service = FiatRateService(storage, cfg.fiatRateServiceOpts, clock=deps.reactor)
+    if deps.args.once:
         summary = await service.fetch_round()
-        await storage.close()
         failed = [n for n, r in summary["providers"].items() if not r["ok"]]
-        raise SystemExit(EXIT_PARTIAL if failed else EXIT_OK)
-
-    async def shutdown() -> None:
-        await service.stop()
-        await storage.close()
-
-    from twisted.internet.defer import Deferred
-
-    reactor.addSystemEventTrigger("before", "shutdown", lambda: Deferred.fromCoroutine(shutdown()))
-    service.start()
-    await Deferred()  # runs until SIGINT/SIGTERM stops the reactor
+        deps.exit(EXIT_PARTIAL if failed else EXIT_OK)
+    return runtime.CallbackService("fiatrateservice", start=service.start, stop=service.stop)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    args = parse_args(argv)
-    from bws.reactor import install
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from bws import runtime
 
-    install()  # before anything imports twisted.internet.reactor
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    from twisted.internet.defer import Deferred
-    from twisted.internet.task import react
-
-    react(lambda reactor: Deferred.fromCoroutine(_run(reactor, args)))
+    return runtime.run("python -m fiatrateservice", DESCRIPTION, build, epilog=EPILOG, add_args=add_args, argv=argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

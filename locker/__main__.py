@@ -3,70 +3,62 @@
 Reads ``locker.host``, ``locker.port`` and ``locker.secret`` from the
 configuration (``--config``); command-line options override them. Binding to
 a non-loopback address requires a shared secret (see :mod:`locker.server`).
+Bootstrap: bws/runtime.py.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 
 
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+def add_args(p) -> None:
+    p.add_argument("--host", help="address to bind (default: locker.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (default: locker.port, 3231)")
+    p.add_argument("--secret", help="shared secret clients must present (default: locker.secret)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every connection (same as --log-level DEBUG)")
+
+
+def configure(cfg, args) -> None:
+    if args.host:
+        cfg.locker.host = args.host
+    if args.port is not None:
+        cfg.locker.port = args.port
+    if args.secret is not None:
+        cfg.locker.secret = args.secret
+    if args.verbose:
+        args.log_level = "DEBUG"
+
+
+async def build(cfg, deps):
+    """The lock service listening on ``locker.host:locker.port``. Config.validate
+    has refused a non-loopback host without a secret (exit 2)."""
+    import logging
+
+    from twisted.application.service import MultiService
+
+    from bws import runtime
+    from locker.server import LockerFactory, LockService
+
+    o = cfg.locker
+    log = logging.getLogger("locker")
+    top = MultiService()
+    runtime.CallbackService("announce-stop", stop=lambda: log.info("locker stopped")).setServiceParent(top)
+    runtime.TCPListener(
+        "locker", deps.reactor, o.port, LockerFactory(LockService(deps.reactor, secret=o.secret or None)), o.host,
+        announce=lambda port: log.info("locker listening on %s:%d%s", o.host, port,
+                                       " (shared secret required)" if o.secret else ""),
+    ).setServiceParent(top)  # fmt: skip
+    return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bws.reactor import install
+    from bws import runtime
 
-    install()
-    parser = argparse.ArgumentParser(
-        prog="python -m locker",
-        description="Lock server speaking the npm locker-server binary protocol (per-name FIFO locks over TCP).",
-    )
-    parser.add_argument("--config", help="JSON configuration file (default: $BWS_CONFIG or ./config.json)")
-    parser.add_argument("--host", help="address to bind (default: locker.host, 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="TCP port (default: locker.port, 3231)")
-    parser.add_argument("--secret", help="shared secret clients must present (default: locker.secret)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every connection")
-    args = parser.parse_args(argv)
-
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stdout,
-    )
-    from bws.config import ConfigError, load_config
-
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as e:
-        print(f"locker: configuration error: {e}", file=sys.stderr)
-        return 2
-    host = args.host or cfg.locker.host
-    port = cfg.locker.port if args.port is None else args.port
-    secret = cfg.locker.secret if args.secret is None else args.secret
-    if not _is_loopback(host) and not secret:
-        print(f"locker: refusing to bind {host}: a shared secret (locker.secret) is required off loopback",
-              file=sys.stderr)
-        return 2
-
-    from twisted.internet import reactor
-
-    from locker.server import LockerFactory, LockService
-
-    service = LockService(reactor, secret=secret or None)
-    try:
-        listening = reactor.listenTCP(port, LockerFactory(service), interface=host)
-    except Exception as e:  # CannotListenError
-        print(f"locker: cannot listen on {host}:{port}: {e}", file=sys.stderr)
-        return 1
-    logging.getLogger("locker").info(
-        "locker listening on %s:%d%s", host, listening.getHost().port, " (shared secret required)" if secret else ""
-    )
-    reactor.run()
-    logging.getLogger("locker").info("locker stopped")
-    return 0
+    return runtime.run(
+        "python -m locker",
+        "Lock server speaking the npm locker-server binary protocol (per-name FIFO locks over TCP).",
+        build, add_args=add_args, configure=configure, argv=argv,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

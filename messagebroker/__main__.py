@@ -3,69 +3,66 @@
 Reads ``messageBroker.host``, ``messageBroker.port`` and
 ``messageBroker.secret`` from the configuration (``--config``); options
 override them. Binding to a non-loopback address requires a shared secret
-(see :mod:`messagebroker.relay` for the wire protocol).
+(see :mod:`messagebroker.relay` for the wire protocol). Bootstrap: bws/runtime.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+def add_args(p) -> None:
+    p.add_argument("port_arg", nargs="?", type=int, help=argparse.SUPPRESS)  # reference: argv[2] = port
+    p.add_argument("--host", help="address to bind (default: messageBroker.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (default: messageBroker.port, 3380)")
+    p.add_argument("--secret", help="shared secret clients must present (default: messageBroker.secret)")
+
+
+def configure(cfg, args) -> None:
+    if args.host:
+        cfg.messageBroker.host = args.host
+    if args.port is not None:
+        cfg.messageBroker.port = args.port
+    elif args.port_arg is not None:
+        cfg.messageBroker.port = args.port_arg
+    if args.secret is not None:
+        cfg.messageBroker.secret = args.secret
+
+
+async def build(cfg, deps):
+    """The relay listening on ``messageBroker.host:port``. Config.validate has
+    refused a non-loopback host without a secret (exit 2)."""
+    import logging
+
+    from twisted.application.service import MultiService
+
+    from bws import runtime
+    from messagebroker.relay import BrokerServerFactory, Relay
+
+    o = cfg.messageBroker
+    relay = Relay(deps.reactor, secret=o.secret or None)
+    log = logging.getLogger("messagebroker")
+    top = MultiService()
+    runtime.CallbackService(
+        "announce-stop", stop=lambda: log.info("messagebroker stopped after relaying %d messages", relay.relayed)
+    ).setServiceParent(top)
+    runtime.TCPListener(
+        "messagebroker", deps.reactor, o.port, BrokerServerFactory(relay), o.host,
+        announce=lambda port: log.info("messagebroker listening on ws://%s:%d%s", o.host, port,
+                                       " (shared secret required)" if o.secret else ""),
+    ).setServiceParent(top)  # fmt: skip
+    return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bws.reactor import install
+    from bws import runtime
 
-    install()
-    parser = argparse.ArgumentParser(
-        prog="python -m messagebroker",
-        description="WebSocket relay: every JSON message from a client is sent to every connected client.",
-    )
-    parser.add_argument("port_arg", nargs="?", type=int, help=argparse.SUPPRESS)  # reference: argv[2] = port
-    parser.add_argument("--config", help="JSON configuration file (default: $BWS_CONFIG or ./config.json)")
-    parser.add_argument("--host", help="address to bind (default: messageBroker.host, 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="TCP port (default: messageBroker.port, 3380)")
-    parser.add_argument("--secret", help="shared secret clients must present (default: messageBroker.secret)")
-    args = parser.parse_args(argv)
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stdout)
-    from bws.config import ConfigError, load_config
-
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as e:
-        print(f"messagebroker: configuration error: {e}", file=sys.stderr)
-        return 2
-    host = args.host or cfg.messageBroker.host
-    port = args.port if args.port is not None else (args.port_arg if args.port_arg is not None else cfg.messageBroker.port)
-    secret = cfg.messageBroker.secret if args.secret is None else args.secret
-    if not _is_loopback(host) and not secret:
-        print(
-            f"messagebroker: refusing to bind {host}: a shared secret (messageBroker.secret) is required off loopback",
-            file=sys.stderr,
-        )
-        return 2
-
-    from twisted.internet import reactor
-
-    from messagebroker.relay import BrokerServerFactory, Relay
-
-    relay = Relay(reactor, secret=secret or None)
-    try:
-        listening = reactor.listenTCP(port, BrokerServerFactory(relay), interface=host)
-    except Exception as e:
-        print(f"messagebroker: cannot listen on {host}:{port}: {e}", file=sys.stderr)
-        return 1
-    log = logging.getLogger("messagebroker")
-    log.info("messagebroker listening on ws://%s:%d%s", host, listening.getHost().port,
-             " (shared secret required)" if secret else "")
-    reactor.run()
-    log.info("messagebroker stopped after relaying %d messages", relay.relayed)
-    return 0
+    return runtime.run(
+        "python -m messagebroker",
+        "WebSocket relay: every JSON message from a client is sent to every connected client.",
+        build, add_args=add_args, configure=configure, argv=argv,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""``python -m pushservice``: wiring only (config → storage → PushService + WebhookService → stream consumers ``push``, ``webhooks``)."""
+"""``python -m pushservice``: wiring only (config → storage → PushService + WebhookService → stream consumers
+``push``, ``webhooks``; bootstrap: bws/runtime.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ The legacy FCM endpoint (/fcm/send with a server key) is retired and not impleme
 """
 
 
-def build(cfg, storage, reactor):
+def make_services(cfg, storage, reactor) -> list:
+    """``[(consumer name, service, poll s, lease s)]`` for push and webhooks, each when enabled.
+    Raises OSError for an unreadable APNs key file."""
     import logging
 
     log = logging.getLogger("pushservice")
@@ -84,11 +87,25 @@ def build(cfg, storage, reactor):
     return out
 
 
-def main(argv=None) -> None:
-    from bws.service_main import main as run
+async def build(cfg, deps):
+    from bws import runtime
+    from bws.config import ConfigError
 
-    run("python -m pushservice", DESCRIPTION, EPILOG, build, argv)
+    storage = await deps.storage()
+    try:
+        services = make_services(cfg, storage, deps.reactor)
+    except Exception as e:  # noqa: BLE001 - bad key file, missing service account, ...
+        raise ConfigError(str(e)) from None
+    return await runtime.stream_consumers(deps, services)
+
+
+def main(argv=None) -> int:
+    from bws import runtime
+
+    return runtime.run("python -m pushservice", DESCRIPTION, build, epilog=EPILOG, add_args=runtime.add_start_from, argv=argv)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    sys.exit(main())

@@ -16,15 +16,16 @@ from twisted.internet.task import deferLater
 
 from bcmonitor.btc import BtcMonitor, TxView
 from bcmonitor.notify import MonitorNotices
+from bws.adapters.bitcoind_rpc import BitcoindRpc
 from bws.model import NotificationIds
 from bws.services.notifier import Notifier
-from bcmonitor.rpc import BitcoindRpc
+from bws.adapters.bitcoind_rpc import BitcoindRpc
 from bcmonitor.runner import BtcRunner
-from bws.broker import LocalBroker
-from bws.lock import LocalLock
+from bws.adapters.broker.local import LocalBroker
+from bws.adapters.lock.local import LocalLock
 from bws.services.broadcasts import BroadcastMarks
-from bws.devtools.litecoind import RegtestNode
-from bws.devtools.process import free_port
+from devtools.litecoind import RegtestNode
+from devtools.process import free_port
 from bws.model import TxConfirmationSub, notification_id_ms
 from bws.storage import Storage
 
@@ -89,9 +90,9 @@ def make_monitor(storage, node, broker, third_party_delay=0.3, lock=None):
     notifier = Notifier(storage, broker, NotificationIds())
     return BtcMonitor(
         storage, MonitorNotices(notifier),
-        BitcoindRpc(node.rpc_url) if node else None, reactor,
+        BitcoindRpc(node.rpc_url, reactor) if node else None, reactor,
         coin="btc", network="testnet", third_party_delay=third_party_delay,
-        broadcasts=BroadcastMarks(storage, notifier, lock or LocalLock(), reactor),
+        broadcasts=BroadcastMarks(storage, notifier, lock or LocalLock(reactor), reactor),
     )  # fmt: skip
 
 

@@ -17,11 +17,11 @@ from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
 from bws.services.notifier import Notifier
 from bcmonitor.runner import EvmRunner
-from bws.broker import LocalBroker
-from bws.lock import LocalLock
+from bws.adapters.broker.local import LocalBroker
+from bws.adapters.lock.local import LocalLock
 from bws.services.broadcasts import BroadcastMarks
-from bws.devtools.ganache import GanacheChain, try_token_contract
-from bws.devtools.process import free_port
+from devtools.ganache import GanacheChain, try_token_contract
+from devtools.process import free_port
 from bws.model import TxConfirmationSub
 
 ETH = 10**18
@@ -64,7 +64,7 @@ def monitor_for(storage, chain, coin, broker, token=None, confirmations=0):
         storage, MonitorNotices(notifier), w3, reactor, coin=coin,
         network="livenet",
         token_coin="try" if token else None, token_address=token, confirmations=confirmations,
-        broadcasts=BroadcastMarks(storage, notifier, LocalLock(), reactor),
+        broadcasts=BroadcastMarks(storage, notifier, LocalLock(reactor), reactor),
     )  # fmt: skip
 
 

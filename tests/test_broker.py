@@ -13,9 +13,10 @@ import pytest_twisted
 from twisted.internet import reactor, task
 from twisted.internet.task import Clock
 
-from bws.broker import LocalBroker, make_broker
-from bws.broker_redis import RedisBroker
-from bws.broker_ws import WebSocketBroker
+from bws.adapters.broker.local import LocalBroker
+from bws.runtime import make_broker
+from bws.adapters.broker.redis import RedisBroker
+from bws.adapters.broker.ws import WebSocketBroker
 from bws.config import config_from_dict
 from messagebroker.relay import CLOSE_AUTH, Relay
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open, require_binary
@@ -100,10 +101,10 @@ def test_relay_with_secret_refuses_unauthenticated_peers():
 
 
 def test_make_broker_selects_by_mode():
-    assert isinstance(make_broker(config_from_dict({"messageBrokerOpts": {"mode": "local"}})), LocalBroker)
-    ws = make_broker(config_from_dict({"messageBrokerOpts": {"mode": "websocket"}}), start=False)
+    assert isinstance(make_broker(config_from_dict({"messageBrokerOpts": {"mode": "local"}}), reactor), LocalBroker)
+    ws = make_broker(config_from_dict({"messageBrokerOpts": {"mode": "websocket"}}), reactor, start=False)
     assert isinstance(ws, WebSocketBroker) and ws.url == "ws://127.0.0.1:3380"
-    rb = make_broker(config_from_dict({"messageBrokerOpts": {"mode": "redis"}}), start=False)
+    rb = make_broker(config_from_dict({"messageBrokerOpts": {"mode": "redis"}}), reactor, start=False)
     assert isinstance(rb, RedisBroker)
 
 

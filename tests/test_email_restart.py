@@ -12,7 +12,7 @@ from collections import Counter
 import pytest_twisted
 from twisted.internet import defer, reactor, task
 
-import bws.devtools.smtpsink as smtpsink
+import devtools.smtpsink as smtpsink
 from tests.helpers import db
 from tests.notify_fixtures import ROOT, make_wallet, notify, set_prefs, start_service, until
 

@@ -19,13 +19,15 @@ from bcmonitor.notify import MonitorNotices
 from bws.model import NotificationIds
 from bws.services.notifier import Notifier
 from bws.aio import as_deferred
+from bws.adapters.broker.local import LocalBroker
 from bws.http.app import BwsApi
-from bws.broker import LocalBroker
-from bws.lock import LocalLock
+from bws.adapters.broker.local import LocalBroker
+from bws.adapters.lock.local import LocalLock
 from bws.services.broadcasts import BroadcastMarks
 from bws.chains.evm import erc20_transfer_data
-from bws.devtools.ganache import try_token_contract
-from bws.explorers import make_explorer
+from devtools.ganache import try_token_contract
+from bws.config import explorer_opts
+from bws.runtime import make_explorer
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
@@ -52,11 +54,9 @@ class Env:
 @pytest_twisted.async_yield_fixture
 async def env(storage, ganache_eth, ganache_tri, try_token):
     explorers = {
-        ("eth", "livenet"): make_explorer("eth", "livenet", {"provider": "web3", "url": ganache_eth.url, "chainId": 1337}),
-        ("tri", "livenet"): make_explorer("tri", "livenet", {"provider": "web3", "url": ganache_tri.url, "chainId": 31337}),
-        ("try", "livenet"): make_explorer(
-            "try", "livenet", {"provider": "erc20", "url": ganache_eth.url, "chainId": 1337, "tokenAddress": try_token}
-        ),
+        ("eth", "livenet"): make_explorer("eth", "livenet", explorer_opts({"provider": "web3", "url": ganache_eth.url, "chainId": 1337}), storage=storage, reactor=reactor),
+        ("tri", "livenet"): make_explorer("tri", "livenet", explorer_opts({"provider": "web3", "url": ganache_tri.url, "chainId": 31337}), storage=storage, reactor=reactor),
+        ("try", "livenet"): make_explorer("try", "livenet", explorer_opts({"provider": "erc20", "url": ganache_eth.url, "chainId": 1337, "tokenAddress": try_token}), storage=storage, reactor=reactor),
     }
     service = make_service(storage, explorers)
     site = Site(BwsApi(service).resource())
@@ -89,7 +89,7 @@ def monitor(storage, chain, coin, token=None):
     return EvmMonitor(
         storage, MonitorNotices(notifier), w3, reactor, coin=coin,
         token_coin="try" if token else None, token_address=token,
-        broadcasts=BroadcastMarks(storage, notifier, LocalLock(), reactor),
+        broadcasts=BroadcastMarks(storage, notifier, LocalLock(reactor), reactor),
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 from eth_account import Account
+from twisted.internet import reactor
 
 from bws.chains.address import derive_address
 from bws.chains.evm import (
@@ -19,8 +20,9 @@ from bws.chains.evm import (
 )
 from bws.crypto import copayer_id
 from bws.errors import ClientError
-from bws.explorers import make_explorer
-from bws.explorers.web3 import _levels_from_history, pseudo_utxo
+from bws.adapters.explorers.web3 import _levels_from_history, pseudo_utxo
+from bws.config import explorer_opts
+from bws.runtime import make_explorer
 from tests.helpers.fixtures import make_service
 
 XPUB = "xpub6DVmxcjRgZdHNSEcXSiFtweVwMSTc3TMwRJ45nJYvyqvLbK1poPerupqh87rSoz27wvckb1CKnGZoLmLXSZyNGZtVd7neqSvdwJL6fceQpe"
@@ -140,17 +142,17 @@ def test_pseudo_utxo_and_fee_history_levels():
 
 
 def test_make_explorer_options():
-    ex = make_explorer("tri", "livenet", {"provider": "web3", "url": "http://127.0.0.1:1", "chainId": 31337})
+    ex = make_explorer("tri", "livenet", explorer_opts({"provider": "web3", "url": "http://127.0.0.1:1", "chainId": 31337}), storage=None, reactor=reactor)
     assert ex.coin == "tri" and ex.collection == "tri_txs" and ex.configured_chain_id == 31337 and not ex.allow_unprotected
-    ex = make_explorer("try", "livenet", {"provider": "erc20", "url": "http://x", "tokenAddress": TOKEN.lower()})
+    ex = make_explorer("try", "livenet", explorer_opts({"provider": "erc20", "url": "http://x", "tokenAddress": TOKEN.lower()}), storage=None, reactor=reactor)
     assert ex.collection == "try_txs" and ex.token_address == TOKEN and ex.allow_unprotected
-    ex = make_explorer("try", "livenet", {"provider": "erc20", "url": "http://x", "tokenAddress": TOKEN,
-                                         "allowUnprotectedTx": False})  # fmt: skip
+    ex = make_explorer("try", "livenet", explorer_opts({"provider": "erc20", "url": "http://x", "tokenAddress": TOKEN,
+                                         "allowUnprotectedTx": False}), storage=None, reactor=reactor)  # fmt: skip
     assert not ex.allow_unprotected
     with pytest.raises(ValueError):
-        make_explorer("try", "livenet", {"provider": "erc20", "url": "http://x"})
+        make_explorer("try", "livenet", explorer_opts({"provider": "erc20", "url": "http://x"}), storage=None, reactor=reactor)
     with pytest.raises(ValueError):
-        make_explorer("btc", "livenet", {"provider": "web3", "url": "http://x"})
+        make_explorer("btc", "livenet", explorer_opts({"provider": "web3", "url": "http://x"}), storage=None, reactor=reactor)
 
 
 @pytest_twisted.ensureDeferred

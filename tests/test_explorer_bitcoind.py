@@ -1,4 +1,4 @@
-"""bws.explorers.bitcoind against the real litecoind regtest fixture (spec/api.md §6.20).
+"""bws.adapters.explorers.bitcoind against the real litecoind regtest fixture (spec/api.md §6.20).
 
 Addresses are Bitcoin-testnet (bit): P2PKH ``m/n…`` and a 2-of-3 P2SH ``2…``
 that litecoind re-encodes as ``Q…`` -- the explorer must hand back our ``2…``.
@@ -18,11 +18,15 @@ from bit.network.meta import Unspent
 from bitcoin import segwit_addr
 from twisted.internet import defer, protocol, reactor, task
 
+from bws.adapters.bitcoind_rpc import RpcError
+from bws.adapters.errors import ExplorerError
+from bws.adapters.explorers.bitcoind import BitcoindExplorer
 from bws.chains.address import script_for_address
 from bws.chains.history import normalize_tx
+from bws.chains.script import descriptor_with_checksum, segwit_address
+from bws.config import explorer_opts
 from bws.errors import ServerError
-from bws.explorers import ExplorerError, RpcError, make_explorer
-from bws.explorers.bitcoind import BitcoindExplorer, _segwit_address, descriptor_checksum
+from bws.runtime import make_explorer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,10 +34,7 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture
 def explorer(litecoind):
     # A watch wallet of our own: other tests may use the default "bws-watch".
-    ex = make_explorer(
-        "btc", "testnet",
-        {"provider": "bitcoind", "url": f"{litecoind.rpc_url}/wallet/bws-test-{uuid.uuid4().hex[:8]}"},
-    )
+    ex = make_explorer("btc", "testnet", explorer_opts({"provider": "bitcoind", "url": f"{litecoind.rpc_url}/wallet/bws-test-{uuid.uuid4().hex[:8]}"}), storage=None, reactor=reactor)
     yield ex
     pytest_twisted.blockon(ex.close())
 
@@ -66,28 +67,29 @@ def multisig():
 def test_descriptor_checksum_matches_node(litecoind):
     spk = script_for_address(multisig(), "btc")
     desc = f"raw({spk})"
-    assert litecoind.rpc("getdescriptorinfo", desc)["checksum"] == descriptor_checksum(desc)
+    assert f"{desc}#{litecoind.rpc('getdescriptorinfo', desc)['checksum']}" == descriptor_with_checksum(desc)
 
 
 def test_segwit_encoding_vectors():
-    prog = bytes.fromhex("751e76e8199196d454941c45d1b3a323f1433bd6")
-    assert _segwit_address("bc", 0, prog) == "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
-    assert segwit_addr.decode("tb", _segwit_address("tb", 0, prog)) == (0, list(prog))
+    prog = "751e76e8199196d454941c45d1b3a323f1433bd6"
+    assert segwit_address("bc", "0014" + prog) == "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+    assert segwit_addr.decode("tb", segwit_address("tb", "0014" + prog)) == (0, list(bytes.fromhex(prog)))
     # BIP350 vector (bech32m for witness v1)
-    x = bytes.fromhex("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
-    assert _segwit_address("bc", 1, x) == "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0"
+    x = "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+    assert segwit_address("bc", "5120" + x) == "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0"
+    assert segwit_address("bc", "76a914" + prog + "88ac") is None  # P2PKH is no witness program
 
 
 def test_factory_and_errors():
-    ex = make_explorer("btc", "livenet", {"provider": "bitcoind", "url": "http://u:p%40ss@10.0.0.1:8332"})
+    ex = make_explorer("btc", "livenet", explorer_opts({"provider": "bitcoind", "url": "http://u:p%40ss@10.0.0.1:8332"}), storage=None, reactor=reactor)
     assert isinstance(ex, BitcoindExplorer)
-    assert ex.wallet == "bws-watch" and ex.where == "10.0.0.1:8332" and ex._auth == ("u", "p@ss")
-    ex = make_explorer("btc", "testnet", {"url": "http://u:p@h:1/wallet/w%201"})
+    assert ex.wallet == "bws-watch" and ex.where == "10.0.0.1:8332" and ex.rpc._auth == ("u", "p@ss")
+    ex = make_explorer("btc", "testnet", explorer_opts({"url": "http://u:p@h:1/wallet/w%201"}), storage=None, reactor=reactor)
     assert ex.wallet == "w 1"
     with pytest.raises(ValueError):
-        make_explorer("btc", "livenet", {"provider": "nope", "url": "http://h:1"})
+        make_explorer("btc", "livenet", explorer_opts({"provider": "nope", "url": "http://h:1"}), storage=None, reactor=reactor)
     with pytest.raises(ValueError):
-        make_explorer("btc", "livenet", {"provider": "bitcoind", "url": ""})
+        make_explorer("btc", "livenet", explorer_opts({"provider": "bitcoind", "url": ""}), storage=None, reactor=reactor)
     err = RpcError(-22, "TX decode failed", "sendrawtransaction")
     assert isinstance(err, ExplorerError) and isinstance(err, ServerError)
     assert err.http_status() == 500 and err.to_body() == {"error": "TX decode failed"}
@@ -228,7 +230,7 @@ async def test_wallet_reloaded_after_unload(litecoind, explorer):
 
 @pytest_twisted.ensureDeferred
 async def test_transport_errors(litecoind):
-    bad_auth = BitcoindExplorer("btc", "testnet", f"http://bws:wrong@127.0.0.1:{litecoind.rpc_port}")
+    bad_auth = BitcoindExplorer("btc", "testnet", f"http://bws:wrong@127.0.0.1:{litecoind.rpc_port}", reactor)
     with pytest.raises(ExplorerError, match="credentials") as info:
         await bad_auth.get_blockchain_height()
     assert "wrong" not in info.value.message
@@ -237,7 +239,7 @@ async def test_transport_errors(litecoind):
     port = reactor.listenTCP(0, protocol.Factory.forProtocol(protocol.Protocol), interface="127.0.0.1")
     try:
         url = f"http://u:secret@127.0.0.1:{port.getHost().port}"
-        silent = BitcoindExplorer("btc", "testnet", url, timeout=0.3)
+        silent = BitcoindExplorer("btc", "testnet", url, reactor, timeout=0.3)
         with pytest.raises(ExplorerError, match="did not answer getblockcount within 0.3 s") as info:
             await silent.get_blockchain_height()
         assert "secret" not in info.value.message
@@ -245,7 +247,7 @@ async def test_transport_errors(litecoind):
     finally:
         await defer.maybeDeferred(port.stopListening)
     # Nothing listening there any more.
-    gone = BitcoindExplorer("btc", "testnet", url, timeout=5)
+    gone = BitcoindExplorer("btc", "testnet", url, reactor, timeout=5)
     with pytest.raises(ExplorerError, match="unreachable"):
         await gone.get_blockchain_height()
     await bad_auth.close()

@@ -28,14 +28,14 @@ import requests
 from pymongo import MongoClient
 from twisted.internet import reactor
 
+from bws.adapters.broker.ws import WebSocketBroker
 from bws.http.app import BwsApi
-from bws.broker_ws import WebSocketBroker
 from bws.chains.address import script_for_address
-from bws.embedded_db import server_argv
+from ops.embedded_db import server_argv
 from bws.errors import ClientError, ServerError
-from bws.explorers.bitcoind import BitcoindExplorer
-from bws.lock import LocalLock
-from bws.lock_locker import LockerClient
+from bws.adapters.explorers.bitcoind import BitcoindExplorer
+from bws.adapters.lock.local import LocalLock
+from bws.adapters.lock.locker import LockerClient
 from bws.model import format_notification_id, notification_id_ms
 from tests.helpers.services import ServicesForTests
 from bws.storage import Storage
@@ -203,7 +203,7 @@ async def test_join_publish_failure_keeps_the_join(storage):
             raise ConnectionError("broker gone")
 
     broker = DeadBroker()
-    service = ServicesForTests(storage, LocalLock(), broker, {}, clock=reactor)
+    service = ServicesForTests(storage, LocalLock(reactor), broker, {}, clock=reactor)
     w = await create_and_join(service, 1, 2, join=1)
     other = CopayerKeys.random("livenet", "BIP44")
     r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
@@ -362,8 +362,8 @@ async def test_node_down_or_silent_answers_quickly(storage):
     silent = _SilentServer()
     down_port = free_port()
     explorers = {
-        ("btc", "livenet"): BitcoindExplorer("btc", "livenet", f"http://u:p@127.0.0.1:{silent.port}", timeout=1.0),
-        ("btc", "testnet"): BitcoindExplorer("btc", "testnet", f"http://u:p@127.0.0.1:{down_port}", timeout=1.0),
+        ("btc", "livenet"): BitcoindExplorer("btc", "livenet", f"http://u:p@127.0.0.1:{silent.port}", reactor, timeout=1.0),
+        ("btc", "testnet"): BitcoindExplorer("btc", "testnet", f"http://u:p@127.0.0.1:{down_port}", reactor, timeout=1.0),
     }
     service = make_service(storage, explorers)
     site = BwsApi(service).site()
@@ -426,7 +426,7 @@ async def test_locker_down_wallet_busy_then_recovers(storage, tmp_path):
 async def test_broker_down_notification_stored(storage):
     broker = WebSocketBroker(f"ws://127.0.0.1:{free_port()}", reactor).start()
     try:
-        service = ServicesForTests(storage, LocalLock(), broker, {}, clock=reactor)
+        service = ServicesForTests(storage, LocalLock(reactor), broker, {}, clock=reactor)
         w = await create_and_join(service, 1, 2, join=1)
         other = CopayerKeys.random("livenet", "BIP44")
         r = await service.join_wallet(join_opts(w.id, w.key, other, name="second"))
@@ -472,9 +472,9 @@ def test_config_file_permission_warning(tmp_path, caplog):
 
 def test_explorer_timeout_configurable():
     from bws.config import config_from_dict
-    from bws.explorers import make_explorer
+    from bws.runtime import make_explorer
 
     cfg = config_from_dict({"blockchainExplorerOpts": {"btc": {"livenet": {"url": "http://u:p@127.0.0.1:1", "timeout": 2}}}})
     opts = cfg.blockchainExplorerOpts["btc"]["livenet"]
     assert opts.timeout == 2.0
-    assert make_explorer("btc", "livenet", opts).timeout == 2.0
+    assert make_explorer("btc", "livenet", opts, storage=None, reactor=reactor).timeout == 2.0

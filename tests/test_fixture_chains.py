@@ -7,9 +7,9 @@ from bitcoin.core import Hash160
 from bitcoin.core.script import OP_EQUAL, OP_HASH160, CScript
 from eth_account import Account
 
-from bws.devtools.ganache import CHAIN_IDS, try_token_contract
-from bws.devtools.litecoind import INITIAL_HEIGHT, MAX_HEIGHT, RegtestNode
-from bws.devtools.process import free_port
+from devtools.ganache import CHAIN_IDS, try_token_contract
+from devtools.litecoind import INITIAL_HEIGHT, MAX_HEIGHT, RegtestNode
+from devtools.process import free_port
 
 
 def _btc_testnet_p2sh(script_hash: bytes) -> str:

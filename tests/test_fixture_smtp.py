@@ -6,7 +6,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor, task
 
-from bws.devtools.smtpsink import read_maildir
+from devtools.smtpsink import read_maildir
 
 
 def _mail(subject: str, to: list) -> bytes:

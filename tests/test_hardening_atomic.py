@@ -29,13 +29,14 @@ from twisted.internet import defer, reactor
 
 from bcmonitor.evm import EvmMonitor
 from bcmonitor.notify import MonitorNotices
+from bws.adapters.broker.local import LocalBroker
 from bws.model import NotificationIds
 from bws.services.notifier import Notifier
-from bws.broker import LocalBroker
-from bws.lock import LocalLock
+from bws.adapters.broker.local import LocalBroker
+from bws.adapters.lock.local import LocalLock
 from bws.services.broadcasts import BroadcastMarks
 from bws.chains.address import script_for_address
-from bws.embedded_db import server_argv
+from ops.embedded_db import server_argv
 from tests.bws_process import create_wallet_http, signed_request, start_bws
 from tests.helpers.fixtures import api, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
@@ -397,7 +398,7 @@ async def test_monitors_mark_a_third_party_broadcast_once(storage):
     txid = "ab" * 32
     await storage.proposals.store(_proposal("wM", txid, "accepted"))
     btc_broker, evm_broker = LocalBroker(), LocalBroker()
-    lock = LocalLock()  # both monitors' wallet lock (one locker across processes in production)
+    lock = LocalLock(reactor)  # both monitors' wallet lock (one locker across processes in production)
     btc = make_monitor(storage, None, btc_broker, third_party_delay=0, lock=lock)
     notifier = Notifier(storage, evm_broker, NotificationIds())
     evm = EvmMonitor(storage, MonitorNotices(notifier), None, reactor, coin="eth",

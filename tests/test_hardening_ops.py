@@ -32,11 +32,11 @@ import requests
 from twisted.internet import defer, reactor, task
 
 from bws.aio import as_deferred
-from bws.broker import LocalBroker
+from bws.adapters.broker.local import LocalBroker
 from bws.config import ConfigError, config_from_dict
+from bws.adapters.lock.local import LocalLock
 from bws.errors import StorageUnavailable
 from bws.http.health import check_health
-from bws.lock import LocalLock
 from bws.process_registry import STALE_AFTER, ProcessRegistry, new_entry
 from tests.bws_process import create_wallet_http, signed_request, start_bws
 from tests.helpers import db
@@ -360,7 +360,7 @@ async def test_health_answers_in_time_when_a_cancelled_check_does_not_stop():
         def ping(self):
             return as_deferred(stubborn())
 
-    service = types.SimpleNamespace(storage=FrozenStorage(), broker=LocalBroker(), lock=LocalLock(), explorers={})
+    service = types.SimpleNamespace(storage=FrozenStorage(), broker=LocalBroker(), lock=LocalLock(reactor), explorers={})
     t = time.monotonic()
     ok, checks = await check_health(service, timeout=0.3)
     assert time.monotonic() - t < 1.0

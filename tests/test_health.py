@@ -7,7 +7,7 @@ import pytest_twisted
 from twisted.internet import defer
 
 from bws.http.health import check_health
-from bws.lock import LockTimeout
+from bws.interfaces import LockTimeout
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 
 

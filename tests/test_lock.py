@@ -9,7 +9,9 @@ from twisted.internet.task import Clock
 
 from bws.config import config_from_dict
 from bws.errors import ClientError
-from bws.lock import LocalLock, LockTimeout, make_lock, run_locked
+from bws.adapters.lock.local import LocalLock
+from bws.interfaces import LockTimeout, run_locked
+from bws.runtime import make_lock
 
 
 def acquire(lock, token, wait=10.0, max_hold=300.0):
@@ -132,8 +134,8 @@ def test_run_locked_maps_timeout_to_wallet_busy_and_releases_on_error():
 
 
 def test_make_lock_selects_by_mode():
-    from bws.lock_locker import LockerClient
-    from bws.lock_redis import RedisLock
+    from bws.adapters.lock.locker import LockerClient
+    from bws.adapters.lock.redis import RedisLock
 
     clock = Clock()
     assert isinstance(make_lock(config_from_dict({"lockOpts": {"mode": "local"}}), clock), LocalLock)

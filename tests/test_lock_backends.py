@@ -15,9 +15,9 @@ from twisted.internet import reactor, task
 from twisted.internet.defer import ensureDeferred
 
 from bws.errors import ClientError
-from bws.lock import LockTimeout, run_locked
-from bws.lock_locker import LockerClient
-from bws.lock_redis import RedisLock
+from bws.interfaces import LockTimeout, run_locked
+from bws.adapters.lock.locker import LockerClient
+from bws.adapters.lock.redis import RedisLock
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open
 
 
@@ -39,7 +39,7 @@ def locker_server(tmp_path_factory):
 
 @pytest.fixture(params=["locker", "redis"])
 def backend(request):
-    """(mode, make_client(), env for `python -m bws.lock_cli`)."""
+    """(mode, make_client(), env for `python -m ops.lock_cli`)."""
     made = []
     if request.param == "locker":
         srv = request.getfixturevalue("locker_server")
@@ -137,7 +137,7 @@ async def test_release_is_idempotent_and_only_by_owner(backend):
 
 def _cli(env, *args):
     return subprocess.Popen(
-        [sys.executable, "-m", "bws.lock_cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "ops.lock_cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, **env}, cwd="/", start_new_session=True,
     )
 

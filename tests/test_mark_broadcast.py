@@ -9,7 +9,7 @@ import pytest_twisted
 from twisted.internet import defer, reactor
 from twisted.internet.task import deferLater
 
-from bws.broker import LocalBroker
+from bws.adapters.broker.local import LocalBroker
 from tests.helpers.fixtures import make_service
 from tests.test_bcmonitor_btc import _proposal, make_monitor
 from tests.test_txp_support import FakeExplorer

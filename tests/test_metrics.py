@@ -11,8 +11,8 @@ from twisted.web.server import Site
 
 from bws.http.app import BwsApi
 from bws.errors import ClientError
-from bws.lock import run_locked
 from bws.http.metrics import instrument
+from bws.interfaces import run_locked
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401
 

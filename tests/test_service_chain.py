@@ -8,15 +8,16 @@ import dataclasses
 
 import pytest
 import pytest_twisted
+from twisted.internet import reactor
 
-from bws.explorers.bitcoind import BitcoindExplorer
+from bws.adapters.explorers.bitcoind import BitcoindExplorer
 from tests.helpers.fixtures import api, clock, make_service  # noqa: F401
 from tests.helpers.wallets import create_and_join
 
 
 @pytest.fixture
 def node_explorer(litecoind):
-    ex = BitcoindExplorer("btc", "testnet", litecoind.rpc_url)
+    ex = BitcoindExplorer("btc", "testnet", litecoind.rpc_url, reactor)
     yield ex
     ex.close()
 

@@ -12,9 +12,9 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor, task
 
-from bws.broker import LocalBroker
-from bws.broker_redis import RedisBroker
-from bws.broker_ws import WebSocketBroker
+from bws.adapters.broker.local import LocalBroker
+from bws.adapters.broker.redis import RedisBroker
+from bws.adapters.broker.ws import WebSocketBroker
 from bws.model import Notification, NotificationIds
 from bws.model.notification import format_notification_id
 from bws.delivery.stream import StreamConsumer

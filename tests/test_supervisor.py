@@ -12,7 +12,7 @@ import time
 import pytest_twisted
 from twisted.internet import defer, reactor
 
-from bws.supervisor import ProcessSpec, Supervisor, main as supervisor_main
+from ops.supervisor import ProcessSpec, Supervisor, main as supervisor_main
 
 SLEEPER = [sys.executable, "-c", "import time\nwhile True: time.sleep(1)"]
 
@@ -34,7 +34,7 @@ def wait_for(pred, timeout=5.0):
 
 
 def _alive(pid):
-    from bws.supervisor import _alive as alive
+    from ops.supervisor import _alive as alive
 
     return alive(pid)
 
@@ -70,12 +70,12 @@ def test_start_and_stop_commands_leave_no_process(tmp_path):
     cfg.write_text('{"storageOpts": {"mongoDb": {"uri": "mongodb://127.0.0.1:1/x"}}, "port": 1}')
     def stop():
         return subprocess.run(
-            [sys.executable, "-m", "bws.supervisor", "stop", "--run-dir", str(tmp_path)], capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "ops.supervisor", "stop", "--run-dir", str(tmp_path)], capture_output=True, text=True, timeout=60
         )
 
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "bws.supervisor", "start", "--config", str(cfg), "--run-dir", str(tmp_path), "--timeout", "3"],
+            [sys.executable, "-m", "ops.supervisor", "start", "--config", str(cfg), "--run-dir", str(tmp_path), "--timeout", "3"],
             capture_output=True, text=True, timeout=60,
         )
         # 1: not every process became healthy (nothing is configured to be reachable)
@@ -103,7 +103,7 @@ def test_start_refuses_ports_in_use(tmp_path):
         cfg = tmp_path / "config.json"
         cfg.write_text(json.dumps({"storageOpts": {"mongoDb": {"uri": "mongodb://127.0.0.1:1/x"}}, "port": port}))
         out = subprocess.run(
-            [sys.executable, "-m", "bws.supervisor", "start", "--config", str(cfg), "--run-dir", str(tmp_path)],
+            [sys.executable, "-m", "ops.supervisor", "start", "--config", str(cfg), "--run-dir", str(tmp_path)],
             capture_output=True, text=True, timeout=60,
         )
     assert out.returncode == 2
@@ -138,7 +138,7 @@ async def test_kill_9_takes_the_process_group_with_it(tmp_path):
 @pytest_twisted.ensureDeferred
 async def test_port_processes_start_in_order(tmp_path):
     """The process after one with a port starts only once that port answers."""
-    from bws.devtools.process import free_port
+    from devtools.process import free_port
 
     port = free_port()
     server = [sys.executable, "-c",

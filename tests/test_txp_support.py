@@ -22,8 +22,8 @@ from coincurve import PrivateKey
 from twisted.internet import reactor, task
 
 from bws.chains.txbuild import build_tx, unsigned_raw
-from bws.explorers import ExplorerError
-from bws.explorers.bitcoind import BitcoindExplorer
+from bws.adapters.errors import ExplorerError
+from bws.adapters.explorers.bitcoind import BitcoindExplorer
 from bws.model import TxProposal
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
@@ -142,7 +142,7 @@ def module_watch_wallet():
 def node_explorer(litecoind, module_watch_wallet):
     import pytest_twisted
 
-    ex = BitcoindExplorer("btc", "testnet", f"{litecoind.rpc_url}/wallet/{module_watch_wallet}")
+    ex = BitcoindExplorer("btc", "testnet", f"{litecoind.rpc_url}/wallet/{module_watch_wallet}", reactor)
     yield ex
     pytest_twisted.blockon(ex.close())
 

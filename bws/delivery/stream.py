@@ -78,7 +78,7 @@ class StreamConsumer:
 
     name: the consumer's cursor and idempotency name (``stream_cursors``,
     ``stream_deliveries``); storage: bws/storage/__init__.py Storage; broker:
-    bws/broker.py (``on_message``, optional ``on_connect``); handler:
+    bws/interfaces.py Broker (``on_message``, optional ``on_connect``); handler:
     ``(notification dict) -> None | awaitable``; clock: the reactor (or a
     ``twisted.internet.task.Clock``) for polls; intervals in seconds;
     now_ms: ``() -> int`` epoch ms for claims and retries (default: the clock)."""

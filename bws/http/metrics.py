@@ -131,7 +131,7 @@ class InstrumentedLock:
     async def acquire(self, token: str, *args: Any, **kwargs: Any):
         if str(token).startswith(self.IGNORE_PREFIX):
             return await self._inner.acquire(token, *args, **kwargs)
-        from bws.lock import LockTimeout
+        from bws.interfaces import LockTimeout
 
         started = time.monotonic()
         try:

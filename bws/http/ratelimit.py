@@ -112,7 +112,7 @@ class RedisCounter:
     @property
     def conn(self) -> Any:
         if self._conn is None:
-            from bws.lock_redis import redis_connection
+            from bws.adapters.redis_conn import redis_connection
 
             self._conn = redis_connection(self.url)
         return self._conn

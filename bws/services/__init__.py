@@ -39,7 +39,7 @@ keyword arguments).
 
 Typical use::
 
-    services = Services(storage, LocalLock(), LocalBroker(), {("btc", "testnet"): ex}, clock=reactor)
+    services = Services(storage, LocalLock(reactor), LocalBroker(), {("btc", "testnet"): ex}, clock=reactor)
     await services.wallets.create_wallet(ANONYMOUS, {...})
     me = Caller(wallet_id, copayer_id)
     await services.addresses.create_address(me, {})
@@ -79,8 +79,8 @@ from .webhooks import Webhooks
 class Services:
     """Every aggregate of the process, built once.
 
-    storage: :class:`bws.storage.Storage`; lock: a :class:`bws.lock.Lock`
-    (the wallet lock); broker: a :class:`bws.broker.Broker` or None;
+    storage: :class:`bws.storage.Storage`; lock: a :class:`bws.interfaces.Lock`
+    (the wallet lock); broker: a :class:`bws.interfaces.Broker` or None;
     explorers: :data:`~bws.services.context.Explorers`; clock:
     ``IReactorTime`` (unix seconds; background jobs and request coalescing
     are scheduled on it); notifier: the process's

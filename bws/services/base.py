@@ -24,7 +24,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from bws.chains.checks import is_int, truthy  # noqa: F401  (re-exported to the service areas)
 from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
-from bws.lock import run_locked
+from bws.interfaces import run_locked
 from bws.model import Notification, Wallet
 from bws.model import constants as C
 from bws.model.base import RequestLog
@@ -230,9 +230,6 @@ class Aggregate:
             ex = self.explorers.get((coin, network))
         if ex is None:
             raise ServerError("Could not get blockchain explorer instance")
-        attach = getattr(ex, "attach_storage", None)
-        if attach is not None:
-            attach(self.storage)
         return ex
 
     async def _accepted_on_chain(self, txps: Iterable[Any]) -> list[Any]:

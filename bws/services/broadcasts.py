@@ -33,7 +33,7 @@ from typing import Any, Optional
 from twisted.internet.interfaces import IReactorTime
 
 from bws.errors import ClientError
-from bws.lock import run_locked
+from bws.interfaces import run_locked
 from bws.model import UNDEFINED, TxProposal
 from bws.model import constants as C
 
@@ -46,7 +46,7 @@ class BroadcastMarks:
     storage: :class:`bws.storage.Storage` (``proposals.fetch``,
     ``proposals.fetch_by_txid``, ``cache.soft_reset``); notifier: the
     process's :class:`bws.services.notifier.Notifier` (store with the
-    proposal, then publish); lock: a :class:`bws.lock.Lock` (the process's
+    proposal, then publish); lock: a :class:`bws.interfaces.Lock` (the process's
     wallet lock: the API's and the monitor's must be the same backend to
     serialise across processes); clock: ``IReactorTime`` (``seconds()``, unix s: ``broadcastedOn`` and
     notification ids); lock_wait / lock_max_hold: seconds (WALLET_BUSY after

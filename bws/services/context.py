@@ -85,8 +85,8 @@ class Tunables:
 class Deps:
     """What the services talk to.
 
-    storage: :class:`bws.storage.Storage`; lock: a :class:`bws.lock.Lock`
-    (the wallet lock); broker: a :class:`bws.broker.Broker` or None; notifier:
+    storage: :class:`bws.storage.Storage`; lock: a :class:`bws.interfaces.Lock`
+    (the wallet lock); broker: a :class:`bws.interfaces.Broker` or None; notifier:
     an object with ``async notify(Notification) -> dict`` (store, then
     publish); explorers: :data:`Explorers`; clock: ``IReactorTime`` (unix
     seconds from ``seconds()``; background work via ``callLater``);

@@ -51,7 +51,7 @@ class Fees(Aggregate):
         if network not in C.NETWORKS:
             raise bad_request("Invalid network")
         if coin in C.EVM_COINS:
-            # gas prices (wei) from the node (bws.explorers.web3.Web3Explorer.get_fee_levels);
+            # gas prices (wei) from the node (bws.adapters.explorers.web3.Web3Explorer.get_fee_levels);
             # without an explorer or when the node cannot answer: the reference's static table (§9.4)
             try:
                 return await self._explorer_call(coin, C.LIVENET, "get_fee_levels")

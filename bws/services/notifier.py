@@ -49,7 +49,7 @@ class Notifier:
 
     storage: :class:`bws.storage.Storage` (``notifications.store``,
     ``proposals.store_with_notifications``); broker: has ``publish(message: dict)``
-    (bws/broker.py), or None (store only: a process without consumers to
+    (bws/interfaces.py Broker), or None (store only: a process without consumers to
     wake, e.g. tests); ids: the process's :class:`bws.model.NotificationIds`."""
 
     def __init__(self, storage: Any, broker: Any, ids: NotificationIds) -> None:

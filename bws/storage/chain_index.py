@@ -5,7 +5,7 @@
   ``hash``) and ``try_txs`` (TRY token transfers, key ``(hash, logIndex)``):
   ``{hash, from, to, value (decimal str), blockNumber, blockHash,
   transactionIndex, timeStamp, logIndex?}``, written by bcmonitor/evm.py and
-  read by the EVM explorers' history (bws/explorers/web3.py, erc20.py).
+  read by the EVM explorers' history (bws/adapters/explorers/web3.py, erc20.py).
 * Block monitor cursors (``monitor_cursors``): ``{coin, network, height, hash,
   updatedOn, ...}``, the last block a monitor applied (reorg detection).
 """

@@ -15,7 +15,7 @@ types. Other driver errors (a duplicate key, a refused operation) pass
 unchanged: the repositories that expect them catch them.
 
 The same code runs against real MongoDB in production and against the
-embedded SecantusDB server (``python -m bws.embedded_db``) by default and in
+embedded SecantusDB server (``python -m ops.embedded_db``) by default and in
 tests. Collections, keys and indexes follow the reference
 (docs/spec/services.md §7.2); collections we added are marked *added*.
 """

@@ -10,7 +10,7 @@ Every write that announces a state change (a proposal, a wallet and its
 lookups, new addresses) goes through :meth:`NotificationsRepo.store_after`, so
 the change and its notifications commit together: a crash or a failed write
 leaves neither. Callers publish the result on the broker after the commit
-(bws/notifications.py Notifier).
+(bws/services/notifier.py Notifier).
 """
 
 from __future__ import annotations

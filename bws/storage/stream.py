@@ -5,7 +5,7 @@ Each consumer (email, push, webhooks) has a cursor ``{consumer, lastId,
 updatedOn}``, the last notification id it handled, and one delivery per
 notification it took, ``{consumer, notificationId, createdOn, state,
 claimedAt?, retryAt?, ...}``. The unique (consumer, notificationId) index makes
-the claim the idempotency key. bws/notifications.py StreamConsumer gives the
+the claim the idempotency key. bws/delivery/stream.py StreamConsumer gives the
 correctness argument.
 """
 

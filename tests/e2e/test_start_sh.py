@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from bws.devtools.process import free_port
-from bws.supervisor import _alive
+from devtools.process import free_port
+from ops.supervisor import _alive
 from tests.interop.harness import BwcDriver, BwcError, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]

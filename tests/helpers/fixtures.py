@@ -16,9 +16,11 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 from twisted.web.server import Site
 
+from bws.adapters.broker.local import LocalBroker
+from bws.adapters.lock.local import LocalLock
 from bws.http.app import BwsApi
-from bws.broker import LocalBroker
-from bws.lock import LocalLock
+from bws.adapters.broker.local import LocalBroker
+from bws.adapters.lock.local import LocalLock
 from tests.helpers.services import ServicesForTests
 from tests.helpers.client import TestClient
 
@@ -92,7 +94,8 @@ class ActivityExplorer:
 def make_service(storage, explorers: Any = None, *, clock: Any = None, **kw) -> ServicesForTests:
     """The services on ``storage`` with a local lock and broker; ``clock``
     default: a :class:`Clock` at the current time; ``kw``: tunables=..., etc."""
-    return ServicesForTests(storage, LocalLock(), LocalBroker(), explorers or {}, clock=clock or Clock(), **kw)
+    clock = clock or Clock()
+    return ServicesForTests(storage, LocalLock(clock), LocalBroker(), explorers or {}, clock=clock, **kw)
 
 
 @pytest.fixture

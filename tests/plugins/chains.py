@@ -1,11 +1,11 @@
 """Session fixtures for real local chains: litecoind regtest and two ganache chains.
 
-* ``litecoind`` -> :class:`bws.devtools.litecoind.RegtestNode`, started, ``miner``
+* ``litecoind`` -> :class:`devtools.litecoind.RegtestNode`, started, ``miner``
   wallet funded, chain at height 101 when the session starts (tests that mine move
   it on; the node refuses to pass height 431). Use ``rpc()``, ``rpc_url``,
   ``wallet_rpc_url``, ``p2p_address``, ``fund(address, btc) -> txid``,
   ``mine(n) -> [block hash]``, ``new_address()``, ``height()``, ``balance()``.
-* ``ganache_eth`` / ``ganache_tri`` -> :class:`bws.devtools.ganache.GanacheChain`
+* ``ganache_eth`` / ``ganache_tri`` -> :class:`devtools.ganache.GanacheChain`
   (chain ids 1337 / 31337): ``url``, ``chain_id``, ``w3``, ``accounts``,
   ``private_key(i)``, ``rpc()``, ``mine(n)``.
 * ``try_token`` -> checksummed address (str) of the TRY ERC20 on ``ganache_eth``;
@@ -18,9 +18,9 @@ fixtures fail, they never skip.
 
 import pytest
 
-from bws.devtools.ganache import GanacheChain, deploy_try_token
-from bws.devtools.litecoind import RegtestNode
-from bws.devtools.process import free_port
+from devtools.ganache import GanacheChain, deploy_try_token
+from devtools.litecoind import RegtestNode
+from devtools.process import free_port
 
 
 @pytest.fixture(scope="session")

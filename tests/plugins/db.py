@@ -13,7 +13,7 @@ import pytest
 import pytest_twisted
 from pymongo import MongoClient
 
-from bws.embedded_db import server_argv
+from ops.embedded_db import server_argv
 from bws.storage import Storage
 from tests.servers.proc import ManagedProcess, free_port, port_open, require_binary
 

@@ -1,13 +1,13 @@
 """SMTP sink fixtures (Twisted ESMTP, real sockets on 127.0.0.1).
 
-* ``smtp_sink`` -> a started :class:`bws.devtools.smtpsink.SmtpSink` in the test
+* ``smtp_sink`` -> a started :class:`devtools.smtpsink.SmtpSink` in the test
   reactor, fresh per test, no AUTH, also writing a maildir under ``tmp_path``.
   Attributes: ``host``, ``port``, ``messages`` (list of ``ReceivedMessage`` with
   ``mail_from``, ``rcpt_to``, ``data``, ``auth_user``, ``message``, ``subject``),
   ``maildir``; methods ``wait(count=1, timeout=10) -> Deferred[list]``, ``clear()``.
 * ``smtp_sink_factory`` -> ``make(username=None, password=None) -> SmtpSink``
   for sinks that require AUTH LOGIN/PLAIN; all are stopped after the test.
-* ``smtp_sink_process`` -> a started :class:`bws.devtools.smtpsink.SmtpSinkProcess`
+* ``smtp_sink_process`` -> a started :class:`devtools.smtpsink.SmtpSinkProcess`
   (separate OS process, for services under test that run as processes):
   ``host``, ``port``, ``maildir``, ``messages() -> list``, ``clear()``.
 
@@ -18,7 +18,7 @@ before the next test.
 import pytest
 import pytest_twisted
 
-from bws.devtools.smtpsink import SmtpSink, SmtpSinkProcess
+from devtools.smtpsink import SmtpSink, SmtpSinkProcess
 
 
 @pytest_twisted.async_yield_fixture()
