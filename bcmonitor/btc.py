@@ -1,4 +1,4 @@
-"""BtcMonitor: the feed handler of the push-based Bitcoin monitor (spec/services.md §3.0, §3.1).
+"""BtcMonitor: the feed handler of the push-based Bitcoin monitor (docs/spec/services.md §3.0, §3.1).
 
 Plain object, no sockets: the P2P connection (:mod:`bcmonitor.p2p`) calls
 :meth:`BtcMonitor.p2p_tx` / :meth:`BtcMonitor.p2p_block`; tests may call

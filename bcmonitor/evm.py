@@ -1,5 +1,5 @@
 """EvmMonitor: polling monitor for Ethereum-compatible chains (``eth``, ``tri``) and the
-TRY ERC20 token (spec/services.md §3.3, §3.4, with the listed defects fixed).
+TRY ERC20 token (docs/spec/services.md §3.3, §3.4, with the listed defects fixed).
 
 Each :meth:`poll_once` (the runner calls it every ``pollInterval`` seconds):
 

@@ -1,4 +1,4 @@
-"""Message hashing, signing and identity helpers (spec/api.md §3.2–3.4).
+"""Message hashing, signing and identity helpers (docs/spec/api.md §3.2–3.4).
 
 Everything here is pure (no I/O). secp256k1 is coincurve (libsecp256k1), HD
 public derivation is ``bip32``; nothing is hand-rolled.
@@ -6,11 +6,11 @@ public derivation is ``bip32``; nothing is hand-rolled.
 Key facts reproduced from the reference:
 
 * the signed digest is plain ``sha256d(utf8(text))`` — the client reverses the
-  digest and signs "little endian", which cancels out (§3.3);
+  digest and signs "little endian", which cancels out (docs/spec/api.md §3.3);
 * signatures are DER hex without a sighash byte; libsecp256k1 rejects high-S
   signatures on verify, like the reference's ``secp256k1`` node binding;
 * the request signature covers ``lower(method)|url|JSON.stringify(body)``; we
-  check the raw body text first, then a JS-compatible re-serialisation (§3.4).
+  check the raw body text first, then a JS-compatible re-serialisation (docs/spec/api.md §3.4).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ __all__ = [
     "verify_request_signature",
 ]
 
-REQUEST_KEY_AUTH_PATH = "m/2"  # spec/api.md §8.1 PATHS.REQUEST_KEY_AUTH
+REQUEST_KEY_AUTH_PATH = "m/2"  # docs/spec/api.md §8.1 PATHS.REQUEST_KEY_AUTH
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -66,7 +66,7 @@ def sha256d(text: str | bytes) -> bytes:
 
 
 def hash_message(text: str | bytes) -> bytes:
-    """The 32-byte digest that message signatures cover (= ``sha256d``; §3.3).
+    """The 32-byte digest that message signatures cover (= ``sha256d``; docs/spec/api.md §3.3).
 
     The reference's ``hashMessage`` returns it byte-reversed, but it also signs
     with the little-endian flag, so the effective ECDSA ``e`` is this value.
@@ -109,7 +109,7 @@ def verify_message(text: str | bytes, sig_hex: Optional[str], pub_hex: Optional[
 
 
 def copayer_id(coin: str, xpub: str) -> str:
-    """64-hex copayer id (§3.2): sha256(xpub) for btc, sha256(coin + xpub) otherwise."""
+    """64-hex copayer id (docs/spec/api.md §3.2): sha256(xpub) for btc, sha256(coin + xpub) otherwise."""
     data = xpub if (coin or "btc") == "btc" else coin + xpub
     return sha256(_utf8(data)).hex()
 
@@ -131,7 +131,7 @@ def derive_public_key(xpub: str, path: str) -> str:
 
 
 def request_key_auth_pubkey(xpub: str) -> str:
-    """The copayer's request-key-auth public key: ``xpub`` derived at ``m/2`` (§3.1)."""
+    """The copayer's request-key-auth public key: ``xpub`` derived at ``m/2`` (docs/spec/api.md §3.1)."""
     return derive_public_key(xpub, REQUEST_KEY_AUTH_PATH)
 
 
@@ -145,7 +145,7 @@ def xpub_network(xpub: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# Request signatures (§3.4)
+# Request signatures (docs/spec/api.md §3.4)
 
 
 def request_message(method: str, url: str, body_text: str) -> str:
@@ -179,7 +179,7 @@ def _is_array_index(key: str) -> bool:
 
 
 def js_json_stringify(obj: Any) -> str:
-    """``JSON.stringify(obj)`` of a value produced by ``json.loads`` (§3.4).
+    """``JSON.stringify(obj)`` of a value produced by ``json.loads`` (docs/spec/api.md §3.4).
 
     Compact separators, no ASCII escaping, ECMAScript number formatting
     (NaN/Infinity → null), integer-like object keys first in ascending

@@ -1,10 +1,10 @@
-"""Errors shared by the whole port (spec api.md §2.4, §7).
+"""Errors shared by the whole port (docs/spec/api.md §2.4, §7).
 
 * :class:`ClientError` -- the reference ``ClientError``: ``code`` + ``message``,
   sent as ``{"code", "message"}`` with HTTP 400 (401 for ``NOT_AUTHORIZED``).
   ``ClientError()`` -> BADREQUEST "Bad request"; ``ClientError("text")`` ->
   BADREQUEST "text"; ``ClientError(code, message)``.
-* ``Errors.<CODE>`` / :func:`client_error` build the named errors of §7.1 with
+* ``Errors.<CODE>`` / :func:`client_error` build the named errors of docs/spec/api.md §7.1 with
   their default message (or a custom one).
 * :class:`ServerError` -- the reference's bare strings / ``Error`` objects:
   sent as ``{"error": message}`` with HTTP 500 (or the numeric ``status``).
@@ -20,7 +20,7 @@ from typing import Any
 
 BADREQUEST = "BADREQUEST"
 
-#: code -> default message (spec §7.1)
+#: code -> default message (docs/spec/api.md §7.1)
 ERROR_MESSAGES: dict[str, str] = {
     "BAD_SIGNATURES": "Bad signatures",
     "COPAYER_DATA_MISMATCH": "Copayer data mismatch",
@@ -110,7 +110,7 @@ class ClientError(BWSError):
 
 
 def client_error(code: str, message: str | None = None) -> ClientError:
-    """Named error ``code`` (spec §7.1) with its default message unless
+    """Named error ``code`` (docs/spec/api.md §7.1) with its default message unless
     ``message`` is given.  Unknown codes raise KeyError (typo guard)."""
     default = ERROR_MESSAGES[code]
     return ClientError(code, default if message is None else message)

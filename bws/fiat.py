@@ -1,4 +1,4 @@
-"""Fiat-rate look-ups for the bws HTTP API (spec/services.md §6.2, §6.3; api.md §4.26, §4.29).
+"""Fiat-rate look-ups for the bws HTTP API (docs/spec/services.md §6.2, §6.3; docs/spec/api.md §4.26, §4.29).
 
 Read-only: the ``fiatrateservice`` process writes ``fiat_rates`` (history) and the
 ``ethPriceCache`` / ``tryPriceCache`` documents of ``cache``; bws only reads them here.

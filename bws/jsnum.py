@@ -1,4 +1,4 @@
-"""JavaScript numeric emulation (spec/api.md §1).
+"""JavaScript numeric emulation (docs/spec/api.md §1).
 
 The reference service is JavaScript; a few of its results depend on IEEE-double
 arithmetic and on the exact rounding rules of ``Math.round``,
@@ -91,7 +91,7 @@ def js_integral(x: float) -> int | float:
 
 
 def js_number_str(x: int | float) -> str:
-    """ECMAScript ``Number.prototype.toString()`` (spec/api.md §3.4).
+    """ECMAScript ``Number.prototype.toString()`` (docs/spec/api.md §3.4).
 
     Python ints below 2**53 print as plain digits; larger ints are first
     rounded to a double, as JSON.parse would have done in the client.

@@ -7,7 +7,7 @@ Every ``python -m <process>`` is ``runtime.run(prog, description, build)``:
 2. install Twisted's asyncio reactor (bws/reactor.py) -- the only module that
    imports ``twisted.internet.reactor`` is this one; everything else gets the
    reactor (``IReactorTime``, ``IReactorTCP``) passed in;
-3. load and validate the configuration (bws/config.py). A bad one prints
+3. load and validate the configuration (bws/config/). A bad one prints
    ``<name>: configuration error: <message naming the key>`` on stderr and
    exits 2;
 4. configure logging, one format for every process, on stderr;

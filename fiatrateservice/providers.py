@@ -1,6 +1,6 @@
 """Fiat-rate providers: request URLs and pure parsers (no I/O here).
 
-Wire shapes, as the real services send them (spec/services.md §6.1, §6.3):
+Wire shapes, as the real services send them (docs/spec/services.md §6.1, §6.3):
 
 * ``BitPay`` — ``GET https://bitpay.com/api/rates/`` → JSON array
   ``[{"code": "BTC", "name": "Bitcoin", "rate": 1}, {"code": "USD", "name": "US Dollar",

@@ -1,6 +1,6 @@
 """Lock server speaking the binary protocol of npm ``locker-server@0.1.3`` (bobrik).
 
-Wire protocol (spec/services.md §1.1), plain TCP, little-endian, one TCP
+Wire protocol (docs/spec/services.md §1.1), plain TCP, little-endian, one TCP
 connection per client process, any number of concurrent locks on it,
 multiplexed by a client-chosen uint32 *sequence*:
 

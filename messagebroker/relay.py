@@ -1,6 +1,6 @@
 """WebSocket relay: every message from any client goes to every client, sender included.
 
-Replaces the reference's socket.io 2.x broker (spec/services.md §2.1, §2.6)
+Replaces the reference's socket.io 2.x broker (docs/spec/services.md §2.1, §2.6)
 with plain WebSocket (RFC 6455, autobahn) on 127.0.0.1:3380. It is a wake-up
 channel only: notifications are stored in MongoDB first, so a message lost
 here delays a delivery but never loses it (see bws/delivery/stream.py).

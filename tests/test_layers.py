@@ -4,7 +4,9 @@ Runs the real ``lint-imports`` over the source tree: production code never
 imports ops/ or devtools/, devtools never imports ops, the layers
 http -> services -> chains -> model are only imported downwards, storage,
 adapters and delivery never import the services, the HTTP layer or the
-bootstrap, and bws/interfaces.py stays Protocols only. A broken contract fails with lint-imports' own report.
+bootstrap, and bws/interfaces.py stays Protocols only (a broken contract fails with
+lint-imports' own report); no module-level import cycle, no production module over
+500 lines, no *Mixin class in bws/services.
 """
 
 from __future__ import annotations
@@ -38,3 +40,108 @@ def test_only_runtime_imports_the_global_reactor():
             if line.startswith(("from twisted.internet import reactor", "import twisted.internet.reactor")):
                 offenders.append(f"{path.relative_to(ROOT)}:{n}")
     assert not offenders, offenders
+
+
+PRODUCTION = ("bws", "bcmonitor", "emailservice", "pushservice", "fiatrateservice", "locker", "messagebroker")
+
+
+def _module_graph(roots=PRODUCTION) -> dict[str, set[str]]:
+    """module -> the project modules it imports at module level (function-level
+    imports left out: they run after every module is loaded). ``from pkg import
+    name`` counts as ``pkg.name`` when that is a module, else as ``pkg``."""
+    import ast
+
+    mods: dict[str, Path] = {}
+    for root in roots:
+        for path in (ROOT / root).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def targets(cur: str, node: ast.AST) -> list[str]:
+        if isinstance(node, ast.Import):
+            return [a.name for a in node.names]
+        base = node.module or ""
+        if node.level:
+            pkg = cur if mods[cur].name == "__init__.py" else cur.rsplit(".", 1)[0]
+            for _ in range(node.level - 1):
+                pkg = pkg.rsplit(".", 1)[0]
+            base = pkg + ("." + base if base else "")
+        return [f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base for a in node.names]
+
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        deps: set[str] = set()
+        for node in ast.parse(path.read_text()).body:
+            for stmt in node.body if isinstance(node, ast.Try) else [node]:
+                if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    for t in targets(name, stmt):
+                        while t and t not in mods:
+                            t = t.rsplit(".", 1)[0] if "." in t else ""
+                        if t and t != name:
+                            deps.add(t)
+        graph[name] = deps
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_module_level_import_cycle():
+    assert _cycles(_module_graph()) == []
+    # the check can fail: a two-module loop is found
+    assert _cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+
+
+def test_production_modules_stay_within_the_size_budget():
+    """docs/architecture.md: a module over ~500 lines is split by aggregate."""
+    big = [
+        f"{p.relative_to(ROOT)}: {n} lines"
+        for root in PRODUCTION
+        for p in (ROOT / root).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
+    ]
+    assert not big, big
+
+
+def test_no_mixins_in_the_services():
+    import ast
+
+    mixins = [
+        f"{p.relative_to(ROOT)}: {node.name}"
+        for p in (ROOT / "bws" / "services").rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text()))
+        if isinstance(node, ast.ClassDef) and node.name.endswith("Mixin")
+    ]
+    assert not mixins, mixins

@@ -1,5 +1,5 @@
 """Per-coin chain rules, pure and I/O-free (docs/spec/api.md §6.1, §6.4–6.8,
-§6.10, §6.13, §6.14, §9).
+docs/spec/api.md §6.10, §6.13, §6.14, §9).
 
 The functions take model objects (:class:`bws.model.TxProposal`) where they
 work on a proposal, and wire dicts where the data is a wire shape by nature

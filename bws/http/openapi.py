@@ -63,7 +63,7 @@ def _object(props: dict, required: Iterable[str] = ()) -> dict:
 SCHEMAS: dict[str, dict] = {
     # -- envelopes (docs/spec/api.md §2.4, §7)
     "ClientError": _object(
-        {"code": {**_str, "description": "reference error code (spec §7.1), BADREQUEST or NOT_AUTHORIZED"},
+        {"code": {**_str, "description": "reference error code (docs/spec/api.md §7.1), BADREQUEST or NOT_AUTHORIZED"},
          "message": {"description": "human-readable text (an object for the Q1 quirk)"}},
         ["code", "message"],
     ),
@@ -296,7 +296,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
 # ----------------------------------------------------------------------------- building
 
 _ERROR_RESPONSES = {
-    "400": {"description": "Client error (spec §7): a reference code and a message",
+    "400": {"description": "Client error (docs/spec/api.md §7): a reference code and a message",
             "content": {"application/json": {"schema": _ref("ClientError")}}},
     "401": {"description": "NOT_AUTHORIZED (bad signature, unknown copayer, expired session)",
             "content": {"application/json": {"schema": _ref("ClientError")}}},
@@ -354,7 +354,7 @@ def _operation(key: str, route: Any, facts: dict) -> dict:
         params.append({"name": name, "in": "query", "required": False, "schema": copy.deepcopy(schema)})
     if route.auth != "none" or route.version_gate:
         params.append({"name": "x-client-version", "in": "header", "required": False, "schema": _str,
-                       "description": "bwc-<version>; clients older than 1.2 get UPGRADE_NEEDED (spec §3.7)"})
+                       "description": "bwc-<version>; clients older than 1.2 get UPGRADE_NEEDED (docs/spec/api.md §3.7)"})
     if params:
         op["parameters"] = params
     if facts.get("body"):
@@ -406,9 +406,9 @@ def build_openapi(routes: Any, base_path: str = "/bws/api", version: str = "2.5.
             "schemas": copy.deepcopy(SCHEMAS),
             "securitySchemes": {
                 "identity": {"type": "apiKey", "in": "header", "name": "x-identity",
-                             "description": "copayer id (spec §3.2)"},
+                             "description": "copayer id (docs/spec/api.md §3.2)"},
                 "signature": {"type": "apiKey", "in": "header", "name": "x-signature",
-                              "description": "DER hex ECDSA signature of 'method|url|body' by a request key (spec §3.4)"},
+                              "description": "DER hex ECDSA signature of 'method|url|body' by a request key (docs/spec/api.md §3.4)"},
                 "session": {"type": "apiKey", "in": "header", "name": "x-session",
                             "description": "session token from POST /v1/login/ (notifications only)"},
             },

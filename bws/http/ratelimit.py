@@ -16,7 +16,7 @@ API process shares one count; otherwise in process memory.  A Redis failure
 lets the request through (fail open, logged): limits protect capacity, they
 must not take the API down with them.
 
-Configuration (``rateLimits`` in the config file, see bws/config.py): on by
+Configuration (``rateLimits`` in the config file, see bws/config/options.py): on by
 default with upstream's numbers (upstream ``Defaults.RateLimit``; the fork
 shipped without limits, issue 15 finding 5).  ``trustProxy`` (default false;
 upstream enables Express ``trust proxy``) takes the client IP from the

@@ -1,5 +1,5 @@
 """Wallet addresses: create (with the main-address gap check) and list
-(spec api.md §4.16, §6.1, §6.2)."""
+(docs/spec/api.md §4.16, §6.1, §6.2)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def derive_wallet_address(wallet: Wallet, is_change: bool, now: Optional[int] = 
     """Next address of the wallet branch (advances the wallet's
     AddressManager index).  The Address carries ``scriptPubKey`` (hex, "" for
     ETH/TRY) in ``extra`` for storage: monitors match by it.
-    Raises ServerError("Bad xPub") when derivation fails (§6.2)."""
+    Raises ServerError("Bad xPub") when derivation fails (docs/spec/api.md §6.2)."""
     path = wallet.address_manager.get_new_address_path(is_change)
     try:
         xpubs = [k["xPubKey"] for k in wallet.public_key_ring]
@@ -84,7 +84,7 @@ class Addresses(Aggregate):
         )
 
     async def _can_create_address(self, caller: Caller, ignore_max_gap: bool) -> bool:
-        """Gap check (§6.2): False when the last MAX_MAIN_ADDRESS_GAP receive
+        """Gap check (docs/spec/api.md §6.2): False when the last MAX_MAIN_ADDRESS_GAP receive
         addresses all lack activity.  Activity found is cached on the address
         (``hasActivity``).  Explorer errors propagate."""
         if ignore_max_gap:
@@ -106,7 +106,7 @@ class Addresses(Aggregate):
         return False
 
     async def create_address(self, caller: Caller, opts: Optional[dict] = None) -> dict:
-        """New receive address (§6.2) -> Address dict
+        """New receive address (docs/spec/api.md §6.2) -> Address dict
         ``{version, createdOn, address, walletId, isChange, path, publicKeys, coin, network, type}``.
 
         opts: ``{ignoreMaxGap?: bool}``.  Single-address wallets always get
@@ -135,7 +135,7 @@ class Addresses(Aggregate):
         return await self._run_locked(caller.wallet_id, create)
 
     async def get_main_addresses(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
-        """Receive (non-change) addresses in creation order (§4.16).
+        """Receive (non-change) addresses in creation order (docs/spec/api.md §4.16).
 
         opts: ``{limit?: int (applied when > 0), reverse?: bool (before the
         limit)}`` -> list of Address dicts."""

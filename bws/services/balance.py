@@ -36,7 +36,7 @@ from .context import Caller
 
 log = logging.getLogger(__name__)
 
-#: proposals broadcast within this many seconds still "spend" their inputs (§6.3)
+#: proposals broadcast within this many seconds still "spend" their inputs (docs/spec/api.md §6.3)
 RECENT_BROADCAST_WINDOW = 24 * 3600
 RECENT_BROADCAST_LIMIT = 100
 
@@ -49,7 +49,7 @@ def _unit_factor(coin: str) -> int:
 
 def normalize_utxo(u: dict, coin: str) -> dict:
     """Explorer UTXO -> ``{txid, vout, address, scriptPubKey, satoshis (int),
-    confirmations (int, default 0), locked: False}`` (§6.3)."""
+    confirmations (int, default 0), locked: False}`` (docs/spec/api.md §6.3)."""
     out = {k: u.get(k) for k in _UTXO_KEYS if k in u}
     sat = u.get("satoshis")
     if isinstance(sat, bool) or not isinstance(sat, (int, float)):
@@ -81,7 +81,7 @@ def balance_cache_key(addresses: list[dict], coin: Optional[str] = None) -> str:
 class Balance(Aggregate):
     """getWalletUtxos, getUtxos, getBalance (one step and two steps)."""
 
-    # ------------------------------------------------------------ utxos (§6.3)
+    # ------------------------------------------------------------ utxos (docs/spec/api.md §6.3)
     async def get_wallet_utxos(
         self, caller: Caller, opts: Optional[dict] = None, wallet: Optional[Wallet] = None
     ) -> list[dict]:
@@ -142,7 +142,7 @@ class Balance(Aggregate):
         return utxos
 
     async def get_utxos(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
-        """``GET /v1/utxos/`` (§4.20).
+        """``GET /v1/utxos/`` (docs/spec/api.md §4.20).
 
         opts: ``{addresses?: [str] | "a,b,c"}``.  Without addresses: the
         wallet's UTXOs (see :meth:`get_wallet_utxos`).  With addresses: the
@@ -180,9 +180,9 @@ class Balance(Aggregate):
         raw = await self._explorer_call(coin, C.LIVENET, "get_utxos", addresses)
         return [normalize_utxo(u, coin) for u in (raw or [])]
 
-    # ------------------------------------------------------------ balance (§6.4)
+    # ------------------------------------------------------------ balance (docs/spec/api.md §6.4)
     async def get_balance(self, caller: Caller, opts: Optional[dict] = None) -> dict:
-        """Balance totals (§6.4) in satoshis: ``{totalAmount, lockedAmount,
+        """Balance totals (docs/spec/api.md §6.4) in satoshis: ``{totalAmount, lockedAmount,
         totalConfirmedAmount, lockedConfirmedAmount, availableAmount,
         availableConfirmedAmount, byAddress: [{address, path, amount}]}``.
 
@@ -213,7 +213,7 @@ class Balance(Aggregate):
         )
         return balance
 
-    # ------------------------------------------------------------ two-step balance, fast cache (§6.4, Q8)
+    # ------------------------------------------------------------ two-step balance, fast cache (docs/spec/api.md §6.4, Q8)
     def _balance_cache_threshold(self) -> int:
         return int(self.tunables.balance_cache_address_threshold)
 
@@ -258,7 +258,7 @@ class Balance(Aggregate):
         return list(out.values())
 
     async def _get_balance_two_step(self, caller: Caller, opts: dict) -> dict:
-        """Two-step balance (§6.4) -> the partial balance now; the full one
+        """Two-step balance (docs/spec/api.md §6.4) -> the partial balance now; the full one
         follows as a BalanceUpdated notification when different."""
         wallet = await self._fetch_wallet(caller.wallet_id)
         if wallet.is_scan_error():

@@ -169,7 +169,7 @@ class Aggregate:
 
     async def _run_locked(self, wallet_id: Optional[str], task: Callable[[], Awaitable[T]]) -> T:
         """Run ``task()`` under the lock of wallet ``wallet_id`` (docs/spec/api.md
-        §6.17); ClientError('WALLET_BUSY') after ``deps.lock_wait`` seconds."""
+        docs/spec/api.md §6.17); ClientError('WALLET_BUSY') after ``deps.lock_wait`` seconds."""
         return await run_locked(
             self.lock, wallet_id, task, wait_time=self.deps.lock_wait, max_hold=self.deps.lock_max_hold
         )
@@ -185,7 +185,7 @@ class Aggregate:
         wallet_id: Optional[str] = None,
         creator_id: Any = ...,
     ) -> dict:
-        """Create, store, then publish a notification (spec §5.7, §6.19).
+        """Create, store, then publish a notification (docs/spec/api.md §5.7, §6.19).
 
         walletId = ``wallet_id`` or the caller's wallet; creatorId = None for
         global notifications, else ``creator_id`` or the caller.  Returns the
@@ -238,7 +238,7 @@ class Aggregate:
         with the answer lost.  A read: nothing is marked here (the pending
         listing marks them, :meth:`bws.services.proposals.Proposals.get_pending_txs`).
         Explorer errors are logged and the proposal left out (docs/spec/api.md
-        §10 Q7: never fail the caller)."""
+        docs/spec/api.md §10 Q7: never fail the caller)."""
         out = []
         for t in txps:
             if t.is_legacy() or t.status != C.TXP_ACCEPTED or not t.txid:

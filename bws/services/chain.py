@@ -1,7 +1,7 @@
 """Chain look-ups that need no wallet: an EVM address's nonce and a
-transaction's pending status (docs/spec/api.md §4.29, services §3.6, §10
+transaction's pending status (docs/spec/api.md §4.29, docs/spec/services.md §3.6, §10
 Q22; the fork's additions to bitcore-wallet-service lib/expressapp.js), and
-pushing a raw transaction (§4.21, upstream lib/server.js ``broadcastRawTx``).
+pushing a raw transaction (docs/spec/api.md §4.21, upstream lib/server.js ``broadcastRawTx``).
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ from .context import Caller
 
 log = logging.getLogger(__name__)
 
-#: the reference's nonce-route failure text (§4.29)
+#: the reference's nonce-route failure text (docs/spec/api.md §4.29)
 NONCE_ERROR = "获取ETH地址信息失败，请稍后再试"
-#: coins the pending-status route accepts (§4.29 + tri)
+#: coins the pending-status route accepts (docs/spec/api.md §4.29 + tri)
 PENDING_STATUS_COINS = ("btc", "eth", "try", "tri")
 
 
 class Chain(Aggregate):
     """getAddressNonce, getTransactionPendingStatus, broadcastRawTx."""
 
-    # ------------------------------------------------------------ fork routes (§4.29)
+    # ------------------------------------------------------------ fork routes (docs/spec/api.md §4.29)
     async def get_address_nonce(self, caller: Caller, opts: dict) -> dict:
         """``GET /v1/<eth|try|tri>/address_nonce/:address`` -> ``{"nonce": int}``:
         the address's next nonce on the coin's chain, ``pending`` block tag
@@ -52,7 +52,7 @@ class Chain(Aggregate):
 
     async def get_transaction_pending_status(self, caller: Caller, opts: dict) -> dict:
         """``GET /v1/get_transaction_pending_status?coin=&network=&txid=``
-        (§4.29, services §3.6): always a dict for HTTP 200 — ``{code: 1,
+        (§4.29, docs/spec/services.md §3.6): always a dict for HTTP 200 — ``{code: 1,
         message}`` on bad parameters or lookup errors, else ``{code: 0,
         status: "confirmed"|"pending"}`` ("pending" also when unknown)."""
         coin = opts.get("coin")
@@ -93,7 +93,7 @@ class Chain(Aggregate):
         return {"code": 0, "status": "confirmed" if confirmed else "pending"}
 
     async def broadcast_raw_tx(self, caller: Caller, opts: dict) -> str:
-        """``POST /v1/broadcast_raw/`` (§4.21): push any signed raw tx.
+        """``POST /v1/broadcast_raw/`` (docs/spec/api.md §4.21): push any signed raw tx.
         opts: ``{network (key required), rawTx, coin?: "btc"}`` -> txid
         string.  Errors: "Required argument ...", "Invalid coin", "Invalid
         network", "Invalid rawTx" (btc/bch: not the hex of a transaction

@@ -1,5 +1,5 @@
 """The fees aggregate: fee levels (docs/spec/api.md §4.18, §6.5, §8.3, §9.4,
-§10 Q5) and the fee rate a proposal uses (upstream bitcore-wallet-service
+docs/spec/api.md §10 Q5) and the fee rate a proposal uses (upstream bitcore-wallet-service
 lib/server.js ``getFeeLevels`` / ``_getFeePerKb``).
 
 EVM coins (eth, tri, try): gas prices in wei from the node, the static table
@@ -38,7 +38,7 @@ class Fees(Aggregate):
 
     async def get_fee_levels(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """Fee levels ``[{level, feePerKb (int sat/kB, wei for eth/try), nbBlocks (int|null)}]``
-        in FEE_LEVELS order (§6.5).
+        in FEE_LEVELS order (docs/spec/api.md §6.5).
 
         opts: ``{coin?: "btc", network?: "livenet"}``.  Errors: BADREQUEST
         "Invalid coin" / "Invalid network".  Explorer failures give the
@@ -52,7 +52,7 @@ class Fees(Aggregate):
             raise bad_request("Invalid network")
         if coin in C.EVM_COINS:
             # gas prices (wei) from the node (bws.adapters.explorers.web3.Web3Explorer.get_fee_levels);
-            # without an explorer or when the node cannot answer: the reference's static table (§9.4)
+            # without an explorer or when the node cannot answer: the reference's static table (docs/spec/api.md §9.4)
             try:
                 return await self._explorer_call(coin, C.LIVENET, "get_fee_levels")
             except Exception as e:  # noqa: BLE001 - like BTC: defaults, never an error

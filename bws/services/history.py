@@ -1,4 +1,4 @@
-"""Transaction history (spec api.md §4.22, §6.14, §6.21, §10 Q6/Q9).
+"""Transaction history (docs/spec/api.md §4.22, §6.14, §6.21, §10 Q6/Q9).
 
 ``get_tx_history`` pages the explorer's newest-first list with real
 ``skip``/``limit`` (Q6), decorates every item with extended info (the fork
@@ -211,7 +211,7 @@ class History(Aggregate):
     # ------------------------------------------------------------ history
 
     async def get_tx_history(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
-        """History page (§4.22, §6.14) newest first.
+        """History page (docs/spec/api.md §4.22, §6.14) newest first.
 
         opts: ``{skip?: int >= 0 (default 0), limit?: int (default 50, max 50)}``
         -> ``[{txid, action: "sent"|"received"|"moved"|"invalid", amount, fees,

@@ -37,7 +37,7 @@ class HistoryState:
     """The history area's per-process state, built once at start-up
     (bws/services/context.py ``State``): the block-height cache
     ``(coin, network) -> (fetched at unix s, height)`` (docs/spec/api.md
-    §6.21), the wallets' address sets, and the loads and page computations
+    docs/spec/api.md §6.21), the wallets' address sets, and the loads and page computations
     in flight (bws/services/concurrency.py)."""
 
     def __init__(self) -> None:

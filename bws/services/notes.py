@@ -1,4 +1,4 @@
-"""Transaction notes shared by a wallet's copayers (spec api.md §4.25, §6.18)."""
+"""Transaction notes shared by a wallet's copayers (docs/spec/api.md §4.25, §6.18)."""
 
 from __future__ import annotations
 

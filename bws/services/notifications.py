@@ -1,4 +1,4 @@
-"""Notification polling (spec api.md §4.24, §5.7)."""
+"""Notification polling (docs/spec/api.md §4.24, §5.7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Copayer preferences (spec api.md §4.7, §5.6)."""
+"""Copayer preferences (docs/spec/api.md §4.7, §5.6)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def decorate_txp(facts: WalletFacts, txp: TxProposal) -> dict:
-    """Read-time decorations (§5.4): creatorName (or "unknown"),
+    """Read-time decorations (docs/spec/api.md §5.4): creatorName (or "unknown"),
     derivationStrategy, actions[].copayerName (Q3: the acting copayer's
     name), and ``raw`` for accepted BTC/BCH proposals: the stored one, or
     rebuilt from the proposal and its accept actions when it was stored

@@ -5,7 +5,7 @@ Q7/Q10/Q11/Q19; upstream bitcore-wallet-service lib/server.js createTx,
 publishTx, signTx, rejectTx, removePendingTx, getTx, broadcastTx,
 getPendingTxs).
 
-Shapes: a proposal on the wire is ``TxProposal.to_dict()`` (§5.4); amounts and
+Shapes: a proposal on the wire is ``TxProposal.to_dict()`` (docs/spec/api.md §5.4); amounts and
 fees are int satoshis, ``feePerKb`` sat/kB, times unix seconds.
 
 Lifecycle::
@@ -81,7 +81,7 @@ class Proposals(Aggregate):
         return TxProposal.from_dict(doc)
 
     async def _create_preamble(self, caller: Caller, opts: dict) -> tuple[Wallet, Optional[dict]]:
-        """Checks shared by every coin's createTx (§6.9): the wallet, complete and not
+        """Checks shared by every coin's createTx (docs/spec/api.md §6.9): the wallet, complete and not
         needing a scan, and the proposal already stored under a client-chosen
         ``txProposalId`` (idempotency) or None. Errors: WALLET_NOT_FOUND,
         WALLET_NOT_COMPLETE, WALLET_NEED_SCAN, "Invalid txProposalId",
@@ -121,9 +121,9 @@ class Proposals(Aggregate):
         if txp.is_legacy():
             raise ServerError(LEGACY_UNSUPPORTED_MESSAGE)
 
-    # ------------------------------------------------------------ send max (§6.13)
+    # ------------------------------------------------------------ send max (docs/spec/api.md §6.13)
     async def get_send_max_info(self, caller: Caller, opts: Optional[dict] = None) -> dict:
-        """``GET /v1/sendmaxinfo/`` (§4.19, §6.13).
+        """``GET /v1/sendmaxinfo/`` (docs/spec/api.md §4.19, §6.13).
 
         opts: ``{feeLevel?: str, feePerKb?: number (sat/kB),
         excludeUnconfirmedUtxos?: bool, returnInputs?: bool}`` ->
@@ -140,9 +140,9 @@ class Proposals(Aggregate):
             return await proposals_evm.send_max_info(self, caller, wallet, rules, opts)
         return await proposals_utxo.send_max_info(self, caller, wallet, rules, opts)
 
-    # ------------------------------------------------------------ create (§6.9)
+    # ------------------------------------------------------------ create (docs/spec/api.md §6.9)
     async def _check_backoff(self, caller: Caller, wallet: Wallet) -> None:
-        """§6.22: TX_CANNOT_CREATE while the caller's last proposals are more
+        """docs/spec/api.md §6.22: TX_CANNOT_CREATE while the caller's last proposals are more
         than BACKOFF_OFFSET consecutive rejections and the newest is younger
         than BACKOFF_TIME."""
         txs = await self.storage.proposals.fetch_last(wallet.id, caller.copayer_id, limit=5 + C.BACKOFF_OFFSET)
@@ -158,7 +158,7 @@ class Proposals(Aggregate):
         raise Errors.TX_CANNOT_CREATE
 
     async def create_tx(self, caller: Caller, opts: Optional[dict] = None) -> dict:
-        """Create a temporary proposal (§4.9, §6.9) -> TxProposal dict with
+        """Create a temporary proposal (docs/spec/api.md §4.9, §6.9) -> TxProposal dict with
         status "temporary".
 
         opts (all wire names): ``outputs: [{toAddress, amount, message?,
@@ -171,7 +171,7 @@ class Proposals(Aggregate):
 
         Errors in check order: WALLET_NOT_FOUND, WALLET_NOT_COMPLETE,
         WALLET_NEED_SCAN; BADREQUEST fee/sendMax/change/outputs messages of
-        §7.2, "Invalid inputs"; UNAVAILABLE_UTXOS (an input that is not an
+        docs/spec/api.md §7.2, "Invalid inputs"; UNAVAILABLE_UTXOS (an input that is not an
         unlocked UTXO of the wallet); INVALID_ADDRESS, INCORRECT_ADDRESS_NETWORK, DUST_AMOUNT;
         TX_CANNOT_CREATE; INVALID_CHANGE_ADDRESS; selection errors
         (INSUFFICIENT_FUNDS, LOCKED_FUNDS, INSUFFICIENT_FUNDS_FOR_FEE,
@@ -196,9 +196,9 @@ class Proposals(Aggregate):
 
         return await self._run_locked(caller.wallet_id, create)
 
-    # ------------------------------------------------------------ publish / sign / reject (§6.10)
+    # ------------------------------------------------------------ publish / sign / reject (docs/spec/api.md §6.10)
     async def publish_tx(self, caller: Caller, opts: dict) -> dict:
-        """Publish a temporary proposal (§4.10) -> TxProposal (status pending).
+        """Publish a temporary proposal (docs/spec/api.md §4.10) -> TxProposal (status pending).
 
         opts: ``{txProposalId, proposalSignature}``: the signature of the
         unsigned raw tx hex by one of the *caller's* request keys.  Already
@@ -219,7 +219,7 @@ class Proposals(Aggregate):
         return await self._run_locked(caller.wallet_id, publish)
 
     async def sign_tx(self, caller: Caller, opts: dict) -> dict:
-        """Accept a pending proposal with the caller's signatures (§4.11).
+        """Accept a pending proposal with the caller's signatures (docs/spec/api.md §4.11).
 
         opts: ``{txProposalId, signatures: [DER hex, one per input]}`` ->
         TxProposal; once accepted it carries ``raw`` (fully signed hex) and
@@ -280,11 +280,11 @@ class Proposals(Aggregate):
     async def _as_read(self, caller: Caller, txp: TxProposal) -> dict:
         """A proposal the way the reference answers one it read from storage
         (its ``fetchTx`` decorates: creatorName, derivationStrategy,
-        actions[].copayerName, raw when accepted; §5.4)."""
+        actions[].copayerName, raw when accepted; docs/spec/api.md §5.4)."""
         return decorate_txp(await self._wallet_facts(caller, complete=True), txp)
 
     async def reject_tx(self, caller: Caller, opts: dict) -> dict:
-        """Reject a pending proposal (§4.12).  opts: ``{txProposalId,
+        """Reject a pending proposal (docs/spec/api.md §4.12).  opts: ``{txProposalId,
         reason?}`` (reason opaque, stored as the action's comment) ->
         TxProposal.  Errors: NOT_AUTHORIZED (the caller is not a copayer of
         the wallet), TX_NOT_FOUND, COPAYER_VOTED, TX_NOT_PENDING
@@ -312,12 +312,12 @@ class Proposals(Aggregate):
 
         return await self._run_locked(caller.wallet_id, reject)
 
-    # ------------------------------------------------------------ remove (§6.12)
+    # ------------------------------------------------------------ remove (docs/spec/api.md §6.12)
     async def remove_pending_tx(self, caller: Caller, opts: dict) -> dict:
-        """Delete a pending proposal (§4.13) -> ``{"success": True}``.
+        """Delete a pending proposal (docs/spec/api.md §4.13) -> ``{"success": True}``.
         Errors: NOT_AUTHORIZED (not a copayer of the wallet), TX_NOT_FOUND,
         TX_NOT_PENDING (also for temporary ones), TX_CANNOT_REMOVE (delete
-        lock, §6.12).  Emits TxProposalRemoved."""
+        lock, docs/spec/api.md §6.12).  Emits TxProposalRemoved."""
         check_required(opts, ["txProposalId"])
         await self._check_copayer(caller)
 
@@ -338,7 +338,7 @@ class Proposals(Aggregate):
 
         return await self._run_locked(caller.wallet_id, remove)
 
-    # ------------------------------------------------------------ get one (§4.14)
+    # ------------------------------------------------------------ get one (docs/spec/api.md §4.14)
     async def get_tx(self, caller: Caller, opts: dict) -> dict:
         """One proposal decorated as in the pending list (creatorName,
         derivationStrategy, actions[].copayerName, raw when accepted), plus
@@ -354,9 +354,9 @@ class Proposals(Aggregate):
                 out["note"] = await self.notes.note_out(caller, note, wallet)
         return out
 
-    # ------------------------------------------------------------ broadcast (§6.11)
+    # ------------------------------------------------------------ broadcast (docs/spec/api.md §6.11)
     async def broadcast_tx(self, caller: Caller, opts: dict) -> dict:
-        """Broadcast an accepted proposal (§4.15) -> TxProposal (status
+        """Broadcast an accepted proposal (docs/spec/api.md §4.15) -> TxProposal (status
         broadcasted, ``broadcastedOn`` unix s).
 
         If the explorer refuses the tx but already knows its txid, the
@@ -397,7 +397,7 @@ class Proposals(Aggregate):
 
         return await self._run_locked(caller.wallet_id, broadcast)
 
-    # ------------------------------------------------------------ pending (§4.8, §6.11, Q7)
+    # ------------------------------------------------------------ pending (docs/spec/api.md §4.8, §6.11, Q7)
     async def get_pending_txs(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """Pending and accepted proposals, newest first (docs/spec/api.md §4.8),
         each decorated with ``creatorName``, ``derivationStrategy``,

@@ -5,7 +5,7 @@ aggregate, under the lock, and handed in.
 
 Coins: ``eth`` (Ethereum), ``tri`` (the Ethereum-compatible Trias chain, its
 own chain id) and ``try`` (the TRY ERC20 on the eth chain).  Accounts are
-squeezed into the UTXO model as one pseudo-UTXO per address (§9.3) because
+squeezed into the UTXO model as one pseudo-UTXO per address (docs/spec/api.md §9.3) because
 the fork's client signs from ``inputs[0].address`` / ``inputs[0].path``.
 
 * create: 1 output; gas price = ``feePerKb`` (wei; a fee level or a number in

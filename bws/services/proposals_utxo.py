@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 
 async def send_max_info(p: "Proposals", caller: Caller, wallet: Wallet, rules: UtxoRules, opts: dict) -> dict:
-    """getSendMaxInfo (§6.13) -> ``{size (bytes), amount, fee, feePerKb,
+    """getSendMaxInfo (docs/spec/api.md §6.13) -> ``{size (bytes), amount, fee, feePerKb,
     inputs, utxosBelowFee, amountBelowFee, utxosAboveMaxSize,
     amountAboveMaxSize}`` (satoshis); fee-argument errors of
     :meth:`bws.chains.utxo_rules.UtxoRules.validate_fee_choice`."""

@@ -1,4 +1,4 @@
-"""Address scan (spec api.md §4.23, §6.15, §10 Q4).
+"""Address scan (docs/spec/api.md §4.23, §6.15, §10 Q4).
 
 ``start_scan`` answers ``{"started": true}`` at once and runs :meth:`scan`
 ~100 ms later in the background; when it ends a global ``ScanFinished``

@@ -1,4 +1,4 @@
-"""Login sessions for notification polling (spec api.md §3.5, Q2, Q20)."""
+"""Login sessions for notification polling (docs/spec/api.md §3.5, Q2, Q20)."""
 
 from __future__ import annotations
 

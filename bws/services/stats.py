@@ -1,4 +1,4 @@
-"""Service version and statistics (spec api.md §4.28, §2.1)."""
+"""Service version and statistics (docs/spec/api.md §4.28, §2.1)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Stats(Aggregate):
         return {"serviceVersion": SERVICE_VERSION}
 
     async def get_stats(self, caller: Caller, opts: Optional[dict] = None) -> dict:
-        """Per-day counts of new wallets and broadcast proposals (§4.28).
+        """Per-day counts of new wallets and broadcast proposals (docs/spec/api.md §4.28).
 
         opts: ``{network?: livenet, coin?: btc, from?: YYYY-MM-DD
         (2015-01-01), to?: YYYY-MM-DD (today)}`` (UTC days, both inclusive) ->

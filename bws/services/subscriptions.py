@@ -1,4 +1,4 @@
-"""Push-notification and tx-confirmation subscriptions (spec api.md §4.27)."""
+"""Push-notification and tx-confirmation subscriptions (docs/spec/api.md §4.27)."""
 
 from __future__ import annotations
 

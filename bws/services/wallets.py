@@ -1,5 +1,5 @@
 """Wallet life: create, join, add access, status, support-staff lookup
-(spec api.md §4.2–4.6, §6.16)."""
+(docs/spec/api.md §4.2–4.6, §6.16)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class Wallets(Aggregate):
         self.proposals = proposals
         self.preferences = preferences
 
-    # ------------------------------------------------------------ create (§4.2)
+    # ------------------------------------------------------------ create (docs/spec/api.md §4.2)
     async def create_wallet(self, caller: Caller, opts: dict) -> dict:
         """Create a pending wallet.
 
@@ -144,7 +144,7 @@ class Wallets(Aggregate):
         await self._run_locked(wallet.id, store)
         return {"walletId": wallet.id}
 
-    # ------------------------------------------------------------ join (§4.3)
+    # ------------------------------------------------------------ join (docs/spec/api.md §4.3)
     async def join_wallet(self, caller: Caller, opts: dict) -> dict:
         """Join a pending wallet (the creator joins its own wallet too).
 
@@ -153,7 +153,7 @@ class Wallets(Aggregate):
         ``{"copayerId": str, "wallet": Wallet}`` (dryRun: copayerId null and
         the wallet unchanged).  Emits NewCopayer, and WalletComplete when the
         wallet of n > 1 becomes complete, stored in the same transaction as
-        the copayer and published after it.  Errors in spec order (§4.3)."""
+        the copayer and published after it.  Errors in spec order (docs/spec/api.md §4.3)."""
         check_required(opts, ["walletId", "name", "xPubKey", "requestPubKey", "copayerSignature"])
         name = opts["name"]
         if not isinstance(name, str) or not name:
@@ -236,7 +236,7 @@ class Wallets(Aggregate):
 
         return await self._run_locked(wallet_id, join)
 
-    # ------------------------------------------------------------ add access (§4.4)
+    # ------------------------------------------------------------ add access (docs/spec/api.md §4.4)
     async def add_access(self, caller: Caller, opts: dict) -> dict:
         """Register an extra request key for a copayer that proves it holds
         the xpriv (signature of ``requestPubKey`` by the xpub's ``m/2`` key).
@@ -293,7 +293,7 @@ class Wallets(Aggregate):
         return (await self._fetch_wallet(caller.wallet_id)).to_dict()
 
     async def get_status(self, caller: Caller, opts: Optional[dict] = None) -> dict:
-        """Wallet status (§4.5).
+        """Wallet status (docs/spec/api.md §4.5).
 
         opts: ``{includeExtendedInfo?: bool, twoStep?: bool}`` ->
         ``{wallet, balance?, pendingTxps, preferences}``.  Other copayers'
@@ -325,7 +325,7 @@ class Wallets(Aggregate):
         status["preferences"] = await self.preferences.get_preferences(caller, {})
         return status
 
-    # ------------------------------------------------------------ staff (§6.16)
+    # ------------------------------------------------------------ staff (docs/spec/api.md §6.16)
     async def get_wallet_from_identifier(self, caller: Caller, opts: dict) -> Optional[str]:
         """Id of the wallet found by ``opts["identifier"]``: a wallet id, an
         address (btc preferred), a proposal txid, else (hex identifiers) a

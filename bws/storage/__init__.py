@@ -71,7 +71,7 @@ class Storage:
     uri: ``mongodb://host:port/dbname`` (the database name comes from the URI,
     default ``bws``). server_selection_timeout_ms, timeout_ms,
     transaction_timeout_ms: ``storageOpts.mongoDb.serverSelectionTimeoutMS``,
-    ``timeoutMS``, ``transactionTimeoutMS`` (bws/config.py; bws/storage/mongo.py
+    ``timeoutMS``, ``transactionTimeoutMS`` (bws/config/options.py; bws/storage/mongo.py
     Mongo explains each). Call :meth:`connect` once before use; it creates
     every index (idempotent) and is safe to call from several processes at once.
     """

@@ -150,7 +150,7 @@ NO_ID = {"_id": False}
 #: Seconds the index builds of :meth:`Mongo.create_indexes` may take (instead of timeoutMS).
 INDEX_BUILD_TIMEOUT = 3600.0
 
-#: default ``transaction_timeout_ms`` (``storageOpts.mongoDb.transactionTimeoutMS``, bws/config.py):
+#: default ``transaction_timeout_ms`` (``storageOpts.mongoDb.transactionTimeoutMS``, bws/config/options.py):
 #: how long a transactional write may take, retries of transient errors included
 TRANSACTION_TIMEOUT_MS = 5000
 

@@ -11,8 +11,8 @@ come from somewhere:
 
 * ``scantxoutset`` scans the whole UTXO set on every call (seconds to minutes on
   mainnet, one scan at a time node-wide), sees *confirmed unspent outputs only*
-  (no mempool, so no 0-conf balance, §6.3) and has no history at all (§6.14)
-  nor activity for spent-out addresses (§6.15).
+  (no mempool, so no 0-conf balance, docs/spec/api.md §6.3) and has no history at all (§6.14)
+  nor activity for spent-out addresses (docs/spec/api.md §6.15).
 * A **watch-only wallet** ("bws-watch", private keys disabled) indexes every
   receive to an imported script *including mempool*, notices spends of those
   outputs (the spending tx is "from me"), and gives history through
@@ -410,7 +410,7 @@ class BitcoindExplorer:
 
     async def estimate_fee(self, nb_blocks_list: Iterable[int]) -> dict[int, float]:
         """``{n: feePerKb in coin/kB (float) or -1}`` via ``estimatesmartfee`` (docs/spec/api.md §6.5,
-        §10 Q5). -1 means "no estimate" (always the case on regtest). Raises
+        docs/spec/api.md §10 Q5). -1 means "no estimate" (always the case on regtest). Raises
         ExplorerError only when the node cannot be asked."""
         points = list(dict.fromkeys(int(n) for n in nb_blocks_list))
         results = await self._batch([("estimatesmartfee", [n]) for n in points])

@@ -1,5 +1,5 @@
 """Transaction proposal routes (docs/spec/api.md §3.7, §4.8–§4.15, §4.19,
-§4.21; upstream bitcore-wallet-service lib/expressapp.js).
+docs/spec/api.md §4.21; upstream bitcore-wallet-service lib/expressapp.js).
 
 Thin: each handler turns query/body/path into the service's ``opts`` and
 returns the service's answer.
