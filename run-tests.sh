@@ -2,7 +2,7 @@
 # The test command: pytest on Twisted's asyncio reactor (set in pyproject.toml).
 # Every server the tests need is started by the fixtures on free 127.0.0.1 ports.
 #   ./run-tests.sh                # whole suite
-#   ./run-tests.sh tests/test_storage.py -k wallet
+#   ./run-tests.sh tests/integration/test_storage.py -k wallet
 # pytest exits 5 when no test ran; that is a failure here, as any non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")"

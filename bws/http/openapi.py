@@ -5,7 +5,7 @@ built by :func:`bws.http.routes.build_router`), so a
 route can't exist without being described.  What the route table doesn't know
 (summaries, query parameters, bodies, answers) is written by hand below, as
 plain data: :data:`SCHEMAS` (JSON schemas of the bodies), :data:`OPERATIONS`
-(one entry per ``"METHOD /path"``).  ``tests/test_openapi.py`` checks both
+(one entry per ``"METHOD /path"``).  ``tests/integration/test_openapi.py`` checks both
 directions: every route has an entry, and every entry names a route.
 
 Conventions of the description:

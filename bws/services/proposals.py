@@ -253,7 +253,7 @@ class Proposals(Aggregate):
         accepted_ok: an accepted proposal still takes it -- True for signing
         (an extra signature on an accepted m-of-n, upstream lib/server.js
         ``signTx``: ``!txp.isPending()``), False for rejecting (upstream
-        ``rejectTx``: ``txp.status != 'pending'``; tests/test_txp_flow.py Q24)."""
+        ``rejectTx``: ``txp.status != 'pending'``; tests/integration/proposals/test_txp_flow.py Q24)."""
         if txp.get_action_by(caller.copayer_id) is not None:
             raise Errors.COPAYER_VOTED
         pending = txp.is_pending() if accepted_ok else txp.status == C.TXP_PENDING

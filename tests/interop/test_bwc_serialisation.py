@@ -12,7 +12,7 @@ import pytest
 
 from bws.chains.txbuild import unsigned_raw
 from tests.interop.harness import BwcDriver
-from tests.test_btc_tx import model, vector_txp
+from tests.integration.test_btc_tx import model, vector_txp
 
 pytestmark = pytest.mark.interop
 

@@ -1,7 +1,7 @@
 """Unit tests of the bitcoind explorer's Insight shapes (bws/adapters/explorers/bitcoind_insight.py).
 
 Pure functions over hand-written node answers; the explorer as a whole runs
-against a real litecoind in tests/test_explorer_bitcoind.py.
+against a real litecoind in tests/integration/test_explorer_bitcoind.py.
 """
 
 from __future__ import annotations

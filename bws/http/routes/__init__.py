@@ -4,11 +4,11 @@ one explicitly (importing a route module registers nothing).
 
 To add a route: put the handler in the ``register()`` of the module of its
 aggregate (or a new module listed below), keep it to one service call, and
-describe it in bws/http/openapi.py ``OPERATIONS`` (tests/test_openapi.py fails
+describe it in bws/http/openapi.py ``OPERATIONS`` (tests/integration/test_openapi.py fails
 on an undocumented route).
 
 Two routes of one method must never match the same path (the table would
-then depend on registration order; tests/test_api_http.py checks it), so the
+then depend on registration order; tests/integration/test_api_http.py checks it), so the
 order below is only the order of the OpenAPI document.
 """
 

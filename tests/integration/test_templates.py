@@ -18,7 +18,7 @@ from bws.delivery.templates import (
     translate_mustache,
 )
 
-ROOT = os.path.join(os.path.dirname(__file__), "..", "templates")
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "templates")
 LANGS = ["en", "es", "fr", "ja", "zh"]
 
 

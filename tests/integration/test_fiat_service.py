@@ -23,7 +23,7 @@ from fiatrateservice.service import FiatRateService
 from tests.helpers import db
 from tests.servers.fake_fiat import fake_fiat  # noqa: F401 - fixture
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 T0 = 1_700_000_000  # seconds; round timestamps come from the injected clock
 HOUR = 3600
 MS = 1000

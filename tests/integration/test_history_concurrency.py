@@ -24,8 +24,8 @@ from tests.helpers.client import TestClient
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
-from tests.test_history_service import EXT, itx
-from tests.test_txp_support import FakeExplorer
+from tests.integration.test_history_service import EXT, itx
+from tests.helpers.proposals import FakeExplorer
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,7 +10,7 @@ import pytest_twisted
 
 from bws.errors import ClientError
 from tests.helpers.fixtures import Clock, api, make_service  # noqa: F401
-from tests.test_txp_support import FakeExplorer, explorer_error, module_watch_wallet, node_explorer  # noqa: F401
+from tests.helpers.proposals import FakeExplorer, explorer_error, module_watch_wallet, node_explorer  # noqa: F401
 
 DEFAULTS = [
     {"level": "urgent", "feePerKb": 150000, "nbBlocks": None},

@@ -13,7 +13,7 @@ from bws.services.context import Tunables
 from tests.helpers.fixtures import Clock, make_service
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
-from tests.test_txp_support import (  # noqa: F401
+from tests.helpers.proposals import (  # noqa: F401
     FakeExplorer,
     eventually,
     explorer_error,

@@ -12,7 +12,7 @@
   concurrent ``GET /v1/txproposals/`` (and the block monitors racing them) store
   exactly one NewOutgoingTxByThirdParty and never answer 500.
 
-Fail points: SecantusDB's ``failCommand`` scoped by ``appName`` (tests/test_faults.py).
+Fail points: SecantusDB's ``failCommand`` scoped by ``appName`` (tests/integration/test_faults.py).
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from tests.helpers.fixtures import api, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
 from tests.servers.proc import ManagedProcess, free_port
-from tests.test_bcmonitor_btc import _proposal, make_monitor
-from tests.test_faults import FailPoints, faulty  # noqa: F401
-from tests.test_txp_support import (  # noqa: F401
+from tests.integration.test_bcmonitor_btc import _proposal, make_monitor
+from tests.integration.test_faults import FailPoints, faulty  # noqa: F401
+from tests.helpers.proposals import (  # noqa: F401
     chain_service,
     fund,
     module_watch_wallet,

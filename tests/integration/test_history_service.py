@@ -14,7 +14,7 @@ from bws.services.context import Tunables
 from tests.helpers.fixtures import make_service
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
-from tests.test_txp_support import FakeExplorer, fund, module_watch_wallet, node_explorer  # noqa: F401
+from tests.helpers.proposals import FakeExplorer, fund, module_watch_wallet, node_explorer  # noqa: F401
 
 pytestmark = pytest.mark.timeout(120)
 

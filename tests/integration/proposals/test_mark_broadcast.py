@@ -11,8 +11,8 @@ from twisted.internet.task import deferLater
 
 from bws.adapters.broker.local import LocalBroker
 from tests.helpers.fixtures import make_service
-from tests.test_bcmonitor_btc import _proposal, make_monitor
-from tests.test_txp_support import FakeExplorer
+from tests.integration.test_bcmonitor_btc import _proposal, make_monitor
+from tests.helpers.proposals import FakeExplorer
 
 
 async def _outgoing(storage, wallet_id):

@@ -42,7 +42,7 @@ from tests.bws_process import create_wallet_http, signed_request, start_bws
 from tests.helpers import db
 from tests.helpers.keys import WalletKey
 from tests.servers.proc import free_port
-from tests.test_faults import _secantus
+from tests.integration.test_faults import _secantus
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest_twisted
 
 from tests.helpers import db
-from tests.test_storage import wallet_doc
+from tests.integration.test_storage import wallet_doc
 
 
 def address(wid, i, created, change=False, **extra):

@@ -45,7 +45,7 @@ from tests.helpers.fixtures import Clock, make_service
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.wallets import create_and_join, join_opts
 from tests.servers.proc import ROOT, ManagedProcess, free_port, port_open
-from tests.test_txp_support import FakeExplorer, proposal_signature, sign_txp
+from tests.helpers.proposals import FakeExplorer, proposal_signature, sign_txp
 
 pytestmark = pytest.mark.timeout(120)
 

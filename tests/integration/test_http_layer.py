@@ -21,7 +21,7 @@ from bws.http.routing import Route, Router
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
 from tests.helpers.wallets import create_and_join
 
-HTTP_DIR = Path(__file__).resolve().parent.parent / "bws" / "http"
+HTTP_DIR = Path(__file__).resolve().parents[2] / "bws" / "http"
 
 
 def _overlap(a: Route, b: Route) -> bool:

@@ -22,7 +22,7 @@ import pytest
 
 from tests.servers.proc import free_port, port_open
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: (module, extra argv) of the nine processes.
 PROCESSES = [

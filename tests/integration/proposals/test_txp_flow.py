@@ -14,7 +14,7 @@ from bws.errors import ClientError
 from tests.helpers.fixtures import api, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
-from tests.test_txp_support import (  # noqa: F401
+from tests.helpers.proposals import (  # noqa: F401
     chain_service,
     eventually,
     fund,

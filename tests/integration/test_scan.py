@@ -14,7 +14,7 @@ from bws.services.context import Tunables
 from tests.helpers.fixtures import api, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
-from tests.test_txp_support import FakeExplorer, explorer_error, module_watch_wallet, node_explorer, notifications  # noqa: F401
+from tests.helpers.proposals import FakeExplorer, explorer_error, module_watch_wallet, node_explorer, notifications  # noqa: F401
 
 pytestmark = pytest.mark.timeout(180)
 

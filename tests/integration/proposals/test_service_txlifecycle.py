@@ -12,7 +12,7 @@ from bws.errors import ClientError, ServerError
 from tests.helpers.fixtures import Clock, make_service
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
-from tests.test_txp_support import (  # noqa: F401
+from tests.helpers.proposals import (  # noqa: F401
     FakeExplorer,
     chain_service,
     explorer_error,

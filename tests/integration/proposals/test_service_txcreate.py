@@ -15,7 +15,7 @@ from tests.helpers import db
 from tests.helpers.fixtures import clock, make_service  # noqa: F401
 from tests.helpers.keys import CopayerKeys
 from tests.helpers.wallets import create_and_join
-from tests.test_txp_support import (  # noqa: F401
+from tests.helpers.proposals import (  # noqa: F401
     FakeExplorer,
     chain_service,
     explorer_error,
