@@ -57,9 +57,10 @@ async def run(args) -> dict:
     from bcmonitor.btc import BlockView, BtcMonitor
     from bcmonitor.notify import MonitorNotices
     from bws.adapters.broker.local import LocalBroker
+    from bws.adapters.lock.local import LocalLock
     from bws.model import NotificationIds
+    from bws.services.broadcasts import BroadcastMarks
     from bws.services.notifier import Notifier
-    from bws.adapters.broker.local import LocalBroker
     from bws.storage import Storage
     from twisted.internet import reactor
 
@@ -92,10 +93,13 @@ async def run(args) -> dict:
 
     prev = hashlib.sha256(b"bench-prev").digest()
     block = build_block(prev, args.txs, watched, args.hits)
-    notifier = MonitorNotices(Notifier(storage, LocalBroker(), NotificationIds()))
+    the_notifier = Notifier(storage, LocalBroker(), NotificationIds())
+    notifier = MonitorNotices(the_notifier)
+    broadcasts = BroadcastMarks(storage, the_notifier, LocalLock(reactor), reactor)
     results = []
     for rep in range(args.repeat):
-        mon = BtcMonitor(storage, notifier, rpc=None, clock=reactor, coin="btc", network="testnet", third_party_delay=20)
+        mon = BtcMonitor(storage, notifier, rpc=None, clock=reactor, coin="btc", network="testnet", third_party_delay=20,
+                         broadcasts=broadcasts)
         l0 = time.perf_counter()
         if hasattr(mon, "refresh_watched"):  # (absent before issue 11: nothing to load)
             await mon.refresh_watched()  # what start() does once per process
