@@ -87,11 +87,19 @@ class CacheRepo:
             return
         if not wallet_ids:
             return
+        ids = list(dict.fromkeys(wallet_ids))
+        # one update for the statuses that exist (a block's payments touch many wallets:
+        # an upsert per wallet cost the monitor ~2x per block), upserts only for the rest
+        await self._m.run(cache.update_many({"walletId": {"$in": ids}, "type": _STATUS, "key": None}, change))
+        present = {d["walletId"] for d in await self._m.find(
+            "cache", {"walletId": {"$in": ids}, "type": _STATUS, "key": None}, projection={"walletId": 1})}
         ops = [
-            pymongo.UpdateMany({"walletId": w, "type": _STATUS, "key": None}, change, upsert=True)
-            for w in dict.fromkeys(wallet_ids)
+            pymongo.UpdateOne({"walletId": w, "type": _STATUS, "key": None}, change, upsert=True)
+            for w in ids
+            if w not in present
         ]
-        await self._m.run(cache.bulk_write(ops, ordered=False))
+        if ops:
+            await self._m.run(cache.bulk_write(ops, ordered=False))
 
     async def init_history_status(self, wallet_id: str) -> Optional[str]:
         """Make sure the wallet has a history-cache status (a new one is
