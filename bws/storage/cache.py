@@ -90,7 +90,9 @@ class CacheRepo:
         ids = list(dict.fromkeys(wallet_ids))
         # one update for the statuses that exist (a block's payments touch many wallets:
         # an upsert per wallet cost the monitor ~2x per block), upserts only for the rest
-        await self._m.run(cache.update_many({"walletId": {"$in": ids}, "type": _STATUS, "key": None}, change))
+        res = await self._m.run(cache.update_many({"walletId": {"$in": ids}, "type": _STATUS, "key": None}, change))
+        if res.matched_count >= len(ids):
+            return  # every status existed (the usual case): no need to look for missing ones
         present = {d["walletId"] for d in await self._m.find(
             "cache", {"walletId": {"$in": ids}, "type": _STATUS, "key": None}, projection={"walletId": 1})}
         ops = [
