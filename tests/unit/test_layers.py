@@ -145,3 +145,54 @@ def test_no_mixins_in_the_services():
         if isinstance(node, ast.ClassDef) and node.name.endswith("Mixin")
     ]
     assert not mixins, mixins
+
+
+_COIN_NAMES = {"btc", "bch", "eth", "tri", "try"}
+_FAMILY_NAMES = {"EVM_COINS", "UTXO_COINS", "COIN_BTC", "COIN_BCH", "COIN_ETH", "COIN_TRI", "COIN_TRY", "is_evm"}
+
+
+def _coin_branches(source: str) -> list[int]:
+    """Lines of ``source`` that test a coin or a coin family: a comparison
+    (``==``, ``!=``, ``in``, ``not in``) with a coin literal ("eth"), a coin or
+    family constant (``C.COIN_TRY``, ``EVM_COINS``), or any use of ``is_evm``."""
+    import ast
+
+    def named(node: ast.AST) -> bool:
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
+        if name in _FAMILY_NAMES:
+            return True
+        if isinstance(node, ast.Constant) and node.value in _COIN_NAMES:
+            return True
+        # a literal collection of coins (not e.g. the display units ("btc", "bit"))
+        return isinstance(node, (ast.Tuple, ast.List, ast.Set)) and bool(node.elts) and all(named(e) for e in node.elts)
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare) and any(
+            isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops
+        ):
+            if any(named(x) for x in [node.left, *node.comparators]):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Attribute) and node.attr == "is_evm":
+            lines.append(node.lineno)
+    return sorted(set(lines))
+
+
+def test_services_ask_the_chain_rules_instead_of_testing_the_coin():
+    """Issue 16: coin differences live in the chain-rules strategies
+    (bws/chains/rules.py ``rules_for``); the services and the HTTP layer never
+    branch on the coin (``if coin in EVM_COINS``, ``coin == "try"``, ``rules.is_evm``)."""
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for pkg in ("services", "http")
+        for p in (ROOT / "bws" / pkg).rglob("*.py")
+        for n in _coin_branches(p.read_text())
+    ]
+    assert not offenders, offenders
+    # the check can fail: each kind of coin test is found
+    assert _coin_branches("if coin in C.EVM_COINS: pass") == [1]
+    assert _coin_branches("x = 1\nif txp.coin == C.COIN_TRY: pass") == [2]
+    assert _coin_branches("ok = coin in ('eth', 'tri')") == [1]
+    assert _coin_branches("if rules.is_evm: pass") == [1]
+    assert _coin_branches("if coin not in C.COINS: pass") == []
+    assert _coin_branches("ok = unit in ('btc', 'bit')") == []
