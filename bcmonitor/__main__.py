@@ -94,7 +94,7 @@ async def build(cfg, deps):
         magic = _magic(opts, network)
 
     storage = await deps.storage()  # it marks proposals broadcast in transactions, as the API does
-    the_notifier = Notifier(storage, deps.broker(), NotificationIds())
+    the_notifier = Notifier(storage, deps.broker(), NotificationIds(lambda: int(deps.reactor.seconds() * 1000)))
     notifier = MonitorNotices(the_notifier)
     # the API's mark-broadcast rule, under the same (cross-process) wallet lock
     broadcasts = BroadcastMarks(storage, the_notifier, deps.lock(), deps.reactor,

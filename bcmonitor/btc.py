@@ -430,7 +430,9 @@ class BtcMonitor:
             await self.storage.subscriptions.store_confirmation_sub(sub)
 
     async def _set_cursor(self, height: int, block_hash: str) -> None:
-        await self.storage.chain_index.set_cursor(self.coin, self.network, height, block_hash)
+        await self.storage.chain_index.set_cursor(
+            self.coin, self.network, height, block_hash, now=int(self.clock.seconds())
+        )
         self.cursor = {"coin": self.coin, "network": self.network, "height": height, "hash": block_hash}
 
     async def _fetch_block(self, block_hash: str, height: int) -> BlockView:

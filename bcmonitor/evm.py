@@ -128,7 +128,9 @@ class EvmMonitor:
 
     async def _set_cursor(self, height: int, block_hash: str, recent: list) -> None:
         recent = [r for r in recent if r[0] < height][-(KEEP_HASHES - 1) :] + [[height, block_hash]]
-        await self.storage.chain_index.set_cursor(self.coin, self.network, height, block_hash, recent=recent)
+        await self.storage.chain_index.set_cursor(
+            self.coin, self.network, height, block_hash, now=int(self.clock.seconds()), recent=recent
+        )
         self.cursor = {"coin": self.coin, "network": self.network, "height": height, "hash": block_hash, "recent": recent}
 
     # -- reorgs ---------------------------------------------------------------------

@@ -104,7 +104,7 @@ async def run(args) -> dict:
         if hasattr(mon, "refresh_watched"):  # (absent before issue 11: nothing to load)
             await mon.refresh_watched()  # what start() does once per process
         load_s = time.perf_counter() - l0
-        await storage.chain_index.set_cursor("btc", "testnet", 1000, b2lx(prev))
+        await storage.chain_index.set_cursor("btc", "testnet", 1000, b2lx(prev), now=int(reactor.seconds()))
         mon.cursor = await storage.chain_index.get_cursor("btc", "testnet")
         sync.get_default_database()["notifications"].delete_many({})
         if args.profile and rep == args.repeat - 1:

@@ -73,7 +73,7 @@ async def build(cfg: Config, deps: runtime.Deps) -> Any:
         clock=deps.reactor,
         tunables=service_tunables(cfg),
     )
-    api = BwsApi(services, cfg.basePath, rate_limiter=make_rate_limiter(cfg))
+    api = BwsApi(services, cfg.basePath, rate_limiter=make_rate_limiter(cfg, deps.reactor))
     site = api.site(timeout=300)  # idle sockets (docs/spec/api.md §2.1); bodies over 100 KiB not buffered
     site.noisy = False
     site.resource = instrument(site.resource, api, services)  # Prometheus GET /metrics at the root; counts requests

@@ -4,7 +4,9 @@ Every process runs Twisted on the asyncio reactor (see bws/reactor.py), so
 asyncio libraries (pymongo's AsyncMongoClient, httpx, AsyncWeb3) share the
 event loop with Twisted. Our own code is ``async def`` driven by Twisted
 (``Deferred.fromCoroutine``); it cannot ``await`` an asyncio awaitable
-directly, so it awaits ``as_deferred(awaitable)`` instead.
+directly, so it awaits ``as_deferred(awaitable)`` instead.  The loop is the
+installed reactor's (bws/reactor.py ``reactor_loop``: that module installs it
+and is, with bws/runtime.py, the only one that touches the global reactor).
 """
 
 from __future__ import annotations
@@ -14,17 +16,9 @@ from typing import Any, Awaitable, Coroutine, TypeVar
 
 from twisted.internet.defer import Deferred
 
+from bws.reactor import reactor_loop
+
 T = TypeVar("T")
-
-
-def reactor_loop() -> asyncio.AbstractEventLoop:
-    """The asyncio loop the installed Twisted reactor runs on."""
-    from twisted.internet import reactor
-
-    loop = getattr(reactor, "_asyncioEventloop", None)
-    if loop is None:
-        raise RuntimeError("the asyncio reactor is not installed: call bws.reactor.install() first")
-    return loop
 
 
 def as_deferred(awaitable: Awaitable[T]) -> Deferred[T]:

@@ -13,7 +13,6 @@ Read-only: the ``fiatrateservice`` process writes ``fiat_rates`` (history) and t
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from bws.errors import ClientError
@@ -27,10 +26,6 @@ DEFAULT_PROVIDER = "BitPay"
 PRICE_CACHE_TYPES = {"eth": "ethPriceCache", "try": "tryPriceCache"}
 
 Ts = Union[int, float, None]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _norm_ts(ts: Any, now_ms: int) -> Union[int, float]:
@@ -58,20 +53,20 @@ async def get_rate(
     ts: Union[Ts, Sequence[Ts]] = None,
     *,
     default_provider: str = DEFAULT_PROVIDER,
-    now_ms: Optional[int] = None,
+    now_ms: int,
 ) -> Union[dict[str, Any], list[dict[str, Any]]]:
     """The rate of 1 ``coin`` in ``code`` at ``ts``.
 
     code: currency code as stored, case-sensitive (``USD``); coin: ``btc`` | ``eth`` | ...;
     provider: ``BitPay`` | ``Bitstamp`` | ``CoinGecko``, None/"" → ``default_provider``;
-    ts: int epoch ms, or a list of them; None/0/NaN → now (``now_ms``, default the wall clock).
+    ts: int epoch ms, or a list of them; None/0/NaN → now (``now_ms``: epoch ms from the caller's clock).
 
     Returns ``{"ts": int, "rate": float, "fetchedOn": int epoch ms}`` — ``rate`` and
     ``fetchedOn`` absent when nothing was stored at or before ts, or the newest such record is
     more than 120 min older than ts. A list in gives a list out, same order.
     """
     provider = provider or default_provider
-    now = _now_ms() if now_ms is None else now_ms
+    now = now_ms
     if isinstance(ts, (list, tuple)):
         return [await _one(storage, provider, code, coin, _norm_ts(t, now)) for t in ts]
     return await _one(storage, provider, code, coin, _norm_ts(ts, now))
@@ -107,12 +102,13 @@ async def fiat_rate_for_request(
     args: Mapping[Any, Any],
     *,
     default_provider: str = DEFAULT_PROVIDER,
-    now_ms: Optional[int] = None,
+    now_ms: int,
 ) -> dict[str, Any]:
     """``GET /v1/fiatrates/:code/?coin=&provider=&ts=`` → the JSON body ``{ts, rate?, fetchedOn?}``.
 
     code: the path parameter; args: the query (see :func:`_arg`); ``coin`` defaults to ``btc``
-    (lower-cased), ``provider`` to ``default_provider``, ``ts`` (epoch ms) to now.
+    (lower-cased), ``provider`` to ``default_provider``, ``ts`` (epoch ms) to ``now_ms``
+    (epoch ms from the caller's clock).
     Raises ClientError("Required argument code missing.") when code is empty.
     """
     if not code:

@@ -11,6 +11,10 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 #: The recursion limit every process runs with.  Some imports raise it for
 #: their own needs (py_ecc, pulled in by eth_account, sets 100,000); C code that
@@ -63,3 +67,15 @@ def install() -> None:
     from twisted.internet import reactor as installed
 
     installed.callWhenRunning(pin_recursion_limit)
+
+
+def reactor_loop() -> "asyncio.AbstractEventLoop":
+    """The asyncio loop the installed Twisted reactor runs on (bws/aio.py runs
+    asyncio libraries' awaitables on it). RuntimeError when another reactor
+    is installed."""
+    from twisted.internet import reactor
+
+    loop = getattr(reactor, "_asyncioEventloop", None)
+    if loop is None:
+        raise RuntimeError("the asyncio reactor is not installed: call bws.reactor.install() first")
+    return loop

@@ -107,9 +107,9 @@ def make_explorer(coin: str, network: str, opts: ExplorerOpts, *, storage: Any, 
     if opts.provider == "bitcoind":
         return bitcoind.make_explorer(coin, network, opts, reactor)
     if opts.provider == "web3":
-        return web3.make_explorer(coin, network, opts, storage)
+        return web3.make_explorer(coin, network, opts, storage, reactor)
     if opts.provider == "erc20":
-        return erc20.make_explorer(coin, network, opts, storage)
+        return erc20.make_explorer(coin, network, opts, storage, reactor)
     raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.provider: unsupported provider {opts.provider!r}")
 
 

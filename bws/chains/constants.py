@@ -20,3 +20,8 @@ from bws.model.constants import (  # noqa: F401  (re-exported)
     UTXO_SELECTION_MAX_SINGLE_UTXO_FACTOR,
     UTXO_SELECTION_MIN_TX_AMOUNT_VS_UTXO_FACTOR,
 )
+
+#: the two chain-rule families (``ChainRules.family``, bws/chains/rules.py):
+#: the key services use to pick their I/O-doing per-family steps once
+UTXO_FAMILY = "utxo"
+EVM_FAMILY = "evm"

@@ -11,8 +11,9 @@ services (bws/services/proposals_evm.py), which use bws/chains/evm.py for the de
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
+from bws.chains.constants import EVM_FAMILY
 from bws.chains.checks import fee_level_names, invalid_fee_level_error, is_int, truthy, validate_outputs
 from bws.chains.selection import EVM_GAS_LIMIT
 from bws.errors import bad_request
@@ -24,18 +25,47 @@ MAX_GAS_PRICE = 100_000 * 10**9
 
 
 class EvmRules:
-    """The rules of one EVM coin (``coin``: "eth" | "tri" | "try")."""
+    """The rules of one EVM coin (``coin``: "eth" | "tri" | "try"); the
+    attributes are documented on :class:`bws.chains.rules.ChainRules`."""
 
-    is_evm = True
+    family = EVM_FAMILY
+    unit = 10**18
+    blockheight_cache_ttl = C.BLOCKHEIGHT_CACHE_TIME_ETH
+    broadcast_spend_window = 0
 
     def __init__(self, coin: str) -> None:
         self.coin = coin
         #: the coin pays its own gas (eth, tri); a token (try) pays gas in ETH
         self.native = coin != C.COIN_TRY
+        #: the coin whose balance the source address needs (bws/chains/selection.py
+        #: ``select_evm_input``): the token's for try, else the gas coin's ("eth")
+        self.selection_coin = C.COIN_ETH if self.native else C.COIN_TRY
+        self.account_lookup_coin = coin
 
     def explorer_network(self, network: str) -> str:
         """EVM coins live on livenet only (docs/spec/api.md §9.1)."""
         return C.LIVENET
+
+    def check_copayers(self, m: Any, n: Any) -> None:
+        """EVM wallets are 1-of-1 (docs/spec/api.md §9.1 recommendation)."""
+        if is_int(m) and is_int(n) and (int(m), int(n)) != (1, 1):
+            raise bad_request("Invalid combination of required copayers / total copayers")
+
+    def script_for_address(self, address: str) -> str:
+        """"": EVM addresses have no script (the monitors match the address)."""
+        return ""
+
+    def is_raw_tx(self, raw: str) -> bool:
+        """Any: the node judges an EVM raw transaction."""
+        return True
+
+    def tx_confirmed(self, tx: Optional[dict]) -> bool:
+        """The node's transaction has a ``blockHash``."""
+        return bool(tx and tx.get("blockHash"))
+
+    def signed_raw(self, txp: Any) -> Optional[str]:
+        """None: the raw of an EVM proposal is the client's signed tx, stored on accept."""
+        return None
 
     def validate_fee_choice(self, wallet: Any, opts: dict, *, allow_fee: bool = False) -> dict:
         """BADREQUEST "inputs/fee cannot be specified for <coin>", "Only one of

@@ -6,7 +6,7 @@ of what it shows (the decorated proposal the API answers, the TxNote with
 fetches the explorer page, the wallet's addresses, proposals and notes, and
 fee levels, then calls:
 
-    txs   = [normalize_tx(raw, coin) for raw in page]
+    txs   = [normalize_tx(raw, coin, now=now_s) for raw in page]
     items = decorate_txs(txs, addresses, proposals=…, notes=…, single_address=…)
     tag_low_fees(items, fee_levels)
 
@@ -16,7 +16,6 @@ Amounts are ints in satoshis (wei for eth/try). Keys the reference leaves
 
 from __future__ import annotations
 
-import time as _time
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from bws.chains.constants import EVM_COINS
@@ -43,7 +42,7 @@ def _num(v: Any) -> float:
     return v if v is not None else 0
 
 
-def normalize_tx(raw: Mapping, coin: str = "btc", now: Optional[int] = None) -> dict:
+def normalize_tx(raw: Mapping, coin: str = "btc", *, now: int) -> dict:
     """Insight-format tx → ``{txid, confirmations, blockheight, fees, size, time,
     inputs: [{address, amount}], outputs: [{address, amount}]}``.
 
@@ -52,7 +51,8 @@ def normalize_tx(raw: Mapping, coin: str = "btc", now: Optional[int] = None) -> 
     vout.value and fees are in coin units (BTC), converted with
     ``parseInt(toFixed0(x * 1e8))``. For eth/try vout.value is already wei
     (int or decimal string) and fees are ETH (×1e18) unless an int
-    ``feesWei`` is given, which wins. time = blocktime || firstSeenTs || now.
+    ``feesWei`` is given, which wins. time = blocktime || firstSeenTs || now
+    (unix seconds, the caller's clock).
     """
     inputs = [{"address": vin.get("addr"), "amount": vin.get("valueSat")} for vin in raw.get("vin") or []]
     outputs = []
@@ -70,7 +70,7 @@ def normalize_tx(raw: Mapping, coin: str = "btc", now: Optional[int] = None) -> 
         fees = to_fixed0(_num(raw.get("fees")) * 1e18)
     else:
         fees = js_parse_int(to_fixed0(_num(raw.get("fees")) * 1e8))
-    t = raw.get("blocktime") or raw.get("firstSeenTs") or (now if now is not None else int(_time.time()))
+    t = raw.get("blocktime") or raw.get("firstSeenTs") or now
     return {
         "txid": raw.get("txid"),
         "confirmations": raw.get("confirmations"),

@@ -10,8 +10,9 @@ inputs; signature verification and the final raw transaction
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
+from bws.chains.address import script_for_address
 from bws.chains.checks import (
     check_script,
     fee_level_names,
@@ -20,7 +21,8 @@ from bws.chains.checks import (
     truthy,
     validate_outputs,
 )
-from bws.chains.txbuild import BuiltTx, verify_input_signatures
+from bws.chains.constants import UTXO_FAMILY
+from bws.chains.txbuild import BuiltTx, is_raw_tx, signed_raw, verify_input_signatures
 from bws.errors import Errors, bad_request
 from bws.jsnum import is_number
 from bws.model import UNDEFINED
@@ -98,15 +100,47 @@ def check_inputs(inputs: Any) -> list[dict]:
 
 
 class UtxoRules:
-    """The rules of one UTXO coin (``coin``: "btc" | "bch")."""
+    """The rules of one UTXO coin (``coin``: "btc" | "bch"); the attributes
+    are documented on :class:`bws.chains.rules.ChainRules`."""
 
-    is_evm = False
+    family = UTXO_FAMILY
+    unit = 10**8
+    blockheight_cache_ttl = C.BLOCKHEIGHT_CACHE_TIME
+    broadcast_spend_window = 24 * 3600
+    account_lookup_coin = C.COIN_ETH
 
     def __init__(self, coin: str) -> None:
         self.coin = coin
 
     def explorer_network(self, network: str) -> str:
         return network
+
+    def check_copayers(self, m: Any, n: Any) -> None:
+        """Nothing beyond the general m-of-n limits."""
+
+    def script_for_address(self, address: str) -> str:
+        return script_for_address(address, self.coin)
+
+    def is_raw_tx(self, raw: str) -> bool:
+        """The hex of one whole transaction with inputs and outputs (the
+        node's "TX decode failed" came back as a 500)."""
+        return is_raw_tx(raw)
+
+    def tx_confirmed(self, tx: Optional[dict]) -> bool:
+        """``blockhash`` set, or a positive ``block`` height or ``confirmations``."""
+        return bool(
+            tx
+            and (
+                tx.get("blockhash")
+                or (is_int(tx.get("block")) and tx["block"] > 0)
+                or (is_int(tx.get("confirmations")) and tx["confirmations"] > 0)
+            )
+        )
+
+    def signed_raw(self, txp: Any) -> Optional[str]:
+        """bws/chains/txbuild.py ``signed_raw``: the transaction with every
+        accept's signatures applied (BWSError / ValueError when it does not build)."""
+        return signed_raw(txp)
 
     def validate_fee_choice(self, wallet: Any, opts: dict, *, allow_fee: bool) -> dict:
         """The fee-argument rules shared by createTx (``allow_fee``: ``fee`` may

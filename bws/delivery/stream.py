@@ -142,7 +142,7 @@ class StreamConsumer:
             # ms ahead of the clock (the ticker overflows into the next ms), so take the
             # newest stored id when it is later than the clock.
             cursor = max(format_notification_id(self.now_ms(), 0), await self.storage.notifications.fetch_latest_id())
-            await self.storage.stream.set_cursor(self.name, cursor)
+            await self.storage.stream.set_cursor(self.name, cursor, now=self.now_ms() // 1000)
             self._min_floor = cursor  # the lookback must not reach into the history we skip
         self.cursor = cursor
         self._running = True
@@ -241,7 +241,7 @@ class StreamConsumer:
                 if nid > newest:
                     newest = nid
             if newest > self.cursor:
-                await self.storage.stream.set_cursor(self.name, newest)
+                await self.storage.stream.set_cursor(self.name, newest, now=self.now_ms() // 1000)
                 self.cursor = newest
             if len(batch) < self.batch_size:
                 break
@@ -254,7 +254,7 @@ class StreamConsumer:
         nid = n["id"]
         now = self.now_ms()
         claimed = await self.storage.stream.claim(
-            self.name, nid, {"state": "claimed", "claimedAt": now, "attempts": 1}
+            self.name, nid, {"state": "claimed", "claimedAt": now, "attempts": 1}, now=now // 1000
         )
         if not claimed:
             self.skipped += 1

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any, Optional
 
 from klein import Klein
 from klein.resource import KleinResource
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
 from twisted.web.server import Request, Site
 from werkzeug.exceptions import HTTPException
@@ -148,10 +148,18 @@ class BwsApi:
     (``Site(api.resource())``), ``site()`` the hardened Site."""
 
     def __init__(
-        self, service: Any, base_path: str = "/bws/api", router: Optional[Router] = None, *, rate_limiter: Any = None
+        self,
+        service: Any,
+        base_path: str = "/bws/api",
+        router: Optional[Router] = None,
+        *,
+        rate_limiter: Any = None,
+        clock: Optional[IReactorTime] = None,
     ) -> None:
         self.service = service
         self.rate_limiter = rate_limiter
+        #: times each request for the access log: ``clock`` or the services' clock
+        self.clock: IReactorTime = clock if clock is not None else service.clock
         self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
         self.router = router if router is not None else build_router(base_path=self.base_path)
         self.app = Klein()
@@ -196,7 +204,7 @@ class BwsApi:
         return waiter
 
     async def _respond(self, request: Request) -> bytes:
-        started = time.monotonic()
+        started = self.clock.seconds()
         method = request.method.decode("latin-1").upper()
         target = request.uri.decode("latin-1")
         status, body, payload = 500, b"", None
@@ -216,7 +224,7 @@ class BwsApi:
             request.setHeader("Content-Type", "text/plain; charset=utf-8")
         else:
             request.setHeader("Content-Type", JSON_TYPE)
-        log.info("%s %s %d %.0fms", method, target.split("?", 1)[0], status, (time.monotonic() - started) * 1000)
+        log.info("%s %s %d %.0fms", method, target.split("?", 1)[0], status, (self.clock.seconds() - started) * 1000)
         return body
 
     def _relative_target(self, target: str) -> Optional[str]:

@@ -33,7 +33,6 @@ Plus the standard ``process_*``/``python_*`` collectors of prometheus-client.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Optional
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -42,6 +41,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
 from twisted.web import resource, server
 
 #: outbox collection of each notification service (status "sent" = delivered).
@@ -116,14 +116,16 @@ class _DeliveryCollector:
 
 
 class InstrumentedLock:
-    """A lock backend whose ``acquire`` is timed; everything else is delegated."""
+    """A lock backend whose ``acquire`` is timed on ``clock`` (the process's
+    ``IReactorTime``); everything else is delegated."""
 
     #: tokens not counted (the health probe's)
     IGNORE_PREFIX = "bws-health-probe"
 
-    def __init__(self, inner: Any, metrics: BwsMetrics):
+    def __init__(self, inner: Any, metrics: BwsMetrics, clock: IReactorTime):
         self._inner = inner
         self._metrics = metrics
+        self._clock = clock
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -133,29 +135,31 @@ class InstrumentedLock:
             return await self._inner.acquire(token, *args, **kwargs)
         from bws.interfaces import LockTimeout
 
-        started = time.monotonic()
+        started = self._clock.seconds()
         try:
             release = await self._inner.acquire(token, *args, **kwargs)
         except LockTimeout:
-            self._metrics.lock_wait.labels("busy").observe(time.monotonic() - started)
+            self._metrics.lock_wait.labels("busy").observe(self._clock.seconds() - started)
             self._metrics.lock_busy.inc()
             raise
-        self._metrics.lock_wait.labels("acquired").observe(time.monotonic() - started)
+        self._metrics.lock_wait.labels("acquired").observe(self._clock.seconds() - started)
         return release
 
 
 class MetricsRoot(resource.Resource):
     """Root resource: ``/metrics`` here; everything else to ``inner`` (the API resource), counted.
 
-    ``api`` (a :class:`bws.http.app.BwsApi`) is only used to name the route of a request."""
+    ``api`` (a :class:`bws.http.app.BwsApi`) is only used to name the route of a request;
+    ``clock`` (the process's ``IReactorTime``) times requests and the delivery count."""
 
     isLeaf = True
 
-    def __init__(self, inner: Any, api: Any, metrics: BwsMetrics):
+    def __init__(self, inner: Any, api: Any, metrics: BwsMetrics, clock: IReactorTime):
         super().__init__()
         self.inner = inner
         self.api = api
         self.metrics = metrics
+        self.clock = clock
 
     def route_label(self, method: str, target: str) -> str:
         if method == "OPTIONS":
@@ -170,21 +174,19 @@ class MetricsRoot(resource.Resource):
     def render(self, request):
         if request.path.rstrip(b"/") == b"/metrics" and request.method in (b"GET", b"HEAD"):
             return self._render_metrics(request)
-        started = time.monotonic()
+        started = self.clock.seconds()
         method = request.method.decode("latin-1").upper()
         route = self.route_label(method, request.uri.decode("latin-1"))
 
         def done(_):
-            self.metrics.observe_request(method, route, request.code, time.monotonic() - started)
+            self.metrics.observe_request(method, route, request.code, self.clock.seconds() - started)
 
         request.notifyFinish().addBoth(done)
         return self.inner.render(request)
 
     def _render_metrics(self, request):
-        from twisted.internet import reactor
-
         d = defer.ensureDeferred(self.metrics.refresh_deliveries())
-        d.addTimeout(COUNT_TIMEOUT, reactor)
+        d.addTimeout(COUNT_TIMEOUT, self.clock)
         d.addErrback(lambda _: setattr(self.metrics, "count_ok", 0))
 
         def write(_):
@@ -203,9 +205,9 @@ def instrument(inner: Any, api: Any, service: Any, registry: Optional[CollectorR
 
     api: the :class:`bws.http.app.BwsApi` serving ``inner`` (its base path and
     router name each request's route); service: the process's :class:`bws.services.Services`, whose
-    ``storage`` is counted and whose ``lock`` (shared by every bound copy) is
-    wrapped to time lock waits."""
+    ``storage`` is counted, whose ``lock`` (shared by every bound copy) is
+    wrapped to time lock waits and whose ``clock`` times them."""
     metrics = BwsMetrics(registry, storage=getattr(service, "storage", None))
     if getattr(service, "lock", None) is not None and not isinstance(service.lock, InstrumentedLock):
-        service.lock = InstrumentedLock(service.lock, metrics)
-    return MetricsRoot(inner, api, metrics)
+        service.lock = InstrumentedLock(service.lock, metrics, service.clock)
+    return MetricsRoot(inner, api, metrics, service.clock)

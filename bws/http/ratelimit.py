@@ -27,11 +27,11 @@ that header, or clients pick their own IP.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
 
-from twisted.internet import defer
+from twisted.internet import defer, task
+from twisted.internet.interfaces import IReactorTime
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,10 @@ class RateLimited(Exception):
 
 
 class MemoryCounter:
-    """Fixed windows in process memory: ``{key: (window_end_monotonic, count)}``."""
+    """Fixed windows in process memory: ``{key: (window_end, count)}``; clock:
+    ``() -> seconds`` (the reactor's ``seconds``; tests move it)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
         self.windows: dict[str, tuple[float, int]] = {}
 
@@ -102,10 +103,12 @@ return {n, redis.call('pttl', KEYS[1])}
 
 class RedisCounter:
     """Fixed windows in Redis shared by every API process (:data:`HIT_SCRIPT`:
-    INCR + PEXPIRE in one Lua call, so a window can never lose its expiry)."""
+    INCR + PEXPIRE in one Lua call, so a window can never lose its expiry).
+    clock: the reactor (times a hit out after ``timeout`` s)."""
 
-    def __init__(self, url: str, timeout: float = 1.0, connection: Any = None) -> None:
+    def __init__(self, url: str, *, clock: IReactorTime, timeout: float = 1.0, connection: Any = None) -> None:
         self.url = url
+        self.clock = clock
         self.timeout = timeout
         self._conn = connection
 
@@ -120,10 +123,8 @@ class RedisCounter:
     async def hit(self, key: str, window_ms: int) -> tuple[int, float]:
         """Count one hit -> (count in this window, seconds until the window ends);
         raises (TimeoutError, connection errors) when Redis does not answer in ``timeout``."""
-        from twisted.internet import reactor
-
         d = self.conn.eval(HIT_SCRIPT, keys=[key], args=[str(int(window_ms))])
-        d.addTimeout(self.timeout, reactor)
+        d.addTimeout(self.timeout, self.clock)
         count, ttl = await d
         count, ttl = int(count), int(ttl)
         return count, (ttl if ttl > 0 else window_ms) / 1000.0
@@ -141,22 +142,23 @@ class RateLimiter:
 
     rules: rule name -> :class:`Rule`; counter: MemoryCounter | RedisCounter;
     trust_proxy: take the IP from ``X-Forwarded-For``; sleep: ``async
-    (seconds)`` used for slow-downs (tests replace it)."""
+    (seconds)`` used for slow-downs (:func:`clock_sleep` of the reactor; tests
+    replace it)."""
 
     def __init__(
         self,
         rules: dict[str, Rule],
         counter: Any,
         *,
+        sleep: Callable[[float], Awaitable[None]],
         trust_proxy: bool = False,
-        sleep: Optional[Callable[[float], Awaitable[None]]] = None,
         prefix: str = "bws:ratelimit:",
     ) -> None:
         self.rules = rules
         self.counter = counter
         self.trust_proxy = trust_proxy
         self.prefix = prefix
-        self._sleep = sleep or _reactor_sleep
+        self._sleep = sleep
         self._warned_forwarded = False
         self.by_route: dict[tuple[str, str], Rule] = {
             route: rule for name, rule in rules.items() for route in RULE_ROUTES.get(name, ())
@@ -198,14 +200,18 @@ class RateLimiter:
             await self._sleep(delay)
 
 
-async def _reactor_sleep(seconds: float) -> None:
-    from twisted.internet import reactor, task
+def clock_sleep(clock: IReactorTime) -> Callable[[float], Awaitable[None]]:
+    """``async sleep(seconds)`` on ``clock`` (the reactor)."""
 
-    await task.deferLater(reactor, seconds, lambda: None)
+    async def sleep(seconds: float) -> None:
+        await task.deferLater(clock, seconds, lambda: None)
+
+    return sleep
 
 
-def make_rate_limiter(cfg: Any) -> Optional[RateLimiter]:
-    """The limiter configured by ``cfg.rateLimits`` (None when disabled).
+def make_rate_limiter(cfg: Any, clock: IReactorTime) -> Optional[RateLimiter]:
+    """The limiter configured by ``cfg.rateLimits`` (None when disabled);
+    clock: the reactor (memory windows, slow-downs, Redis timeouts).
 
     The counter is Redis when ``rateLimits.store`` is ``redis``, or ``auto``
     and Redis is in use for locks or the broker; memory otherwise."""
@@ -220,7 +226,7 @@ def make_rate_limiter(cfg: Any) -> Optional[RateLimiter]:
     if store == "auto":
         redis_used = cfg.lockOpts.mode == "redis" or cfg.messageBrokerOpts.mode == "redis"
         store = "redis" if redis_used else "memory"
-    counter: Any = RedisCounter(cfg.redis.url) if store == "redis" else MemoryCounter()
+    counter: Any = RedisCounter(cfg.redis.url, clock=clock) if store == "redis" else MemoryCounter(clock.seconds)
     if store == "memory":
         # several API processes on one database each count on their own
         log.info("rate limits: counted in this process only; set lockOpts.mode or rateLimits.store "
@@ -229,7 +235,10 @@ def make_rate_limiter(cfg: Any) -> Optional[RateLimiter]:
         "rate limits on (%s counter, trustProxy=%s): createWallet %d/%d ms, feeLevels %d/%d ms",
         store, rl.trustProxy, rl.createWallet.max, rl.createWallet.windowMs, rl.feeLevels.max, rl.feeLevels.windowMs,
     )
-    return RateLimiter(rules, counter, trust_proxy=rl.trustProxy)
+    return RateLimiter(rules, counter, sleep=clock_sleep(clock), trust_proxy=rl.trustProxy)
 
 
-__all__ = ["Rule", "RateLimited", "RateLimiter", "MemoryCounter", "RedisCounter", "RULE_ROUTES", "make_rate_limiter"]
+__all__ = [
+    "Rule", "RateLimited", "RateLimiter", "MemoryCounter", "RedisCounter", "RULE_ROUTES", "clock_sleep",
+    "make_rate_limiter",
+]

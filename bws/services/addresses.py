@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from bws.chains.address import derive_address, script_for_address
+from bws.chains.address import derive_address
+from bws.chains.rules import rules_for
 from bws.errors import Errors, ServerError
 from bws.model import Address, Notification, Wallet
 from bws.model import constants as C
@@ -31,7 +32,7 @@ def derive_wallet_address(wallet: Wallet, is_change: bool, now: Optional[int] = 
     try:
         xpubs = [k["xPubKey"] for k in wallet.public_key_ring]
         d = derive_address(xpubs, path, wallet.coin, wallet.network, wallet.address_type, wallet.m)
-        spk = "" if wallet.coin in C.EVM_COINS else script_for_address(d["address"], wallet.coin)
+        spk = rules_for(wallet.coin).script_for_address(d["address"])
     except Exception as e:
         log.warning("address derivation failed for wallet %s at %s: %r", wallet.id, path, e)
         raise ServerError("Bad xPub") from None
@@ -57,9 +58,11 @@ class Addresses(Aggregate):
         return int(self.tunables.max_main_address_gap)
 
     async def register_addresses(self, caller: Caller, wallet: Wallet, addresses: list[Address]) -> None:
-        """Tell the explorer to watch new addresses (when it supports it) before
-        they are stored, so an address we hand out is always watched."""
-        if wallet.coin in C.EVM_COINS or not addresses:
+        """Tell the explorer to watch new addresses (when it supports it:
+        ``register_addresses``, the bitcoind explorer; the EVM explorers read
+        the monitors' transaction index and have none) before they are
+        stored, so an address we hand out is always watched."""
+        if not addresses:
             return
         try:
             ex = self._explorer(wallet.coin, wallet.network)

@@ -25,6 +25,7 @@ import logging
 from typing import Any, Optional
 
 from bws.chains.address import parse_address
+from bws.chains.rules import rules_for
 from bws.chains.selection import totalize
 from bws.errors import BWSError, Errors, bad_request
 from bws.jsnum import strip
@@ -36,15 +37,11 @@ from .context import Caller
 
 log = logging.getLogger(__name__)
 
-#: proposals broadcast within this many seconds still "spend" their inputs (docs/spec/api.md §6.3)
-RECENT_BROADCAST_WINDOW = 24 * 3600
+#: at most this many recently broadcast proposals "spend" their inputs (docs/spec/api.md
+#: §6.3; how recent: the coin's ``broadcast_spend_window``, bws/chains/rules.py)
 RECENT_BROADCAST_LIMIT = 100
 
 _UTXO_KEYS = ("txid", "vout", "address", "scriptPubKey", "satoshis", "confirmations")
-
-
-def _unit_factor(coin: str) -> int:
-    return 10**18 if coin in C.EVM_COINS else 10**8
 
 
 def normalize_utxo(u: dict, coin: str) -> dict:
@@ -53,7 +50,7 @@ def normalize_utxo(u: dict, coin: str) -> dict:
     out = {k: u.get(k) for k in _UTXO_KEYS if k in u}
     sat = u.get("satoshis")
     if isinstance(sat, bool) or not isinstance(sat, (int, float)):
-        sat = int(strip(float(u.get("amount") or 0) * _unit_factor(coin)))
+        sat = int(strip(float(u.get("amount") or 0) * rules_for(coin).unit))
     out["satoshis"] = int(sat)
     conf = u.get("confirmations")
     out["confirmations"] = int(conf) if isinstance(conf, (int, float)) and not isinstance(conf, bool) else 0
@@ -86,7 +83,8 @@ class Balance(Aggregate):
         self, caller: Caller, opts: Optional[dict] = None, wallet: Optional[Wallet] = None
     ) -> list[dict]:
         """The wallet's UTXOs with ``locked`` (inputs of pending proposals),
-        minus inputs of proposals broadcast in the last 24 h, each with
+        minus inputs of proposals broadcast within the coin's
+        ``broadcast_spend_window`` (UTXO coins: 24 h), each with
         ``path`` and ``publicKeys`` of its address.
 
         opts: ``{addresses?: [Address dict], coin?: str}``.  A ``coin`` override
@@ -120,9 +118,10 @@ class Balance(Aggregate):
         for u in utxos:
             if f"{u['txid']}|{u['vout']}" in locked:
                 u["locked"] = True
-        if coin in C.UTXO_COINS:
+        window = rules_for(coin).broadcast_spend_window
+        if window:
             recent = await self.storage.proposals.fetch_broadcasted(
-                wallet.id, min_ts=self.now_s() - RECENT_BROADCAST_WINDOW, limit=RECENT_BROADCAST_LIMIT
+                wallet.id, min_ts=self.now_s() - window, limit=RECENT_BROADCAST_LIMIT
             )
             for txp in recent:
                 for i in txp.get("inputs") or []:
@@ -170,9 +169,7 @@ class Balance(Aggregate):
         coin = C.COIN_ETH
         if caller.wallet_id:
             try:
-                w = await self._fetch_wallet(caller.wallet_id)
-                if w.coin in C.EVM_COINS:
-                    coin = w.coin
+                coin = rules_for((await self._fetch_wallet(caller.wallet_id)).coin).account_lookup_coin
             except BWSError:
                 pass
         for a in addresses:

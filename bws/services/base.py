@@ -23,6 +23,7 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Optional, TypeVa
 from twisted.internet.interfaces import IReactorTime
 
 from bws.chains.checks import is_int, truthy  # noqa: F401  (re-exported to the service areas)
+from bws.chains.rules import find_rules
 from bws.errors import BWSError, Errors, ServerError, bad_request, client_error
 from bws.interfaces import run_locked
 from bws.model import Notification, Wallet
@@ -221,8 +222,9 @@ class Aggregate:
         docs/spec/api.md §9.1; their explorers get the storage holding the tx
         index); ServerError("Could not get blockchain explorer instance") when
         none is configured."""
-        if coin in C.EVM_COINS:
-            network = C.LIVENET
+        rules = find_rules(coin)
+        if rules is not None:
+            network = rules.explorer_network(network)
         ex = None
         if callable(self.explorers) and not isinstance(self.explorers, Mapping):
             ex = self.explorers(coin, network)

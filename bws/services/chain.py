@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 
 from bws.chains.address import parse_address
-from bws.chains.checks import is_int
-from bws.chains.txbuild import is_raw_tx
+from bws.chains.rules import rules_for
 from bws.errors import BWSError, ServerError, bad_request
 from bws.model import constants as C
 
@@ -67,8 +66,8 @@ class Chain(Aggregate):
         network = network.lower()
         if network not in C.NETWORKS:
             return {"code": 1, "message": f"network param not supported: {network}"}
-        if coin in C.EVM_COINS:
-            network = C.LIVENET
+        rules = rules_for(coin)
+        network = rules.explorer_network(network)
         txid = opts.get("txid")
         if not isinstance(txid, str) or not txid:
             return {"code": 1, "message": "can not find txid param"}
@@ -79,18 +78,7 @@ class Chain(Aggregate):
             return {"code": 1, "message": getattr(e, "message", None) or str(e)}
         except Exception as e:  # noqa: BLE001
             return {"code": 1, "message": str(e)}
-        if coin in C.EVM_COINS:
-            confirmed = bool(tx and tx.get("blockHash"))
-        else:
-            confirmed = bool(
-                tx
-                and (
-                    tx.get("blockhash")
-                    or (is_int(tx.get("block")) and tx["block"] > 0)
-                    or (is_int(tx.get("confirmations")) and tx["confirmations"] > 0)
-                )
-            )
-        return {"code": 0, "status": "confirmed" if confirmed else "pending"}
+        return {"code": 0, "status": "confirmed" if rules.tx_confirmed(tx) else "pending"}
 
     async def broadcast_raw_tx(self, caller: Caller, opts: dict) -> str:
         """``POST /v1/broadcast_raw/`` (docs/spec/api.md §4.21): push any signed raw tx.
@@ -107,7 +95,7 @@ class Chain(Aggregate):
         if network not in C.NETWORKS:
             raise bad_request("Invalid network")
         raw = opts.get("rawTx")
-        if not isinstance(raw, str) or not raw or (coin in C.UTXO_COINS and not is_raw_tx(raw)):
+        if not isinstance(raw, str) or not raw or not rules_for(coin).is_raw_tx(raw):
             # the node's "TX decode failed" came back as a 500
             raise bad_request("Invalid rawTx")
         return await self._explorer_call(coin, network, "broadcast", raw)

@@ -120,7 +120,7 @@ class State:
     @classmethod
     def build(cls, storage: Any, clock: IReactorTime) -> "State":
         """Fresh state for one process (or one test)."""
-        return cls(CopayerLookups(storage), WalletFactsCache(), JobTracker(clock), HistoryState())
+        return cls(CopayerLookups(storage, timer=clock.seconds), WalletFactsCache(), JobTracker(clock), HistoryState())
 
 
 __all__ = ["ANONYMOUS", "Caller", "Deps", "Explorers", "State", "Tunables"]

@@ -16,9 +16,11 @@ cached, so the next call asks again.
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional
 
+from bws.chains.constants import EVM_FAMILY, UTXO_FAMILY
 from bws.chains.feelevels import compute_fee_levels, sample_points, static_fee_levels
+from bws.chains.rules import rules_for
 from bws.crypto import js_json_stringify
 from bws.errors import bad_request
 from bws.jsnum import is_number
@@ -26,7 +28,8 @@ from bws.model import Wallet
 from bws.model import constants as C
 
 from .base import Aggregate, maybe_await
-from .context import Caller
+from .broadcasts import BroadcastMarks
+from .context import Caller, Deps, State
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,14 @@ FEE_LEVELS_CACHE_TYPE = "feeLevels"
 
 class Fees(Aggregate):
     """getFeeLevels and the fee rate of a proposal."""
+
+    def __init__(self, deps: Deps, state: State, broadcasts: BroadcastMarks) -> None:
+        super().__init__(deps, state, broadcasts)
+        #: the fee-level source of each chain-rules family (bws/chains/rules.py)
+        self._level_sources: dict[str, Callable[[str, str], Awaitable[list[dict]]]] = {
+            UTXO_FAMILY: self._estimated_levels,
+            EVM_FAMILY: self._node_levels,
+        }
 
     async def get_fee_levels(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
         """Fee levels ``[{level, feePerKb (int sat/kB, wei for eth/try), nbBlocks (int|null)}]``
@@ -50,15 +61,22 @@ class Fees(Aggregate):
             raise bad_request("Invalid coin")
         if network not in C.NETWORKS:
             raise bad_request("Invalid network")
-        if coin in C.EVM_COINS:
-            # gas prices (wei) from the node (bws.adapters.explorers.web3.Web3Explorer.get_fee_levels);
-            # without an explorer or when the node cannot answer: the reference's static table (docs/spec/api.md §9.4)
-            try:
-                return await self._explorer_call(coin, C.LIVENET, "get_fee_levels")
-            except Exception as e:  # noqa: BLE001 - like BTC: defaults, never an error
-                log.warning("fee levels for %s failed: %r", coin, e)
-                return static_fee_levels(coin)
+        return await self._level_sources[rules_for(coin).family](coin, network)
 
+    async def _node_levels(self, coin: str, network: str) -> list[dict]:
+        """EVM coins: gas prices (wei) from the node
+        (bws.adapters.explorers.web3.Web3Explorer.get_fee_levels), livenet only;
+        without an explorer or when the node cannot answer: the reference's
+        static table (docs/spec/api.md §9.4).  Not cached."""
+        try:
+            return await self._explorer_call(coin, network, "get_fee_levels")
+        except Exception as e:  # noqa: BLE001 - like BTC: defaults, never an error
+            log.warning("fee levels for %s failed: %r", coin, e)
+            return static_fee_levels(coin)
+
+    async def _estimated_levels(self, coin: str, network: str) -> list[dict]:
+        """UTXO coins: the explorer's estimator sampled, cached 5 minutes (see
+        the module doc); its failure answers the defaults, not cached."""
         key = js_json_stringify({"coin": coin, "network": network})
         now_ms = self.now_ms()
         cached = await self.storage.cache.get(None, FEE_LEVELS_CACHE_TYPE, key)

@@ -26,7 +26,9 @@ class Fiat(Aggregate):
         bitcore-wallet-service lib/server.js ``getFiatRate``)."""
         args = {k: opts[k] for k in ("coin", "provider", "ts") if opts.get(k) is not None}
         default_provider = self.tunables.fiat_default_provider or DEFAULT_PROVIDER
-        return await fiat_rate_for_request(self.storage, opts.get("code"), args, default_provider=default_provider)
+        return await fiat_rate_for_request(
+            self.storage, opts.get("code"), args, default_provider=default_provider, now_ms=self.now_ms()
+        )
 
     async def get_coin_rates(self, caller: Caller, opts: dict) -> Optional[list[dict[str, Any]]]:
         """``opts``: ``{coin: "eth" | "try"}`` -> ``[{code, name, rate}]`` per

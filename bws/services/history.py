@@ -49,6 +49,7 @@ from bws.chains.history import (
     proposal_time_window,
     tag_low_fees,
 )
+from bws.chains.rules import rules_for
 from bws.errors import Errors
 from bws.model import TxProposal, Wallet
 from bws.model import constants as C
@@ -84,14 +85,15 @@ class History(Aggregate):
         return int(self.tunables.history_cache_address_threshold)
 
     async def _get_block_height(self, coin: str, network: str) -> Optional[int]:
-        """Current height, cached BLOCKHEIGHT_CACHE_TIME (600 s); on a refresh
+        """Current height, cached the coin's ``blockheight_cache_ttl`` (600 s,
+        EVM 10 s; bws/chains/rules.py); on a refresh
         failure the last known height (or None)."""
         try:
             self._explorer(coin, network)
         except Exception:
             return None
         heights = self.state.history.heights
-        ttl = C.BLOCKHEIGHT_CACHE_TIME_ETH if coin in C.EVM_COINS else C.BLOCKHEIGHT_CACHE_TIME
+        ttl = rules_for(coin).blockheight_cache_ttl
         cached = heights.get((coin, network))
         now = self.clock.seconds()
         if cached and now - cached[0] < ttl:

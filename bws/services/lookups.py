@@ -20,7 +20,6 @@ facts are (nearly) immutable, so a process may keep them:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
@@ -36,7 +35,8 @@ class CopayerLookups:
     """Copayer lookups read through a TTL cache.
 
     storage: :class:`bws.storage.Storage` (``storage.wallets.fetch_copayer_lookup``);
-    ttl: seconds; timer: monotonic seconds (tests move it)."""
+    ttl: seconds; timer: the process clock's seconds (``IReactorTime.seconds``,
+    given by :meth:`bws.services.context.State.build`; tests move it)."""
 
     def __init__(
         self,
@@ -44,7 +44,7 @@ class CopayerLookups:
         *,
         ttl: float = LOOKUP_TTL,
         maxsize: int = LOOKUP_MAXSIZE,
-        timer: Callable[[], float] = time.monotonic,
+        timer: Callable[[], float],
     ) -> None:
         self.storage = storage
         self._cache: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)

@@ -1,13 +1,14 @@
 """A proposal as the wallet's copayers read it (docs/spec/api.md §5.4;
 upstream bitcore-wallet-service lib/server.js ``getTx`` / ``getPendingTxs``
 decorations): the stored proposal plus names, the derivation strategy and,
-for accepted BTC/BCH proposals, the fully signed ``raw``.  No I/O."""
+for accepted proposals the coin can rebuild (BTC/BCH), the fully signed
+``raw``.  No I/O."""
 
 from __future__ import annotations
 
 import logging
 
-from bws.chains.txbuild import signed_raw
+from bws.chains.rules import find_rules
 from bws.errors import BWSError
 from bws.model import TxProposal
 from bws.model import constants as C
@@ -31,9 +32,12 @@ def decorate_txp(facts: WalletFacts, txp: TxProposal) -> dict:
     d["derivationStrategy"] = facts.derivation_strategy
     for a in d.get("actions") or []:
         a["copayerName"] = names.get(a.get("copayerId"), "unknown")
-    if txp.status == C.TXP_ACCEPTED and txp.coin in C.UTXO_COINS and not txp.is_legacy() and not d.get("raw"):
+    rules = find_rules(txp.coin)
+    if txp.status == C.TXP_ACCEPTED and rules is not None and not txp.is_legacy() and not d.get("raw"):
         try:
-            d["raw"] = signed_raw(txp)
+            raw = rules.signed_raw(txp)
+            if raw is not None:
+                d["raw"] = raw
         except (BWSError, ValueError) as e:
             # Stored data this server cannot turn into a transaction (a bad
             # output, a stored signature that no longer verifies). This is a

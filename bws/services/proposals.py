@@ -17,21 +17,23 @@ Lifecycle::
     broadcast_tx -> "broadcasted" (NewOutgoingTx / NewOutgoingTxByThirdParty)
 
 Every write runs under the wallet lock (sign/reject/broadcast too, Q19) and
-reads the wallet once, under it.  The coin's steps are chosen once per request
-with ``rules_for(wallet.coin)`` (bws/chains/rules.py): UTXO coins in
-bws/services/proposals_utxo.py, EVM coins in bws/services/proposals_evm.py;
-the lifecycle checks (vote, status, backoff) are shared here.  Marking a
+reads the wallet once, under it.  The coin's steps are picked once per request
+by one lookup, :meth:`Proposals._steps_for` (the wallet's
+``rules_for(wallet.coin).family``, bws/chains/rules.py): UTXO coins in
+bws/services/proposals_utxo.py, EVM coins in bws/services/proposals_evm.py,
+both :class:`ProposalSteps`; the lifecycle checks (vote, status, backoff)
+are shared here.  Marking a
 proposal broadcast is the one rule of bws/services/broadcasts.py.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
-from bws.chains.rules import rules_for
-from bws.chains.txbuild import signed_raw
-from bws.errors import BWSError, Errors, ServerError, bad_request
+from bws.chains.constants import EVM_FAMILY, UTXO_FAMILY
+from bws.chains.rules import ChainRules, rules_for
+from bws.errors import Errors, ServerError, bad_request
 from bws.model import UNDEFINED, LEGACY_UNSUPPORTED_MESSAGE, Notification, TxProposal, Wallet
 from bws.model import constants as C
 
@@ -48,6 +50,31 @@ from .lookups import WalletFacts
 from .proposal_views import decorate_txp
 
 log = logging.getLogger(__name__)
+
+
+class ProposalSteps(Protocol):
+    """The per-family proposal steps (bws/services/proposals_utxo.py
+    ``UTXO_STEPS``, proposals_evm.py ``EVM_STEPS``), each called by
+    :class:`Proposals` under the wallet lock with the wallet read once and
+    the wallet's rules; each returns the JSON-ready answer of its method
+    (the docstrings of :class:`Proposals`)."""
+
+    async def send_max_info(self, p: "Proposals", caller: Caller, wallet: Wallet, rules: Any, opts: dict) -> dict: ...
+
+    async def create(
+        self, p: "Proposals", caller: Caller, wallet: Wallet, rules: Any, opts: dict, txp_id: Any
+    ) -> dict: ...
+
+    async def publish(
+        self, p: "Proposals", caller: Caller, wallet: Wallet, rules: Any, txp: TxProposal, opts: dict
+    ) -> dict: ...
+
+    async def sign(
+        self, p: "Proposals", caller: Caller, wallet: Wallet, rules: Any, txp: TxProposal, copayer: Any, sigs: Any
+    ) -> dict: ...
+
+    async def broadcast(self, p: "Proposals", caller: Caller, wallet: Wallet, rules: Any, txp: TxProposal) -> dict: ...
+
 
 class Proposals(Aggregate):
     """createTx, publishTx, signTx, rejectTx, removePendingTx, getTx,
@@ -69,6 +96,16 @@ class Proposals(Aggregate):
         self.balance = balance
         self.fees = fees
         self.notes = notes
+        #: the proposal steps of each chain-rules family (bws/chains/rules.py)
+        self._steps: dict[str, ProposalSteps] = {
+            UTXO_FAMILY: proposals_utxo.UTXO_STEPS,
+            EVM_FAMILY: proposals_evm.EVM_STEPS,
+        }
+
+    def _steps_for(self, wallet: Wallet) -> tuple[ProposalSteps, ChainRules]:
+        """The wallet's proposal steps and chain rules: the one per-coin lookup."""
+        rules = rules_for(wallet.coin)
+        return self._steps[rules.family], rules
 
     # ------------------------------------------------------------ helpers
     async def _fetch_txp(self, caller: Caller, txp_id: Any, wallet_id: Optional[str] = None) -> TxProposal:
@@ -135,10 +172,8 @@ class Proposals(Aggregate):
         return await self._send_max_info(caller, wallet, opts or {})
 
     async def _send_max_info(self, caller: Caller, wallet: Wallet, opts: dict) -> dict:
-        rules = rules_for(wallet.coin)
-        if rules.is_evm:
-            return await proposals_evm.send_max_info(self, caller, wallet, rules, opts)
-        return await proposals_utxo.send_max_info(self, caller, wallet, rules, opts)
+        steps, rules = self._steps_for(wallet)
+        return await steps.send_max_info(self, caller, wallet, rules, opts)
 
     # ------------------------------------------------------------ create (docs/spec/api.md §6.9)
     async def _check_backoff(self, caller: Caller, wallet: Wallet) -> None:
@@ -188,11 +223,8 @@ class Proposals(Aggregate):
             if existing is not None:
                 return existing
             txp_id = opts.get("txProposalId")  # validated by the preamble
-            rules = rules_for(wallet.coin)
-            if rules.is_evm:
-                return await proposals_evm.create(self, caller, wallet, rules, opts, txp_id)
-
-            return await proposals_utxo.create(self, caller, wallet, rules, opts, txp_id)
+            steps, rules = self._steps_for(wallet)
+            return await steps.create(self, caller, wallet, rules, opts, txp_id)
 
         return await self._run_locked(caller.wallet_id, create)
 
@@ -212,9 +244,8 @@ class Proposals(Aggregate):
             wallet = await self._fetch_wallet(caller.wallet_id)
             txp = await self._fetch_txp(caller, opts["txProposalId"], wallet.id)
             self._require_v3(txp)
-            if rules_for(wallet.coin).is_evm:
-                return await proposals_evm.publish(self, caller, wallet, txp, opts)
-            return await proposals_utxo.publish(self, caller, wallet, txp, opts)
+            steps, rules = self._steps_for(wallet)
+            return await steps.publish(self, caller, wallet, rules, txp, opts)
 
         return await self._run_locked(caller.wallet_id, publish)
 
@@ -234,16 +265,10 @@ class Proposals(Aggregate):
             self._require_v3(txp)
             self._check_can_sign(caller, txp)
             copayer = wallet.get_copayer(caller.copayer_id)
-            sigs = opts["signatures"]
-            rules = rules_for(wallet.coin)
             if copayer is None:
                 raise Errors.BAD_SIGNATURES
-            if rules.is_evm:
-                return await proposals_evm.sign(self, caller, wallet, txp, copayer, sigs)
-            # BAD_SIGNATURES unless valid; the verified build carries every
-            # signature, so on quorum it is the final transaction (built once)
-            built = rules.verify_signatures(txp, copayer.xpub_key, sigs)
-            return await self._accept_and_notify(caller, txp, copayer, sigs, lambda _t: (built.raw, built.txid))
+            steps, rules = self._steps_for(wallet)
+            return await steps.sign(self, caller, wallet, rules, txp, copayer, opts["signatures"])
 
         return await self._run_locked(caller.wallet_id, sign)
 
@@ -373,27 +398,8 @@ class Proposals(Aggregate):
                 raise Errors.TX_ALREADY_BROADCASTED
             if txp.status != C.TXP_ACCEPTED:
                 raise Errors.TX_NOT_ACCEPTED
-            if rules_for(wallet.coin).is_evm:
-                return await proposals_evm.broadcast(self, caller, txp)
-            raw = txp.raw or signed_raw(txp)
-            try:
-                txid = await self._explorer_call(wallet.coin, wallet.network, "broadcast", raw)
-            except BWSError as err:
-                if not txp.txid:
-                    raise
-                found = await self._explorer_call(wallet.coin, wallet.network, "get_transaction", txp.txid)
-                if not found:
-                    raise err
-                await self.broadcasts.mark_broadcast(txp, None, True, creator_id=caller.copayer_id, locked=True)
-                return decorate_txp(WalletFacts.of(wallet), txp)
-            await self.broadcasts.mark_broadcast(
-                txp,
-                txp.txid or (txid if isinstance(txid, str) else None),
-                False,
-                creator_id=caller.copayer_id,
-                locked=True,
-            )
-            return decorate_txp(WalletFacts.of(wallet), txp)
+            steps, rules = self._steps_for(wallet)
+            return await steps.broadcast(self, caller, wallet, rules, txp)
 
         return await self._run_locked(caller.wallet_id, broadcast)
 
@@ -425,4 +431,4 @@ class Proposals(Aggregate):
         return out
 
 
-__all__ = ["Proposals"]
+__all__ = ["ProposalSteps", "Proposals"]

@@ -1,6 +1,6 @@
 """The proposal steps of ETH, Tri and the TRY token (docs/spec/api.md §9, §10
-Q12/Q13/Q27; issue 6), called by :class:`bws.services.proposals.Proposals`
-when ``rules_for(wallet.coin).is_evm`` -- the wallet is read once by the
+Q12/Q13/Q27; issue 6), ``EVM_STEPS``, picked by :class:`bws.services.proposals.Proposals`
+when ``rules_for(wallet.coin).family`` is "evm" -- the wallet is read once by the
 aggregate, under the lock, and handed in.
 
 Coins: ``eth`` (Ethereum), ``tri`` (the Ethereum-compatible Trias chain, its
@@ -108,13 +108,15 @@ async def create(
         now=p.now_s(),
     )
     utxos = await p.balance.get_wallet_utxos(caller, {}, wallet=wallet)
-    select_evm_input(txp, copy.deepcopy(utxos), C.COIN_TRY if wallet.coin == C.COIN_TRY else C.COIN_ETH)
+    select_evm_input(txp, copy.deepcopy(utxos), rules.selection_coin)
     if not truthy(o.get("dryRun")):
         await p._store_txp(txp)
     return txp.to_dict()
 
 
-async def publish(p: "Proposals", caller: Caller, wallet: Wallet, txp: TxProposal, opts: dict) -> dict:
+async def publish(
+    p: "Proposals", caller: Caller, wallet: Wallet, rules: EvmRules, txp: TxProposal, opts: dict
+) -> dict:
     """publishTx's EVM steps (under the lock; ``txp`` v3, read by the
     aggregate) -> TxProposal dict.  Errors: "Invalid proposal signature",
     UNAVAILABLE_UTXOS.  Emits NewTxProposal."""
@@ -164,7 +166,9 @@ async def verify_raw(p: "Proposals", txp: TxProposal, raw: str, check_nonce: boo
     )
 
 
-async def sign(p: "Proposals", caller: Caller, wallet: Wallet, txp: TxProposal, copayer: Any, sigs: Any) -> dict:
+async def sign(
+    p: "Proposals", caller: Caller, wallet: Wallet, rules: EvmRules, txp: TxProposal, copayer: Any, sigs: Any
+) -> dict:
     """signTx's EVM steps (under the lock, vote already checked): the signed
     raw tx is checked against the proposal and the node, then accepted ->
     the proposal as read."""
@@ -173,7 +177,7 @@ async def sign(p: "Proposals", caller: Caller, wallet: Wallet, txp: TxProposal, 
     return await p._accept_and_notify(caller, txp, copayer, sigs, lambda _t: (raw, decoded.hash))
 
 
-async def broadcast(p: "Proposals", caller: Caller, txp: TxProposal) -> dict:
+async def broadcast(p: "Proposals", caller: Caller, wallet: Wallet, rules: EvmRules, txp: TxProposal) -> dict:
     """broadcastTx's EVM steps (under the lock; ``txp`` accepted, not yet
     broadcast) -> TxProposal dict.  Errors: see the module doc."""
     raw: Optional[str] = txp.raw
@@ -185,7 +189,7 @@ async def broadcast(p: "Proposals", caller: Caller, txp: TxProposal) -> dict:
         await p.broadcasts.mark_broadcast(txp, None, True, creator_id=caller.copayer_id, locked=True)
         return txp.to_dict()
     await verify_raw(p, txp, raw, check_nonce=True)
-    if txp.coin == C.COIN_TRY:
+    if not rules.native:  # a token: the gas is paid in ETH
         eth = int(await p._explorer_call(txp.coin, C.LIVENET, "get_native_balance", decoded.sender))
         if eth < decoded.max_fee + decoded.value:
             raise ServerError(INSUFFICIENT_ETH_FOR_FEE)
@@ -202,4 +206,27 @@ async def broadcast(p: "Proposals", caller: Caller, txp: TxProposal) -> dict:
     return txp.to_dict()
 
 
-__all__ = ["INSUFFICIENT_ETH_FOR_FEE", "MAX_GAS_PRICE", "broadcast", "create", "publish", "send_max_info", "sign"]
+class EvmSteps:
+    """The EVM proposal steps as one strategy object
+    (:class:`bws.services.proposals.ProposalSteps`); stateless."""
+
+    send_max_info = staticmethod(send_max_info)
+    create = staticmethod(create)
+    publish = staticmethod(publish)
+    sign = staticmethod(sign)
+    broadcast = staticmethod(broadcast)
+
+
+EVM_STEPS = EvmSteps()
+
+__all__ = [
+    "EVM_STEPS",
+    "EvmSteps",
+    "INSUFFICIENT_ETH_FOR_FEE",
+    "MAX_GAS_PRICE",
+    "broadcast",
+    "create",
+    "publish",
+    "send_max_info",
+    "sign",
+]

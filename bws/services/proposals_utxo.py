@@ -1,8 +1,7 @@
 """The proposal steps of BTC and BCH (docs/spec/api.md §6.9-§6.13, §10
 Q10/Q11; upstream bitcore-wallet-service lib/server.js ``createTx`` /
-``publishTx`` / ``getSendMaxInfo``), called by
-:class:`bws.services.proposals.Proposals` when ``rules_for(wallet.coin)`` is a
-UTXO coin's -- the wallet is read once by the aggregate, under the lock, and
+``publishTx`` / ``getSendMaxInfo``), ``UTXO_STEPS``, picked by :class:`bws.services.proposals.Proposals` when
+``rules_for(wallet.coin).family`` is "utxo" -- the wallet is read once by the aggregate, under the lock, and
 handed in; the coin's checks are asked of the rules
 (bws/chains/utxo_rules.py).
 
@@ -16,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from bws.chains.checks import is_int, truthy
 from bws.chains.selection import select_tx_inputs, send_max_info as select_send_max
-from bws.chains.txbuild import unsigned_raw
+from bws.chains.txbuild import signed_raw, unsigned_raw
 from bws.chains.utxo_rules import UtxoRules
 from bws.crypto import verify_message
-from bws.errors import Errors, bad_request
+from bws.errors import BWSError, Errors, bad_request
 from bws.jsnum import is_number
 from bws.model import UNDEFINED, TxProposal, Wallet
 from bws.model import constants as C
@@ -158,7 +157,9 @@ async def create(p: "Proposals", caller: Caller, wallet: Wallet, rules: UtxoRule
     return txp.to_dict()
 
 
-async def publish(p: "Proposals", caller: Caller, wallet: Wallet, txp: TxProposal, opts: dict) -> dict:
+async def publish(
+    p: "Proposals", caller: Caller, wallet: Wallet, rules: UtxoRules, txp: TxProposal, opts: dict
+) -> dict:
     """publishTx's UTXO steps (under the lock; ``txp`` v3, read by the
     aggregate): the proposal signature must verify against one of the
     caller's request keys over the unsigned raw tx, and every input must
@@ -191,4 +192,54 @@ async def publish(p: "Proposals", caller: Caller, wallet: Wallet, txp: TxProposa
     return decorate_txp(WalletFacts.of(wallet), txp)
 
 
-__all__ = ["change_address_for", "create", "publish", "send_max_info"]
+async def sign(
+    p: "Proposals", caller: Caller, wallet: Wallet, rules: UtxoRules, txp: TxProposal, copayer: Any, sigs: Any
+) -> dict:
+    """signTx's UTXO steps (under the lock, vote already checked): BAD_SIGNATURES
+    unless ``sigs`` are the copayer's valid signatures; the verified build
+    carries every signature, so on quorum it is the final transaction (built
+    once) -> the proposal as read."""
+    built = rules.verify_signatures(txp, copayer.xpub_key, sigs)
+    return await p._accept_and_notify(caller, txp, copayer, sigs, lambda _t: (built.raw, built.txid))
+
+
+async def broadcast(p: "Proposals", caller: Caller, wallet: Wallet, rules: UtxoRules, txp: TxProposal) -> dict:
+    """broadcastTx's UTXO steps (under the lock; ``txp`` accepted, not yet
+    broadcast) -> the decorated proposal.  When the explorer refuses the tx
+    but already knows its txid, the proposal is marked broadcast by a third
+    party; else the explorer's error."""
+    raw = txp.raw or signed_raw(txp)
+    try:
+        txid = await p._explorer_call(wallet.coin, wallet.network, "broadcast", raw)
+    except BWSError as err:
+        if not txp.txid:
+            raise
+        found = await p._explorer_call(wallet.coin, wallet.network, "get_transaction", txp.txid)
+        if not found:
+            raise err
+        await p.broadcasts.mark_broadcast(txp, None, True, creator_id=caller.copayer_id, locked=True)
+        return decorate_txp(WalletFacts.of(wallet), txp)
+    await p.broadcasts.mark_broadcast(
+        txp,
+        txp.txid or (txid if isinstance(txid, str) else None),
+        False,
+        creator_id=caller.copayer_id,
+        locked=True,
+    )
+    return decorate_txp(WalletFacts.of(wallet), txp)
+
+
+class UtxoSteps:
+    """The UTXO proposal steps as one strategy object
+    (:class:`bws.services.proposals.ProposalSteps`); stateless."""
+
+    send_max_info = staticmethod(send_max_info)
+    create = staticmethod(create)
+    publish = staticmethod(publish)
+    sign = staticmethod(sign)
+    broadcast = staticmethod(broadcast)
+
+
+UTXO_STEPS = UtxoSteps()
+
+__all__ = ["UTXO_STEPS", "UtxoSteps", "broadcast", "change_address_for", "create", "publish", "send_max_info", "sign"]

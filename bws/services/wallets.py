@@ -10,6 +10,7 @@ from typing import Any, Optional
 from coincurve import PublicKey
 
 from bws import crypto
+from bws.chains.rules import find_rules
 from bws.errors import ClientError, Errors, ServerError, bad_request, client_error
 from bws.model import UNDEFINED as _UNDEF
 from bws.model import Copayer, Wallet
@@ -95,11 +96,9 @@ class Wallets(Aggregate):
         non-integers, Q18), "Invalid coin", "Invalid network",
         "Invalid public key", "Invalid wallet id" (``id`` given but not a
         UUID, see :func:`valid_wallet_id`), WALLET_ALREADY_EXISTS."""
-        if isinstance(opts, dict) and opts.get("coin") in C.EVM_COINS:
-            # EVM wallets are 1-of-1 (docs/spec/api.md §9.1 recommendation)
-            m, n = opts.get("m"), opts.get("n")
-            if is_int(m) and is_int(n) and (int(m), int(n)) != (1, 1):
-                raise bad_request("Invalid combination of required copayers / total copayers")
+        rules = find_rules(opts.get("coin")) if isinstance(opts, dict) else None
+        if rules is not None:  # e.g. EVM wallets are 1-of-1, before the required-argument check
+            rules.check_copayers(opts.get("m"), opts.get("n"))
         check_required(opts, ["name", "m", "n", "pubKey"])
         name = opts["name"]
         if not isinstance(name, str) or not name:

@@ -23,7 +23,6 @@ delivery checks again, issue 15 finding 4).
 from __future__ import annotations
 
 import secrets
-import time
 import uuid
 from typing import Any, Optional
 from urllib.parse import urlsplit
@@ -91,7 +90,7 @@ async def register_webhook(
     *,
     allow_http: bool = False,
     policy: Optional[DestinationPolicy] = None,
-    now: Optional[float] = None,
+    now: float,
 ) -> dict[str, Any]:
     """Create or replace the caller's webhook for its wallet.
 
@@ -99,7 +98,8 @@ async def register_webhook(
     ``policy`` allows: public ones by default), ``secret`` (optional, 16–256
     chars; generated when absent). Returns ``{id, walletId, copayerId, url,
     secret, createdOn, updatedOn}`` — the only response that contains the
-    secret. Errors: BADREQUEST "Invalid url: ..." / "Invalid secret: ...".
+    secret. ``now``: unix seconds from the caller's clock (``createdOn`` /
+    ``updatedOn``). Errors: BADREQUEST "Invalid url: ..." / "Invalid secret: ...".
     """
     args = args or {}
     url = _check_url(args.get("url"), allow_http)
@@ -108,7 +108,7 @@ async def register_webhook(
         await (policy or DestinationPolicy()).addresses(url)
     except DestinationRefused:
         raise bad_request(NOT_PUBLIC) from None
-    ts = int(time.time() if now is None else now)
+    ts = int(now)
     existing = await storage.webhooks.fetch_for_wallet(wallet_id, copayer_id)
     hook = {
         "version": 1,
@@ -163,6 +163,7 @@ class Webhooks(Aggregate):
             opts,
             allow_http=bool(self.tunables.webhook_allow_http),
             policy=DestinationPolicy(self.tunables.webhook_allow_private_networks),
+            now=self.now_s(),
         )
 
     async def webhook_list(self, caller: Caller, opts: dict) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Iterable, Optional
 
 from bws.storage.mongo import Doc, Mongo
@@ -56,12 +55,15 @@ class ChainIndexRepo:
         """``{coin, network, height, hash, ...}`` of the last block a monitor applied, or None."""
         return await self._m.find_one("monitor_cursors", {"coin": coin, "network": network})
 
-    async def set_cursor(self, coin: str, network: str, height: int, block_hash: str, **extra: Any) -> None:
-        """Record the last block applied (``extra``: more fields to keep with it)."""
+    async def set_cursor(
+        self, coin: str, network: str, height: int, block_hash: str, *, now: int, **extra: Any
+    ) -> None:
+        """Record the last block applied; ``now``: unix seconds (``updatedOn``)
+        from the monitor's clock; ``extra``: more fields to keep with it."""
         await self._m.run(
             self._m.c("monitor_cursors").update_one(
                 {"coin": coin, "network": network},
-                {"$set": {"height": height, "hash": block_hash, "updatedOn": int(time.time()), **extra}},
+                {"$set": {"height": height, "hash": block_hash, "updatedOn": int(now), **extra}},
                 upsert=True,
             )
         )

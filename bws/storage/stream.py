@@ -11,18 +11,12 @@ correctness argument.
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from bws.storage.mongo import Doc, Mongo
-
-
-def _now() -> int:
-    """Unix seconds (``updatedOn`` / ``createdOn`` of cursors and deliveries: bookkeeping only)."""
-    return int(time.time())
 
 
 class StreamRepo:
@@ -34,19 +28,21 @@ class StreamRepo:
         doc = await self._m.find_one("stream_cursors", {"consumer": consumer})
         return doc["lastId"] if doc else ""
 
-    async def set_cursor(self, consumer: str, last_id: str) -> None:
-        """Advance (never rewind) the consumer's cursor."""
+    async def set_cursor(self, consumer: str, last_id: str, *, now: int) -> None:
+        """Advance (never rewind) the consumer's cursor; ``now``: unix seconds
+        (its ``updatedOn``, bookkeeping only) from the caller's clock."""
         await self._m.run(
             self._m.c("stream_cursors").update_one(
-                {"consumer": consumer}, {"$max": {"lastId": last_id}, "$set": {"updatedOn": _now()}}, upsert=True
+                {"consumer": consumer}, {"$max": {"lastId": last_id}, "$set": {"updatedOn": int(now)}}, upsert=True
             )
         )
 
-    async def claim(self, consumer: str, notification_id: str, extra: Optional[Doc] = None) -> bool:
+    async def claim(self, consumer: str, notification_id: str, extra: Optional[Doc] = None, *, now: int) -> bool:
         """Record that ``consumer`` takes ``notification_id``; False if it was already taken.
+        ``now``: unix seconds (the delivery's ``createdOn``) from the caller's clock.
 
         Of several racing consumers exactly one gets True (unique index)."""
-        doc = {"consumer": consumer, "notificationId": notification_id, "createdOn": _now(), **(extra or {})}
+        doc = {"consumer": consumer, "notificationId": notification_id, "createdOn": int(now), **(extra or {})}
         try:
             await self._m.run(self._m.c("stream_deliveries").insert_one(doc))
             return True

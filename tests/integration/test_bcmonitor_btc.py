@@ -401,7 +401,7 @@ async def _feed_block_or_txs(storage, by_block: bool):
 
     monitor = make_monitor(storage, None, LocalBroker(), third_party_delay=0)
     prev = _txid(1000)
-    await storage.chain_index.set_cursor("btc", "testnet", 100, prev)
+    await storage.chain_index.set_cursor("btc", "testnet", 100, prev, now=int(monitor.clock.seconds()))
     monitor.cursor = await storage.chain_index.get_cursor("btc", "testnet")
     await monitor.refresh_watched()
     txs = [

@@ -91,36 +91,36 @@ async def test_lookups_with_and_without_ts(storage, fake_fiat):
 
     # with ts: newest at or before ts
     mid = t0 + 30 * 60 * MS
-    assert await get_rate(storage, "USD", ts=mid) == {"ts": mid, "rate": 60000, "fetchedOn": t0}
-    assert await get_rate(storage, "USD", ts=t1) == {"ts": t1, "rate": 61000, "fetchedOn": t1}
-    assert await get_rate(storage, "USD", ts=t0 - 1) == {"ts": t0 - 1}
+    assert await get_rate(storage, "USD", ts=mid, now_ms=now) == {"ts": mid, "rate": 60000, "fetchedOn": t0}
+    assert await get_rate(storage, "USD", ts=t1, now_ms=now) == {"ts": t1, "rate": 61000, "fetchedOn": t1}
+    assert await get_rate(storage, "USD", ts=t0 - 1, now_ms=now) == {"ts": t0 - 1}
     # a list in, a list out, same order
-    assert await get_rate(storage, "USD", ts=[t1, t0 - 1, mid]) == [
+    assert await get_rate(storage, "USD", ts=[t1, t0 - 1, mid], now_ms=now) == [
         {"ts": t1, "rate": 61000, "fetchedOn": t1},
         {"ts": t0 - 1},
         {"ts": mid, "rate": 60000, "fetchedOn": t0},
     ]
     # 120-minute look-back: exactly at the boundary kept, 1 ms beyond → missing
     edge = t1 + MAX_LOOK_BACK_MS
-    assert (await get_rate(storage, "USD", ts=edge - 1))["rate"] == 61000
-    assert (await get_rate(storage, "USD", ts=edge))["fetchedOn"] == t1
-    assert await get_rate(storage, "USD", ts=edge + 1) == {"ts": edge + 1}
+    assert (await get_rate(storage, "USD", ts=edge - 1, now_ms=now))["rate"] == 61000
+    assert (await get_rate(storage, "USD", ts=edge, now_ms=now))["fetchedOn"] == t1
+    assert await get_rate(storage, "USD", ts=edge + 1, now_ms=now) == {"ts": edge + 1}
     # falsy ts (absent/0/NaN query value) → now
     assert (await get_rate(storage, "USD", ts=0, now_ms=now))["ts"] == now
 
     # the HTTP route helper: query parsing, provider/coin/ts, error for a missing code
-    body = await fiat_rate_for_request(storage, "USD", {"ts": str(mid)})
+    body = await fiat_rate_for_request(storage, "USD", {"ts": str(mid)}, now_ms=now)
     assert body == {"ts": mid, "rate": 60000, "fetchedOn": t0}
-    body = await fiat_rate_for_request(storage, "USD", {b"provider": [b"Bitstamp"], b"ts": [str(mid).encode()]})
+    body = await fiat_rate_for_request(storage, "USD", {b"provider": [b"Bitstamp"], b"ts": [str(mid).encode()]}, now_ms=now)
     assert body == {"ts": mid, "rate": 60010.0, "fetchedOn": t0}
-    body = await fiat_rate_for_request(storage, "EUR", {"coin": "ETH", "provider": "CoinGecko", "ts": str(t1)})
+    body = await fiat_rate_for_request(storage, "EUR", {"coin": "ETH", "provider": "CoinGecko", "ts": str(t1)}, now_ms=now)
     assert body == {"ts": t1, "rate": 2755.25, "fetchedOn": t1}
     body = await fiat_rate_for_request(storage, "USD", {"ts": "abc"}, now_ms=now)
     assert body == {"ts": now, "rate": 61000, "fetchedOn": t1}
-    wall = await fiat_rate_for_request(storage, "USD", {})  # real now: far past the stored data
-    assert set(wall) == {"ts"} and abs(wall["ts"] - time.time() * MS) < 60 * MS
+    later = t1 + 10 * HOUR * MS  # no ts: the caller's now, here far past the stored data
+    assert await fiat_rate_for_request(storage, "USD", {}, now_ms=later) == {"ts": later}
     with pytest.raises(ClientError) as e:
-        await fiat_rate_for_request(storage, "", {})
+        await fiat_rate_for_request(storage, "", {}, now_ms=now)
     assert e.value.to_body() == {"code": "BADREQUEST", "message": "Required argument code missing."}
 
 

@@ -115,10 +115,12 @@ class _Storage:
 
 class _Service:
     def __init__(self, lookups):
+        from twisted.internet.task import Clock
+
         from bws.services.lookups import CopayerLookups
 
         self.storage = _Storage(lookups)
-        self.copayer_lookups = CopayerLookups(self.storage)  # as Services has (cached lookups)
+        self.copayer_lookups = CopayerLookups(self.storage, timer=Clock().seconds)  # as Services has (cached lookups)
 
         self.sessions = self
 

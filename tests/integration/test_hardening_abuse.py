@@ -170,7 +170,7 @@ async def test_delivery_connects_to_the_checked_address(storage, webhook_receive
     policy = DestinationPolicy(["127.0.0.0/8"], resolve=dns)
     w = await make_wallet(storage, m=1, n=1)
     url = f"http://hooks.example:{webhook_receiver.port}/hook"
-    hook = await register_webhook(storage, w["id"], "w1-c1", {"url": url}, allow_http=True, policy=policy)
+    hook = await register_webhook(storage, w["id"], "w1-c1", {"url": url}, allow_http=True, policy=policy, now=int(reactor.seconds()))
     webhook_receiver.secret = hook["secret"]
     svc = _service(storage, TreqPoster(reactor, 2, policy))
     svc.start()
@@ -192,7 +192,7 @@ async def test_dns_rebinding_after_registration_is_refused(storage, webhook_rece
     policy = DestinationPolicy(resolve=dns)
     w = await make_wallet(storage, m=1, n=1)
     url = f"http://rebind.example:{webhook_receiver.port}/hook"
-    hook = await register_webhook(storage, w["id"], "w1-c1", {"url": url}, allow_http=True, policy=policy)
+    hook = await register_webhook(storage, w["id"], "w1-c1", {"url": url}, allow_http=True, policy=policy, now=int(reactor.seconds()))
     svc = _service(storage, TreqPoster(reactor, 2, policy), attempts=2)
     svc.start()
     try:
@@ -220,9 +220,9 @@ async def test_https_delivery_to_an_allowed_name_verifies_its_certificate(storag
         w = await make_wallet(storage, m=1, n=1)
         url = f"https://localhost:{receiver.port}/hook"
         with pytest.raises(Exception, match="public addresses only"):
-            await register_webhook(storage, w["id"], "w1-c1", {"url": url})
+            await register_webhook(storage, w["id"], "w1-c1", {"url": url}, now=int(reactor.seconds()))
         policy = DestinationPolicy(["127.0.0.0/8", "::1/128"])
-        hook = await register_webhook(storage, w["id"], "w1-c1", {"url": url}, policy=policy)
+        hook = await register_webhook(storage, w["id"], "w1-c1", {"url": url}, policy=policy, now=int(reactor.seconds()))
         receiver.secret = hook["secret"]
         tls = BrowserLikePolicyForHTTPS(trustRoot=Certificate.loadPEM(cert.read_bytes()))
         svc = _service(storage, TreqPoster(reactor, 2, policy, tls=tls))
@@ -254,7 +254,7 @@ async def test_failures_look_the_same_in_the_deliveries_list(storage):
         urls = [f"http://127.0.0.1:{free_port()}/hook", f"http://127.0.0.1:{hang_up.getHost().port}/hook",
                 "http://10.255.255.1:8080/hook"]
         registration = DestinationPolicy(["127.0.0.0/8", "10.0.0.0/8"])
-        hooks = [await register_webhook(storage, w["id"], c["id"], {"url": u}, allow_http=True, policy=registration)
+        hooks = [await register_webhook(storage, w["id"], c["id"], {"url": u}, allow_http=True, policy=registration, now=int(reactor.seconds()))
                  for c, u in zip(w["copayers"], urls)]
         svc = _service(storage, TreqPoster(reactor, 2, DestinationPolicy(["127.0.0.0/8"])))
         svc.start()
@@ -280,7 +280,7 @@ async def test_failures_look_the_same_in_the_deliveries_list(storage):
 
 
 def test_upstream_limits_are_on_by_default_and_ignore_forwarded_for(caplog):
-    lim = make_rate_limiter(config_from_dict({}))
+    lim = make_rate_limiter(config_from_dict({}), reactor)
     assert lim is not None and not lim.trust_proxy and isinstance(lim.counter, MemoryCounter)
     cw = lim.rules["createWallet"]
     assert (cw.window_ms, cw.max, cw.delay_after, cw.delay_ms, cw.message) == (3_600_000, 15, 8, 3000, WALLET_MSG)
@@ -293,7 +293,7 @@ def test_upstream_limits_are_on_by_default_and_ignore_forwarded_for(caplog):
     (warning,) = [r.getMessage() for r in caplog.records if r.name == "bws.http.ratelimit"]
     assert "set rateLimits.trustProxy to true" in warning
     for mode in ({"lockOpts": {"mode": "redis"}}, {"messageBrokerOpts": {"mode": "redis"}}):
-        assert isinstance(make_rate_limiter(config_from_dict(mode)).counter, RedisCounter)
+        assert isinstance(make_rate_limiter(config_from_dict(mode), reactor).counter, RedisCounter)
 
 
 def test_spoofed_forwarded_for_and_two_processes_share_one_count(mongo_server, redis_server, tmp_path):

@@ -362,7 +362,7 @@ async def test_health_answers_in_time_when_a_cancelled_check_does_not_stop():
 
     service = types.SimpleNamespace(storage=FrozenStorage(), broker=LocalBroker(), lock=LocalLock(reactor), explorers={})
     t = time.monotonic()
-    ok, checks = await check_health(service, timeout=0.3)
+    ok, checks = await check_health(service, timeout=0.3, clock=reactor)
     assert time.monotonic() - t < 1.0
     assert not ok and checks["database"]["ok"] is False and checks["database"]["error"] == "no answer in 0.3s"
     assert checks["lock"]["ok"] and checks["broker"]["ok"]

@@ -4,7 +4,7 @@ lock and every node answer; 503 naming the failing checks otherwise."""
 from __future__ import annotations
 
 import pytest_twisted
-from twisted.internet import defer
+from twisted.internet import defer, reactor
 
 from bws.http.health import check_health
 from bws.interfaces import LockTimeout
@@ -66,7 +66,7 @@ async def test_health_503_names_failing_checks(api):
 @pytest_twisted.ensureDeferred
 async def test_health_check_times_out(service):
     service.explorers = {("eth", "livenet"): HeightExplorer(hang=True)}
-    ok, checks = await check_health(service, timeout=0.3)
+    ok, checks = await check_health(service, timeout=0.3, clock=reactor)  # real time: the hang times out
     assert not ok
     assert checks["node:eth:livenet"]["ok"] is False
     assert "no answer" in checks["node:eth:livenet"]["error"]

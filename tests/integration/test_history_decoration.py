@@ -14,6 +14,8 @@ MINE_RX = "1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CG"  # receive address
 MINE_RX2 = "1LHgMiTHq92Re5ZZXB4YjdjkyahfKGuuA6"
 MINE_CHANGE = "1FUzgKcyPJsYwDLUEVJYeE2N3KVaoxTjGS"
 EXT = "18PzpUFkFZE8zKWUPvfykkTxmB9oMR8qP7"
+#: the caller's clock (unix s): a tx with neither blocktime nor firstSeenTs gets it as its time
+NOW = 1_700_000_000
 EXT2 = "1GdXraZ1gtoVAvBh49D4hK9xLm6SKgesoE"
 
 ADDRESSES = [
@@ -37,7 +39,7 @@ def insight(txid, vin, vout, fees_sat, *, confirmations=6, size=None, blocktime=
     if size is not None:
         raw["size"] = size
     raw.update(extra)
-    return normalize_tx(raw)
+    return normalize_tx(raw, now=NOW)
 
 
 def one(tx, **kw):
@@ -63,7 +65,7 @@ def test_normalize_insight_tx():
         "fees": 0.0001,
         "size": 226,
     }
-    tx = normalize_tx(raw)
+    tx = normalize_tx(raw, now=NOW)
     assert tx == {
         "txid": "t1",
         "confirmations": 0,
@@ -79,7 +81,7 @@ def test_normalize_insight_tx():
         ],
     }
     assert normalize_tx({"txid": "x", "vin": [], "vout": []}, now=123)["time"] == 123
-    assert normalize_tx({"txid": "x", "blocktime": 5, "firstSeenTs": 7})["time"] == 5
+    assert normalize_tx({"txid": "x", "blocktime": 5, "firstSeenTs": 7}, now=NOW)["time"] == 5
 
 
 def test_normalize_eth_amounts_are_wei():
@@ -91,10 +93,10 @@ def test_normalize_eth_amounts_are_wei():
         "confirmations": 10,
         "blocktime": 9,
     }
-    tx = normalize_tx(raw, "eth")
+    tx = normalize_tx(raw, "eth", now=NOW)
     assert tx["outputs"][0]["amount"] == 10**18
     assert tx["fees"] == 105000000000000
-    assert normalize_tx(dict(raw, feesWei=105000000000001), "eth")["fees"] == 105000000000001
+    assert normalize_tx(dict(raw, feesWei=105000000000001), "eth", now=NOW)["fees"] == 105000000000001
 
 
 # -- §6.14 examples ------------------------------------------------------------------
@@ -125,7 +127,7 @@ def test_moved():
 
 
 def test_invalid():
-    item = one(normalize_tx({"txid": "i", "vin": [], "vout": [], "fees": 0, "confirmations": 1, "blocktime": 3}))
+    item = one(normalize_tx({"txid": "i", "vin": [], "vout": [], "fees": 0, "confirmations": 1, "blocktime": 3}, now=NOW))
     assert item["action"] == "invalid" and item["amount"] == 0
     assert item["outputs"] == [] and item["inputs"] == []
 

@@ -16,7 +16,7 @@ from twisted.internet import reactor
 
 from bws.http.app import BwsApi
 from bws.config import config_from_dict
-from bws.http.ratelimit import MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, make_rate_limiter
+from bws.http.ratelimit import MemoryCounter, RateLimited, RateLimiter, RedisCounter, Rule, clock_sleep, make_rate_limiter
 from tests.bws_process import start_bws
 from tests.helpers.client import TestClient
 from tests.helpers.fixtures import clock, explorer, service  # noqa: F401
@@ -47,16 +47,16 @@ def test_rule_semantics_match_express_rate_limit():
 
 
 def test_default_on_and_store_choice():
-    assert make_rate_limiter(config_from_dict({"rateLimits": {"enabled": False}})) is None
-    mem = make_rate_limiter(config_from_dict({}))
+    assert make_rate_limiter(config_from_dict({"rateLimits": {"enabled": False}}), reactor) is None
+    mem = make_rate_limiter(config_from_dict({}), reactor)
     assert isinstance(mem.counter, MemoryCounter) and not mem.trust_proxy
     assert set(mem.rules) == {"createWallet", "feeLevels"}
-    red = make_rate_limiter(config_from_dict({"lockOpts": {"mode": "redis"}}))
+    red = make_rate_limiter(config_from_dict({"lockOpts": {"mode": "redis"}}), reactor)
     assert isinstance(red.counter, RedisCounter)
-    broker = make_rate_limiter(config_from_dict({"messageBrokerOpts": {"mode": "redis"}}))
+    broker = make_rate_limiter(config_from_dict({"messageBrokerOpts": {"mode": "redis"}}), reactor)
     assert isinstance(broker.counter, RedisCounter)
     forced = make_rate_limiter(config_from_dict({"rateLimits": {"enabled": True, "store": "memory"},
-                                                 "lockOpts": {"mode": "redis"}}))
+                                                 "lockOpts": {"mode": "redis"}}), reactor)
     assert isinstance(forced.counter, MemoryCounter)
 
 
@@ -100,7 +100,7 @@ async def limited_api(service):
 
     rules = {"createWallet": Rule("createWallet", 3_600_000, 3, 1, 3000, WALLET_MSG),
              "feeLevels": Rule("feeLevels", 600_000, 2, 5, 300, "Too many request")}
-    lim = RateLimiter(rules, MemoryCounter(), trust_proxy=True, sleep=sleep)
+    lim = RateLimiter(rules, MemoryCounter(reactor.seconds), trust_proxy=True, sleep=sleep)
     site = BwsApi(service, rate_limiter=lim).site()
     site.noisy = False
     port = reactor.listenTCP(0, site, interface="127.0.0.1")
@@ -135,8 +135,8 @@ async def test_api_answers_429_plain_text(limited_api):
 
 @pytest_twisted.ensureDeferred
 async def test_redis_counter_shared_and_expiring(redis_server):
-    a = RedisCounter(redis_server.url)
-    b = RedisCounter(redis_server.url)
+    a = RedisCounter(redis_server.url, clock=reactor)
+    b = RedisCounter(redis_server.url, clock=reactor)
     key = "bws:ratelimit:test:" + uuid.uuid4().hex
     try:
         assert (await a.hit(key, 60_000))[0] == 1
@@ -161,7 +161,8 @@ async def test_redis_down_fails_open():
     from tests.servers.proc import free_port
 
     lim = RateLimiter({"createWallet": Rule("createWallet", 60_000, 1, 0, 0, WALLET_MSG)},
-                      RedisCounter(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5))
+                      RedisCounter(f"redis://127.0.0.1:{free_port()}/0", clock=reactor, timeout=0.5),
+                      sleep=clock_sleep(reactor))
     started = time.monotonic()
     for _ in range(3):
         await lim.check("POST", "/v2/wallets/", "127.0.0.1", {})  # never refused while the count is unknown

@@ -195,20 +195,20 @@ async def test_cache(storage):
 @pytest_twisted.ensureDeferred
 async def test_stream_cursor_and_claims(storage):
     assert await storage.stream.get_cursor("email") == ""
-    await storage.stream.set_cursor("email", "000000000000020000")
-    await storage.stream.set_cursor("email", "000000000000010000")  # never rewinds
+    await storage.stream.set_cursor("email", "000000000000020000", now=1_700_000_000)
+    await storage.stream.set_cursor("email", "000000000000010000", now=1_700_000_001)  # never rewinds
     assert await storage.stream.get_cursor("email") == "000000000000020000"
-    assert await storage.stream.claim("email", "n1") is True
-    assert await storage.stream.claim("email", "n1") is False
-    assert await storage.stream.claim("push", "n1") is True
+    assert await storage.stream.claim("email", "n1", now=1_700_000_002) is True
+    assert await storage.stream.claim("email", "n1", now=1_700_000_003) is False
+    assert await storage.stream.claim("push", "n1", now=1_700_000_004) is True
 
 
 @pytest_twisted.ensureDeferred
 async def test_monitor_cursor_and_chain_txs(storage):
     assert await storage.chain_index.get_cursor("btc", "testnet") is None
-    await storage.chain_index.set_cursor("btc", "testnet", 101, "ab" * 32)
+    await storage.chain_index.set_cursor("btc", "testnet", 101, "ab" * 32, now=1_700_000_005)
     cur = await storage.chain_index.get_cursor("btc", "testnet")
-    assert (cur["height"], cur["hash"]) == (101, "ab" * 32)
+    assert (cur["height"], cur["hash"], cur["updatedOn"]) == (101, "ab" * 32, 1_700_000_005)  # the caller's clock
     await storage.chain_index.store("eth_txs", {"hash": "0x1", "from": "0xA", "to": "0xB", "blockNumber": 5})
     await storage.chain_index.store("eth_txs", {"hash": "0x1", "from": "0xA", "to": "0xB", "blockNumber": 6})
     await storage.chain_index.store("try_txs", {"hash": "0x2", "logIndex": 0, "from": "0xC", "to": "0xA", "blockNumber": 7})

@@ -199,8 +199,8 @@ async def test_claim_left_by_a_crashed_process_is_rerun_after_claim_timeout(stor
     fresh = await notifier.notify(note(2))
     now = int(time.time() * 1000)
     # a previous incarnation claimed both and died before finishing; one claim is old
-    await storage.stream.claim("crashy", n["id"], {"state": "claimed", "claimedAt": now - 10_000, "attempts": 1})
-    await storage.stream.claim("crashy", fresh["id"], {"state": "claimed", "claimedAt": now, "attempts": 1})
+    await storage.stream.claim("crashy", n["id"], {"state": "claimed", "claimedAt": now - 10_000, "attempts": 1}, now=now // 1000)
+    await storage.stream.claim("crashy", fresh["id"], {"state": "claimed", "claimedAt": now, "attempts": 1}, now=now // 1000)
     rec = Recorder()
     c = await consumer("crashy", storage, broker, rec, claim_timeout=5.0).start()
     assert rec.ids == [n["id"]]  # the recent claim may still be alive elsewhere: left alone

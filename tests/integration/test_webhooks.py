@@ -25,15 +25,17 @@ def test_signature_format():
 @pytest_twisted.ensureDeferred
 async def test_registration_rules(storage):
     with pytest.raises(ClientError, match="https"):
-        await register_webhook(storage, "w1", "c1", {"url": "http://8.8.8.8/hook"})
+        await register_webhook(storage, "w1", "c1", {"url": "http://8.8.8.8/hook"}, now=1_700_000_000)
     with pytest.raises(ClientError):
-        await register_webhook(storage, "w1", "c1", {"url": "https://8.8.8.8/h", "secret": "short"})
+        await register_webhook(storage, "w1", "c1", {"url": "https://8.8.8.8/h", "secret": "short"}, now=1_700_000_000)
     with pytest.raises(ClientError):
-        await register_webhook(storage, "w1", "c1", {})
-    h = await register_webhook(storage, "w1", "c1", {"url": "https://8.8.8.8/hook"})
+        await register_webhook(storage, "w1", "c1", {}, now=1_700_000_000)
+    h = await register_webhook(storage, "w1", "c1", {"url": "https://8.8.8.8/hook"}, now=1_700_000_000)
     assert len(h["secret"]) == 64 and h["url"] == "https://8.8.8.8/hook"
-    h2 = await register_webhook(storage, "w1", "c1", {"url": "https://8.8.4.4/other", "secret": "x" * 20})
+    assert (h["createdOn"], h["updatedOn"]) == (1_700_000_000, 1_700_000_000)  # the caller's clock
+    h2 = await register_webhook(storage, "w1", "c1", {"url": "https://8.8.4.4/other", "secret": "x" * 20}, now=1_700_000_100)
     assert h2["id"] == h["id"] and h2["secret"] == "x" * 20
+    assert (h2["createdOn"], h2["updatedOn"]) == (1_700_000_000, 1_700_000_100)  # a replacement keeps createdOn
     listed = await list_webhooks(storage, "w1", "c1")
     assert [x["url"] for x in listed] == ["https://8.8.4.4/other"] and "secret" not in listed[0]
     assert await list_webhooks(storage, "w1", "c2") == []
@@ -46,7 +48,7 @@ async def test_receiver_failing_twice_gets_it_once_signed(storage, webhook_recei
     w = await make_wallet(storage, m=1, n=1)
     local = DestinationPolicy(["127.0.0.0/8"])  # the receiver is on loopback: the operator allow-list
     hook = await register_webhook(storage, w["id"], "w1-c1", {"url": webhook_receiver.url}, allow_http=True,
-                                  policy=local)
+                                  policy=local, now=1_700_000_000)
     webhook_receiver.secret = hook["secret"]
     webhook_receiver.fail_first = 2
     svc = WebhookService(storage, WebhookOpts(enabled=True, retryBackoff=0.1, maxAttempts=5, pollInterval=0.2, allowHttp=True,

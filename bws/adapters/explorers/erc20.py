@@ -23,10 +23,10 @@ defaults to **true** for this provider.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Optional
 
 from eth_utils import to_checksum_address
+from twisted.internet.interfaces import IReactorTime
 
 from bws.errors import ServerError
 from bws.adapters.errors import ExplorerError
@@ -58,7 +58,7 @@ class Erc20Explorer(Web3Explorer):
 
     async def get_native_balance(self, address: str) -> int:
         """ETH balance (wei) of ``address`` (cached like token balances)."""
-        now = self.clock()
+        now = self.clock.seconds()
         hit = self._native.get(address.lower())
         if hit and now - hit[0] < self.balance_ttl:
             return hit[1]
@@ -100,7 +100,7 @@ class Erc20Explorer(Web3Explorer):
             self.collection,
             {
                 "hash": tx.hash, "logIndex": -1, "from": tx.sender, "to": call[0], "value": str(call[1]),
-                "blockNumber": None, "timeStamp": int(time.time()), "broadcastedOn": int(time.time()),
+                "blockNumber": None, "timeStamp": int(self.clock.seconds()), "broadcastedOn": int(self.clock.seconds()),
             },
         )  # fmt: skip
 
@@ -150,13 +150,15 @@ class Erc20Explorer(Web3Explorer):
         return self._insight_shape(d, height, int(d.get("value") or 0), 0)
 
 
-def make_explorer(coin: str, network: str, opts: Any, storage: Any) -> Erc20Explorer:
+def make_explorer(coin: str, network: str, opts: Any, storage: Any, clock: IReactorTime) -> Erc20Explorer:
     """``provider: "erc20"``: coin try (the TRY token). ``opts``: a
-    :class:`bws.config.ExplorerOpts`; raises ValueError for a missing url or tokenAddress."""
+    :class:`bws.config.ExplorerOpts`; ``clock``: the reactor; raises ValueError
+    for a missing url or tokenAddress."""
     if not opts.url:
         raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.url: required")
     if not opts.tokenAddress:
         raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.tokenAddress: required")
     return Erc20Explorer(
-        coin, network, opts.url, opts.chainId, token_address=opts.tokenAddress, storage=storage, **explorer_kwargs(opts)
+        coin, network, opts.url, opts.chainId, token_address=opts.tokenAddress, storage=storage, clock=clock,
+        **explorer_kwargs(opts),
     )

@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any, Iterable, Optional
 
 from eth_utils import to_checksum_address
+from twisted.internet.interfaces import IReactorTime
 
 from bws.aio import as_deferred
 from bws.adapters.errors import ExplorerError
@@ -122,7 +122,7 @@ class Web3Explorer:
         fee_ttl: float = 30.0,
         timeout: float = 30.0,
         allow_unprotected: bool = False,
-        clock=time.monotonic,
+        clock: IReactorTime,
     ) -> None:
         self.coin = coin
         self.network = network
@@ -190,7 +190,7 @@ class Web3Explorer:
         return int(await self.w3.eth.get_balance(address, "latest"))
 
     async def _cached_balances(self, addresses: list[str], fetch) -> list[int]:
-        now = self.clock()
+        now = self.clock.seconds()
         out: dict[str, int] = {}
         missing = []
         for a in addresses:
@@ -297,7 +297,7 @@ class Web3Explorer:
         percentile tip; without fee history ``eth_gasPrice`` × (1.5, 1.25, 1,
         1, 1).  Cached ``fee_ttl`` s.  ExplorerError when the node answers
         neither."""
-        now = self.clock()
+        now = self.clock.seconds()
         if self._fee_levels and now - self._fee_levels[0] < self.fee_ttl:
             return [dict(x) for x in self._fee_levels[1]]
         levels = C.FEE_LEVELS[self.coin]
@@ -334,7 +334,7 @@ class Web3Explorer:
             {
                 "hash": tx.hash, "from": tx.sender, "to": tx.to, "value": str(tx.value), "nonce": tx.nonce,
                 "gas": tx.gas, "gasPrice": str(tx.gas_price), "input": "0x" + tx.data.hex(),
-                "blockNumber": None, "timeStamp": int(time.time()), "broadcastedOn": int(time.time()),
+                "blockNumber": None, "timeStamp": int(self.clock.seconds()), "broadcastedOn": int(self.clock.seconds()),
             },
         )  # fmt: skip
 
@@ -485,11 +485,12 @@ def explorer_kwargs(opts: Any) -> dict:
     return kwargs
 
 
-def make_explorer(coin: str, network: str, opts: Any, storage: Any) -> Web3Explorer:
+def make_explorer(coin: str, network: str, opts: Any, storage: Any, clock: IReactorTime) -> Web3Explorer:
     """``provider: "web3"``: coins eth and tri (network livenet). ``opts``: a
-    :class:`bws.config.ExplorerOpts`; raises ValueError for a missing url or another coin."""
+    :class:`bws.config.ExplorerOpts`; ``clock``: the reactor (cache ages,
+    times of just-broadcast txs); raises ValueError for a missing url or another coin."""
     if not opts.url:
         raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.url: required")
     if coin not in ("eth", "tri"):
         raise ValueError(f"blockchainExplorerOpts.{coin}.{network}.provider: web3 serves eth and tri, not {coin!r}")
-    return Web3Explorer(coin, network, opts.url, opts.chainId, storage=storage, **explorer_kwargs(opts))
+    return Web3Explorer(coin, network, opts.url, opts.chainId, storage=storage, clock=clock, **explorer_kwargs(opts))

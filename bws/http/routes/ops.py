@@ -21,7 +21,7 @@ def register(router: Router) -> None:
 
     @router.add("GET", "/v1/health/", auth=NONE, version_gate=False)
     async def health(r: ApiRequest):
-        ok, checks = await check_health(r.services)
+        ok, checks = await check_health(r.services, clock=r.services.clock)
         body = {"status": "ok" if ok else "fail", "checks": checks}
         if not ok:
             raise HttpError(503, body)
