@@ -1,7 +1,9 @@
 """Balance and UTXO routes (docs/spec/api.md §4.17, §4.20).
 
 ``GET /v1/balance/?coin=&twoStep=1`` -> get_balance;
-``GET /v1/utxos/?addresses=a,b,c`` -> get_utxos (signed copayers).
+``GET /v1/utxos/?addresses=a,b,c`` -> get_utxos (signed copayers);
+``POST /v1/clearcache/[?tokenAddress=]`` -> addresses.clear_cache (the
+wallet's balance and history caches; bwc 10.x/11.x ``clearCache``).
 """
 
 from __future__ import annotations
@@ -36,3 +38,7 @@ def register(router: Router) -> None:
     @router.add("GET", "/v1/utxos/")
     async def utxos(r: ApiRequest):
         return await r.services.balance.get_utxos(r.caller, _utxos_opts(r))
+
+    @router.add("POST", "/v1/clearcache/")
+    async def clear_cache(r: ApiRequest):
+        return await r.services.addresses.clear_cache(r.caller, {"tokenAddress": r.query_str("tokenAddress")})
