@@ -219,6 +219,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                          "response": "WalletStatus"},
     "GET /v2/wallets/": {"tag": "wallets", "summary": "Wallet status",
                          "query": {"includeExtendedInfo": _str, "twoStep": _str}, "response": "WalletStatus"},
+    "GET /v3/wallets/": {"tag": "wallets", "summary": "TEMP: wallet status for bwc 11 (as /v2/wallets/)",
+                         "query": {"includeExtendedInfo": _str, "twoStep": _str}, "response": "WalletStatus"},
     "GET /v1/wallets/{identifier}/": {"tag": "wallets", "summary": "Support staff: status of the wallet found by id, address or txid",
                                       "query": {"includeExtendedInfo": _str, "twoStep": _str}, "response": "WalletStatus"},
     "GET /v1/preferences/": {"tag": "wallets", "summary": "The caller's preferences", "response": "Preferences"},
