@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from bws.chains.checks import truthy
-from bws.errors import ClientError, bad_request
+from bws.errors import Errors, bad_request, client_error
 
 #: createTx options that only make sense when set; not implemented here.
 #: name -> why (the 400's message)
@@ -48,7 +48,7 @@ def check_number_format(value: Any) -> None:
         return
     if value in ("hex", "string"):
         raise bad_request(f"numberFormat {value!r} is not supported: amounts are JSON numbers")
-    raise ClientError("INVALID_NUMBER_FORMAT", "Invalid number format")
+    raise Errors.INVALID_NUMBER_FORMAT
 
 
 def check_create_v3(opts: Mapping[str, Any], wallet_coin: str) -> None:
@@ -63,7 +63,7 @@ def check_create_v3(opts: Mapping[str, Any], wallet_coin: str) -> None:
             raise bad_request(f"{name} is not supported: {why}")
     method = opts.get("signingMethod")
     if method is not None and method not in _SIGNING_METHODS:
-        raise ClientError("WRONG_SIGNING_METHOD", f"Wrong signingMethod: {method!r} (supported: ecdsa)")
+        raise client_error("WRONG_SIGNING_METHOD", "Wrong signingMethod: only ecdsa is supported")
     version = opts.get("txpVersion")
     if version is not None and version != TXP_VERSION:
         raise bad_request(f"Invalid txpVersion: this route creates version {TXP_VERSION} proposals")
