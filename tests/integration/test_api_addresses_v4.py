@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+
 import pytest_twisted
 
 from tests.helpers.fixtures import api, clock, explorer, service  # noqa: F401
@@ -126,3 +127,15 @@ async def test_clearcache(api):
     r = await api.client.post("/v1/clearcache/?tokenAddress=0xabc", {}, k)
     assert r.status == 400 and "tokenAddress" in r.json["message"]
     assert (await api.client.post("/v1/clearcache/", {})).status == 401
+
+
+@pytest_twisted.ensureDeferred
+async def test_balance_and_history_refuse_token_options(api):
+    w, k = await _wallet(api)
+    c = api.client
+    for path in ("/v1/balance/", "/v1/txhistory/"):
+        for name in ("tokenAddress", "multisigContractAddress"):
+            r = await c.get(f"{path}?{name}=0xabc", k)
+            assert (r.status, r.json["code"]) == (400, "BADREQUEST") and name in r.json["message"], (path, r.text)
+        r = await c.get(f"{path}?tokenAddress=", k)  # empty: what a client sends when there is none
+        assert r.status == 200, r.text

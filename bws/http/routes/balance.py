@@ -10,11 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from bws.errors import bad_request
 from bws.http.request import ApiRequest
 from bws.http.routing import Router
 
+#: query options of bwc 10.x/11.x (EVM tokens and multisig contracts) this server does not
+#: implement: a set value is a 400 naming it, never ignored (docs/compatibility.md)
+UNSUPPORTED_QUERY = ("tokenAddress", "multisigContractAddress")
+
+
+def refuse_unsupported(r: ApiRequest) -> None:
+    """400 naming the first of :data:`UNSUPPORTED_QUERY` given a value."""
+    for name in UNSUPPORTED_QUERY:
+        if r.query_str(name):
+            raise bad_request(f"{name} is not supported: no token or multisig-contract wallets here")
+
 
 def _balance_opts(r: ApiRequest) -> dict[str, Any]:
+    refuse_unsupported(r)
     opts: dict[str, Any] = {}
     if r.query_str("coin"):
         opts["coin"] = r.query_str("coin")
