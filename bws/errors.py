@@ -34,6 +34,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "INSUFFICIENT_ETH_FOR_FEE": "Insufficient ETH funds for fee",
     "INVALID_ADDRESS": "Invalid address",
     "INVALID_CHANGE_ADDRESS": "Invalid change address",
+    "INVALID_NUMBER_FORMAT": "Invalid number format",  # upstream 11.x (numberFormat query)
     "KEY_IN_COPAYER": "Key already registered",
     "LOCKED_FUNDS": "Funds are locked by pending transaction proposals",
     "HISTORY_LIMIT_EXCEEDED": "Requested page limit is above allowed maximum",
@@ -55,6 +56,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "WALLET_NOT_COMPLETE": "Wallet is not complete",
     "WALLET_NOT_FOUND": "Wallet not found",
     "WALLET_NEED_SCAN": "Wallet needs addresses scan",
+    "WRONG_SIGNING_METHOD": "Wrong signingMethod",  # upstream 11.x (createTx signingMethod)
 }
 
 

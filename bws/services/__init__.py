@@ -7,11 +7,13 @@ aggregate          methods (each ``async def name(caller, opts)``)
 ``wallets``        create_wallet, join_wallet, add_access, get_wallet, get_status,
                    get_wallet_from_identifier
 ``preferences``    get_preferences, save_preferences
-``addresses``      create_address, get_main_addresses
+``addresses``      create_address, get_main_addresses, get_addresses, clear_cache
 ``balance``        get_wallet_utxos, get_utxos, get_balance (two-step, fast cache)
 ``proposals``      create_tx, publish_tx, sign_tx, reject_tx, remove_pending_tx,
-                   get_tx, broadcast_tx, get_send_max_info, get_pending_txs
-                   (EVM steps: proposals_evm.py; decorations: proposal_views.py)
+                   get_tx, broadcast_tx, get_send_max_info, get_pending_txs,
+                   create_tx_v3, get_tx_by_hash, get_coins_for_tx
+                   (EVM steps: proposals_evm.py; decorations: proposal_views.py;
+                   bwc 10.x/11.x option checks: proposals_v3.py)
 ``history``        get_tx_history
 ``scan``           start_scan, scan
 ``notes``          get_tx_note, edit_tx_note, get_tx_notes

@@ -8,7 +8,7 @@ from typing import Optional
 
 from bws.chains.address import derive_address
 from bws.chains.rules import rules_for
-from bws.errors import Errors, ServerError
+from bws.errors import Errors, ServerError, bad_request
 from bws.model import Address, Notification, Wallet
 from bws.model import constants as C
 
@@ -86,14 +86,19 @@ class Addresses(Aggregate):
             lambda docs, renew_id: self.storage.addresses.store_with_wallet(wallet_doc, address_docs, docs, renew_id),
         )
 
-    async def _can_create_address(self, caller: Caller, ignore_max_gap: bool) -> bool:
+    async def _can_create_address(self, caller: Caller, ignore_max_gap: bool, is_change: bool = False) -> bool:
         """Gap check (docs/spec/api.md §6.2): False when the last MAX_MAIN_ADDRESS_GAP receive
         addresses all lack activity.  Activity found is cached on the address
-        (``hasActivity``).  Explorer errors propagate."""
+        (``hasActivity``).  Explorer errors propagate.  is_change: the same
+        check on the change branch (``POST /v4/addresses/ {isChange: true}``:
+        upstream skips the limit for change addresses, ours does not,
+        docs/compatibility.md)."""
         if ignore_max_gap:
             return True
         gap = self._max_main_address_gap()
-        addresses = [a for a in await self.storage.addresses.fetch(caller.wallet_id) if not a.get("isChange")]
+        addresses = [
+            a for a in await self.storage.addresses.fetch(caller.wallet_id) if bool(a.get("isChange")) == is_change
+        ]
         latest = addresses[-gap:] if gap > 0 else []
         if len(latest) < gap or any(a.get("hasActivity") for a in latest):
             return True
@@ -112,12 +117,15 @@ class Addresses(Aggregate):
         """New receive address (docs/spec/api.md §6.2) -> Address dict
         ``{version, createdOn, address, walletId, isChange, path, publicKeys, coin, network, type}``.
 
-        opts: ``{ignoreMaxGap?: bool}``.  Single-address wallets always get
+        opts: ``{ignoreMaxGap?: bool, isChange?: bool}`` (``isChange``: only
+        ``POST /v4/addresses/`` passes it; a change address, ``m/1/i``, under
+        the gap check of the change branch).  Single-address wallets always get
         their first address (no notification).  Emits NewAddress
         ``{address}``.  Errors: MAIN_ADDRESS_GAP_REACHED, WALLET_NOT_FOUND,
         WALLET_NOT_COMPLETE, WALLET_NEED_SCAN, 500 "Bad xPub", explorer errors."""
         opts = opts or {}
-        if not await self._can_create_address(caller, truthy(opts.get("ignoreMaxGap"))):
+        is_change = truthy(opts.get("isChange"))
+        if not await self._can_create_address(caller, truthy(opts.get("ignoreMaxGap")), is_change):
             raise Errors.MAIN_ADDRESS_GAP_REACHED
 
         async def create() -> dict:
@@ -130,7 +138,7 @@ class Addresses(Aggregate):
                 existing = await self.storage.addresses.fetch(caller.wallet_id)
                 if existing:
                     return address_out(existing[0])
-            address = derive_wallet_address(wallet, False, now=self.now_s())
+            address = derive_wallet_address(wallet, is_change, now=self.now_s())
             notice = self._new_notification(caller, "NewAddress", {"address": address.address})
             await self.store_new_addresses(caller, wallet, [address], notice)
             return address_out(address.to_dict())
@@ -151,3 +159,48 @@ class Addresses(Aggregate):
         if is_int(limit) and int(limit) > 0:
             addresses = addresses[: int(limit)]
         return addresses
+
+    async def get_addresses(self, caller: Caller, opts: Optional[dict] = None) -> list[dict]:
+        """Every address of the wallet, receive and change, in creation order
+        (``GET /v2/addresses``; upstream lib/server.ts ``getAddresses``).
+
+        opts: ``{noChange?: bool (receive addresses only), addresses?: [str]
+        (only these), reverse?: bool, skip?: int >= 0, limit?: int > 0}``,
+        applied in that order -> list of Address dicts.  A skip or limit that
+        is not a non-negative integer is 400 "Invalid skip" / "Invalid limit"."""
+        opts = opts or {}
+        skip, limit = opts.get("skip"), opts.get("limit")
+        if skip is not None and not (is_int(skip) and int(skip) >= 0):
+            raise bad_request("Invalid skip")
+        if limit is not None and not (is_int(limit) and int(limit) >= 0):
+            raise bad_request("Invalid limit")
+        addresses = [address_out(a) for a in await self.storage.addresses.fetch(caller.wallet_id)]
+        if truthy(opts.get("noChange")):
+            addresses = [a for a in addresses if not a.get("isChange")]
+        wanted = opts.get("addresses")
+        if isinstance(wanted, list):
+            keep = {w for w in wanted if isinstance(w, str)}
+            addresses = [a for a in addresses if a.get("address") in keep]
+        if truthy(opts.get("reverse")):
+            addresses.reverse()
+        if skip or limit:  # upstream: limit 0 means "no limit"
+            start = int(skip or 0)
+            addresses = addresses[start : start + int(limit)] if limit else addresses[start:]
+        return addresses
+
+    async def clear_cache(self, caller: Caller, opts: Optional[dict] = None) -> dict:
+        """Forget what is cached about the wallet (``POST /v1/clearcache/``;
+        upstream ``clearWalletCache``): its balance cache (addresses with
+        balance) is dropped and its history cache marked stale, so the next
+        balance and history reads ask the explorer -> ``{"success": true}``.
+
+        opts: ``{tokenAddress?}``: a token's cache (EVM) is not something this
+        server keeps: a non-empty value is 400 naming it.  Errors:
+        WALLET_NOT_FOUND."""
+        opts = opts or {}
+        if truthy(opts.get("tokenAddress")):
+            raise bad_request("tokenAddress is not supported: there is no token cache to clear")
+        wallet = await self._fetch_wallet(caller.wallet_id)
+        await self.storage.cache.delete(wallet.id, "addressesWithBalance")
+        await self.storage.cache.soft_reset(wallet.id)
+        return {"success": True}

@@ -45,7 +45,7 @@ from .addresses import Addresses
 from .balance import Balance
 from .fees import Fees
 from .notes import Notes
-from . import proposals_evm, proposals_utxo
+from . import proposals_evm, proposals_utxo, proposals_v3
 from .lookups import WalletFacts
 from .proposal_views import decorate_txp
 
@@ -228,6 +228,48 @@ class Proposals(Aggregate):
 
         return await self._run_locked(caller.wallet_id, create)
 
+    async def create_tx_v3(self, caller: Caller, opts: Optional[dict] = None) -> dict:
+        """``POST /v3/txproposals/`` (bwc 10.x/11.x): :meth:`create_tx` after
+        the v3 options are checked (bws/services/proposals_v3.py
+        ``check_create_v3``: a set option we do not implement -- enableRBF,
+        replaceTxByFee, isTokenSwap, tokenAddress, ... -- is a 400 naming it;
+        ``chain`` must be the wallet's) -> TxProposal dict (version 3, status
+        temporary).  Errors: those of :meth:`create_tx`, WALLET_NOT_FOUND
+        first."""
+        opts = opts if isinstance(opts, dict) else {}
+        wallet = await self._fetch_wallet(caller.wallet_id)
+        proposals_v3.check_create_v3(opts, wallet.coin)
+        return await self.create_tx(caller, proposals_v3.create_opts_v3(opts))
+
+    async def get_tx_by_hash(self, caller: Caller, opts: dict) -> dict:
+        """``GET /v1/txproposalsbyhash/:txid/``: the caller's wallet's
+        proposal with that txid, decorated as :meth:`get_tx` (with its
+        ``note``).  Scoped to the caller's wallet (upstream reads any
+        wallet's, docs/spec/protocol-bwc11.md §9).  Errors: "Invalid txid",
+        TX_NOT_FOUND."""
+        txid = proposals_v3.check_txid(opts.get("txid"))
+        docs = await self.storage.proposals.fetch_by_txids(caller.wallet_id, [txid])
+        if not docs:
+            raise Errors.TX_NOT_FOUND
+        return await self.get_tx(caller, {"txProposalId": docs[0]["id"]})
+
+    async def get_coins_for_tx(self, caller: Caller, opts: dict) -> dict:
+        """``GET /v1/txcoins/?coin=&network=&txId=`` -> ``{inputs: [coin],
+        outputs: [coin]}`` of any transaction the wallet's explorer knows
+        (shape: bws/services/proposals_v3.py ``coins_for_tx``);
+        ``{inputs: [], outputs: []}`` for EVM wallets, as upstream.  Errors:
+        "Required argument txId missing.", "Invalid txid", "<coin|chain|network>
+        ... does not match the wallet", TX_NOT_FOUND (unknown to the node),
+        explorer errors."""
+        wallet = await self._fetch_wallet(caller.wallet_id)
+        txid = proposals_v3.txcoins_opts_check(opts, wallet.coin, wallet.network)
+        if rules_for(wallet.coin).is_evm:
+            return {"inputs": [], "outputs": []}
+        tx = await self._explorer_call(wallet.coin, wallet.network, "get_transaction", txid)
+        if not tx:
+            raise Errors.TX_NOT_FOUND
+        return proposals_v3.coins_for_tx(tx, wallet.coin, wallet.network)
+
     # ------------------------------------------------------------ publish / sign / reject (docs/spec/api.md §6.10)
     async def publish_tx(self, caller: Caller, opts: dict) -> dict:
         """Publish a temporary proposal (docs/spec/api.md §4.10) -> TxProposal (status pending).
@@ -239,6 +281,7 @@ class Proposals(Aggregate):
         UNAVAILABLE_UTXOS (an input locked by another pending proposal or
         spent).  Emits NewTxProposal."""
         check_required(opts, ["txProposalId", "proposalSignature"])
+        proposals_v3.check_number_format(opts.get("numberFormat"))
 
         async def publish() -> dict:
             wallet = await self._fetch_wallet(caller.wallet_id)
@@ -258,6 +301,7 @@ class Proposals(Aggregate):
         BAD_SIGNATURES.  Emits TxProposalAcceptedBy and, on quorum,
         TxProposalFinallyAccepted."""
         check_required(opts, ["txProposalId", "signatures"])
+        proposals_v3.check_number_format(opts.get("numberFormat"))
 
         async def sign() -> dict:
             wallet = await self._fetch_wallet(caller.wallet_id)
@@ -412,7 +456,9 @@ class Proposals(Aggregate):
         (or by us, answer lost): they are marked (the one rule,
         :meth:`bws.services.broadcasts.BroadcastMarks.mark_seen_on_chain`: under
         the wallet lock, once) and left out.  Explorer errors keep the
-        proposal listed (Q7)."""
+        proposal listed (Q7).  opts: ``{numberFormat?}`` (``GET
+        /v2/txproposals/``: only ``number``, bws/services/proposals_v3.py)."""
+        proposals_v3.check_number_format((opts or {}).get("numberFormat"))
         docs = await self.storage.proposals.fetch_pending(caller.wallet_id)
         txps = [TxProposal.from_dict(d) for d in docs]
         on_chain = await self._accepted_on_chain(txps)

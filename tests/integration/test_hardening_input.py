@@ -464,6 +464,21 @@ def operations(s: Stack) -> dict[str, Op]:
         "GET /v1/tri/address_nonce/{address}/": Op(path=eth_address),
         "GET /v1/get_transaction_pending_status/": Op(None, query=lambda: {"coin": "btc", "network": "testnet",
                                                                           "txid": s.ids["txid"]}),
+        # bitcore-wallet-client 10.x / 11.x (issue 17: addresses and proposals)
+        "GET /v3/wallets/": Op(query=lambda: {"includeExtendedInfo": "1", "twoStep": "1"}),
+        "POST /v4/addresses/": Op(body=lambda: {"ignoreMaxGap": True, "isChange": False}),
+        "GET /v2/addresses/": Op(query=lambda: {"limit": "5", "skip": "1", "reverse": "1", "noChange": "1",
+                                                "addresses": s.address}),
+        "POST /v1/clearcache/": Op(),
+        "POST /v3/txproposals/": Op(body=lambda: {**tx_body(), "payProUrl": None, "isTokenSwap": None,
+                                                  "replaceTxByFee": None, "chain": "btc", "txpVersion": 3},
+                                    body_for=tx_body_for, drop=fee_choice),
+        "GET /v2/txproposals/": Op(query=lambda: {"numberFormat": "number"}),
+        "POST /v2/txproposals/{id}/publish/": Op(path=lambda: {"id": s.ids["temporary"]},
+                                                 body=lambda: {"proposalSignature": "00"}),
+        "POST /v2/txproposals/{id}/signatures/": Op(path=pending, body=lambda: {"signatures": ["00"]}),
+        "GET /v1/txproposalsbyhash/{txid}/": Op(path=txid),
+        "GET /v1/txcoins/": Op(query=lambda: {"coin": "btc", "network": "testnet", "txId": s.ids["txid"]}),
     }
 
 

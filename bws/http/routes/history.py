@@ -8,10 +8,12 @@ number.
 from __future__ import annotations
 
 from bws.http.request import ApiRequest
+from bws.http.routes.balance import refuse_unsupported
 from bws.http.routing import Router
 
 
 def _history_opts(r: ApiRequest) -> dict:
+    refuse_unsupported(r)  # bwc 11.x tokenAddress / multisigContractAddress
     opts = {name: r.query_number(name) for name in ("skip", "limit")}
     return {k: v for k, v in opts.items() if v is not None}
 

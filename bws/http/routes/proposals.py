@@ -16,7 +16,16 @@ returns the service's answer.
 ``DELETE /v1/txproposals/:id/``             sig    remove_pending_tx
 ``POST /v1/broadcast_raw/``                 sig    broadcast_raw_tx
 ``GET  /v1/sendmaxinfo/``                   sig    get_send_max_info
+``POST /v3/txproposals/``                   sig    create_tx_v3 (bwc 10.x/11.x)
+``GET  /v2/txproposals/``                   sig    get_pending_txs ({numberFormat})
+``POST /v2/txproposals/:id/publish/``       sig    publish_tx ({numberFormat})
+``POST /v2/txproposals/:id/signatures/``    sig    sign_tx ({numberFormat})
+``GET  /v1/txproposalsbyhash/:txid/``       sig    get_tx_by_hash (caller's wallet)
+``GET  /v1/txcoins/?coin=&network=&txId=``  sig    get_coins_for_tx
 ==========================================  =====  ==============================
+
+The v3/v4 routes (docs/spec/protocol-bwc11.md §3.3) pass the ``numberFormat``
+query to the service, which accepts only the rendering it has.
 """
 
 from __future__ import annotations
@@ -41,6 +50,16 @@ def _send_max_opts(r: ApiRequest) -> dict[str, Any]:
     if r.query_flag("returnInputs"):
         opts["returnInputs"] = True
     return opts
+
+
+def _with_format(r: ApiRequest, opts: dict) -> dict:
+    """``opts`` plus the ``numberFormat`` query when given."""
+    fmt = r.query_str("numberFormat")
+    return {**opts, "numberFormat": fmt} if fmt is not None else opts
+
+
+def _txcoins_opts(r: ApiRequest) -> dict[str, Any]:
+    return {name: r.query_str(name) for name in ("coin", "chain", "network", "txId")}
 
 
 def register(router: Router) -> None:
@@ -85,6 +104,32 @@ def register(router: Router) -> None:
     @router.add("POST", "/v1/broadcast_raw/")
     async def broadcast_raw(r: ApiRequest):
         return await r.services.chain.broadcast_raw_tx(r.caller, r.body)
+
+    @router.add("POST", "/v3/txproposals/")
+    async def create_tx_v3(r: ApiRequest):
+        return await r.services.proposals.create_tx_v3(r.caller, _with_format(r, r.body))
+
+    @router.add("GET", "/v2/txproposals/")
+    async def pending_txps_v2(r: ApiRequest):
+        return await r.services.proposals.get_pending_txs(r.caller, _with_format(r, {}))
+
+    @router.add("POST", "/v2/txproposals/:id/publish/")
+    async def publish_tx_v2(r: ApiRequest):
+        opts = _with_format(r, {**r.body, "txProposalId": r.params["id"]})
+        return await r.services.proposals.publish_tx(r.caller, opts)
+
+    @router.add("POST", "/v2/txproposals/:id/signatures/")
+    async def sign_tx_v2(r: ApiRequest):
+        opts = _with_format(r, {**r.body, "txProposalId": r.params["id"]})
+        return await r.services.proposals.sign_tx(r.caller, opts)
+
+    @router.add("GET", "/v1/txproposalsbyhash/:txid/")
+    async def tx_by_hash(r: ApiRequest):
+        return await r.services.proposals.get_tx_by_hash(r.caller, {"txid": r.params["txid"]})
+
+    @router.add("GET", "/v1/txcoins/")
+    async def coins_for_tx(r: ApiRequest):
+        return await r.services.proposals.get_coins_for_tx(r.caller, _txcoins_opts(r))
 
     @router.add("GET", "/v1/sendmaxinfo/")
     async def send_max_info(r: ApiRequest):
