@@ -75,6 +75,8 @@ class ProposalSteps(Protocol):
 
     async def broadcast(self, p: "Proposals", caller: Caller, wallet: Wallet, rules: Any, txp: TxProposal) -> dict: ...
 
+    async def coins_for_tx(self, p: "Proposals", wallet: Wallet, rules: Any, txid: str) -> dict: ...
+
 
 class Proposals(Aggregate):
     """createTx, publishTx, signTx, rejectTx, removePendingTx, getTx,
@@ -263,12 +265,8 @@ class Proposals(Aggregate):
         explorer errors."""
         wallet = await self._fetch_wallet(caller.wallet_id)
         txid = proposals_v3.txcoins_opts_check(opts, wallet.coin, wallet.network)
-        if rules_for(wallet.coin).is_evm:
-            return {"inputs": [], "outputs": []}
-        tx = await self._explorer_call(wallet.coin, wallet.network, "get_transaction", txid)
-        if not tx:
-            raise Errors.TX_NOT_FOUND
-        return proposals_v3.coins_for_tx(tx, wallet.coin, wallet.network)
+        steps, rules = self._steps_for(wallet)
+        return await steps.coins_for_tx(self, wallet, rules, txid)
 
     # ------------------------------------------------------------ publish / sign / reject (docs/spec/api.md §6.10)
     async def publish_tx(self, caller: Caller, opts: dict) -> dict:

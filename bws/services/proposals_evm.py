@@ -206,6 +206,12 @@ async def broadcast(p: "Proposals", caller: Caller, wallet: Wallet, rules: EvmRu
     return txp.to_dict()
 
 
+async def coins_for_tx(p: Any, wallet: Wallet, rules: Any, txid: str) -> dict:
+    """``GET /v1/txcoins/``: no coins on an account chain (as upstream
+    server.ts getCoinsForTx off UTXO chains)."""
+    return {"inputs": [], "outputs": []}
+
+
 class EvmSteps:
     """The EVM proposal steps as one strategy object
     (:class:`bws.services.proposals.ProposalSteps`); stateless."""
@@ -215,6 +221,7 @@ class EvmSteps:
     publish = staticmethod(publish)
     sign = staticmethod(sign)
     broadcast = staticmethod(broadcast)
+    coins_for_tx = staticmethod(coins_for_tx)
 
 
 EVM_STEPS = EvmSteps()

@@ -26,6 +26,7 @@ from bws.model import constants as C
 from .addresses import address_out, derive_wallet_address
 from .context import Caller
 from .lookups import WalletFacts
+from . import proposals_v3
 from .proposal_views import decorate_txp
 
 if TYPE_CHECKING:
@@ -229,6 +230,16 @@ async def broadcast(p: "Proposals", caller: Caller, wallet: Wallet, rules: UtxoR
     return decorate_txp(WalletFacts.of(wallet), txp)
 
 
+async def coins_for_tx(p: Any, wallet: Wallet, rules: Any, txid: str) -> dict:
+    """``GET /v1/txcoins/``: the inputs and outputs of ``txid`` as the
+    wallet's explorer knows it (shape: bws/services/proposals_v3.py
+    ``coins_for_tx``); TX_NOT_FOUND when the node does not know it."""
+    tx = await p._explorer_call(wallet.coin, wallet.network, "get_transaction", txid)
+    if not tx:
+        raise Errors.TX_NOT_FOUND
+    return proposals_v3.coins_for_tx(tx, wallet.coin, wallet.network)
+
+
 class UtxoSteps:
     """The UTXO proposal steps as one strategy object
     (:class:`bws.services.proposals.ProposalSteps`); stateless."""
@@ -238,8 +249,9 @@ class UtxoSteps:
     publish = staticmethod(publish)
     sign = staticmethod(sign)
     broadcast = staticmethod(broadcast)
+    coins_for_tx = staticmethod(coins_for_tx)
 
 
 UTXO_STEPS = UtxoSteps()
 
-__all__ = ["UTXO_STEPS", "UtxoSteps", "broadcast", "change_address_for", "create", "publish", "send_max_info", "sign"]
+__all__ = ["UTXO_STEPS", "UtxoSteps", "broadcast", "change_address_for", "coins_for_tx", "create", "publish", "send_max_info", "sign"]
