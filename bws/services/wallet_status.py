@@ -118,12 +118,19 @@ def bulk_item(wallet_id: Optional[str], token_address: Optional[str], status: An
     ``result.wallet.secret`` for pending wallets and would raise a TypeError
     on upstream's items, which have no ``wallet`` key."""
     if error is not None:
-        return {"walletId": wallet_id, "tokenAddress": token_address, "success": False, "message": str(error)}
+        return {"walletId": wallet_id, "tokenAddress": token_address, "success": False, "message": error_message(error)}
     item = {"walletId": wallet_id, "tokenAddress": token_address, "success": True, "status": status}
     wallet = status.get("wallet") if isinstance(status, dict) else None
     if isinstance(wallet, dict) and wallet.get("status") == C.WALLET_PENDING:
         item["wallet"] = {"id": wallet.get("id"), "status": C.WALLET_PENDING}
     return item
+
+
+def error_message(error: Exception) -> str:
+    """The text of a client or server error (its ``message``), as upstream's
+    bulk items carry it."""
+    message = getattr(error, "message", None)
+    return message if isinstance(message, str) else str(error)
 
 
 def per_copayer_options(query: dict, copayer_id: str) -> dict:
@@ -172,6 +179,7 @@ __all__ = [
     "check_chain",
     "check_number_format",
     "check_token_options",
+    "error_message",
     "exist_pairs",
     "per_copayer_options",
     "refuse_unsupported_wallet_options",

@@ -374,7 +374,7 @@ class Wallets(Aggregate):
         out: list[dict] = []
         for copayer_id, who in identities:
             if isinstance(who, Exception):
-                out.append({"success": False, "error": str(who)})
+                out.append({"success": False, "error": ws.error_message(who)})
                 continue
             extra = (opts.get("perCopayer") or {}).get(copayer_id) or {}
             common = {**base, "multisigContractAddress": extra.get("multisigContractAddress"),
