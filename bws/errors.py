@@ -34,6 +34,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "INSUFFICIENT_ETH_FOR_FEE": "Insufficient ETH funds for fee",
     "INVALID_ADDRESS": "Invalid address",
     "INVALID_CHANGE_ADDRESS": "Invalid change address",
+    "INVALID_NUMBER_FORMAT": "Invalid number format",  # upstream 11.x (numberFormat query)
     "KEY_IN_COPAYER": "Key already registered",
     "LOCKED_FUNDS": "Funds are locked by pending transaction proposals",
     "HISTORY_LIMIT_EXCEEDED": "Requested page limit is above allowed maximum",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from bws.errors import ClientError, bad_request
+from bws.errors import bad_request, client_error
 from bws.model import constants as C
 
 #: ``numberFormat`` values upstream knows (``routes/context.ts checkNumberFormat``)
@@ -66,7 +66,7 @@ def check_number_format(value: Any) -> None:
         return
     if value in NUMBER_FORMATS:
         raise bad_request(f"numberFormat {value} is not supported: amounts are JSON numbers (numberFormat=number)")
-    raise ClientError("INVALID_NUMBER_FORMAT", "Invalid number format")
+    raise client_error("INVALID_NUMBER_FORMAT")
 
 
 def check_token_options(coin: str, opts: dict) -> None:
