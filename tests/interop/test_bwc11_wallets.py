@@ -160,3 +160,18 @@ def test_preferences_round_trip(bwc11):
         alice.savePreferences(preferences={"tokenAddresses": ["0x6b175474e89094c44da98b954eedeac495271d0f"]})
     assert "tokenAddresses is only valid for EVM wallets" in str(e.value)
     assert alice.getPreferences()["email"] == "alice@example.com"
+
+
+
+def test_get_status_by_identifier_is_broken_in_the_client(bwc11, bws_api):
+    """11.5.2's ``getStatusByIdentifier`` calls ``$.checkArugment`` (a typo: no such
+    preconditions function) and throws before any request, so support staff cannot use it
+    with this client version; the staff route itself (``GET /v1/wallets/:identifier/``,
+    walletCheck accepted) is covered by tests/integration/test_api_wallets_v3.py."""
+    staff = bwc11.new_copayer("staff", m=1, n=1)
+    wallet_id = staff.createWallet(walletName="staff", copayerName="staff", m=1, n=1,
+                                   network="testnet")["credentials"]["walletId"]
+    with pytest.raises(BwcError) as e:
+        staff.getStatusByIdentifier(identifier=wallet_id, walletCheck=True)
+    assert e.value.name == "TypeError" and "checkArugment" in e.value.message
+    assert f"/v1/wallets/{wallet_id}" not in bws_api.log_tail()  # nothing reached the server
