@@ -51,6 +51,16 @@ class EvmRules:
         if is_int(m) and is_int(n) and (int(m), int(n)) != (1, 1):
             raise bad_request("Invalid combination of required copayers / total copayers")
 
+    def check_token_options(self, opts: dict) -> None:
+        """Token and multisig-contract balances are not served here."""
+        for name in ("tokenAddress", "multisigContractAddress"):
+            if opts.get(name):
+                raise bad_request(f"{name} is not supported: token and multisig-contract balances are not served")
+
+    def check_token_preferences(self, keys: list) -> None:
+        if keys:
+            raise bad_request(f"{keys[0]} is not supported yet: token lists are not stored by this server")
+
     def script_for_address(self, address: str) -> str:
         """"": EVM addresses have no script (the monitors match the address)."""
         return ""

@@ -59,6 +59,22 @@ class ChainRules(Protocol):
         m/n; the rest is checked later (by ``Wallet.verify_copayer_limits``)."""
         ...
 
+    def check_token_options(self, opts: dict) -> None:
+        """``tokenAddress`` / ``multisigContractAddress`` on a wallet status
+        (``GET /v3/wallets/``, ``/v1/wallets/all/``): UTXO coins ignore them
+        (upstream chain/btc BtcChain answers the coin's balance); EVM coins
+        would answer a token's or multisig contract's balance, which this
+        server does not serve: BADREQUEST naming the option."""
+        ...
+
+    def check_token_preferences(self, keys: list) -> None:
+        """Non-empty EVM token-list preferences (``tokenAddresses``,
+        ``multisigEthInfo``, ...; ``keys`` their names) on ``PUT
+        /v1/preferences/``: BADREQUEST "<key> is only valid for EVM wallets"
+        on UTXO coins (upstream nulls them silently), "<key> is not supported
+        yet" on EVM coins (the lists are not stored here); nothing when empty."""
+        ...
+
     def script_for_address(self, address: str) -> str:
         """The scriptPubKey hex stored with a wallet address (monitors match
         by it): the address's script, "" for EVM addresses.  Raises

@@ -118,6 +118,13 @@ class UtxoRules:
     def check_copayers(self, m: Any, n: Any) -> None:
         """Nothing beyond the general m-of-n limits."""
 
+    def check_token_options(self, opts: dict) -> None:
+        """Ignored, as upstream's BtcChain."""
+
+    def check_token_preferences(self, keys: list) -> None:
+        if keys:
+            raise bad_request(f"{keys[0]} is only valid for EVM wallets")
+
     def script_for_address(self, address: str) -> str:
         return script_for_address(address, self.coin)
 

@@ -16,11 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from bws import crypto
-from bws.errors import client_error
+from bws.errors import ClientError, client_error
 from bws.services.context import Caller
 
 #: auth kinds a route may declare
 NONE, SIG, SESSION, STAFF = "none", "sig", "session", "staff"
+
+#: most copayer ids one bulk request (``x-identities``) may name: a seed import
+#: of bitcore-wallet-client 11.5.2 asks ~40 at once (docs/spec/protocol-bwc11.md §3.5)
+MAX_IDENTITIES = 200
 
 
 @dataclass
@@ -182,6 +186,52 @@ async def authenticate(service: Any, req: AuthRequest, kind: str = SIG) -> Calle
     return caller
 
 
+async def authenticate_identities(service: Any, req: AuthRequest) -> list[tuple[str, Caller | ClientError]]:
+    """Bulk authentication (``GET /v1/wallets/all/``; upstream
+    ``routes/context.ts getServerWithMultiAuth``): ``x-identities`` is a
+    comma-separated list of copayer ids and the ONE ``x-signature`` must
+    verify against a request key of EACH of them (bitcore-wallet-client's
+    ``BulkClient`` signs with the first credentials' request key, which all
+    wallets made from one Key share).
+
+    Returns ``[(copayerId, Caller | ClientError)]`` in header order, blanks
+    dropped and repeats kept once: the error (NOT_AUTHORIZED "Copayer not
+    found" / "Invalid signature" / "Not authorized" for support staff, whose
+    x-wallet-id re-binding has no meaning here) stands where that identity
+    failed; the caller decides what a failure means (``silentFailure``).
+    Raises UPGRADE_NEEDED (old client) and NOT_AUTHORIZED when
+    ``x-identities`` or ``x-signature`` is missing, or more than
+    :data:`MAX_IDENTITIES` identities are named.  Only for reads (GET)."""
+    check_client_version(req.header("x-client-version"))
+    header = req.header("x-identities")
+    if not header or not req.header("x-signature") or not req.is_read:
+        raise _not_authorized()
+    ids: list[str] = []
+    for part in header.split(","):
+        part = part.strip()
+        if part and part not in ids:
+            ids.append(part)
+    if not ids or len(ids) > MAX_IDENTITIES:
+        raise _not_authorized()
+    version, user_agent = req.header("x-client-version"), req.header("user-agent")
+    out: list[tuple[str, Caller | ClientError]] = []
+    for copayer_id in ids:
+        lookup = await service.copayer_lookups.get(copayer_id)
+        if lookup and not _signed_by(lookup, req):
+            lookup = await service.copayer_lookups.get(copayer_id, fresh=True)
+            if lookup and not _signed_by(lookup, req):
+                out.append((copayer_id, _not_authorized("Invalid signature")))
+                continue
+        if not lookup:
+            out.append((copayer_id, _not_authorized("Copayer not found")))
+        elif lookup.get("isSupportStaff"):
+            out.append((copayer_id, _not_authorized()))
+        else:
+            caller = Caller(lookup["walletId"], copayer_id, client_version=version, user_agent=user_agent)
+            out.append((copayer_id, caller))
+    return out
+
+
 def staff_on(caller: Caller, wallet_id: str) -> Caller:
     """Support staff ``caller`` re-bound, read-only, to ``wallet_id`` (the
     wallet ``GET /v1/wallets/:identifier/`` found; upstream
@@ -200,6 +250,7 @@ __all__ = [
     "STAFF",
     "AuthRequest",
     "authenticate",
+    "authenticate_identities",
     "check_client_version",
     "parse_client_version",
     "request_digest",

@@ -77,14 +77,20 @@ SCHEMAS: dict[str, dict] = {
             "name": _name, "m": _int, "n": _int, "pubKey": {**_str, "description": "wallet (shared) public key, hex"},
             "coin": {**_str, "enum": ["btc", "bch", "eth", "try"]}, "network": {**_str, "enum": ["livenet", "testnet"]},
             "singleAddress": _bool, "id": _str, "supportBIP44AndP2PKH": _bool,
+            "chain": {**_str, "description": "must equal coin when given"}, "usePurpose48": _bool,
+            "useNativeSegwit": {**_bool, "description": "only false: true is refused (not supported yet)"},
         },
         ["name", "m", "n", "pubKey"],
     ),
     "CreateWalletResponse": _object({"walletId": _str}, ["walletId"]),
+    "WalletsExistRequest": _object(
+        {"copayers": _array(_object({"copayerId": _str, "signature": _str}, ["copayerId", "signature"]))},
+        ["copayers"],
+    ),
     "JoinWalletRequest": _object(
         {
             "name": _name, "xPubKey": _str, "requestPubKey": _str, "copayerSignature": _str,
-            "coin": _str, "customData": {}, "dryRun": _bool, "supportBIP44AndP2PKH": _bool,
+            "coin": _str, "chain": _str, "customData": {}, "dryRun": _bool, "supportBIP44AndP2PKH": _bool,
         },
         ["name", "xPubKey", "requestPubKey", "copayerSignature"],
     ),
@@ -97,7 +103,7 @@ SCHEMAS: dict[str, dict] = {
                         "createdOn": _int, "customData": {}}),
     "Wallet": _object(
         {
-            "id": _str, "name": _str, "m": _int, "n": _int, "coin": _str, "network": _str,
+            "id": _str, "name": _str, "m": _int, "n": _int, "coin": _str, "chain": _str, "network": _str,
             "status": {**_str, "enum": ["pending", "complete"]}, "singleAddress": _bool,
             "derivationStrategy": _str, "addressType": _str, "scanStatus": {**_str, "nullable": True},
             "copayers": _array(_ref("Copayer")), "createdOn": _int,
@@ -105,7 +111,7 @@ SCHEMAS: dict[str, dict] = {
     ),
     "WalletStatus": _object(
         {"wallet": _ref("Wallet"), "balance": _ref("Balance"), "pendingTxps": _array(_ref("TxProposal")),
-         "preferences": _ref("Preferences")}
+         "preferences": _ref("Preferences"), "serverMessages": _array(_obj)}
     ),
     "Preferences": _object({"email": {**_str, "nullable": True}, "language": {**_str, "nullable": True},
                             "unit": {**_str, "nullable": True}}),
@@ -219,10 +225,25 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                          "response": "WalletStatus"},
     "GET /v2/wallets/": {"tag": "wallets", "summary": "Wallet status",
                          "query": {"includeExtendedInfo": _str, "twoStep": _str}, "response": "WalletStatus"},
-    "GET /v3/wallets/": {"tag": "wallets", "summary": "TEMP: wallet status for bwc 11 (as /v2/wallets/)",
-                         "query": {"includeExtendedInfo": _str, "twoStep": _str}, "response": "WalletStatus"},
-    "GET /v1/wallets/{identifier}/": {"tag": "wallets", "summary": "Support staff: status of the wallet found by id, address or txid",
-                                      "query": {"includeExtendedInfo": _str, "twoStep": _str}, "response": "WalletStatus"},
+    "GET /v1/wallets/{identifier}/": {"tag": "wallets", "summary": "Support staff: status of the wallet found by id, address or txid (never the literal 'all')",
+                                      "query": {"includeExtendedInfo": _str, "twoStep": _str, "walletCheck": _str},
+                                      "response": "WalletStatus"},
+    "GET /v3/wallets/": {"tag": "wallets", "summary": "Wallet status (v3: bitcore-wallet-client 10.x/11.x openWallet/getStatus)",
+                         "query": {"includeExtendedInfo": _str, "twoStep": _str, "serverMessageArray": _str,
+                                   "tokenAddress": _str, "multisigContractAddress": _str, "network": _str,
+                                   "numberFormat": _str},
+                         "response": "WalletStatus"},
+    "GET /v1/wallets/all/": {"tag": "wallets",
+                             "summary": "Bulk status: x-identities (comma-separated copayer ids) + one x-signature valid for each",
+                             "query": {"includeExtendedInfo": _str, "twoStep": _str, "serverMessageArray": _str,
+                                       "silentFailure": _str, "numberFormat": _str,
+                                       "<copayerId>:tokenAddress": _str},
+                             "response": _array(_object({"walletId": _str, "tokenAddress": {**_str, "nullable": True},
+                                                         "success": _bool, "status": _ref("WalletStatus"),
+                                                         "message": _str, "error": _str, "wallet": _obj}))},
+    "POST /v1/wallets/exist": {"tag": "wallets",
+                               "summary": "Which copayer ids exist (each proven by a signature of the id by a request key)",
+                               "body": "WalletsExistRequest", "response": _array(_str)},
     "GET /v1/preferences/": {"tag": "wallets", "summary": "The caller's preferences", "response": "Preferences"},
     "PUT /v1/preferences/": {"tag": "wallets", "summary": "Save preferences (email, language, unit)",
                              "body": "Preferences", "response": None},
@@ -374,8 +395,9 @@ _SECURITY = {
 
 
 def openapi_path(route_path: str) -> str:
-    """Route-table spelling (``/v1/wallets/:id/copayers/``) -> OpenAPI (``/v1/wallets/{id}/copayers/``)."""
-    return "/".join("{" + s[1:] + "}" if s.startswith(":") else s for s in route_path.split("/"))
+    """Route-table spelling (``/v1/wallets/:id/copayers/``) -> OpenAPI (``/v1/wallets/{id}/copayers/``);
+    a parameter's excluded literals (``:identifier!all``) are dropped."""
+    return "/".join("{" + s[1:].split("!")[0] + "}" if s.startswith(":") else s for s in route_path.split("/"))
 
 
 def operation_key(method: str, route_path: str) -> str:

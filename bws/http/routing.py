@@ -1,6 +1,10 @@
 """The route table with Express semantics (docs/spec/api.md §2): paths matched
 case-insensitively, one trailing slash optional, ``:param`` segments
-URL-decoded, first match wins, HEAD routed as GET.
+URL-decoded, first match wins, HEAD routed as GET.  A parameter may name
+literal values it never takes, ``:identifier!all`` (any segment but ``all``,
+any case), so that a literal route beside it (``/v1/wallets/all/``) is the
+only one matching that path: no two routes of one method match one path
+(:meth:`Route.overlaps`, checked by tests/integration/test_http_layer.py).
 
 Klein routes every path to :class:`bws.http.app.BwsApi`, which asks a
 :class:`Router` built by :func:`bws.http.routes.build_router`; there is no
@@ -46,12 +50,38 @@ class Route:
     auth: str = SIG
     version_gate: bool = True
     pattern: list[str] = field(default_factory=list)
+    #: position -> lower-case literals that parameter never takes (``:name!a!b``)
+    excluded: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         segs = _segments(self.path)
         if segs is None:
             raise ValueError(f"route path must start with '/': {self.path!r}")
-        self.pattern = [s if s.startswith(":") else s.lower() for s in segs]
+        self.pattern = []
+        for i, s in enumerate(segs):
+            if s.startswith(":"):
+                name, *never = s.split("!")
+                if never:
+                    self.excluded[i] = frozenset(v.lower() for v in never)
+                self.pattern.append(name)
+            else:
+                self.pattern.append(s.lower())
+
+    def overlaps(self, other: "Route") -> bool:
+        """True when some path would match both routes: same method and
+        length, and at no position two different literals, nor a literal
+        that the other's parameter excludes."""
+        if self.method != other.method or len(self.pattern) != len(other.pattern):
+            return False
+        for i, (x, y) in enumerate(zip(self.pattern, other.pattern)):
+            xp, yp = x.startswith(":"), y.startswith(":")
+            if not xp and not yp and x != y:
+                return False
+            if xp and not yp and y in self.excluded.get(i, ()):
+                return False
+            if yp and not xp and x in other.excluded.get(i, ()):
+                return False
+        return True
 
     def match(self, segments: list[str]) -> Optional[dict[str, str]]:
         """The decoded ``:name`` parameters when ``segments`` fit, else None.
@@ -60,9 +90,9 @@ class Route:
         if len(segments) != len(self.pattern):
             return None
         raw: dict[str, str] = {}
-        for pat, seg in zip(self.pattern, segments):
+        for i, (pat, seg) in enumerate(zip(self.pattern, segments)):
             if pat.startswith(":"):
-                if not seg:
+                if not seg or seg.lower() in self.excluded.get(i, ()):
                     return None
                 raw[pat[1:]] = seg
             elif pat != seg.lower():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from bws.chains.rules import rules_for
 from bws.errors import bad_request
 from bws.model import Preferences as PreferencesDoc
 
@@ -27,6 +28,19 @@ def valid_email(email: Any) -> bool:
     return len(local) <= 64 and all(len(p) <= 63 for p in domain.split("."))
 
 
+#: the EVM token-list preferences upstream 11.10.5 validates (``server.ts savePreferences``)
+EVM_PREFERENCE_KEYS = (
+    "tokenAddresses",
+    "multisigEthInfo",
+    "maticTokenAddresses",
+    "multisigMaticInfo",
+    "opTokenAddresses",
+    "baseTokenAddresses",
+    "arbTokenAddresses",
+    "solTokenAddresses",
+)
+
+
 class Preferences(Aggregate):
     """getPreferences, savePreferences."""
 
@@ -43,8 +57,17 @@ class Preferences(Aggregate):
         "Invalid unit"; NOT_AUTHORIZED "Request already applied" for a signed
         request that changed them before a newer change (a replay,
         :meth:`_already_applied`; a plain re-send changes nothing).  Returns
-        None (empty body)."""
+        None (empty body).
+
+        The EVM token lists of :data:`EVM_PREFERENCE_KEYS` (non-empty) are
+        refused, never dropped: on a UTXO wallet "<key> is only valid for EVM
+        wallets" (upstream nulls them silently), on an EVM wallet "<key> is not
+        supported yet" (token balances are not served here)."""
         opts = opts if isinstance(opts, dict) else {}
+        evm_keys = [k for k in EVM_PREFERENCE_KEYS if opts.get(k) not in (None, False, 0, "", [], {})]
+        if evm_keys:
+            wallet = await self._fetch_wallet(caller.wallet_id)
+            rules_for(wallet.coin).check_token_preferences(evm_keys)
         prefs = {k: opts[k] for k in PreferencesDoc.KEYS if k in opts}
         if truthy(prefs.get("email")) and not valid_email(prefs["email"]):
             raise bad_request("Invalid email")

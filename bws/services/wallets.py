@@ -10,7 +10,7 @@ from typing import Any, Optional
 from coincurve import PublicKey
 
 from bws import crypto
-from bws.chains.rules import find_rules
+from bws.chains.rules import find_rules, rules_for
 from bws.errors import ClientError, Errors, ServerError, bad_request, client_error
 from bws.model import UNDEFINED as _UNDEF
 from bws.model import Copayer, Wallet
@@ -21,6 +21,7 @@ from .broadcasts import BroadcastMarks
 
 from .context import Caller, Deps, State
 from .balance import Balance
+from . import wallet_status as ws
 from .proposals import Proposals
 from .preferences import Preferences
 
@@ -59,10 +60,16 @@ def valid_wallet_id(value: Any) -> bool:
 
 
 def _coin(opts: dict) -> str:
+    """The body's ``coin``, else its ``chain`` (new clients), else btc; then
+    ``chain`` must agree with it (:func:`wallet_status.check_chain`)."""
     coin = opts.get("coin")
+    chain = opts.get("chain")
+    if not truthy(coin) and isinstance(chain, str) and chain:
+        coin = chain.lower()
     coin = coin if truthy(coin) else C.DEFAULT_COIN
     if coin not in C.COINS:
         raise bad_request("Invalid coin")
+    ws.check_chain(opts, coin)
     return coin
 
 
@@ -88,17 +95,24 @@ class Wallets(Aggregate):
     async def create_wallet(self, caller: Caller, opts: dict) -> dict:
         """Create a pending wallet.
 
-        opts: ``{name, m, n, pubKey, id?, coin?, network?, singleAddress?,
-        supportBIP44AndP2PKH?}`` -> ``{"walletId": str}``.
-        Errors (in order): "Required argument <f> missing.", "Invalid wallet
+        opts: ``{name, m, n, pubKey, id?, coin?, chain?, network?,
+        singleAddress?, supportBIP44AndP2PKH?, usePurpose48?,
+        useNativeSegwit?: false}`` -> ``{"walletId": str}``.
+        Errors (in order): "<option> is not supported yet: ..." (a TSS,
+        hardware-attested or segwit request:
+        :func:`wallet_status.refuse_unsupported_wallet_options`),
+        "Required argument <f> missing.", "Invalid wallet
         name" (also "...: longer than MAX_NAME_LENGTH characters"), "Invalid
         combination of required copayers / total copayers" (also for
-        non-integers, Q18), "Invalid coin", "Invalid network",
+        non-integers, Q18), "Invalid coin", "Invalid chain" (``chain`` not the
+        coin's), "Invalid network",
         "Invalid public key", "Invalid wallet id" (``id`` given but not a
         UUID, see :func:`valid_wallet_id`), WALLET_ALREADY_EXISTS."""
         rules = find_rules(opts.get("coin")) if isinstance(opts, dict) else None
         if rules is not None:  # e.g. EVM wallets are 1-of-1, before the required-argument check
             rules.check_copayers(opts.get("m"), opts.get("n"))
+        if isinstance(opts, dict):
+            ws.refuse_unsupported_wallet_options(opts)
         check_required(opts, ["name", "m", "n", "pubKey"])
         name = opts["name"]
         if not isinstance(name, str) or not name:
@@ -148,11 +162,17 @@ class Wallets(Aggregate):
         """Join a pending wallet (the creator joins its own wallet too).
 
         opts: ``{walletId, name, xPubKey, requestPubKey, copayerSignature,
-        coin?, customData?, dryRun?, supportBIP44AndP2PKH?}`` ->
+        coin?, chain?, customData?, dryRun?, supportBIP44AndP2PKH?}`` ->
         ``{"copayerId": str, "wallet": Wallet}`` (dryRun: copayerId null and
         the wallet unchanged).  Emits NewCopayer, and WalletComplete when the
         wallet of n > 1 becomes complete, stored in the same transaction as
-        the copayer and published after it.  Errors in spec order (docs/spec/api.md §4.3)."""
+        the copayer and published after it.  Errors in spec order (docs/spec/api.md §4.3);
+        before them the refused options of
+        :func:`wallet_status.refuse_unsupported_wallet_options`, and "The
+        wallet you are trying to join was created for a different chain"
+        beside the coin check.  The answer's wallet carries ``chain``."""
+        if isinstance(opts, dict):
+            ws.refuse_unsupported_wallet_options(opts)
         check_required(opts, ["walletId", "name", "xPubKey", "requestPubKey", "copayerSignature"])
         name = opts["name"]
         if not isinstance(name, str) or not name:
@@ -178,6 +198,9 @@ class Wallets(Aggregate):
             wallet = await self._fetch_wallet(wallet_id)
             if coin != wallet.coin:
                 raise bad_request("The wallet you are trying to join was created for a different coin")
+            chain = opts.get("chain")
+            if isinstance(chain, str) and chain.lower() != wallet.coin:
+                raise bad_request("The wallet you are trying to join was created for a different chain")
             if xpub_network != wallet.network:
                 raise bad_request("The wallet you are trying to join was created for a different network")
             if bip44 and wallet.derivation_strategy != C.BIP44:
@@ -208,7 +231,7 @@ class Wallets(Aggregate):
             if await self.storage.wallets.fetch_copayer_lookup(copayer.id):
                 raise Errors.COPAYER_REGISTERED
             if truthy(opts.get("dryRun")):
-                return {"copayerId": None, "wallet": wallet.to_dict()}
+                return {"copayerId": None, "wallet": ws.with_chain(wallet.to_dict())}
             wallet.add_copayer(copayer)
             notes = [
                 self._new_notification(caller,
@@ -231,7 +254,7 @@ class Wallets(Aggregate):
                 notes,
                 lambda docs, renew_id: self.storage.wallets.store_with_lookups(wallet_doc, docs, renew_id),
             )
-            return {"copayerId": copayer.id, "wallet": wallet.to_dict()}
+            return {"copayerId": copayer.id, "wallet": ws.with_chain(wallet.to_dict())}
 
         return await self._run_locked(wallet_id, join)
 
@@ -292,29 +315,30 @@ class Wallets(Aggregate):
         return (await self._fetch_wallet(caller.wallet_id)).to_dict()
 
     async def get_status(self, caller: Caller, opts: Optional[dict] = None) -> dict:
-        """Wallet status (docs/spec/api.md §4.5).
+        """Wallet status (docs/spec/api.md §4.5; v3: docs/spec/protocol-bwc11.md §3.1).
 
-        opts: ``{includeExtendedInfo?: bool, twoStep?: bool}`` ->
-        ``{wallet, balance?, pendingTxps, preferences}``.  Other copayers'
-        customData is always hidden; without extended info the wallet also
-        loses publicKeyRing/pubKey/addressManager and each copayer
-        xPubKey/requestPubKey/signature/addressManager/customData.
-        WALLET_NEED_SCAN from balance is tolerated with extended info."""
+        opts: ``{includeExtendedInfo?: bool, twoStep?: bool,
+        includeServerMessages?: bool, tokenAddress?, multisigContractAddress?,
+        network?, numberFormat?}`` -> ``{wallet, balance?, pendingTxps,
+        preferences}`` plus ``serverMessages: []`` when
+        ``includeServerMessages`` (this server has no server messages).
+        Other copayers' customData is always hidden; without extended info
+        the wallet also loses publicKeyRing/pubKey/addressManager and each
+        copayer xPubKey/requestPubKey/signature/addressManager/customData;
+        the wallet carries ``chain``.  WALLET_NEED_SCAN from balance is
+        tolerated with extended info.  Errors: WALLET_NOT_FOUND,
+        INVALID_NUMBER_FORMAT, 400 for ``numberFormat`` hex/string and for
+        token/multisig options on EVM wallets
+        (:mod:`bws.services.wallet_status`)."""
         opts = opts or {}
+        ws.check_number_format(opts.get("numberFormat"))
         extended = truthy(opts.get("includeExtendedInfo"))
         two_step = truthy(opts.get("twoStep"))
         wallet = await self._fetch_wallet(caller.wallet_id)
-        wdict = wallet.to_dict()
-        for c in wdict.get("copayers", []):
-            if c.get("id") != caller.copayer_id:
-                c.pop("customData", None)
-        if not extended:
-            for k in ("publicKeyRing", "pubKey", "addressManager"):
-                wdict.pop(k, None)
-            for c in wdict.get("copayers", []):
-                for k in ("xPubKey", "requestPubKey", "signature", "addressManager", "customData"):
-                    c.pop(k, None)
-        status: dict[str, Any] = {"wallet": wdict}
+        rules_for(wallet.coin).check_token_options(opts)
+        status: dict[str, Any] = {"wallet": ws.shape_status_wallet(wallet.to_dict(), caller.copayer_id, extended)}
+        if truthy(opts.get("includeServerMessages")):
+            status["serverMessages"] = []
         try:
             status["balance"] = await self.balance.get_balance(caller, {"twoStep": two_step})
         except ClientError as e:
@@ -323,6 +347,61 @@ class Wallets(Aggregate):
         status["pendingTxps"] = await self.proposals.get_pending_txs(caller, {})
         status["preferences"] = await self.preferences.get_preferences(caller, {})
         return status
+
+    async def get_status_all(self, identities: list[tuple[str, Any]], opts: dict) -> list[dict]:
+        """Bulk status (``GET /v1/wallets/all/``; upstream ``routes/wallets.ts``).
+
+        identities: ``[(copayerId, Caller | ClientError)]`` from
+        :func:`bws.http.auth.authenticate_identities`; opts: the status
+        options of :meth:`get_status` plus ``silentFailure: bool`` and
+        ``perCopayer: {copayerId: {tokenAddresses, multisigContractAddress,
+        network}}`` (:func:`wallet_status.per_copayer_options`).
+        Returns a flat list, in identity order: per authenticated identity one
+        :func:`wallet_status.bulk_item` (tokenAddress null) and one more per
+        token address; per failed identity ``{success: false, error:
+        message}`` when ``silentFailure``, else that identity's error is
+        raised for the whole request (NOT_AUTHORIZED, 401).  A status that
+        fails (client or server error) is that item's ``message``; storage
+        unavailability still fails the request (503)."""
+        ws.check_number_format(opts.get("numberFormat"))
+        silent = truthy(opts.get("silentFailure"))
+        if not silent:
+            for _, who in identities:
+                if isinstance(who, Exception):
+                    raise who
+        base = {k: opts.get(k) for k in ("includeExtendedInfo", "twoStep", "includeServerMessages")}
+        out: list[dict] = []
+        for copayer_id, who in identities:
+            if isinstance(who, Exception):
+                out.append({"success": False, "error": ws.error_message(who)})
+                continue
+            extra = (opts.get("perCopayer") or {}).get(copayer_id) or {}
+            common = {**base, "multisigContractAddress": extra.get("multisigContractAddress"),
+                      "network": extra.get("network")}
+            for token in [None, *(extra.get("tokenAddresses") or [])]:
+                status, error = None, None
+                try:
+                    status = await self.get_status(who, {**common, "tokenAddress": token})
+                except (ClientError, ServerError) as e:
+                    error = e
+                out.append(ws.bulk_item(who.wallet_id, token, status, error))
+        return out
+
+    async def wallets_exist(self, caller: Caller, opts: dict) -> list[str]:
+        """``POST /v1/wallets/exist`` (upstream ``routes/wallets.ts``; used by the
+        BitPay app, not by bitcore-wallet-client): body ``{copayers:
+        [{copayerId, signature}]}`` where ``signature`` signs the copayer id
+        with one of that copayer's request keys (bitcore ``signMessage``).
+        Returns the copayer ids, in request order, that exist and whose
+        signature verifies; ``[]`` when ``copayers`` is not an array.  400
+        "Too many copayers" past :data:`wallet_status.MAX_EXIST_COPAYERS`."""
+        found: list[str] = []
+        for copayer_id, signature in ws.exist_pairs(opts):
+            lookup = await self.copayer_lookups.get(copayer_id)
+            keys = [k.get("key") for k in (lookup or {}).get("requestPubKeys") or [] if isinstance(k, dict)]
+            if any(crypto.verify_message(copayer_id, signature, k) for k in keys if k) and copayer_id not in found:
+                found.append(copayer_id)
+        return found
 
     # ------------------------------------------------------------ staff (docs/spec/api.md §6.16)
     async def get_wallet_from_identifier(self, caller: Caller, opts: dict) -> Optional[str]:

@@ -403,6 +403,14 @@ def operations(s: Stack) -> dict[str, Op]:
         "POST /v2/wallets/": Op(None, body=create_wallet),
         "GET /v1/wallets/": Op(),
         "GET /v2/wallets/": Op(query=lambda: {"includeExtendedInfo": "1", "twoStep": "1"}),
+        "GET /v3/wallets/": Op(query=lambda: {"includeExtendedInfo": "1", "twoStep": "1", "serverMessageArray": "1",
+                                              "numberFormat": "number"}),
+        # x-identity only (no x-identities): every call is refused 401, as upstream; the bulk
+        # route's own cases are in tests/integration/test_api_wallets_v3.py
+        "GET /v1/wallets/all/": Op(query=lambda: {"includeExtendedInfo": "1", "silentFailure": "1"}),
+        "POST /v1/wallets/exist": Op(None, body=lambda: {"copayers": [{
+            "copayerId": s.copayer.copayer_id("btc"),
+            "signature": sign_message(s.copayer.copayer_id("btc"), s.copayer.request_priv)}]}),
         "PUT /v1/copayers/{id}/": Op(None, lambda: {"id": s.copayer.copayer_id("btc")}, body=add_access),
         "POST /v1/wallets/{id}/copayers/": join_v(1),
         "POST /v2/wallets/{id}/copayers/": join_v(2),

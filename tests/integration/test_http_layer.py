@@ -26,10 +26,9 @@ HTTP_DIR = Path(__file__).resolve().parents[2] / "bws" / "http"
 
 def _overlap(a: Route, b: Route) -> bool:
     """True when some path matches both patterns (same length, and no
-    position where both are literals that differ)."""
-    if a.method != b.method or len(a.pattern) != len(b.pattern):
-        return False
-    return all(x.startswith(":") or y.startswith(":") or x == y for x, y in zip(a.pattern, b.pattern))
+    position where both are literals that differ, nor where a parameter
+    excludes the other's literal, ``:identifier!all``)."""
+    return a.overlaps(b)
 
 
 def test_no_two_routes_match_one_path():
@@ -45,6 +44,14 @@ def test_overlap_check_sees_a_shadowed_route():
     assert _overlap(first, Route("GET", "/v1/txproposals/abc/", None))
     assert not _overlap(first, Route("DELETE", "/v1/txproposals/:id/", None))
     assert not _overlap(first, Route("GET", "/v1/txnotes/:id/", None))
+    # a parameter that excludes a literal does not shadow that literal route, and only it
+    staff = Route("GET", "/v1/wallets/:identifier!all/", None)
+    assert not _overlap(staff, Route("GET", "/v1/wallets/all/", None))
+    assert not _overlap(Route("GET", "/v1/wallets/ALL/", None), staff)
+    assert _overlap(staff, Route("GET", "/v1/wallets/alls/", None))
+    assert _overlap(staff, Route("GET", "/v1/wallets/:id/", None))
+    assert staff.match(["v1", "wallets", "All"]) is None
+    assert staff.match(["v1", "wallets", "abc"]) == {"identifier": "abc"}
 
 
 def test_the_one_get_proposal_route():

@@ -848,7 +848,8 @@ def test_client_error_forms():
 
 
 def test_named_errors():
-    assert len(errors.ERROR_MESSAGES) == 35  # 2.5.1's 33 + 11.x's INVALID_NUMBER_FORMAT, WRONG_SIGNING_METHOD
+    assert len(errors.ERROR_MESSAGES) == 35  # 2.5.1's 33 + 11.x's INVALID_NUMBER_FORMAT, WRONG_SIGNING_METHOD (issue 17)
+    assert client_error("INVALID_NUMBER_FORMAT").message == "Invalid number format"
     e = Errors.WALLET_NOT_FOUND
     assert (e.code, e.message, e.http_status()) == ("WALLET_NOT_FOUND", "Wallet not found", 400)
     assert Errors.WALLET_NOT_FOUND is not Errors.WALLET_NOT_FOUND  # fresh instance each time
