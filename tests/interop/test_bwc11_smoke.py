@@ -1,12 +1,9 @@
 """bitcore-wallet-client 11.5.2 (npm alias ``bwc11``, unpatched) against ``python -m bws`` on
-litecoind regtest: what works today, groundwork for issue 17.
-
-11.5.2 creates and joins a 2-of-2 wallet through our ``/v2/wallets/`` routes and signs
-requests our auth accepts (session login + notifications, preferences). Opening the wallet
-does not work yet: ``openWallet``/``getStatus`` call ``GET /v3/wallets/`` (404 here, the
-client shows "Wallet service not found") and addresses/proposals use ``/v4/addresses/``,
-``/v3/txproposals/``, ``/v2/txproposals/`` — see docs/spec/protocol-bwc11.md. Those are
-issue 17's tests, not this file's.
+litecoind regtest: the driver loads the right client, and 11.5.2 creates and joins a 2-of-2
+wallet through our ``/v2/wallets/`` routes and signs requests our auth accepts (session login +
+notifications, preferences). The v3/v4 wallet lives are in test_bwc11_wallets.py (open, status,
+bulk status, seed import) and test_bwc11_txproposals.py (addresses, proposals, history);
+the protocol checklist is docs/spec/protocol-bwc11.md.
 """
 
 from __future__ import annotations
