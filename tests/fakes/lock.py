@@ -15,7 +15,7 @@ from typing import Any, Callable
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
-from bws.interfaces import DEFAULT_MAX_HOLD, DEFAULT_WAIT, LockTimeout
+from bws.interfaces import LockTimeout
 
 
 class _Waiter:
@@ -37,9 +37,7 @@ class FakeLock:
         q = self.queues.get(token)
         return bool(q) and q[0].holding
 
-    async def acquire(
-        self, token: str, wait_time: float = DEFAULT_WAIT, max_hold: float = DEFAULT_MAX_HOLD
-    ) -> Callable[[], None]:
+    async def acquire(self, token: str, wait_time: float, max_hold: float) -> Callable[[], None]:
         w = _Waiter()
         self.queues.setdefault(token, deque()).append(w)
         if wait_time > 0:

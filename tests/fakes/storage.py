@@ -58,7 +58,7 @@ class FakeNotifications:
             taken.add(d["id"])
         return docs
 
-    def store_after(
+    def _store_after(
         self, write: Optional[Callable[[], Optional[bool]]], notifications: Iterable[Doc],
         renew_id: Optional[Callable[[], str]],
     ) -> Optional[list[Doc]]:
@@ -72,7 +72,7 @@ class FakeNotifications:
         return docs
 
     async def store(self, notification: Doc, renew_id: Optional[Callable[[], str]] = None) -> Doc:
-        return self.store_after(None, [notification], renew_id)[0]
+        return self._store_after(None, [notification], renew_id)[0]
 
     async def fetch(
         self, wallet_ids: Iterable[str], notification_id: Optional[str] = None, min_ts_ms: Optional[int] = None,
@@ -128,7 +128,7 @@ class FakeWallets:
             self.lookups.update(lookups)
             self.wallets[wallet_id] = _copy(wallet)
 
-        return self._notifications.store_after(write, notifications, renew_id) or []
+        return self._notifications._store_after(write, notifications, renew_id) or []
 
     async def fetch_copayer_lookup(self, copayer_id: str) -> Optional[Doc]:
         return _copy(self.lookups.get(copayer_id))
@@ -170,7 +170,7 @@ class FakeAddresses:
             self._insert_new(addresses)
             self._wallets.wallets[wallet["id"]] = _copy(wallet)
 
-        return self._notifications.store_after(write, notifications, renew_id) or []
+        return self._notifications._store_after(write, notifications, renew_id) or []
 
     async def fetch_by_coin(self, coin: str, address: str) -> Optional[Doc]:
         docs = [d for d in self.docs if d["address"] == address]
@@ -224,12 +224,12 @@ class FakeProposals:
             self.txs[key] = _copy(txp)
             return True
 
-        return self._notifications.store_after(write, notifications, renew_id)
+        return self._notifications._store_after(write, notifications, renew_id)
 
     async def remove_with_notifications(
         self, wallet_id: str, txp_id: str, notifications: Iterable[Doc], renew_id: Optional[Callable[[], str]] = None
     ) -> Optional[list[Doc]]:
-        return self._notifications.store_after(
+        return self._notifications._store_after(
             lambda: self.txs.pop((wallet_id, txp_id), None) is not None, notifications, renew_id
         )
 

@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 
 from bws.services import Services
 from bws.services.context import ANONYMOUS, Caller, Tunables
-from tests.fakes import FakeBroker, FakeExplorer, FakeLock, FakeStorage
+from tests.fakes import FakeBroker, FakeEvmExplorer, FakeExplorer, FakeLock, FakeStorage
 from tests.helpers.keys import CopayerKeys, WalletKey
 from tests.helpers.wallets import join_opts
 
@@ -56,6 +56,7 @@ class World:
     broker: FakeBroker
     explorer: FakeExplorer
     clock: task.Clock
+    evm: FakeEvmExplorer
 
     async def create_wallet(self, m: int = 1, n: int = 1, *, join: Optional[int] = None,
                             network: str = "livenet", **opts: Any) -> TestWallet:
@@ -85,9 +86,9 @@ def clock() -> task.Clock:
 @pytest.fixture
 def world(clock: task.Clock) -> World:
     storage, lock, broker = FakeStorage(), FakeLock(clock), FakeBroker()
-    explorer = FakeExplorer("btc", "livenet")
+    explorer, evm = FakeExplorer("btc", "livenet"), FakeEvmExplorer("eth", "livenet")
     services = Services(
-        storage, lock, broker, {("btc", "livenet"): explorer}, clock=clock,
+        storage, lock, broker, {("btc", "livenet"): explorer, ("eth", "livenet"): evm}, clock=clock,
         tunables=Tunables(max_main_address_gap=3),
     )
-    return World(services, storage, lock, broker, explorer, clock)
+    return World(services, storage, lock, broker, explorer, clock, evm)

@@ -47,6 +47,16 @@ async def test_fee_levels_come_from_the_estimator_and_are_cached_for_five_minute
 
 
 @pytest_twisted.ensureDeferred
+async def test_evm_fee_levels_are_the_nodes_gas_prices_else_the_static_table(world):
+    world.evm.fee_levels = [{"level": "normal", "feePerKb": 7 * 10**9, "nbBlocks": 3}]
+    assert await world.services.fees.get_fee_levels(None, {"coin": "eth"}) == world.evm.fee_levels
+    world.evm.fail["get_fee_levels"] = RuntimeError("node down")
+    levels = {lv["level"]: lv["feePerKb"] for lv in await world.services.fees.get_fee_levels(None, {"coin": "eth"})}
+    assert levels["normal"] == 5 * 10**9  # the reference's static table, never an error
+    assert world.explorer.calls == []  # the btc explorer was not asked
+
+
+@pytest_twisted.ensureDeferred
 async def test_balance_totals_the_explorer_utxos_by_address(world):
     w = await funded_wallet(world, 100_000, 250_000)
     world.explorer.utxos[1]["confirmations"] = 0
