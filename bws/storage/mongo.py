@@ -94,6 +94,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("copayerId", ASCENDING)]),
         IndexModel([("copayerId", ASCENDING), ("token", ASCENDING)], unique=True),
     ],
+    "push_subs_v2": [IndexModel([("copayerId", ASCENDING), ("externalUserId", ASCENDING)], unique=True)],
     "tx_confirmation_subs": [
         IndexModel([("copayerId", ASCENDING), ("txid", ASCENDING)], unique=True),
         IndexModel([("txid", ASCENDING), ("isActive", ASCENDING)]),

@@ -3,7 +3,10 @@
 and device token) and transaction confirmation subscriptions
 (``tx_confirmation_subs``, bws/model/txconfirmationsub.py; one per copayer
 and txid, ``confirmedBlock`` *added*: the block that fired it), as
-bitcore-wallet-service lib/storage.js.
+bitcore-wallet-service lib/storage.js; and the v2 push subscriptions of
+bitcore-wallet-client 10.x/11.x (``push_subs_v2``, one per copayer and
+externalUserId: upstream's Braze fields; a device token given with one is a
+``push_notification_subs`` document carrying its ``externalUserId``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Iterable, Optional
 from pymongo import ASCENDING
 
 from bws.storage.mongo import Doc, Mongo
+
+V2 = "push_subs_v2"
 
 
 class SubscriptionsRepo:
@@ -37,6 +42,33 @@ class SubscriptionsRepo:
     async def remove_push_token(self, token: str) -> int:
         """Remove a device token from every copayer (the provider said it is unregistered)."""
         return (await self._m.run(self._m.c("push_notification_subs").delete_many({"token": token}))).deleted_count
+
+    # -- v2 push subscriptions (bitcore-wallet-client 10.x/11.x, docs/spec/protocol-bwc11.md §3.4) --
+
+    async def fetch_push_subs_v2(self, copayer_id: str) -> list[Doc]:
+        """The copayer's v2 subscriptions (``push_subs_v2``), oldest first."""
+        return await self._m.find(V2, {"copayerId": copayer_id}, sort=[("_id", ASCENDING)])
+
+    async def store_push_sub_v2(self, sub: Doc, device: Optional[Doc]) -> None:
+        """Upsert ``sub`` by (copayerId, externalUserId); the device subscriptions
+        registered earlier under that externalUserId are replaced by ``device``
+        (a ``push_notification_subs`` document carrying ``externalUserId``) or
+        removed when it is None."""
+        key = {"copayerId": sub["copayerId"], "externalUserId": sub["externalUserId"]}
+        await self._m.replace(V2, key, sub)
+        stale: Doc = dict(key)
+        if device is not None:
+            stale["token"] = {"$ne": device["token"]}
+        await self._m.run(self._m.c("push_notification_subs").delete_many(stale))
+        if device is not None:
+            await self.store_push_sub(device)
+
+    async def remove_push_sub_v2(self, copayer_id: str, external_user_id: str) -> int:
+        """Delete the (copayer, externalUserId) v2 subscription and the device
+        subscriptions registered with it; how many v2 subscriptions were removed."""
+        key = {"copayerId": copayer_id, "externalUserId": external_user_id}
+        await self._m.run(self._m.c("push_notification_subs").delete_many(key))
+        return (await self._m.run(self._m.c(V2).delete_many(key))).deleted_count
 
     # -- transaction confirmation subscriptions ------------------------------------------
 

@@ -438,6 +438,10 @@ def operations(s: Stack) -> dict[str, Op]:
                                                                       "platform": "ios"}),
         "DELETE /v1/pushnotifications/subscriptions/": Op(),
         "DELETE /v2/pushnotifications/subscriptions/{token}/": Op(path=lambda: {"token": "tok"}),
+        "POST /v2/pushnotifications/subscriptions/": Op(body=lambda: {
+            "externalUserId": "ext", "type": "ios", "packageName": "com.example", "platform": "ios",
+            "walletId": s.wallet_id, "token": "tok2"}),
+        "DELETE /v3/pushnotifications/subscriptions/{externalUserId}/": Op(path=lambda: {"externalUserId": "ext"}),
         "POST /v1/txconfirmations/": Op(body=lambda: {"txid": s.ids["txid"]}),
         "DELETE /v1/txconfirmations/{txid}/": Op(path=txid),
         "POST /v1/webhooks/": Op(body=lambda: {"url": "https://1.1.1.1/hook", "secret": "s" * 20}),

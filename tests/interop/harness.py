@@ -30,6 +30,7 @@ from tests.servers.proc import ROOT, ManagedProcess, free_port, require_binary
 
 DRIVER = Path(__file__).with_name("bwc_driver.js")
 DRIVER11 = Path(__file__).with_name("bwc11_driver.js")
+DRIVER10 = Path(__file__).with_name("bwc10_driver.js")
 BASE_PATH = "/bws/api"
 
 #: Seconds one driver command may take (HTTP calls + client-side crypto).
@@ -227,6 +228,18 @@ class Bwc11Driver(BwcDriver):
         """A new Key (random, or ``words=``/``xPrivKey=``) and credentials for an m-of-n wallet."""
         self.call(name, "newCopayer", m=m, n=n, network=network, coin=coin, **key_opts)
         return self.client(name)
+
+
+
+class Bwc10Driver(Bwc11Driver):
+    """One ``node bwc10_driver.js`` process: bitcore-wallet-client 10.10.15 (node callbacks
+    wrapped in promises by the driver), same protocol and the same Key/credentials model as
+    11.x; its address list is ``GET /v1/addresses/`` (docs/spec/protocol-bwc11.md §5)."""
+
+    script = DRIVER10
+
+    def __init__(self, base_url: str, log_dir: Path, name: str = "bwc10"):
+        super().__init__(base_url, log_dir, name)
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.3, what: str = "condition"):
