@@ -3,6 +3,12 @@
 * BTC: base58check with version 0x00/0x05 (livenet), 0x6f/0xc4 (testnet and
   regtest). We also accept 0x3a ("Q…") as a *testnet* P2SH when parsing,
   because litecoind regtest (our local test node) re-encodes 0xc4 that way.
+* BTC native segwit (issue 18, destinations only): bech32 (witness v0:
+  P2WPKH 20-byte, P2WSH 32-byte programs) and bech32m (v1: P2TR, 32 bytes),
+  HRP ``bc`` (livenet), ``tb`` and ``bcrt`` (both our "testnet", as base58
+  testnet and regtest share versions); decoded and checksummed by embit
+  (bws/chains/script.py). Other witness versions/lengths, other HRPs
+  (``ltc``, ``rltc``…) and any bech32 string for BCH are INVALID_ADDRESS.
 * BCH: Copay "legacy" versions 28 ("C…") / 40 ("H…") on livenet, testnet
   like BTC. Cashaddr is not accepted (no library here; the 6.x client sends
   the legacy form).
@@ -33,6 +39,7 @@ from eth_utils import keccak, to_checksum_address
 
 from bws.chains.constants import EVM_COINS
 from bws.chains.errors import client_error
+from bws.chains.script import decode_segwit_address, segwit_address, witness_program, witness_script
 from bws.crypto import derive_public_key
 
 __all__ = [
@@ -52,6 +59,15 @@ __all__ = [
 
 P2PKH = "P2PKH"
 P2SH = "P2SH"
+P2WPKH = "P2WPKH"
+P2WSH = "P2WSH"
+P2TR = "P2TR"
+
+# BTC bech32/bech32m human-readable part -> network (parsing); network -> HRP (naming).
+_SEGWIT_HRP_NETWORKS = {"bc": "livenet", "tb": "testnet", "bcrt": "testnet"}
+_SEGWIT_HRPS = {"livenet": "bc", "testnet": "tb"}
+# (witness version, program length) -> type: the output types BTC wallets may pay.
+_SEGWIT_TYPES = {(0, 20): P2WPKH, (0, 32): P2WSH, (1, 32): P2TR}
 
 # (coin, network) -> (p2pkh version, p2sh version) used when *encoding*.
 _ENCODE_VERSIONS = {
@@ -83,8 +99,9 @@ class ParsedAddress(NamedTuple):
     """Result of :func:`parse_address`.
 
     network: "livenet" | "testnet"; script: scriptPubKey bytes (b"" for
-    ETH/TRY); type: "P2PKH" | "P2SH"; address: canonical string (EIP-55 for
-    ETH/TRY, unchanged otherwise).
+    ETH/TRY); type: "P2PKH" | "P2SH" | "P2WPKH" | "P2WSH" | "P2TR" (the
+    last three BTC only); address: canonical string (EIP-55 for ETH/TRY,
+    lower-case for bech32, unchanged otherwise).
     """
 
     network: str
@@ -202,6 +219,25 @@ def _parse_evm(address: str) -> ParsedAddress:
     return ParsedAddress("livenet", b"", P2PKH, checksummed)
 
 
+def _parse_segwit(address: str) -> Optional[ParsedAddress]:
+    """A BTC bech32/bech32m address → :class:`ParsedAddress`; None when the
+    string is not bech32 with a BTC HRP at all (then base58 is tried).
+    Raises ClientError('INVALID_ADDRESS') for a BTC-HRP string that fails
+    BIP173/BIP350 or is not a P2WPKH/P2WSH/P2TR program."""
+    sep = address.rfind("1")
+    network = _SEGWIT_HRP_NETWORKS.get(address[:sep].lower()) if sep > 0 else None
+    if network is None:
+        return None
+    decoded = decode_segwit_address(address)
+    if decoded is None:
+        raise client_error("INVALID_ADDRESS")
+    _, version, program = decoded
+    kind = _SEGWIT_TYPES.get((version, len(program)))
+    if kind is None:
+        raise client_error("INVALID_ADDRESS")
+    return ParsedAddress(network, witness_script(version, program), kind, address.lower())
+
+
 def parse_address(address: str, coin: str = "btc") -> ParsedAddress:
     """Parse an output address for ``coin`` → :class:`ParsedAddress`.
 
@@ -213,6 +249,10 @@ def parse_address(address: str, coin: str = "btc") -> ParsedAddress:
     versions = _DECODE_VERSIONS.get(coin)
     if versions is None or not isinstance(address, str) or not address:
         raise client_error("INVALID_ADDRESS")
+    if coin == "btc":
+        segwit = _parse_segwit(address)
+        if segwit is not None:
+            return segwit
     try:
         data = CBase58Data(address)
     except (Base58ChecksumError, InvalidBase58Error, ValueError, IndexError):
@@ -259,9 +299,11 @@ def script_for_address(address: str, coin: Optional[str] = None) -> str:
 
 
 def address_from_script(script: bytes | str, coin: str = "btc", network: str = "livenet") -> Optional[str]:
-    """Inverse of :func:`script_for_address` for standard P2PKH/P2SH scripts, else None.
+    """Inverse of :func:`script_for_address` for standard P2PKH/P2SH scripts and,
+    for BTC, P2WPKH/P2WSH/P2TR programs (bech32/bech32m, HRP ``bc``/``tb``); else None.
 
-    script: bytes or hex. Used to match node outputs by scriptPubKey.
+    script: bytes or hex. Used to match node outputs by scriptPubKey and to
+    name payees in history.
     """
     if isinstance(script, str):
         script = bytes.fromhex(script)
@@ -272,4 +314,7 @@ def address_from_script(script: bytes | str, coin: str = "btc", network: str = "
         return _b58(versions[0], script[3:23])
     if len(script) == 23 and script[:2] == b"\xa9\x14" and script[22:] == b"\x87":
         return _b58(versions[1], script[2:22])
+    prog = witness_program(script) if coin == "btc" else None
+    if prog is not None and (prog[0], len(prog[1])) in _SEGWIT_TYPES:
+        return segwit_address(_SEGWIT_HRPS[network], script.hex())
     return None

@@ -4,6 +4,9 @@
   bech32m) address of a witness-program output script, for outputs that are
   not ours (BTC only; BCH has no segwit). python-bitcoinlib 0.12's
   ``segwit_addr`` predates bech32m, so embit encodes.
+* :func:`decode_segwit_address`: the inverse, validated by embit per BIP173 and
+  BIP350 (checksum, case, HRP, witness version ≤ 16, program 2-40 bytes, v0
+  only 20/32 bytes, v0 must be bech32 and v1+ bech32m).
 * :func:`descriptor_with_checksum`: an output descriptor with its 8-character
   checksum (Bitcoin Core's ``getdescriptorinfo``), so ``importdescriptors``
   needs no extra RPC per script.
@@ -17,7 +20,7 @@ from embit import bech32
 from embit.descriptor.checksum import add_checksum
 from embit.descriptor.errors import DescriptorError
 
-__all__ = ["segwit_address", "witness_program", "descriptor_with_checksum"]
+__all__ = ["segwit_address", "witness_program", "witness_script", "decode_segwit_address", "descriptor_with_checksum"]
 
 
 def witness_program(script: bytes) -> Optional[tuple[int, bytes]]:
@@ -39,6 +42,30 @@ def segwit_address(hrp: str, script_hex: str) -> Optional[str]:
     if prog is None:
         return None
     return bech32.encode(hrp, prog[0], prog[1])
+
+
+def witness_script(version: int, program: bytes) -> bytes:
+    """Output script ``OP_version <program>`` (``OP_0`` = 0x00, ``OP_1..OP_16`` = 0x51..0x60)."""
+    return bytes([0 if version == 0 else 0x50 + version, len(program)]) + program
+
+
+def decode_segwit_address(address: str) -> Optional[tuple[str, int, bytes]]:
+    """``(hrp (lower-case), witness version, program)`` of a bech32/bech32m segwit
+    address, or None when it is not one (bad checksum, mixed case, bech32 vs
+    bech32m mismatch, bad version or program length: BIP173/BIP350, checked by
+    embit). Upper-case addresses are valid (BIP173)."""
+    if not isinstance(address, str) or "1" not in address:
+        return None
+    hrp = address[: address.rfind("1")].lower()
+    if not hrp:
+        return None
+    try:
+        version, program = bech32.decode(hrp, address)
+    except (ValueError, TypeError, IndexError):
+        return None
+    if version is None or program is None:
+        return None
+    return hrp, version, bytes(program)
 
 
 def descriptor_with_checksum(desc: str) -> str:

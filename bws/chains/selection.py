@@ -25,7 +25,7 @@ from bws.chains.constants import (
 )
 from bws.chains.errors import ServerError, client_error
 from bws.chains.txbuild import BuiltTx, check_tx
-from bws.chains.txsize import estimate_fee, estimate_size_for, fee_for_size, size_per_input
+from bws.chains.txsize import estimate_fee, estimate_size_for, fee_for_size, output_sizes, size_per_input
 from bws.jsnum import is_number, js_round
 from bws.model import TxProposal, or_default
 
@@ -225,7 +225,8 @@ def select_tx_inputs(
     amount = sum(or_default(o.get("amount"), 0) for o in outputs)
     address_type = txp.address_type or None
     m, n = or_default(txp.required_signatures, 1), or_default(txp.wallet_n, 1)
-    base_size = estimate_size_for(0, len(outputs) if isinstance(outputs, list) else 0, address_type, m, n)
+    n_outs = len(outputs) if isinstance(outputs, list) else 0
+    base_size = estimate_size_for(0, n_outs, address_type, m, n, output_sizes(outputs, txp.coin or "btc"))
     base_fee = base_size * fee_per_kb / 1000
     size_per_in = size_per_input(address_type, m, n)
     fee_per_in = size_per_in * fee_per_kb / 1000

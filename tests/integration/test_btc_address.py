@@ -149,7 +149,8 @@ def test_address_from_script_roundtrip():
         ("1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CH", "btc"),  # bad checksum
         ("1L3z9LPd861FWQhf3vDn89Fnc9dkdBo2CG", "bch"),  # BTC version on BCH
         ("CbWsiNjh18ynQYc5jfYhhespEGrAaW8YUq", "btc"),  # BCH version on BTC
-        ("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "btc"),  # segwit not supported by bitcore 0.15
+        ("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5", "btc"),  # bad bech32 checksum
+        ("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "bch"),  # segwit is BTC only (issue 18)
         ("0xE299d49C2cf9BfaFb7C6E861E80bb8c83f961622", "btc"),
         ("0xE299d49C2cf9BfaFb7C6E861E80bb8c83f961623", "eth"),  # bad EIP-55 checksum
         ("0xe299d49c2cf9bfafb7c6e861e80bb8c83f9616", "eth"),  # too short

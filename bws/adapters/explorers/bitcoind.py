@@ -62,7 +62,7 @@ from bws.adapters.errors import ExplorerError
 from bws.adapters.explorers.bitcoind_insight import insight_tx, sats, slim
 from bws.adapters.explorers.bitcoind_wallet import DEFAULT_WALLET, WatchWallet
 from bws.chains.address import address_from_script, script_for_address
-from bws.chains.script import segwit_address
+from bws.chains.script import segwit_address, witness_program
 
 __all__ = ["BitcoindExplorer", "DEFAULT_WALLET"]
 
@@ -170,6 +170,9 @@ class BitcoindExplorer:
     def _node_address(self, spk: str) -> Optional[str]:
         # Only used to *ask* the node about a script (filters, getaddressinfo): standard
         # Bitcoin versions, which bitcoind and litecoind both parse. Never compared.
+        # Witness programs stay None: litecoind refuses tb1… (issue 18, HRP rltc).
+        if witness_program(bytes.fromhex(spk)) is not None:
+            return None
         return address_from_script(spk, "btc", self.network)
 
     def _encode(self, spk: str, ours: Mapping[str, str]) -> Optional[str]:
