@@ -35,3 +35,31 @@ class FiatRepo:
             {"provider": provider, "coin": coin, "code": code, "ts": {"$lte": ts}},
             sort=[("ts", DESCENDING)],
         )
+
+    async def stored_keys(self, provider: str) -> tuple[list[str], list[str]]:
+        """``(coins, codes)``: every coin and every currency code ``provider``
+        has stored at least once, each sorted."""
+        coll = self._m.c("fiat_rates")
+        coins = await self._m.run(coll.distinct("coin", {"provider": provider}))
+        codes = await self._m.run(coll.distinct("code", {"provider": provider}))
+        return sorted(coins), sorted(codes)
+
+    async def rates_between(
+        self,
+        provider: str,
+        min_ts: int,
+        max_ts: Optional[int] = None,
+        *,
+        coin: Optional[str] = None,
+        code: Optional[str] = None,
+    ) -> list[Doc]:
+        """``[{provider, coin, code, ts, value}]`` with ``min_ts <= ts`` (and ``ts <= max_ts``
+        when given; epoch ms), narrowed to ``coin`` / ``code`` when given; newest first."""
+        query: Doc = {"provider": provider, "ts": {"$gte": min_ts}}
+        if max_ts is not None:
+            query["ts"]["$lte"] = max_ts
+        if coin is not None:
+            query["coin"] = coin
+        if code is not None:
+            query["code"] = code
+        return await self._m.find("fiat_rates", query, sort=[("ts", DESCENDING)])

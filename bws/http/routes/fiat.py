@@ -7,6 +7,11 @@ request onto them.
 
 ====================================================  =====  ==================================
 ``GET /v1/fiatrates/:code/?coin=&provider=&ts=``      none   ``{ts, rate?, fetchedOn?}`` (ts ms)
+``GET /v2/fiatrates/:code/?ts=&coin=&provider=``      none   ``{coin: [{ts, rate, fetchedOn}]}``
+``GET /v3/fiatrates/?code=&ts=&provider=``            none   ``{coin: [{ts, rate?, fetchedOn?,
+                                                             code, name}]}``
+``GET /v3/fiatrates/:coin/?code=&ts=&provider=``      none   ``[{ts, rate?, fetchedOn?, code,
+                                                             name}]``
 ``GET /v1/rates/eth/``                                none   ``[{code, name, rate}]`` per 1 ETH
 ``GET /v1/rates/try/``                                none   ``[{code:"TRY", ...}, ...]`` per 1 TRY
 ====================================================  =====  ==================================
@@ -27,6 +32,10 @@ def _rate_opts(r: ApiRequest) -> dict:
     return {**args, "code": r.params.get("code")}
 
 
+def _opts(r: ApiRequest, *names: str, **params: str) -> dict:
+    return {**{k: r.query_str(k) for k in names if r.query_str(k) is not None}, **params}
+
+
 def register(router: Router) -> None:
     """Add the fiat rate routes to ``router``."""
 
@@ -41,3 +50,17 @@ def register(router: Router) -> None:
     @router.add("GET", "/v1/rates/try/", auth=NONE)
     async def rates_try(r: ApiRequest):
         return await r.services.fiat.get_coin_rates(r.caller, {"coin": "try"})
+
+    @router.add("GET", "/v2/fiatrates/:code/", auth=NONE)
+    async def historical_rates(r: ApiRequest):
+        opts = _opts(r, "coin", "provider", "ts", code=r.params.get("code"))
+        return await r.services.fiat.get_historical_rates(r.caller, opts)
+
+    @router.add("GET", "/v3/fiatrates/", auth=NONE)
+    async def fiat_rates(r: ApiRequest):
+        return await r.services.fiat.get_fiat_rates(r.caller, _opts(r, "code", "provider", "ts"))
+
+    @router.add("GET", "/v3/fiatrates/:coin/", auth=NONE)
+    async def fiat_rates_by_coin(r: ApiRequest):
+        opts = _opts(r, "code", "provider", "ts", coin=r.params.get("coin"))
+        return await r.services.fiat.get_fiat_rates_by_coin(r.caller, opts)

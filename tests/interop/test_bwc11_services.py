@@ -1,0 +1,69 @@
+"""bitcore-wallet-client 11.5.2 (unpatched) against ``python -m bws``: the service look-ups
+that need no wallet (issue 17; docs/spec/protocol-bwc11.md §4).
+
+Grouped by feature, one class each; the fiat rates read what the test writes straight into the
+bws process's own database, as fiatrateservice would.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from pymongo import MongoClient
+
+from tests.interop.harness import Bwc11Driver, BwcError
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.fixture
+def bwc11(request, bws_api, tmp_path):
+    """One ``node bwc11_driver.js`` process against the session ``python -m bws``; logs
+    attached on failure (same pattern as test_bwc11_smoke.py)."""
+    driver = Bwc11Driver(bws_api.base_url, tmp_path)
+    yield driver
+    driver.close()
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        rep.sections.append(("bws log (tail)", bws_api.log_tail()))
+        rep.sections.append(("bwc11 driver stderr (tail)", driver.stderr_tail()))
+
+
+@pytest.fixture
+def bws_db(bws_api):
+    """The ``python -m bws`` process's database (pymongo, synchronous)."""
+    with MongoClient(bws_api.config["storageOpts"]["mongoDb"]["uri"], serverSelectionTimeoutMS=5000) as client:
+        yield client.get_default_database()
+
+
+class TestFiatRates:
+    """``getFiatRate`` → ``GET /v1/fiatrates/:code/?ts=&coin=`` over rates stored by "fiatrateservice"."""
+
+    def test_get_fiat_rate_reads_the_stored_rate(self, bwc11, bws_db):
+        now = int(time.time() * 1000)
+        code = "XT" + str(now % 100000)  # a code no other test stores (shared session database)
+        bws_db.fiat_rates.insert_many([
+            {"provider": "BitPay", "coin": "btc", "code": code, "ts": now - 30 * 60_000, "value": 41000.5},
+            {"provider": "BitPay", "coin": "btc", "code": code, "ts": now - 60_000, "value": 42000.25},
+            {"provider": "BitPay", "coin": "ltc", "code": code, "ts": now - 60_000, "value": 71.5},
+        ])
+        alice = bwc11.new_copayer("alice")
+
+        rate = alice.getFiatRate(code=code)
+        assert rate["rate"] == 42000.25 and rate["fetchedOn"] == now - 60_000
+        assert now <= rate["ts"] <= int(time.time() * 1000)
+
+        # the client sends ts and coin as query strings; both reach the look-up
+        rate = alice.getFiatRate(code=code, ts=now - 10 * 60_000)
+        assert rate == {"ts": now - 10 * 60_000, "rate": 41000.5, "fetchedOn": now - 30 * 60_000}
+        rate = alice.getFiatRate(code=code, coin="ltc")
+        assert rate["rate"] == 71.5
+
+        # nothing stored for that coin: the answer carries no rate (not an error)
+        rate = alice.getFiatRate(code=code, coin="doge")
+        assert "rate" not in rate and "fetchedOn" not in rate
+
+        # the client refuses a missing code before any request
+        with pytest.raises(BwcError):
+            alice.getFiatRate()
