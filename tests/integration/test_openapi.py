@@ -23,7 +23,7 @@ def test_every_route_documented_and_nothing_else():
     routes = _route_keys()
     undocumented = routes - set(OPERATIONS)
     stale = set(OPERATIONS) - routes
-    assert not undocumented, f"routes without an entry in bws/http/openapi.py OPERATIONS: {sorted(undocumented)}"
+    assert not undocumented, f"routes without an entry in bws/http/openapi_operations.py OPERATIONS: {sorted(undocumented)}"
     assert not stale, f"OPERATIONS entries naming no route: {sorted(stale)}"
     doc = build_openapi(build_router())
     documented = {f"{m.upper()} {p}" for p, ops in doc["paths"].items() for m in ops}

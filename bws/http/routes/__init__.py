@@ -4,7 +4,7 @@ one explicitly (importing a route module registers nothing).
 
 To add a route: put the handler in the ``register()`` of the module of its
 aggregate (or a new module listed below), keep it to one service call, and
-describe it in bws/http/openapi.py ``OPERATIONS`` (tests/integration/test_openapi.py fails
+describe it in bws/http/openapi_operations.py ``OPERATIONS`` (tests/integration/test_openapi.py fails
 on an undocumented route).
 
 Two routes of one method must never match the same path (the table would
