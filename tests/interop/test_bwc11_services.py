@@ -1,5 +1,5 @@
-"""bitcore-wallet-client 11.5.2 (unpatched) against ``python -m bws``: the service look-ups
-that need no wallet (issue 17; docs/spec/protocol-bwc11.md §4).
+"""bitcore-wallet-client 11.5.2 (unpatched) against ``python -m bws``: fiat rates, push
+registration and tx-confirmation subscriptions (issue 17; docs/spec/protocol-bwc11.md §3.4, §4).
 
 Grouped by feature, one class each; the fiat rates read what the test writes straight into the
 bws process's own database, as fiatrateservice would.
@@ -67,3 +67,40 @@ class TestFiatRates:
         # the client refuses a missing code before any request
         with pytest.raises(BwcError):
             alice.getFiatRate()
+
+
+class TestPushAndConfirmations:
+    """``pushNotificationsSubscribe`` / ``Unsubscribe`` (``POST /v2/…`` and ``DELETE
+    /v3/pushnotifications/subscriptions/:externalUserId``) and ``txConfirmationSubscribe`` /
+    ``Unsubscribe`` (``/v1/txconfirmations/``) as 11.5.2 sends them."""
+
+    def test_push_subscription_with_a_device_token_and_its_removal(self, bwc11, bws_db):
+        alice = bwc11.new_copayer("alice")
+        alice.createWallet(walletName="push", copayerName="alice", m=1, n=1, network="testnet")
+        cid = alice.credentials()["copayerId"]
+
+        res = alice.pushNotificationsSubscribe(opts={"type": "android", "externalUserId": "braze-11",
+                                                     "token": "fcm-device-11", "packageName": "com.example"})
+        assert res["externalUserId"] == "braze-11" and res["delivered"] is True
+        assert bws_db.push_subs_v2.count_documents({"copayerId": cid, "externalUserId": "braze-11"}) == 1
+        # the device token is a delivery target of our push service, as a v1 subscription
+        [device] = list(bws_db.push_notification_subs.find({"copayerId": cid}))
+        assert device["token"] == "fcm-device-11"
+
+        with pytest.raises(BwcError) as e:  # a platform we cannot deliver to is refused, not stored
+            alice.pushNotificationsSubscribe(opts={"type": "windows", "externalUserId": "braze-11"})
+        assert "type" in (e.value.message or "")
+
+        assert alice.pushNotificationsUnsubscribe(externalUserId="braze-11") is None
+        assert bws_db.push_subs_v2.count_documents({"copayerId": cid}) == 0
+        assert bws_db.push_notification_subs.count_documents({"copayerId": cid}) == 0
+
+    def test_tx_confirmation_subscription_and_its_removal(self, bwc11, bws_db):
+        alice = bwc11.new_copayer("alice")
+        alice.createWallet(walletName="confirmations", copayerName="alice", m=1, n=1, network="testnet")
+        cid = alice.credentials()["copayerId"]
+        txid = "ab" * 32
+        alice.txConfirmationSubscribe(txid=txid)
+        assert bws_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 1
+        assert alice.txConfirmationUnsubscribe(txid=txid) is None
+        assert bws_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 0
