@@ -95,6 +95,26 @@ class TestPushAndConfirmations:
         assert bws_db.push_subs_v2.count_documents({"copayerId": cid}) == 0
         assert bws_db.push_notification_subs.count_documents({"copayerId": cid}) == 0
 
+    def test_the_bitpay_app_body_is_stored_and_not_delivered(self, bwc11, bws_db):
+        """The body bitpay/bitpay-app sends (src/store/app/app.effects.ts
+        subscribePushNotifications): a Braze id, no type, no device token."""
+        alice = bwc11.new_copayer("alice")
+        created = alice.createWallet(walletName="app", copayerName="alice", m=1, n=1, network="testnet")
+        cid, wallet_id = alice.credentials()["copayerId"], created["credentials"]["walletId"]
+        opts = {"externalUserId": "eid-app", "platform": "ios", "packageName": "BitPay", "walletId": wallet_id}
+
+        res = alice.pushNotificationsSubscribe(opts=opts)
+        assert res["delivered"] is False and "token" not in res and "type" not in res
+        assert {k: res[k] for k in opts} == opts
+        [stored] = list(bws_db.push_subs_v2.find({"copayerId": cid}))
+        assert {k: stored[k] for k in opts} == opts
+        assert bws_db.push_notification_subs.count_documents({"copayerId": cid}) == 0  # nothing to deliver to
+        # the app renews on every start: the same body again is one subscription
+        alice.pushNotificationsSubscribe(opts=opts)
+        assert bws_db.push_subs_v2.count_documents({"copayerId": cid}) == 1
+        assert alice.pushNotificationsUnsubscribe(externalUserId="eid-app") is None
+        assert bws_db.push_subs_v2.count_documents({"copayerId": cid}) == 0
+
     def test_tx_confirmation_subscription_and_its_removal(self, bwc11, bws_db):
         alice = bwc11.new_copayer("alice")
         alice.createWallet(walletName="confirmations", copayerName="alice", m=1, n=1, network="testnet")
