@@ -5,13 +5,16 @@ litecoind regtest (issue 17; docs/spec/protocol-bwc11.md §5): create / join / o
 ``GET /v1/addresses/`` and verified by the client, funds, balance, a proposal created
 (``/v3/txproposals/``), published, signed by both copayers (``key.sign`` +
 ``/v2/…/signatures/``) and broadcast, notifications, push subscribe / unsubscribe
-(``/v2/…`` and ``/v3/pushnotifications/subscriptions/``).
+(``/v2/…`` and ``/v3/pushnotifications/subscriptions/``); and, on a 1-of-1, preferences, a fiat
+rate (``GET /v1/fiatrates/:code/``: 10.x has no v2/v3 fiat method), tx notes and tx-confirmation
+subscriptions.
 
 Mining is kept sparse (the session node must stay below height 432): 1 block per run.
 """
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -110,3 +113,49 @@ def test_2of2_whole_life(bwc10, litecoind, server_db):
     assert server_db.push_subs_v2.count_documents({"copayerId": cid}) == 0
     assert server_db.push_notification_subs.count_documents({"copayerId": cid}) == 0
     assert server_db.push_subs_v2.count_documents({"externalUserId": "braze-bob"}) == 1
+
+
+def test_preferences_fiat_notes_and_confirmations(bwc10, server_db):
+    alice = bwc10.new_copayer("alice")
+    alice.createWallet(walletName="w10 services", copayerName="alice", m=1, n=1, network="testnet")
+    cid = alice.credentials()["copayerId"]
+
+    # preferences: PUT/GET /v1/preferences/ (the 2.5.1 rules: EVM-only keys refused on BTC)
+    assert alice.getPreferences() == {}
+    alice.savePreferences(preferences={"email": "alice@example.com", "language": "de", "unit": "btc"})
+    prefs = alice.getPreferences()
+    assert (prefs["email"], prefs["language"], prefs["unit"]) == ("alice@example.com", "de", "btc")
+    with pytest.raises(BwcError) as e:
+        alice.savePreferences(preferences={"tokenAddresses": ["0x6b175474e89094c44da98b954eedeac495271d0f"]})
+    assert "tokenAddresses is only valid for EVM wallets" in str(e.value)
+
+    # fiat: the rate "fiatrateservice" stored in the server's database, at ts and per coin
+    now = int(time.time() * 1000)
+    code = "XU" + str(now % 100000)  # a code no other test stores (shared session database)
+    server_db.fiat_rates.insert_many([
+        {"provider": "BitPay", "coin": "btc", "code": code, "ts": now - 20 * 60_000, "value": 39000.0},
+        {"provider": "BitPay", "coin": "btc", "code": code, "ts": now - 60_000, "value": 40000.5},
+        {"provider": "BitPay", "coin": "bch", "code": code, "ts": now - 60_000, "value": 310.25},
+    ])
+    rate = alice.getFiatRate(code=code)
+    assert (rate["rate"], rate["fetchedOn"]) == (40000.5, now - 60_000)
+    assert alice.getFiatRate(code=code, ts=now - 10 * 60_000) == {
+        "ts": now - 10 * 60_000, "rate": 39000.0, "fetchedOn": now - 20 * 60_000}
+    assert alice.getFiatRate(code=code, coin="bch")["rate"] == 310.25
+    assert "rate" not in alice.getFiatRate(code=code, coin="doge")
+
+    # notes: encrypted by the client with the shared key, stored as given, decrypted back
+    txid = "9a" * 32
+    note = alice.editTxNote(txid=txid, body="coffee")
+    assert (note["body"], note["editedByName"], note["editedBy"]) == ("coffee", "alice", cid)
+    [stored] = list(server_db.tx_notes.find({"txid": txid, "walletId": note["walletId"]}))
+    assert stored["body"] == note["encryptedBody"] and "coffee" not in stored["body"]
+    assert alice.getTxNote(txid=txid)["body"] == "coffee"
+    assert [n["txid"] for n in alice.getTxNotes(opts={"minTs": note["editedOn"]})] == [txid]
+    assert alice.getTxNotes(opts={"minTs": note["editedOn"] + 3600}) == []
+
+    # tx confirmations: POST /v1/txconfirmations/ and DELETE /v1/txconfirmations/:txid
+    alice.txConfirmationSubscribe(txid=txid)
+    assert server_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 1
+    assert alice.txConfirmationUnsubscribe(txid=txid) is None
+    assert server_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 0

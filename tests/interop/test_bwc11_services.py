@@ -95,6 +95,26 @@ class TestPushAndConfirmations:
         assert bws_db.push_subs_v2.count_documents({"copayerId": cid}) == 0
         assert bws_db.push_notification_subs.count_documents({"copayerId": cid}) == 0
 
+    def test_the_bitpay_app_body_is_stored_and_not_delivered(self, bwc11, bws_db):
+        """The body bitpay/bitpay-app sends (src/store/app/app.effects.ts
+        subscribePushNotifications): a Braze id, no type, no device token."""
+        alice = bwc11.new_copayer("alice")
+        created = alice.createWallet(walletName="app", copayerName="alice", m=1, n=1, network="testnet")
+        cid, wallet_id = alice.credentials()["copayerId"], created["credentials"]["walletId"]
+        opts = {"externalUserId": "eid-app", "platform": "ios", "packageName": "BitPay", "walletId": wallet_id}
+
+        res = alice.pushNotificationsSubscribe(opts=opts)
+        assert res["delivered"] is False and "token" not in res and "type" not in res
+        assert {k: res[k] for k in opts} == opts
+        [stored] = list(bws_db.push_subs_v2.find({"copayerId": cid}))
+        assert {k: stored[k] for k in opts} == opts
+        assert bws_db.push_notification_subs.count_documents({"copayerId": cid}) == 0  # nothing to deliver to
+        # the app renews on every start: the same body again is one subscription
+        alice.pushNotificationsSubscribe(opts=opts)
+        assert bws_db.push_subs_v2.count_documents({"copayerId": cid}) == 1
+        assert alice.pushNotificationsUnsubscribe(externalUserId="eid-app") is None
+        assert bws_db.push_subs_v2.count_documents({"copayerId": cid}) == 0
+
     def test_tx_confirmation_subscription_and_its_removal(self, bwc11, bws_db):
         alice = bwc11.new_copayer("alice")
         alice.createWallet(walletName="confirmations", copayerName="alice", m=1, n=1, network="testnet")
@@ -104,3 +124,58 @@ class TestPushAndConfirmations:
         assert bws_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 1
         assert alice.txConfirmationUnsubscribe(txid=txid) is None
         assert bws_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 0
+
+
+class TestTxNotes:
+    """``editTxNote`` / ``getTxNote`` / ``getTxNotes`` (``PUT``/``GET /v1/txnotes/…``): the client
+    encrypts the body with the wallet's shared key and decrypts the body and ``editedByName``
+    of what the server answers; the server only stores and scopes."""
+
+    def test_notes_shared_by_the_copayers_of_a_2of2(self, bwc11, bws_db):
+        alice = bwc11.new_copayer("alice", m=2, n=2)
+        bob = bwc11.new_copayer("bob", m=2, n=2)
+        created = alice.createWallet(walletName="notes", copayerName="alice", m=2, n=2, network="testnet")
+        bob.joinWallet(secret=created["secret"], copayerName="bob")
+        wallet_id = created["credentials"]["walletId"]
+        txid, other = "cd" * 32, "ef" * 32
+
+        # nothing stored: not an error; our "no result" is an empty body (upstream 11.10.5 sends
+        # `null`), which 11.5.2 hands back as "" (falsy either way)
+        assert alice.getTxNote(txid=txid) == ""
+
+        note = alice.editTxNote(txid=txid, body="rent for march")
+        assert (note["txid"], note["walletId"], note["body"]) == (txid, wallet_id, "rent for march")
+        assert note["editedByName"] == "alice"  # the copayer name, encrypted, decrypted by the client
+        assert note["editedBy"] == alice.credentials()["copayerId"]
+        # the server never sees the text: what it stored is the client's ciphertext
+        [stored] = list(bws_db.tx_notes.find({"walletId": wallet_id, "txid": txid}))
+        assert "rent" not in str(stored["body"]) and stored["body"] == note["encryptedBody"]
+
+        # the other copayer reads it with the same shared key, and edits it
+        seen = bob.getTxNote(txid=txid)
+        assert (seen["body"], seen["editedByName"]) == ("rent for march", "alice")
+        first_edit = seen["editedOn"]
+        edited = bob.editTxNote(txid=txid, body="rent for april")
+        assert (edited["body"], edited["editedByName"], edited["createdOn"]) == (
+            "rent for april", "bob", seen["createdOn"])
+        assert edited["editedOn"] >= first_edit
+
+        alice.editTxNote(txid=other, body="change")
+        notes = {n["txid"]: n for n in alice.getTxNotes()}
+        assert set(notes) == {txid, other}
+        assert (notes[txid]["body"], notes[txid]["editedByName"]) == ("rent for april", "bob")
+        # minTs (unix seconds) filters on editedOn; past every edit there are none
+        assert alice.getTxNotes(opts={"minTs": edited["editedOn"] + 3600}) == []
+        assert {n["txid"] for n in bob.getTxNotes(opts={"minTs": first_edit})} == {txid, other}
+
+        # an empty body clears the text; the note stays
+        cleared = alice.editTxNote(txid=other)
+        assert cleared["txid"] == other and not cleared["body"]
+
+        # a wallet's notes are its own
+        carol = bwc11.new_copayer("carol")
+        carol.createWallet(walletName="other", copayerName="carol", m=1, n=1, network="testnet")
+        assert carol.getTxNote(txid=txid) == "" and carol.getTxNotes() == []
+
+        with pytest.raises(BwcError):  # the client refuses a missing txid before any request
+            alice.getTxNote()
