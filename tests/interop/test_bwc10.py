@@ -15,41 +15,23 @@ Mining is kept sparse (the session node must stay below height 432): 1 block per
 from __future__ import annotations
 
 import time
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.interop.harness import Bwc10Driver, BwcError, wait_for
+from tests.interop.harness import BwcError, wait_for
 
 pytestmark = pytest.mark.interop
 
 
-@pytest.fixture
-def bwc10(request, bws_api, tmp_path):
-    """One ``node bwc10_driver.js`` process against the session ``python -m bws``;
-    logs attached on failure."""
-    driver = Bwc10Driver(bws_api.base_url, tmp_path)
-    yield driver
-    driver.close()
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        rep.sections.append(("bws log (tail)", bws_api.log_tail()))
-        rep.sections.append(("bwc10 driver stderr (tail)", driver.stderr_tail()))
 
 
-@pytest.fixture
-def server_db(bws_api, mongo_server):
-    """The session server's database (to see what a push subscription stored)."""
-    name = urlparse(bws_api.config["storageOpts"]["mongoDb"]["uri"]).path.lstrip("/")
-    with mongo_server.sync_client() as c:
-        yield c[name]
 
 
 def test_driver_is_10_10_15(bwc10):
     assert bwc10.call("x", "version")["bwc"] == "10.10.15"
 
 
-def test_2of2_whole_life(bwc10, litecoind, server_db):
+def test_2of2_whole_life(bwc10, litecoind, bws_db):
     alice = bwc10.new_copayer("alice", m=2, n=2)
     bob = bwc10.new_copayer("bob", m=2, n=2)
     created = alice.createWallet(walletName="w10", copayerName="alice", m=2, n=2, network="testnet")
@@ -103,19 +85,19 @@ def test_2of2_whole_life(bwc10, litecoind, server_db):
     assert res["externalUserId"] == "braze-alice" and res["delivered"] is True
     bob_res = bob.pushNotificationsSubscribe(opts={"type": "ios", "externalUserId": "braze-bob"})
     assert bob_res["delivered"] is False
-    assert server_db.push_subs_v2.count_documents({"copayerId": cid, "externalUserId": "braze-alice"}) == 1
-    [device] = list(server_db.push_notification_subs.find({"copayerId": cid}))
+    assert bws_db.push_subs_v2.count_documents({"copayerId": cid, "externalUserId": "braze-alice"}) == 1
+    [device] = list(bws_db.push_notification_subs.find({"copayerId": cid}))
     assert (device["token"], device["platform"], device["externalUserId"]) == ("fcm-alice", "android", "braze-alice")
     with pytest.raises(BwcError) as e:
         alice.pushNotificationsSubscribe(opts={"type": "windows", "externalUserId": "x"})
     assert "type" in str(e.value)
     assert alice.pushNotificationsUnsubscribe(externalUserId="braze-alice") is None
-    assert server_db.push_subs_v2.count_documents({"copayerId": cid}) == 0
-    assert server_db.push_notification_subs.count_documents({"copayerId": cid}) == 0
-    assert server_db.push_subs_v2.count_documents({"externalUserId": "braze-bob"}) == 1
+    assert bws_db.push_subs_v2.count_documents({"copayerId": cid}) == 0
+    assert bws_db.push_notification_subs.count_documents({"copayerId": cid}) == 0
+    assert bws_db.push_subs_v2.count_documents({"externalUserId": "braze-bob"}) == 1
 
 
-def test_preferences_fiat_notes_and_confirmations(bwc10, server_db):
+def test_preferences_fiat_notes_and_confirmations(bwc10, bws_db):
     alice = bwc10.new_copayer("alice")
     alice.createWallet(walletName="w10 services", copayerName="alice", m=1, n=1, network="testnet")
     cid = alice.credentials()["copayerId"]
@@ -132,7 +114,7 @@ def test_preferences_fiat_notes_and_confirmations(bwc10, server_db):
     # fiat: the rate "fiatrateservice" stored in the server's database, at ts and per coin
     now = int(time.time() * 1000)
     code = "XU" + str(now % 100000)  # a code no other test stores (shared session database)
-    server_db.fiat_rates.insert_many([
+    bws_db.fiat_rates.insert_many([
         {"provider": "BitPay", "coin": "btc", "code": code, "ts": now - 20 * 60_000, "value": 39000.0},
         {"provider": "BitPay", "coin": "btc", "code": code, "ts": now - 60_000, "value": 40000.5},
         {"provider": "BitPay", "coin": "bch", "code": code, "ts": now - 60_000, "value": 310.25},
@@ -148,7 +130,7 @@ def test_preferences_fiat_notes_and_confirmations(bwc10, server_db):
     txid = "9a" * 32
     note = alice.editTxNote(txid=txid, body="coffee")
     assert (note["body"], note["editedByName"], note["editedBy"]) == ("coffee", "alice", cid)
-    [stored] = list(server_db.tx_notes.find({"txid": txid, "walletId": note["walletId"]}))
+    [stored] = list(bws_db.tx_notes.find({"txid": txid, "walletId": note["walletId"]}))
     assert stored["body"] == note["encryptedBody"] and "coffee" not in stored["body"]
     assert alice.getTxNote(txid=txid)["body"] == "coffee"
     assert [n["txid"] for n in alice.getTxNotes(opts={"minTs": note["editedOn"]})] == [txid]
@@ -156,6 +138,6 @@ def test_preferences_fiat_notes_and_confirmations(bwc10, server_db):
 
     # tx confirmations: POST /v1/txconfirmations/ and DELETE /v1/txconfirmations/:txid
     alice.txConfirmationSubscribe(txid=txid)
-    assert server_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 1
+    assert bws_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 1
     assert alice.txConfirmationUnsubscribe(txid=txid) is None
-    assert server_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 0
+    assert bws_db.tx_confirmation_subs.count_documents({"copayerId": cid, "txid": txid, "isActive": True}) == 0

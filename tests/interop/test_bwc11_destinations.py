@@ -19,7 +19,7 @@ import pytest
 from bws.chains.script import segwit_address
 from devtools.litecoind import WALLET
 from tests.interop.harness import BwcError, wait_for
-from tests.interop.test_bwc11_txproposals import bwc11, fund, history_item, make_wallet  # noqa: F401
+from tests.interop.test_bwc11_txproposals import fund, history_item, make_wallet
 
 pytestmark = pytest.mark.interop
 
@@ -27,7 +27,7 @@ VECTORS = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "btc_seg
 P2TR = VECTORS["destinations"]["testnet"]["P2TR"]
 
 
-def test_2of2_pays_p2wpkh_and_p2tr(bwc11, litecoind):  # noqa: F811
+def test_2of2_pays_p2wpkh_and_p2tr(bwc11, litecoind):
     alice, bob = make_wallet(bwc11, ["alice", "bob"], m=2)
     addr, _ = fund(alice, litecoind, "0.5")
     assert addr["type"] == "P2SH"

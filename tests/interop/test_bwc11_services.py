@@ -10,31 +10,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from pymongo import MongoClient
 
-from tests.interop.harness import Bwc11Driver, BwcError
+from tests.interop.harness import BwcError
 
 pytestmark = pytest.mark.interop
 
 
-@pytest.fixture
-def bwc11(request, bws_api, tmp_path):
-    """One ``node bwc11_driver.js`` process against the session ``python -m bws``; logs
-    attached on failure (same pattern as test_bwc11_smoke.py)."""
-    driver = Bwc11Driver(bws_api.base_url, tmp_path)
-    yield driver
-    driver.close()
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        rep.sections.append(("bws log (tail)", bws_api.log_tail()))
-        rep.sections.append(("bwc11 driver stderr (tail)", driver.stderr_tail()))
 
 
-@pytest.fixture
-def bws_db(bws_api):
-    """The ``python -m bws`` process's database (pymongo, synchronous)."""
-    with MongoClient(bws_api.config["storageOpts"]["mongoDb"]["uri"], serverSelectionTimeoutMS=5000) as client:
-        yield client.get_default_database()
 
 
 class TestFiatRates:

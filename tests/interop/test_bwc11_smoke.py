@@ -10,22 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.interop.harness import Bwc11Driver, BwcError
+from tests.interop.harness import BwcError
 
 pytestmark = pytest.mark.interop
 
 
-@pytest.fixture
-def bwc11(request, bws_api, tmp_path):
-    """One ``node bwc11_driver.js`` process against the session ``python -m bws``
-    (``bws_api`` from tests/interop/conftest.py); logs attached on failure."""
-    driver = Bwc11Driver(bws_api.base_url, tmp_path)
-    yield driver
-    driver.close()
-    rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        rep.sections.append(("bws log (tail)", bws_api.log_tail()))
-        rep.sections.append(("bwc11 driver stderr (tail)", driver.stderr_tail()))
 
 
 def test_driver_loads_bwc_1152(bwc11):
