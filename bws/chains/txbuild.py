@@ -70,9 +70,17 @@ __all__ = [
     "verify_input_signatures",
     "check_tx",
     "SIGHASH_FORKID",
+    "SEQUENCE_FINAL",
+    "SEQUENCE_RBF",
 ]
 
 SIGHASH_FORKID = 0x40
+
+#: nSequence of every input: final (bitcore ``Input.DEFAULT_SEQNUMBER``), or
+#: BIP125 replaceable when the proposal has ``enableRBF`` (bitcore
+#: ``Transaction#enableRBF``: ``Input.DEFAULT_RBF_SEQNUMBER`` = 0xffffffff - 2)
+SEQUENCE_FINAL = 0xFFFFFFFF
+SEQUENCE_RBF = 0xFFFFFFFD
 
 
 @dataclass
@@ -209,7 +217,9 @@ def build_tx(txp: TxProposal) -> BuiltTx:
     """Build the unsigned transaction of a proposal exactly like bitcore
     (docs/spec/api.md §6.8).
 
-    Version 1, locktime 0, sequences 0xffffffff; inputs in stored order
+    Version 1, locktime 0, sequences 0xffffffff -- 0xfffffffd on every input
+    when the proposal has ``enableRBF`` (the client's ``t.enableRBF()``,
+    docs/spec/protocol-bwc11.md §7.1 step 3, §7.5); inputs in stored order
     (duplicate txid:vout ignored); outputs, then change (Σin − Σout − fee, if
     > 0 and txp.change_address), then permuted by ``output_order`` when there is
     more than one output. Returns :class:`BuiltTx`.
@@ -260,8 +270,9 @@ def build_tx(txp: TxProposal) -> BuiltTx:
     if total_in - total_out > MAX_TX_FEE:
         raise TxBuildError("Invalid state: fee above MAX_TX_FEE")
 
+    sequence = SEQUENCE_RBF if getattr(txp, "enable_rbf", None) is True else SEQUENCE_FINAL
     tx = CMutableTransaction(
-        [CMutableTxIn(COutPoint(lx(i.txid), i.vout), _unsigned_script_sig(i), 0xFFFFFFFF) for i in infos],
+        [CMutableTxIn(COutPoint(lx(i.txid), i.vout), _unsigned_script_sig(i), sequence) for i in infos],
         [CMutableTxOut(v, CScript(s)) for v, s in outs],
         nLockTime=0,
         nVersion=1,

@@ -139,7 +139,7 @@ SCHEMAS: dict[str, dict] = {
             "chain": {**_str, "description": "the wallet's coin, else 400"},
             "txpVersion": {**_int, "enum": [3]},
             "signingMethod": {**_str, "enum": ["ecdsa"], "nullable": True},
-            "enableRBF": {**_bool, "nullable": True, "description": "true is refused (400) until RBF is supported"},
+            "enableRBF": {**_bool, "nullable": True, "description": "true: every input signals BIP125 (sequence 0xfffffffd)"},
             "replaceTxByFee": {**_bool, "nullable": True, "description": "true is refused (400)"},
             "isTokenSwap": {**_bool, "nullable": True, "description": "true is refused (400)"},
             "tokenAddress": {**_str, "nullable": True, "description": "set: refused (400)"},

@@ -269,6 +269,7 @@ class TxProposal(_TxProposalBase):
         ("inputs", "inputs"),
         ("input_paths", "inputPaths"),
         ("fee", "fee"),
+        ("enable_rbf", "enableRBF"),
         ("proposal_signature", "proposalSignature"),
         ("proposal_signature_pub_key", "proposalSignaturePubKey"),
         ("proposal_signature_pub_key_sig", "proposalSignaturePubKeySig"),
@@ -299,6 +300,7 @@ class TxProposal(_TxProposalBase):
         inputs: list[dict] | None = None,
         fee: Any = UNDEFINED,
         noShuffleOutputs: bool = False,
+        enableRBF: bool = False,
         now: float | None = None,
         rng: random.Random | None = None,
     ) -> "TxProposal":
@@ -308,8 +310,11 @@ class TxProposal(_TxProposalBase):
         absent); ``outputOrder`` = ``range(len(outputs) + 1)`` shuffled unless
         ``noShuffleOutputs``; requiredSignatures = m; requiredRejections =
         min(m, n - m + 1); addressType defaults to P2SH if n > 1 else P2PKH;
-        amount = sum of output amounts; ``now``: unix seconds; ``rng``: a
-        ``random.Random`` for the shuffle (default SystemRandom)."""
+        amount = sum of output amounts; ``enableRBF``: bool, stored as
+        ``enableRBF`` (upstream model/txproposal.ts; every input then signals
+        BIP125 replaceability, sequence 0xfffffffd, bws/chains/txbuild.py);
+        ``now``: unix seconds; ``rng``: a ``random.Random`` for the shuffle
+        (default SystemRandom)."""
         if coin not in C.COINS:
             raise ValueError(f"invalid coin {coin!r}")
         if network not in C.NETWORKS:
@@ -348,6 +353,7 @@ class TxProposal(_TxProposalBase):
         x.amount = x.get_total_amount()
         x.set_inputs(inputs)
         x.fee = fee
+        x.enable_rbf = enableRBF is True
         return x
 
     @classmethod

@@ -75,7 +75,10 @@ async def change_address_for(p: "Proposals", wallet: Wallet, opts: dict) -> tupl
 async def create(p: "Proposals", caller: Caller, wallet: Wallet, rules: UtxoRules, opts: dict, txp_id: Any) -> dict:
     """createTx's UTXO steps, under the wallet lock, after the shared
     preamble -> TxProposal dict (status temporary); errors in the order of
-    :meth:`bws.services.proposals.Proposals.create_tx`."""
+    :meth:`bws.services.proposals.Proposals.create_tx`; ``enableRBF``
+    (bool, default false; "enableRBF must be a boolean" otherwise) makes
+    every input signal BIP125 replaceability (bws/chains/txbuild.py)."""
+    enable_rbf = proposals_v3.check_enable_rbf(opts.get("enableRBF"))
     o = rules.validate_fee_choice(wallet, opts, allow_fee=True)
     inputs = rules.check_inputs(o.get("inputs"))
     if is_number(o.get("fee")):
@@ -142,6 +145,7 @@ async def create(p: "Proposals", caller: Caller, wallet: Wallet, rules: UtxoRule
         inputs=copy.deepcopy(inputs),
         fee=o["fee"] if fee_given else None,
         noShuffleOutputs=truthy(o.get("noShuffleOutputs")),
+        enableRBF=enable_rbf,
         now=p.now_s(),
     )
     utxos = [] if inputs else await p.balance.get_wallet_utxos(caller, {}, wallet=wallet)

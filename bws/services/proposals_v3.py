@@ -5,8 +5,10 @@ bitcore-wallet-service 11.10.5 routes/transactions.ts, server.ts ``createTx``,
 shape of ``GET /v1/txcoins/``; :class:`bws.services.proposals.Proposals`
 calls them.
 
-The new clients send options this server does not implement (RBF is issue
-18; tokens, PayPro escrow, multisend contracts and Schnorr signing are EVM /
+``enableRBF`` (BIP125 signalling, issue 18) is implemented for the UTXO
+coins (:func:`check_enable_rbf`).  The new clients send other options this
+server does not implement (``replaceTxByFee`` is a later slice of issue 18;
+tokens, PayPro escrow, multisend contracts and Schnorr signing are EVM /
 BCH / app features).  Each is accepted when it does not change the meaning of
 the request -- absent, ``null``, ``false``, or its default -- and refused with
 a 400 naming it otherwise, never silently ignored
@@ -18,13 +20,14 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from bws.chains.checks import truthy
+from bws.chains.constants import UTXO_FAMILY
+from bws.chains.rules import find_rules
 from bws.errors import Errors, bad_request, client_error
 
 #: createTx options that only make sense when set; not implemented here.
 #: name -> why (the 400's message)
 _UNSUPPORTED_WHEN_SET: dict[str, str] = {
-    "enableRBF": "replace-by-fee is not supported yet",
-    "replaceTxByFee": "replace-by-fee is not supported yet",
+    "replaceTxByFee": "replacing a proposal by fee is not supported yet",
     "isTokenSwap": "token swaps are not supported",
     "tokenAddress": "token proposals are not supported on this route",
     "multiSendContractAddress": "multisend contracts are not supported",
@@ -51,16 +54,30 @@ def check_number_format(value: Any) -> None:
     raise Errors.INVALID_NUMBER_FORMAT
 
 
+def check_enable_rbf(value: Any) -> bool:
+    """createTx's ``enableRBF`` (v2 and v3 routes; upstream createTx passes it
+    to the proposal): absent / ``null`` / ``false`` -> False, ``true`` ->
+    True; anything else (``"true"``, 1, ...) is a 400 "enableRBF must be a
+    boolean"."""
+    if value is None or value is False or value is True:
+        return value is True
+    raise bad_request("enableRBF must be a boolean")
+
+
 def check_create_v3(opts: Mapping[str, Any], wallet_coin: str) -> None:
     """The options ``POST /v3/txproposals/`` adds over v2, checked before
     anything is read.  wallet_coin: the caller's wallet coin (``chain`` /
     ``coin`` must name it when given).  Errors (all 400): "<option> ...
-    is not supported" for a set option of :data:`_UNSUPPORTED_WHEN_SET`,
+    is not supported" for a set option of :data:`_UNSUPPORTED_WHEN_SET` or
+    ``enableRBF: true`` on a non-UTXO wallet, "enableRBF must be a boolean",
     WRONG_SIGNING_METHOD, "Invalid txpVersion", "chain ... does not match",
     INVALID_NUMBER_FORMAT / numberFormat."""
     for name, why in _UNSUPPORTED_WHEN_SET.items():
         if truthy(opts.get(name)):
             raise bad_request(f"{name} is not supported: {why}")
+    rules = find_rules(wallet_coin)
+    if check_enable_rbf(opts.get("enableRBF")) and (rules is None or rules.family != UTXO_FAMILY):
+        raise bad_request(f"enableRBF is not supported: {wallet_coin} is not a UTXO coin")
     method = opts.get("signingMethod")
     if method is not None and method not in _SIGNING_METHODS:
         raise client_error("WRONG_SIGNING_METHOD", "Wrong signingMethod: only ecdsa is supported")
@@ -167,6 +184,7 @@ def txcoins_opts_check(opts: Mapping[str, Any], wallet_coin: str, wallet_network
 __all__ = [
     "TXP_VERSION",
     "check_create_v3",
+    "check_enable_rbf",
     "check_number_format",
     "check_txid",
     "coins_for_tx",

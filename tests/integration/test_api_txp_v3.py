@@ -53,7 +53,7 @@ async def test_v3_create_refuses_what_it_does_not_implement(api, litecoind):
     to = litecoind.new_address()
     base = {"outputs": [{"toAddress": to, "amount": 10_000, "message": None}], "feePerKb": 10_000}
     refused = [
-        ({"enableRBF": True}, "BADREQUEST", "enableRBF"),
+        ({"enableRBF": "true"}, "BADREQUEST", "enableRBF"),  # must be a boolean (true is supported)
         ({"replaceTxByFee": True}, "BADREQUEST", "replaceTxByFee"),
         ({"isTokenSwap": True}, "BADREQUEST", "isTokenSwap"),
         ({"tokenAddress": "0xabc"}, "BADREQUEST", "tokenAddress"),
