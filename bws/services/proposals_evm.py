@@ -72,7 +72,11 @@ async def create(
 ) -> dict:
     """createTx's EVM steps, under the wallet lock, after the shared preamble
     -> TxProposal dict (status temporary).  Errors: see the module doc and
-    :meth:`bws.chains.evm_rules.EvmRules.validate_fee_choice`."""
+    :meth:`bws.chains.evm_rules.EvmRules.validate_fee_choice`; ``enableRBF:
+    true`` is a 400 naming it (BIP125 signalling has no meaning on an account
+    chain; v3 refuses it before this, the v2 route reaches here)."""
+    if opts.get("enableRBF") not in (None, False):
+        raise bad_request(f"enableRBF is not supported for {wallet.coin}")
     o = rules.validate_fee_choice(wallet, opts)
     outputs = [rules.single_output(wallet, o.get("outputs"))]
     if truthy(o.get("sendMax")):

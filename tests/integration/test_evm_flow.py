@@ -385,3 +385,16 @@ async def test_accepted_tx_broadcast_elsewhere_is_detected(env, storage):
     assert r.status == 400 and r.json["code"] == "TX_ALREADY_BROADCASTED"
     r = await c.get(f"/v1/get_transaction_pending_status?coin=tri&network=livenet&txid={txid}")
     assert r.json == {"code": 0, "status": "confirmed"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_enable_rbf_refused_on_an_eth_wallet(env, storage):
+    """BIP125 signalling means nothing on an account chain: the v2 create route (which does
+    not run the v3 option check) refuses it by name instead of ignoring it; false is fine."""
+    w, c, me, address = await new_wallet(env, "eth")
+    to = Account.create().address
+    r = await c.post("/v2/txproposals/", {"outputs": [{"toAddress": to, "amount": 1}], "enableRBF": True}, me)
+    assert r.status == 400 and r.json["message"] == "enableRBF is not supported for eth", r.text
+    assert await storage.proposals.fetch_last(w.id, w.copayer_ids[0]) == []
+    r = await c.post("/v2/txproposals/", {"outputs": [{"toAddress": to, "amount": 1}], "enableRBF": False}, me)
+    assert r.status != 400 or "enableRBF" not in r.text, r.text
