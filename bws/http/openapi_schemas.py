@@ -118,13 +118,14 @@ SCHEMAS: dict[str, dict] = {
             "inputs": _array(_ref("Utxo")), "changeAddress": _str, "sendMax": _bool, "payProUrl": _url,
             "excludeUnconfirmedUtxos": _bool, "validateOutputs": _bool, "dryRun": _bool, "txProposalId": _str,
             "customData": {}, "noShuffleOutputs": _bool, "utxosToExclude": _array(_str),
+            "enableRBF": {**_bool, "nullable": True, "description": "true: every input signals BIP125 (sequence 0xfffffffd)"},
         }
     ),
     "TxProposal": _object(
         {
             "id": _str, "walletId": _str, "creatorId": _str, "status": _str, "coin": _str, "network": _str,
             "outputs": _array(_ref("Output")), "amount": _int, "fee": _int, "feePerKb": _int, "inputs": _array(_obj),
-            "actions": _array(_obj), "txid": _str, "createdOn": _int, "version": _int,
+            "actions": _array(_obj), "txid": _str, "createdOn": _int, "version": _int, "enableRBF": _bool,
         }
     ),
     # -- bitcore-wallet-client 10.x / 11.x (docs/spec/protocol-bwc11.md §3.2, §3.3)
