@@ -19,14 +19,14 @@ import pytest
 from bws.chains.txbuild import unsigned_raw
 from bws.model import TxProposal
 from tests.interop.harness import wait_for
-from tests.interop.test_bwc11_txproposals import bwc11, history_item, make_wallet  # noqa: F401
+from tests.interop.test_bwc11_txproposals import history_item, make_wallet
 
 pytestmark = pytest.mark.interop
 
 RBF = 0xFFFFFFFD  # 4294967293
 
 
-def test_2of2_enable_rbf_proposal_life(bwc11, litecoind):  # noqa: F811
+def test_2of2_enable_rbf_proposal_life(bwc11, litecoind):
     alice, bob = make_wallet(bwc11, ["alice", "bob"], m=2)
     # two node payments, spent together: every input must signal
     addr = alice.createAddress()
