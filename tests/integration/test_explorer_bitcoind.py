@@ -216,7 +216,13 @@ async def test_not_found_and_node_errors(litecoind, explorer):
     with pytest.raises(ExplorerError):
         await explorer.get_utxos(["not-an-address"])
     fees = await explorer.estimate_fee([1, 2, 3, 4, 6, 24])
-    assert fees == {1: -1, 2: -1, 3: -1, 4: -1, 6: -1, 24: -1}
+    # the session node estimates once earlier tests have mined enough payments: compare
+    # with what it answers itself (-1 when it has no feerate, else its coin/kB)
+    expected = {}
+    for n in (1, 2, 3, 4, 6, 24):
+        rate = litecoind.rpc("estimatesmartfee", n).get("feerate")
+        expected[n] = float(rate) if rate is not None and rate > 0 else -1
+    assert fees == expected
 
 
 @pytest_twisted.ensureDeferred

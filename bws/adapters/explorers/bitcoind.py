@@ -413,7 +413,7 @@ class BitcoindExplorer:
 
     async def estimate_fee(self, nb_blocks_list: Iterable[int]) -> dict[int, float]:
         """``{n: feePerKb in coin/kB (float) or -1}`` via ``estimatesmartfee`` (docs/spec/api.md §6.5,
-        docs/spec/api.md §10 Q5). -1 means "no estimate" (always the case on regtest). Raises
+        docs/spec/api.md §10 Q5). -1 means "no estimate" (the case on a fresh regtest node, until enough payments are mined). Raises
         ExplorerError only when the node cannot be asked."""
         points = list(dict.fromkeys(int(n) for n in nb_blocks_list))
         results = await self._batch([("estimatesmartfee", [n]) for n in points])
