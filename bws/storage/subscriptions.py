@@ -53,22 +53,41 @@ class SubscriptionsRepo:
         """Upsert ``sub`` by (copayerId, externalUserId); the device subscriptions
         registered earlier under that externalUserId are replaced by ``device``
         (a ``push_notification_subs`` document carrying ``externalUserId``) or
-        removed when it is None."""
+        removed when it is None.  One transaction: a crash never leaves the v2
+        subscription beside a stale device token."""
+        m = self._m
         key = {"copayerId": sub["copayerId"], "externalUserId": sub["externalUserId"]}
-        await self._m.replace(V2, key, sub)
         stale: Doc = dict(key)
         if device is not None:
             stale["token"] = {"$ne": device["token"]}
-        await self._m.run(self._m.c("push_notification_subs").delete_many(stale))
-        if device is not None:
-            await self.store_push_sub(device)
+
+        async def work(session):
+            await m.c(V2).replace_one(key, {k: v for k, v in sub.items() if k != "_id"}, upsert=True, session=session)
+            await m.c("push_notification_subs").delete_many(stale, session=session)
+            if device is not None:
+                await m.c("push_notification_subs").replace_one(
+                    {"copayerId": device["copayerId"], "token": device["token"]},
+                    {k: v for k, v in device.items() if k != "_id"},
+                    upsert=True,
+                    session=session,
+                )
+
+        await m.in_transaction(work)
 
     async def remove_push_sub_v2(self, copayer_id: str, external_user_id: str) -> int:
         """Delete the (copayer, externalUserId) v2 subscription and the device
-        subscriptions registered with it; how many v2 subscriptions were removed."""
+        subscriptions registered with it (one transaction); how many v2
+        subscriptions were removed."""
+        m = self._m
         key = {"copayerId": copayer_id, "externalUserId": external_user_id}
-        await self._m.run(self._m.c("push_notification_subs").delete_many(key))
-        return (await self._m.run(self._m.c(V2).delete_many(key))).deleted_count
+        removed = [0]
+
+        async def work(session):
+            await m.c("push_notification_subs").delete_many(key, session=session)
+            removed[0] = (await m.c(V2).delete_many(key, session=session)).deleted_count
+
+        await m.in_transaction(work)
+        return removed[0]
 
     # -- transaction confirmation subscriptions ------------------------------------------
 
